@@ -1,0 +1,27 @@
+//===- attn-opt.cpp - the attnc optimizer driver --------------------------===//
+//
+// `mlir-opt` for attnc: every attnc dialect and pass, plus the upstream dialects and
+// generic passes (canonicalize, cse, ...) that attnc's pipelines use. Lit tests drive
+// the compiler through this tool.
+//
+//===----------------------------------------------------------------------===//
+#include "dialect/AttnOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/Tools/mlir-opt/MlirOptMain.h"
+#include "mlir/Transforms/Passes.h"
+
+int main(int argc, char **argv) {
+  mlir::DialectRegistry registry;
+  registry.insert<attnc::attn::AttnDialect, mlir::arith::ArithDialect,
+                  mlir::func::FuncDialect, mlir::math::MathDialect,
+                  mlir::scf::SCFDialect, mlir::tensor::TensorDialect>();
+  mlir::registerTransformsPasses();
+  return mlir::asMainReturnCode(
+      mlir::MlirOptMain(argc, argv, "attnc optimizer driver\n", registry));
+}
