@@ -47,15 +47,20 @@ Attribute BufferDeclAttr::parse(AsmParser &parser, Type) {
     return {};
   auto parseDim = [&]() -> ParseResult {
     int64_t size;
+    SMLoc loc = parser.getCurrentLocation();
     OptionalParseResult intResult = parser.parseOptionalInteger(size);
     if (intResult.has_value()) {
       if (failed(*intResult))
         return failure();
+      // Negative codes are reserved for symbolic dimensions.
+      if (size <= 0)
+        return parser.emitError(loc, "buffer dimension must be positive or "
+                                     "symbolic, got ")
+               << size;
       shape.push_back(size);
       return success();
     }
     StringRef keyword;
-    SMLoc loc = parser.getCurrentLocation();
     if (parser.parseKeyword(&keyword))
       return failure();
     std::optional<int64_t> code = symbolicDimFromName(keyword);

@@ -28,6 +28,12 @@ bool attnc::attn::isReservedName(StringRef name) {
   return kReserved.contains(name);
 }
 
+static bool isIdentifier(StringRef name) {
+  if (name.empty() || !(llvm::isAlpha(name[0]) || name[0] == '_'))
+    return false;
+  return llvm::all_of(name, [](char c) { return llvm::isAlnum(c) || c == '_'; });
+}
+
 static bool isScalarType(Type type) {
   return type.isF32() || type.isSignlessInteger(32) ||
          type.isSignlessInteger(64);
@@ -87,6 +93,9 @@ LogicalResult VariantOp::verify() {
 
   llvm::StringSet<> seen;
   auto checkName = [&](StringRef kind, StringAttr name) -> LogicalResult {
+    if (!isIdentifier(name.getValue()))
+      return emitOpError() << kind << " name '" << name.getValue()
+                           << "' is not an identifier ([A-Za-z_][A-Za-z0-9_]*)";
     if (isReservedName(name.getValue()))
       return emitOpError() << kind << " name '" << name.getValue()
                            << "' is reserved";
@@ -136,8 +145,8 @@ static LogicalResult verifyModifierRegion(VariantOp op, Region &region,
   unsigned expected = hasScore ? VariantOp::kNumScoreModArgs
                                : VariantOp::kNumMaskModArgs;
   StringRef signature =
-      hasScore ? "(f32, i64, i64, i64, i64, i64, i64)"
-               : "(i64, i64, i64, i64, i64, i64)";
+      hasScore ? "(score: f32, b, h, q_idx, kv_idx, q_len, kv_len: i64)"
+               : "(b, h, q_idx, kv_idx, q_len, kv_len: i64)";
   bool ok = block.getNumArguments() == expected;
   for (unsigned i = 0; ok && i < expected; ++i) {
     Type want = (hasScore && i == 0) ? Type(Float32Type::get(op.getContext()))
@@ -146,8 +155,7 @@ static LogicalResult verifyModifierRegion(VariantOp op, Region &region,
   }
   if (!ok)
     return op.emitOpError() << "'" << regionName << "' region must take "
-                            << signature << " (score, b, h, q_idx, kv_idx, "
-                            << "q_len, kv_len without score in mask_mod)";
+                            << signature;
   auto yield = dyn_cast<YieldOp>(block.getTerminator());
   if (!yield)
     return op.emitOpError() << "'" << regionName
