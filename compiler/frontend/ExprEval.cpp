@@ -29,7 +29,20 @@ int64_t floorMod(int64_t a, int64_t b) {
   return r;
 }
 
-double floorDivF(double a, double b) { return std::floor(a / b); }
+// Python's float floor division (Objects/floatobject.c): derived from fmod so that
+// a == floorDivF(a, b) * b + floorModF(a, b) as closely as rounding allows.
+double floorDivF(double a, double b) {
+  double mod = std::fmod(a, b);
+  double div = (a - mod) / b;
+  if (mod != 0 && ((b < 0) != (mod < 0)))
+    div -= 1.0;
+  if (div == 0)
+    return std::copysign(0.0, a / b);
+  double floored = std::floor(div);
+  if (div - floored > 0.5)
+    floored += 1.0;
+  return floored;
+}
 
 double floorModF(double a, double b) {
   double r = std::fmod(a, b);

@@ -253,6 +253,13 @@ private:
   template <typename Next>
   ExprPtr parseLeftAssoc(Next next, std::initializer_list<std::pair<Tok, ExprOp>> ops) {
     ExprPtr lhs = (this->*next)();
+    // Each chained operator deepens the (left-leaning) tree by one level; count it
+    // against the nesting limit so long chains cannot exhaust the stack later.
+    unsigned chained = 0;
+    struct Restore {
+      unsigned &depth, &chained;
+      ~Restore() { depth -= chained; }
+    } restore{depth, chained};
     while (lhs) {
       const std::pair<Tok, ExprOp> *match = nullptr;
       for (const auto &entry : ops)
@@ -261,6 +268,8 @@ private:
       if (!match)
         return lhs;
       unsigned offset = tok.offset;
+      if (++depth, ++chained, depth > kMaxExprDepth)
+        return fail(offset, "expression is nested too deeply");
       advance();
       ExprPtr rhs = (this->*next)();
       if (!rhs)
@@ -462,7 +471,8 @@ private:
   bool isKnownNonBuffer(const std::string &name) const {
     return name == "score" || name == "b" || name == "h" || name == "q_idx" ||
            name == "kv_idx" || name == "q_len" || name == "kv_len" ||
-           lookupFunction(name);
+           name == "where" || name == "float" || name == "int" || name == "true" ||
+           name == "false" || name == "inf" || lookupFunction(name);
   }
 
   ExprPtr parseCall(const Token &nameTok) {
@@ -533,7 +543,8 @@ ExprPtr parseModifier(std::string_view source, const ExprEnv &env,
   }
   // Whole-expression type errors point at the expression's first token.
   unsigned start = 0;
-  while (start < source.size() && (source[start] == ' ' || source[start] == '\t'))
+  while (start < source.size() && (source[start] == ' ' || source[start] == '\t' ||
+                                   source[start] == '\n' || source[start] == '\r'))
     ++start;
   if (kind == ModifierKind::MaskMod && expr->type != ExprType::Bool) {
     error = {start, std::string("mask_mod must be a bool expression, got ") +

@@ -193,6 +193,31 @@ private:
     return arith::SelectOp::create(b, loc, fix, adjusted, rem);
   }
 
+  /// Python's float floor division, consistent with its modulo (see floorDivF in
+  /// ExprEval.cpp): div = (a - fmod(a, b)) / b, adjusted to the floor.
+  Value floorDivF(Location loc, Value lhs, Value rhs) {
+    using P = arith::CmpFPredicate;
+    Value zero = constFloat(loc, 0.0), one = constFloat(loc, 1.0);
+    Value mod = arith::RemFOp::create(b, loc, lhs, rhs);
+    Value div = arith::DivFOp::create(b, loc, arith::SubFOp::create(b, loc, lhs, mod), rhs);
+    Value modNonZero = arith::CmpFOp::create(b, loc, P::UNE, mod, zero);
+    Value signsDiffer = arith::XOrIOp::create(
+        b, loc, arith::CmpFOp::create(b, loc, P::OLT, rhs, zero),
+        arith::CmpFOp::create(b, loc, P::OLT, mod, zero));
+    Value fix = arith::AndIOp::create(b, loc, modNonZero, signsDiffer);
+    div = arith::SelectOp::create(b, loc, fix, arith::SubFOp::create(b, loc, div, one), div);
+    Value floored = math::FloorOp::create(b, loc, div);
+    Value roundUp = arith::CmpFOp::create(b, loc, P::OGT,
+                                          arith::SubFOp::create(b, loc, div, floored),
+                                          constFloat(loc, 0.5));
+    floored = arith::SelectOp::create(b, loc, roundUp,
+                                      arith::AddFOp::create(b, loc, floored, one), floored);
+    Value signedZero = math::CopySignOp::create(
+        b, loc, zero, arith::DivFOp::create(b, loc, lhs, rhs));
+    Value isZero = arith::CmpFOp::create(b, loc, P::OEQ, div, zero);
+    return arith::SelectOp::create(b, loc, isZero, signedZero, floored);
+  }
+
   Value emitBinary(const Expr &e, Location loc) {
     if (e.op == ExprOp::And || e.op == ExprOp::Or)
       return emitLogical(e, loc);
@@ -214,7 +239,7 @@ private:
       return arith::DivFOp::create(b, loc, lhs, rhs);
     case ExprOp::FloorDiv:
       if (isFloat)
-        return math::FloorOp::create(b, loc, arith::DivFOp::create(b, loc, lhs, rhs));
+        return floorDivF(loc, lhs, rhs);
       return arith::FloorDivSIOp::create(b, loc, lhs, rhs);
     case ExprOp::Mod:
       return floorMod(loc, lhs, rhs, isFloat);

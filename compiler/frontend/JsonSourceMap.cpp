@@ -18,6 +18,9 @@ JsonSourceMap::JsonSourceMap(std::string_view text) : text(text) {
   for (size_t i = 0; i < text.size(); ++i)
     if (text[i] == '\n')
       lineStarts.push_back(i + 1);
+  // nlohmann skips a UTF-8 byte-order mark; so must we.
+  if (text.size() >= 3 && text.substr(0, 3) == "\xEF\xBB\xBF")
+    pos = 3;
   skipSpace();
   scanValue("", pos);
 }

@@ -45,8 +45,11 @@ struct ParseErrorCapture : nlohmann::json_sax<Json> {
     // "[json.exception.parse_error.101] parse error at line 1, column 2: syntax
     // error while parsing value - ..." → "syntax error while parsing value - ..."
     size_t colon = message.find(": ");
-    if (colon != std::string::npos)
+    size_t bracket = message.find("] ");
+    if (message.find("parse error at") != std::string::npos && colon != std::string::npos)
       message = message.substr(colon + 2);
+    else if (bracket != std::string::npos)
+      message = message.substr(bracket + 2);
     return false;
   }
 };
@@ -139,11 +142,11 @@ private:
       uint64_t u = isUnsigned ? j.get<uint64_t>() : 0;
       if (isUnsigned ? (u >= 1 && u <= uint64_t(kMaxSize)) : (v >= 1 && v <= kMaxSize))
         return isUnsigned ? int64_t(u) : v;
-      error(map.valueOffset(path), "'" + what + "' must be between 1 and " +
+      error(map.valueOffset(path), what + " must be between 1 and " +
                                        std::to_string(kMaxSize) + ", got " + j.dump());
       return std::nullopt;
     }
-    error(map.valueOffset(path), "'" + what + "' must be a positive integer, got " +
+    error(map.valueOffset(path), what + " must be a positive integer, got " +
                                      describeJson(j));
     return std::nullopt;
   }
@@ -182,11 +185,11 @@ private:
       error(map.valueOffset("/heads"), "missing required field 'heads.q'");
       return;
     }
-    std::optional<int64_t> hq = positiveInt(*q, "/heads/q", "heads.q");
+    std::optional<int64_t> hq = positiveInt(*q, "/heads/q", "'heads.q'");
     std::optional<int64_t> hkv = hq;
     auto kv = j->find("kv");
     if (kv != j->end())
-      hkv = positiveInt(*kv, "/heads/kv", "heads.kv");
+      hkv = positiveInt(*kv, "/heads/kv", "'heads.kv'");
     if (!hq || !hkv)
       return;
     if (*hq % *hkv != 0) {
@@ -201,11 +204,11 @@ private:
 
   void readDims() {
     if (const Json *j = field("head_dim", true))
-      if (auto d = positiveInt(*j, "/head_dim", "head_dim"))
+      if (auto d = positiveInt(*j, "/head_dim", "'head_dim'"))
         spec.headDim = *d;
     spec.headDimV = spec.headDim;
     if (const Json *j = field("head_dim_v", false)) {
-      auto d = positiveInt(*j, "/head_dim_v", "head_dim_v");
+      auto d = positiveInt(*j, "/head_dim_v", "'head_dim_v'");
       spec.headDimV = d ? *d : 0;
     }
   }
@@ -343,8 +346,20 @@ private:
       if (!checkName("buffer", it.key(), path))
         continue;
       std::optional<SpecBuffer> buffer = readBuffer(it.key(), it.value(), path);
-      if (!buffer)
+      if (!buffer) {
+        // Already reported; keep the name usable so expressions that read it do not
+        // add a misleading "unknown buffer" error.
+        ExprSymbol sym;
+        sym.kind = ExprSymbol::Kind::Buffer;
+        sym.type = ExprType::Float;
+        auto shape = it.value().is_object() ? it.value().find("shape") : it.value().end();
+        sym.rank = shape != it.value().end() && shape->is_array() && !shape->empty()
+                       ? unsigned(shape->size())
+                       : 1;
+        sym.storageType = "f32";
+        env.symbols[it.key()] = sym;
         continue;
+      }
       ExprSymbol sym;
       sym.kind = ExprSymbol::Kind::Buffer;
       sym.type = buffer->dtype == "f32" ? ExprType::Float : ExprType::Int;

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every test: lit (dialect, frontend), GoogleTest unit tests (ctest), and a
+# bounded fuzz run of the frontend. Prints each suite's summary; fails if any fails.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+failed=()
+
+echo "== lit =="
+/usr/lib/llvm-22/bin/lit -sv "$BUILD/test" || failed+=(lit)
+
+echo "== unit tests (ctest) =="
+(cd "$BUILD" && ctest --output-on-failure >ctest.log 2>&1)
+rc=$?
+grep -E "tests passed|tests failed|Failed|\*\*\*" "$BUILD/ctest.log" | tail -n 40
+[ $rc -eq 0 ] || failed+=(ctest)
+
+echo "== fuzz (${FUZZ_SECONDS}s) =="
+./scripts/fuzz.sh "$FUZZ_SECONDS" || failed+=(fuzz)
+
+if [ ${#failed[@]} -ne 0 ]; then
+  echo "check: FAILED: ${failed[*]}"
+  exit 1
+fi
+echo "check: all suites passed"
