@@ -13,7 +13,7 @@ config.test_exec_root = os.path.join(config.attnc_obj_root, "test")
 
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
-llvm_config.with_environment("PATH", config.attnc_tools_dir, append_path=False)
+llvm_config.with_environment("PATH", config.attnc_tools_dir, append_path=True)
 config.substitutions.append(("%examples", os.path.join(config.attnc_src_root, "examples")))
 
 tools = ["attn-opt", "attnc"]

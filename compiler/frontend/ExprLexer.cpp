@@ -49,8 +49,10 @@ Token ExprLexer::lexNumber(unsigned start) {
   }
   tok.text = src.substr(start, pos - start);
   if (pos < src.size() && (isIdentChar(src[pos]) || src[pos] == '.')) {
+    while (pos < src.size() && (isIdentChar(src[pos]) || src[pos] == '.'))
+      ++pos;
     tok.kind = Tok::Error;
-    tok.error = "invalid number '" + std::string(tok.text) + src[pos] + "...'";
+    tok.error = "invalid number '" + std::string(src.substr(start, pos - start)) + "'";
     return tok;
   }
   std::string text(tok.text);
@@ -154,7 +156,8 @@ Token ExprLexer::next() {
   } else {
     char buf[8];
     std::snprintf(buf, sizeof(buf), "0x%02X", uc);
-    tok.error = std::string("unexpected byte ") + buf;
+    tok.error = std::string("unexpected ") + (uc >= 0x80 ? "non-ASCII " : "control ") +
+                "byte " + buf + " (expressions are ASCII)";
   }
   return tok;
 }

@@ -21,21 +21,24 @@ using namespace llvm;
 
 namespace {
 
+cl::OptionCategory attncCategory("attnc options");
+
 cl::SubCommand checkCmd("check", "Parse and verify a spec; print diagnostics");
 cl::SubCommand compileCmd("compile", "Compile a spec and print the requested IR");
 
 cl::opt<std::string> specPath(cl::Positional, cl::desc("<spec.json>"), cl::Required,
-                              cl::sub(checkCmd), cl::sub(compileCmd));
+                              cl::sub(checkCmd), cl::sub(compileCmd),
+                              cl::cat(attncCategory));
 
 enum class EmitKind { Attn };
 cl::opt<EmitKind> emitKind(
     "emit", cl::desc("What to emit"), cl::init(EmitKind::Attn),
     cl::values(clEnumValN(EmitKind::Attn, "attn", "the attn dialect after import")),
-    cl::sub(compileCmd));
+    cl::sub(compileCmd), cl::cat(attncCategory));
 
 cl::opt<std::string> outputPath("o", cl::desc("Output file (default: stdout)"),
                                 cl::value_desc("file"), cl::init("-"),
-                                cl::sub(compileCmd));
+                                cl::sub(compileCmd), cl::cat(attncCategory));
 
 int fail(const Twine &message) {
   WithColor::error(errs(), "") << message << "\n";
@@ -62,7 +65,22 @@ int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   cl::SetVersionPrinter(
       [](raw_ostream &os) { os << "attnc " << ATTNC_VERSION << "\n"; });
-  cl::ParseCommandLineOptions(argc, argv, "attnc: a compiler for attention variants\n");
+  cl::HideUnrelatedOptions(attncCategory);
+  std::string cliErrors;
+  raw_string_ostream cliErrorStream(cliErrors);
+  if (!cl::ParseCommandLineOptions(argc, argv,
+                                   "attnc: a compiler for attention variants\n",
+                                   &cliErrorStream)) {
+    // Report command-line mistakes in the same "error: MESSAGE" form as the rest.
+    StringRef message = StringRef(cliErrors).trim();
+    message.consume_front((StringRef(argv[0]) + ": ").str());
+    message.consume_front("attnc: ");
+    message = message.split("  Try:").first;
+    message = message.split('\n').first.trim();
+    if (message.empty())
+      message = "invalid command-line arguments"; // cl printed the details itself
+    return fail(message + " (see attnc --help)");
+  }
 
   if (!checkCmd && !compileCmd)
     return fail("expected a command: check or compile (see attnc --help)");
