@@ -356,3 +356,60 @@ AttentionOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
   }
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// Flash-form tile ops
+//===----------------------------------------------------------------------===//
+
+/// Checks that a tile op names a variant and passes its scalars (and buffers).
+static LogicalResult verifyTileSymbolUse(Operation *op, FlatSymbolRefAttr name,
+                                         ValueRange scalars,
+                                         std::optional<ValueRange> buffers,
+                                         SymbolTableCollection &symbolTable) {
+  auto variant = symbolTable.lookupNearestSymbolFrom<VariantOp>(op, name);
+  if (!variant)
+    return op->emitOpError("'") << name.getValue()
+                                << "' does not reference an attn.variant";
+  DictionaryAttr declared = variant.getScalarsAttr();
+  size_t numScalars = declared ? declared.size() : 0;
+  if (scalars.size() != numScalars)
+    return op->emitOpError("variant '")
+           << name.getValue() << "' declares " << numScalars
+           << " scalar(s) but " << scalars.size() << " are passed";
+  if (declared)
+    for (auto [i, entry] : llvm::enumerate(declared.getValue()))
+      if (scalars[i].getType() != cast<TypeAttr>(entry.getValue()).getValue())
+        return op->emitOpError("scalar '")
+               << entry.getName().getValue() << "' has the wrong type";
+  if (buffers) {
+    DictionaryAttr decls = variant.getBuffersAttr();
+    size_t numBuffers = decls ? decls.size() : 0;
+    if (buffers->size() != numBuffers)
+      return op->emitOpError("variant '")
+             << name.getValue() << "' declares " << numBuffers
+             << " buffer(s) but " << buffers->size() << " are passed";
+    if (decls)
+      for (auto [i, entry] : llvm::enumerate(decls.getValue())) {
+        auto decl = cast<BufferDeclAttr>(entry.getValue());
+        auto type = cast<MemRefType>((*buffers)[i].getType());
+        if (type.getElementType() != decl.getElementType() ||
+            type.getRank() != int64_t(decl.getRank()))
+          return op->emitOpError("buffer '")
+                 << entry.getName().getValue()
+                 << "' must be a memref of rank " << decl.getRank() << " and type "
+                 << decl.getElementType();
+      }
+  }
+  return success();
+}
+
+LogicalResult
+TileMaskClassOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  return verifyTileSymbolUse(*this, getVariantAttr(), getScalars(), std::nullopt,
+                             symbolTable);
+}
+
+LogicalResult TileModsOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  return verifyTileSymbolUse(*this, getVariantAttr(), getScalars(), getBuffers(),
+                             symbolTable);
+}

@@ -208,4 +208,6 @@ def Attn_AttentionOp : Attn_Op<"attention", [Pure, AttrSizedOperandSegments,
   }];
 }
 
+include "dialect/AttnFlashOps.td"
+
 #endif // ATTN_OPS_TD

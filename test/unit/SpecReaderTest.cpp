@@ -627,10 +627,10 @@ TEST(SpecReaderExprErrors, ErrorAtAnEscapedCharacterPointsAtItsBackslash) {
   EXPECT_TRUE(failsWith(text, text.find("\\u0024"), "in score_mod: unexpected character '$'"));
   // Both UTF-8 bytes of an escaped non-ASCII character map to the escape.
   std::string utf8 = withFields(R"json(, "score_mod": "score + \u00e9")json");
-  EXPECT_TRUE(failsWith(utf8, utf8.find("\\u00e9"), "in score_mod: unexpected byte 0xC3"));
+  EXPECT_TRUE(failsWith(utf8, utf8.find("\\u00e9"), "in score_mod: unexpected non-ASCII byte 0xC3 (expressions are ASCII)"));
   // A raw (unescaped) non-ASCII character is located at its first byte.
   std::string raw = withFields(", \"score_mod\": \"score + \xC3\xA9\"");
-  EXPECT_TRUE(failsWith(raw, raw.find("\xC3"), "in score_mod: unexpected byte 0xC3"));
+  EXPECT_TRUE(failsWith(raw, raw.find("\xC3"), "in score_mod: unexpected non-ASCII byte 0xC3 (expressions are ASCII)"));
 }
 
 TEST(SpecReaderExprErrors, ExpressionsSeeTheDeclaredNames) {
