@@ -22,7 +22,7 @@ void registerFrontendDialects(DialectRegistry &registry) {
 }
 
 OwningOpRef<ModuleOp> importSpec(StringRef filename, StringRef text,
-                                 MLIRContext *ctx) {
+                                 MLIRContext *ctx, Spec *specOut) {
   DialectRegistry registry;
   registerFrontendDialects(registry);
   ctx->appendDialectRegistry(registry);
@@ -40,6 +40,8 @@ OwningOpRef<ModuleOp> importSpec(StringRef filename, StringRef text,
   OwningOpRef<ModuleOp> module = generateIR(*spec, locs, ctx);
   if (failed(verify(*module)))
     return nullptr;
+  if (specOut)
+    *specOut = std::move(*spec);
   return module;
 }
 

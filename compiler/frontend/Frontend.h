@@ -7,6 +7,8 @@
 #ifndef ATTNC_COMPILER_FRONTEND_FRONTEND_H
 #define ATTNC_COMPILER_FRONTEND_FRONTEND_H
 
+#include "compiler/frontend/Spec.h"
+
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/OwningOpRef.h"
@@ -19,9 +21,12 @@ void registerFrontendDialects(mlir::DialectRegistry &registry);
 
 /// Imports the spec `text` read from `filename`. Returns null after emitting at least
 /// one error diagnostic.
+/// If `specOut` is given, the checked spec (with its typed expression trees) is
+/// moved into it on success.
 mlir::OwningOpRef<mlir::ModuleOp> importSpec(llvm::StringRef filename,
                                              llvm::StringRef text,
-                                             mlir::MLIRContext *ctx);
+                                             mlir::MLIRContext *ctx,
+                                             Spec *specOut = nullptr);
 
 } // namespace attnc::frontend
 

@@ -1,23 +1,33 @@
 //===- attnc.cpp - the attnc command line ----------------------------------===//
 //
-// `attnc check SPEC` and `attnc compile SPEC --emit attn [-o FILE]` (SPEC.md §4).
-// Exit status: 0 on success, 1 on a user error, reported as FILE:LINE:COL: error:
-// lines on stderr (with the offending source line and a caret).
+//   attnc check   SPEC
+//   attnc compile SPEC [--emit attn|flash|llvm] [-o FILE]
+//   attnc run     SPEC --inputs IN.safetensors --output OUT.safetensors
+//   attnc run     SPEC --random B,Q_LEN,KV_LEN [--seed N] [--scalar NAME=V]...
+//   attnc bench   SPEC --shape B,Q_LEN,KV_LEN [--reps N]
+// (SPEC.md §4). Exit status: 0 on success, 1 on a user error, reported as
+// "FILE:LINE:COL: error: ..." or "error: ..." on stderr.
 //
 //===----------------------------------------------------------------------===//
-#include "compiler/frontend/Frontend.h"
+#include "compiler/Compiler.h"
+#include "compiler/frontend/ExprEval.h"
+#include "compiler/targets/cpu/CpuPipeline.h"
+#include "tools/attnc/Inputs.h"
 
 #include "mlir/IR/Diagnostics.h"
-#include "mlir/IR/MLIRContext.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
-#include "llvm/Support/MemoryBuffer.h"
-#include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/WithColor.h"
 
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
 using namespace llvm;
+using namespace attnc;
 
 namespace {
 
@@ -25,38 +35,304 @@ cl::OptionCategory attncCategory("attnc options");
 
 cl::SubCommand checkCmd("check", "Parse and verify a spec; print diagnostics");
 cl::SubCommand compileCmd("compile", "Compile a spec and print the requested IR");
+cl::SubCommand runCmd("run", "Run a variant on tensors from a file or on random inputs");
+cl::SubCommand benchCmd("bench", "Time a variant; print ms and GFLOP/s");
 
 cl::opt<std::string> specPath(cl::Positional, cl::desc("<spec.json>"), cl::Required,
-                              cl::sub(checkCmd), cl::sub(compileCmd),
-                              cl::cat(attncCategory));
+                              cl::sub(checkCmd), cl::sub(compileCmd), cl::sub(runCmd),
+                              cl::sub(benchCmd), cl::cat(attncCategory));
 
-enum class EmitKind { Attn };
+enum class EmitKind { Attn, Flash, LLVM };
 cl::opt<EmitKind> emitKind(
     "emit", cl::desc("What to emit"), cl::init(EmitKind::Attn),
-    cl::values(clEnumValN(EmitKind::Attn, "attn", "the attn dialect after import")),
+    cl::values(clEnumValN(EmitKind::Attn, "attn", "the attn dialect after import"),
+               clEnumValN(EmitKind::Flash, "flash", "the flash form (after tiling)"),
+               clEnumValN(EmitKind::LLVM, "llvm", "LLVM IR of the CPU kernel (-O3)")),
     cl::sub(compileCmd), cl::cat(attncCategory));
 
 cl::opt<std::string> outputPath("o", cl::desc("Output file (default: stdout)"),
                                 cl::value_desc("file"), cl::init("-"),
                                 cl::sub(compileCmd), cl::cat(attncCategory));
 
+cl::opt<std::string> target("target", cl::desc("cpu (default), cuda or cuda-emu"),
+                            cl::init("cpu"), cl::sub(compileCmd), cl::sub(runCmd),
+                            cl::sub(benchCmd), cl::cat(attncCategory));
+
+cl::opt<int64_t> blockQ("block-q", cl::desc("Query rows per tile (multiple of 4)"),
+                        cl::init(64), cl::sub(compileCmd), cl::sub(runCmd),
+                        cl::sub(benchCmd), cl::cat(attncCategory));
+cl::opt<int64_t> blockKV("block-kv", cl::desc("Key rows per tile (multiple of 16)"),
+                         cl::init(64), cl::sub(compileCmd), cl::sub(runCmd),
+                         cl::sub(benchCmd), cl::cat(attncCategory));
+
+cl::opt<std::string> inputsPath("inputs", cl::desc("Input tensors (safetensors)"),
+                                cl::value_desc("file"), cl::sub(runCmd),
+                                cl::cat(attncCategory));
+cl::opt<std::string> outputTensors("output", cl::desc("Output tensors (safetensors)"),
+                                   cl::value_desc("file"), cl::sub(runCmd),
+                                   cl::cat(attncCategory));
+cl::opt<std::string> randomShape("random",
+                                 cl::desc("Run on random inputs of shape B,Q_LEN,KV_LEN "
+                                          "and check against the float64 reference"),
+                                 cl::value_desc("B,Q_LEN,KV_LEN"), cl::sub(runCmd),
+                                 cl::cat(attncCategory));
+cl::opt<uint64_t> seed("seed", cl::desc("Seed of the random inputs"), cl::init(0),
+                       cl::sub(runCmd), cl::sub(benchCmd), cl::cat(attncCategory));
+cl::list<std::string> scalarValues("scalar", cl::desc("A run-time scalar for random inputs"),
+                                   cl::value_desc("NAME=VALUE"), cl::sub(runCmd),
+                                   cl::sub(benchCmd), cl::cat(attncCategory));
+cl::opt<double> tolerance("tolerance",
+                          cl::desc("Relative error allowed by --random (default 1e-5 "
+                                   "for f32, 1e-2 for f16/bf16)"),
+                          cl::init(0), cl::sub(runCmd), cl::cat(attncCategory));
+
+cl::opt<std::string> benchShape("shape", cl::desc("Shape B,Q_LEN,KV_LEN"),
+                                cl::value_desc("B,Q_LEN,KV_LEN"), cl::sub(benchCmd),
+                                cl::cat(attncCategory));
+cl::opt<int> reps("reps", cl::desc("Timed repetitions (median reported)"), cl::init(10),
+                  cl::sub(benchCmd), cl::cat(attncCategory));
+cl::opt<bool> withReference("reference",
+                            cl::desc("Also time the eager float64 reference"),
+                            cl::init(false), cl::sub(benchCmd), cl::cat(attncCategory));
+
 int fail(const Twine &message) {
   WithColor::error(errs(), "") << message << "\n";
   return 1;
 }
 
-/// Loads and imports the spec; diagnostics go to stderr with source context.
-mlir::OwningOpRef<mlir::ModuleOp> loadSpec(mlir::MLIRContext &ctx,
-                                           SourceMgr &sourceMgr) {
-  std::string errorMessage;
-  std::unique_ptr<MemoryBuffer> file = mlir::openInputFile(specPath, &errorMessage);
-  if (!file) {
-    fail(errorMessage);
-    return nullptr;
+Status checkTarget() {
+  if (target == "cpu")
+    return Status::ok();
+  if (target == "cuda" || target == "cuda-emu")
+    return Status::error("target '" + target +
+                         "' is not implemented yet in this version of attnc "
+                         "(available: cpu)");
+  return Status::error("unknown target '" + target + "' (expected cpu, cuda or cuda-emu)");
+}
+
+cpu::CpuOptions cpuOptions() {
+  cpu::CpuOptions options;
+  options.blockQ = blockQ;
+  options.blockKV = blockKV;
+  return options;
+}
+
+int runCompile(Compiler &compiler) {
+  mlir::OwningOpRef<mlir::ModuleOp> module = compiler.import(specPath);
+  if (!module)
+    return 1;
+  if (emitKind != EmitKind::Attn) {
+    if (failed(cpu::runPipeline(*module, [](mlir::OpPassManager &pm) {
+          cpu::buildFlashPipeline(pm, cpuOptions());
+        })))
+      return 1;
   }
-  StringRef text = file->getBuffer();
-  sourceMgr.AddNewSourceBuffer(std::move(file), SMLoc());
-  return attnc::frontend::importSpec(specPath, text, &ctx);
+  if (emitKind == EmitKind::LLVM &&
+      failed(cpu::runPipeline(*module, [](mlir::OpPassManager &pm) {
+        cpu::buildCpuToLLVMPipeline(pm);
+      })))
+    return 1;
+  std::string errorMessage;
+  std::unique_ptr<ToolOutputFile> output = mlir::openOutputFile(outputPath, &errorMessage);
+  if (!output)
+    return fail(errorMessage);
+  if (emitKind == EmitKind::LLVM) {
+    if (failed(cpu::printLLVMIR(*module, output->os())))
+      return 1;
+  } else {
+    module->print(output->os());
+  }
+  output->keep();
+  return 0;
+}
+
+struct Errors {
+  double outMaxAbs = 0, outRel = 0, lseMaxAbs = 0, lseRel = 0;
+  int64_t badValues = 0; ///< NaN, or -inf where the reference is finite (or back)
+};
+
+Errors compare(const CallTensors &got, const CallTensors &want) {
+  Errors e;
+  TensorView g = got.out.view(), w = want.out.view();
+  double diff2 = 0, ref2 = 0;
+  int64_t n = got.out.numel();
+  std::vector<int64_t> index(4, 0);
+  for (int64_t i = 0; i < n; ++i) {
+    double a = g.get(index.data()), b = w.get(index.data());
+    if (std::isnan(a))
+      ++e.badValues;
+    double d = std::fabs(a - b);
+    e.outMaxAbs = std::max(e.outMaxAbs, d);
+    diff2 += d * d;
+    ref2 += b * b;
+    for (int d = 3; d >= 0; --d) {
+      if (++index[size_t(d)] < g.shape[size_t(d)])
+        break;
+      index[size_t(d)] = 0;
+    }
+  }
+  e.outRel = ref2 > 0 ? std::sqrt(diff2 / ref2) : std::sqrt(diff2);
+  const float *gl = got.lse.as<float>(), *wl = want.lse.as<float>();
+  double ldiff2 = 0, lref2 = 0;
+  for (int64_t i = 0; i < got.lse.numel(); ++i) {
+    bool gInf = std::isinf(gl[i]) && gl[i] < 0, wInf = std::isinf(wl[i]) && wl[i] < 0;
+    if (std::isnan(gl[i]) || gInf != wInf) {
+      ++e.badValues;
+      continue;
+    }
+    if (wInf)
+      continue;
+    double d = std::fabs(double(gl[i]) - double(wl[i]));
+    e.lseMaxAbs = std::max(e.lseMaxAbs, d);
+    ldiff2 += d * d;
+    lref2 += double(wl[i]) * double(wl[i]);
+  }
+  e.lseRel = lref2 > 0 ? std::sqrt(ldiff2 / lref2) : std::sqrt(ldiff2);
+  return e;
+}
+
+double millisSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+      .count();
+}
+
+int runRandom(const CompiledVariant &variant) {
+  int64_t B, Q, KV;
+  if (!parseShape(randomShape, B, Q, KV))
+    return fail("--random expects B,Q_LEN,KV_LEN with positive sizes, got '" +
+                randomShape + "'");
+  std::map<std::string, ScalarValue> overrides;
+  if (Status s = parseScalarOverrides(variant.desc, scalarValues, overrides); !s)
+    return fail(s.message());
+  CallTensors kernelCall = randomCall(variant.desc, B, Q, KV, seed, overrides);
+  CallTensors refCall = randomCall(variant.desc, B, Q, KV, seed, overrides);
+  auto start = std::chrono::steady_clock::now();
+  if (Status s = variant.run(kernelCall.call()); !s)
+    return fail(s.message());
+  double ms = millisSince(start);
+  if (Status s = variant.reference(refCall.call()); !s)
+    return fail("reference: " + s.message());
+  Errors e = compare(kernelCall, refCall);
+  double tol = tolerance > 0 ? double(tolerance)
+                             : (variant.desc.dtype == DType::F32 ? 1e-5 : 1e-2);
+  bool ok = e.badValues == 0 && e.outRel < tol && e.lseRel < tol;
+  outs() << format("%-24s cpu  B=%lld Q_LEN=%lld KV_LEN=%lld %-4s  out rel %.2e (max %.2e)"
+                   "  lse rel %.2e (max %.2e)  %8.3f ms  %s\n",
+                   variant.desc.name.c_str(), (long long)B, (long long)Q, (long long)KV,
+                   dtypeName(variant.desc.dtype), e.outRel, e.outMaxAbs, e.lseRel,
+                   e.lseMaxAbs, ms, ok ? "ok" : "FAILED");
+  if (!ok)
+  {
+    std::string message;
+    raw_string_ostream os(message);
+    os << format("'%s' differs from the float64 reference: out rel %.3e, lse rel "
+                 "%.3e, %lld bad values (tolerance %.1e)",
+                 variant.desc.name.c_str(), e.outRel, e.lseRel, (long long)e.badValues,
+                 tol);
+    return fail(message);
+  }
+  return 0;
+}
+
+int runFiles(const CompiledVariant &variant) {
+  if (inputsPath.empty() || outputTensors.empty())
+    return fail("run needs --inputs FILE and --output FILE, or --random B,Q_LEN,KV_LEN");
+  Result<CallTensors> tensors = callFromFile(variant.desc, inputsPath);
+  if (!tensors)
+    return fail(tensors.status().message());
+  if (Status s = variant.run(tensors->call()); !s)
+    return fail(s.message());
+  if (Status s = writeSafeTensors(outputTensors,
+                                  {{"out", tensors->out.view()}, {"lse", tensors->lse.view()}});
+      !s)
+    return fail(s.message());
+  return 0;
+}
+
+/// Fraction of (q, kv) pairs the mask keeps, sampled on a grid for b = h = 0.
+double maskDensity(const CompiledVariant &variant, const CallTensors &tensors) {
+  const auto &mask = variant.spec->maskMod.expr;
+  if (!mask)
+    return 1.0;
+  AttentionCall call = tensors.call();
+  int64_t Q = call.qLen(), KV = call.kvLen();
+  int64_t steps = 64, kept = 0, total = 0;
+  for (int64_t a = 0; a < steps; ++a)
+    for (int64_t c = 0; c < steps; ++c) {
+      frontend::EvalContext ctx;
+      ctx.qIdx = a * Q / steps;
+      ctx.kvIdx = c * KV / steps;
+      ctx.qLen = Q;
+      ctx.kvLen = KV;
+      ctx.scalar = [&](const std::string &n) -> std::optional<frontend::ExprValue> {
+        const ScalarValue &v = call.scalars.at(n);
+        return v.type == DType::F32 ? frontend::ExprValue::ofFloat(v.f)
+                                    : frontend::ExprValue::ofInt(v.i);
+      };
+      ctx.buffer = [&](const std::string &n, const std::vector<int64_t> &idx)
+          -> std::optional<frontend::ExprValue> {
+        const TensorView &view = call.buffers.at(n);
+        for (size_t d = 0; d < idx.size(); ++d)
+          if (idx[d] < 0 || idx[d] >= view.shape[d])
+            return std::nullopt;
+        return view.dtype == DType::F32 ? frontend::ExprValue::ofFloat(view.get(idx.data()))
+                                        : frontend::ExprValue::ofInt(int64_t(view.get(idx.data())));
+      };
+      std::string error;
+      auto v = frontend::evaluate(*mask, ctx, error);
+      kept += v && v->b;
+      ++total;
+    }
+  return double(kept) / double(total);
+}
+
+int runBench(const CompiledVariant &variant) {
+  int64_t B, Q, KV;
+  if (!parseShape(benchShape, B, Q, KV))
+    return fail("bench needs --shape B,Q_LEN,KV_LEN with positive sizes");
+  std::map<std::string, ScalarValue> overrides;
+  if (Status s = parseScalarOverrides(variant.desc, scalarValues, overrides); !s)
+    return fail(s.message());
+  CallTensors tensors = randomCall(variant.desc, B, Q, KV, seed, overrides);
+  AttentionCall call = tensors.call();
+  auto timeIt = [&](const std::function<Status()> &fn, int repetitions,
+                    double &median) -> Status {
+    std::vector<double> times;
+    for (int i = 0; i < 2; ++i) // warm-up
+      if (Status s = fn(); !s)
+        return s;
+    for (int i = 0; i < std::max(1, repetitions); ++i) {
+      auto start = std::chrono::steady_clock::now();
+      if (Status s = fn(); !s)
+        return s;
+      times.push_back(millisSince(start));
+    }
+    std::sort(times.begin(), times.end());
+    median = times[times.size() / 2];
+    return Status::ok();
+  };
+  double ms = 0;
+  if (Status s = timeIt([&] { return variant.run(call); }, reps, ms); !s)
+    return fail(s.message());
+  double density = maskDensity(variant, tensors);
+  // FlashAttention's count: 2·B·H·Q·KV·(D + DV) (= 4·B·H·Q·KV·D when DV = D),
+  // times the fraction of pairs the mask keeps (one half for causal).
+  double flops = 2.0 * double(B) * double(variant.desc.headsQ) * double(Q) * double(KV) *
+                 double(variant.desc.headDim + variant.desc.headDimV) * density;
+  outs() << format("%-24s cpu  B=%lld H=%lld Q_LEN=%lld KV_LEN=%lld D=%lld %-4s  "
+                   "%10.3f ms  %8.2f GFLOP/s  (mask density %.3f, %u threads)\n",
+                   variant.desc.name.c_str(), (long long)B, (long long)variant.desc.headsQ,
+                   (long long)Q, (long long)KV, (long long)variant.desc.headDim,
+                   dtypeName(variant.desc.dtype), ms, flops / (ms * 1e6), density,
+                   ThreadPool::global().size());
+  if (withReference) {
+    double refMs = 0;
+    if (Status s = timeIt([&] { return variant.reference(call); }, 1, refMs); !s)
+      return fail(s.message());
+    outs() << format("%-24s eager reference (float64)              %10.3f ms  %8.2f GFLOP/s\n",
+                     variant.desc.name.c_str(), refMs, flops / (refMs * 1e6));
+  }
+  return 0;
 }
 
 } // namespace
@@ -81,32 +357,30 @@ int main(int argc, char **argv) {
       message = "invalid command-line arguments"; // cl printed the details itself
     return fail(message + " (see attnc --help)");
   }
+  if (!checkCmd && !compileCmd && !runCmd && !benchCmd)
+    return fail("expected a command: check, compile, run or bench (see attnc --help)");
+  if (Status s = checkTarget(); !s)
+    return fail(s.message());
+  if (blockQ < 4 || blockQ % 4 != 0 || blockKV < 16 || blockKV % 16 != 0)
+    return fail("--block-q must be a positive multiple of 4 and --block-kv a positive "
+                "multiple of 16");
 
-  if (!checkCmd && !compileCmd)
-    return fail("expected a command: check or compile (see attnc --help)");
-
-  mlir::MLIRContext ctx;
-  SourceMgr sourceMgr;
-  mlir::SourceMgrDiagnosticHandler diagHandler(sourceMgr, &ctx);
-  mlir::OwningOpRef<mlir::ModuleOp> module = loadSpec(ctx, sourceMgr);
-  if (!module)
-    return 1;
-
+  Compiler compiler;
   if (checkCmd) {
+    if (!compiler.import(specPath))
+      return 1;
     outs() << specPath << ": ok\n";
     return 0;
   }
+  if (compileCmd)
+    return runCompile(compiler);
 
-  std::string errorMessage;
-  std::unique_ptr<ToolOutputFile> output =
-      mlir::openOutputFile(outputPath, &errorMessage);
-  if (!output)
-    return fail(errorMessage);
-  switch (emitKind) {
-  case EmitKind::Attn:
-    module->print(output->os());
-    break;
-  }
-  output->keep();
-  return 0;
+  std::shared_ptr<CompiledVariant> variant = compiler.compileFile(specPath, cpuOptions());
+  if (!variant)
+    return 1;
+  if (benchCmd)
+    return runBench(*variant);
+  if (!randomShape.empty())
+    return runRandom(*variant);
+  return runFiles(*variant);
 }

@@ -1,0 +1,165 @@
+//===- Compiler.cpp - spec → registered, runnable attention variant --------===//
+#include "compiler/Compiler.h"
+#include "compiler/frontend/ExprEval.h"
+#include "compiler/frontend/Frontend.h"
+#include "compiler/targets/cpu/Passes.h"
+
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+#include <algorithm>
+
+using namespace mlir;
+
+namespace attnc {
+
+static DType parseDTypeOr(const std::string &name, DType fallback) {
+  DType d = fallback;
+  parseDType(name, d);
+  return d;
+}
+
+VariantDesc describeVariant(const frontend::Spec &spec) {
+  VariantDesc desc;
+  desc.name = spec.name;
+  desc.headsQ = spec.headsQ;
+  desc.headsKV = spec.headsKV;
+  desc.headDim = spec.headDim;
+  desc.headDimV = spec.headDimV;
+  desc.dtype = parseDTypeOr(spec.dtype, DType::F32);
+  desc.scale = spec.scale;
+  for (const frontend::SpecScalar &s : spec.scalars)
+    desc.scalars.push_back({s.name, parseDTypeOr(s.type, DType::I64)});
+  for (const frontend::SpecBuffer &b : spec.buffers)
+    desc.buffers.push_back({b.name, parseDTypeOr(b.dtype, DType::F32), b.shape});
+  std::sort(desc.scalars.begin(), desc.scalars.end(),
+            [](const ScalarDecl &a, const ScalarDecl &b) { return a.name < b.name; });
+  std::sort(desc.buffers.begin(), desc.buffers.end(),
+            [](const BufferDecl &a, const BufferDecl &b) { return a.name < b.name; });
+  return desc;
+}
+
+Status CompiledVariant::reference(const AttentionCall &call) const {
+  using namespace frontend;
+  auto spec = this->spec;
+  auto makeContext = [spec, &call](int64_t b, int64_t h, int64_t i, int64_t j) {
+    EvalContext ctx;
+    ctx.b = b;
+    ctx.h = h;
+    ctx.qIdx = i;
+    ctx.kvIdx = j;
+    ctx.qLen = call.qLen();
+    ctx.kvLen = call.kvLen();
+    ctx.scalar = [&call](const std::string &name) -> std::optional<ExprValue> {
+      auto it = call.scalars.find(name);
+      if (it == call.scalars.end())
+        return std::nullopt;
+      if (it->second.type == DType::F32)
+        return ExprValue::ofFloat(it->second.f);
+      // An i32 scalar is read as i32 and widened, as the kernel does.
+      return ExprValue::ofInt(it->second.type == DType::I32 ? int64_t(int32_t(it->second.i))
+                                                            : it->second.i);
+    };
+    ctx.buffer = [&call](const std::string &name,
+                         const std::vector<int64_t> &idx) -> std::optional<ExprValue> {
+      auto it = call.buffers.find(name);
+      if (it == call.buffers.end() || idx.size() != it->second.shape.size())
+        return std::nullopt;
+      for (size_t d = 0; d < idx.size(); ++d)
+        if (idx[d] < 0 || idx[d] >= it->second.shape[d])
+          return std::nullopt;
+      double v = it->second.get(idx.data());
+      if (it->second.dtype == DType::F32)
+        return ExprValue::ofFloat(v);
+      if (it->second.dtype == DType::I64) {
+        int64_t off = it->second.offsetOf(idx.data());
+        return ExprValue::ofInt(static_cast<const int64_t *>(it->second.data)[off]);
+      }
+      return ExprValue::ofInt(int64_t(v));
+    };
+    return ctx;
+  };
+  ModFunctions mods;
+  if (spec->scoreMod.expr)
+    mods.scoreMod = [spec, makeContext](double score, int64_t b, int64_t h, int64_t i,
+                                        int64_t j, std::string &error) -> std::optional<double> {
+      EvalContext ctx = makeContext(b, h, i, j);
+      ctx.score = score;
+      auto v = evaluate(*spec->scoreMod.expr, ctx, error);
+      if (!v)
+        return std::nullopt;
+      return v->f;
+    };
+  if (spec->maskMod.expr)
+    mods.maskMod = [spec, makeContext](int64_t b, int64_t h, int64_t i, int64_t j,
+                                       std::string &error) -> std::optional<bool> {
+      auto v = evaluate(*spec->maskMod.expr, makeContext(b, h, i, j), error);
+      if (!v)
+        return std::nullopt;
+      return v->b;
+    };
+  return referenceAttention(desc, call, mods);
+}
+
+AttentionFunction CompiledVariant::function() const {
+  std::shared_ptr<CpuKernel> kernel = cpuKernel;
+  return [kernel](const AttentionCall &call) { return kernel->run(call); };
+}
+
+Compiler::Compiler() {
+  diagHandler = std::make_unique<SourceMgrDiagnosticHandler>(sourceMgr, &ctx);
+}
+
+Compiler::~Compiler() = default;
+
+OwningOpRef<ModuleOp> Compiler::import(const std::string &path, frontend::Spec *spec) {
+  std::string errorMessage;
+  std::unique_ptr<llvm::MemoryBuffer> file = openInputFile(path, &errorMessage);
+  if (!file) {
+    emitError(UnknownLoc::get(&ctx)) << errorMessage;
+    return nullptr;
+  }
+  llvm::StringRef text = file->getBuffer();
+  sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
+  return frontend::importSpec(path, text, &ctx, spec);
+}
+
+std::shared_ptr<CompiledVariant> Compiler::compileFile(const std::string &path,
+                                                       const cpu::CpuOptions &options) {
+  auto spec = std::make_shared<frontend::Spec>();
+  OwningOpRef<ModuleOp> module = import(path, spec.get());
+  if (!module)
+    return nullptr;
+  if (failed(cpu::runPipeline(*module, [&](OpPassManager &pm) {
+        cpu::buildFlashPipeline(pm, options);
+        cpu::buildCpuToLLVMPipeline(pm);
+      })))
+    return nullptr;
+  std::string error;
+  std::shared_ptr<ExecutionEngine> engine = cpu::jitCompile(*module, error);
+  if (!engine) {
+    emitError(UnknownLoc::get(&ctx)) << "JIT compilation failed: " << error;
+    return nullptr;
+  }
+  std::string symbol = "_mlir__mlir_ciface_" + spec->name + "_cpu";
+  auto entry = engine->lookup(symbol);
+  if (!entry) {
+    llvm::consumeError(entry.takeError());
+    emitError(UnknownLoc::get(&ctx)) << "compiled kernel has no symbol " << symbol;
+    return nullptr;
+  }
+  auto compiled = std::make_shared<CompiledVariant>();
+  compiled->desc = describeVariant(*spec);
+  compiled->spec = spec;
+  CpuKernelLayout layout;
+  layout.blockQ = options.blockQ;
+  layout.blockKV = options.blockKV;
+  layout.headDimVPadded = cpu::paddedHeadDimV(spec->headDimV);
+  compiled->cpuKernel = std::make_shared<CpuKernel>(
+      compiled->desc, layout, reinterpret_cast<CpuKernelEntry>(*entry), engine);
+  return compiled;
+}
+
+} // namespace attnc

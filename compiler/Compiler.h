@@ -1,0 +1,70 @@
+//===- Compiler.h - spec → registered, runnable attention variant -*- C++ -*-===//
+//
+// The top of the compiler: imports a spec, lowers it for the CPU, JIT-compiles it,
+// and wraps the result as a runtime `CpuKernel` plus the variant's float64
+// reference (its score_mod/mask_mod evaluated by the frontend's interpreter).
+// `CompiledVariant::function()` is what goes into the AttentionInterface registry.
+//
+//===----------------------------------------------------------------------===//
+#ifndef ATTNC_COMPILER_COMPILER_H
+#define ATTNC_COMPILER_COMPILER_H
+
+#include "compiler/frontend/Spec.h"
+#include "compiler/targets/cpu/CpuPipeline.h"
+#include "runtime/AttentionInterface.h"
+#include "runtime/Reference.h"
+#include "runtime/cpu/CpuKernel.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/Support/SourceMgr.h"
+
+#include <memory>
+#include <string>
+
+namespace mlir {
+class SourceMgrDiagnosticHandler;
+}
+
+namespace attnc {
+
+/// The runtime description of a checked spec (scalars and buffers sorted by name,
+/// the kernels' argument order).
+VariantDesc describeVariant(const frontend::Spec &spec);
+
+class CompiledVariant {
+public:
+  VariantDesc desc;
+  std::shared_ptr<const frontend::Spec> spec;
+  std::shared_ptr<CpuKernel> cpuKernel;
+
+  /// Runs the compiled kernel.
+  Status run(const AttentionCall &call) const { return cpuKernel->run(call); }
+  /// Runs the float64 reference of this variant.
+  Status reference(const AttentionCall &call) const;
+  /// The registry entry: the compiled kernel.
+  AttentionFunction function() const;
+};
+
+class Compiler {
+public:
+  Compiler();
+  ~Compiler();
+
+  mlir::MLIRContext &context() { return ctx; }
+
+  /// Imports the spec at `path` (diagnostics go to stderr with source context).
+  mlir::OwningOpRef<mlir::ModuleOp> import(const std::string &path,
+                                           frontend::Spec *spec = nullptr);
+  /// Compiles the spec at `path` for the CPU; null after printing diagnostics.
+  std::shared_ptr<CompiledVariant> compileFile(const std::string &path,
+                                               const cpu::CpuOptions &options = {});
+
+private:
+  mlir::MLIRContext ctx;
+  llvm::SourceMgr sourceMgr;
+  std::unique_ptr<mlir::SourceMgrDiagnosticHandler> diagHandler;
+};
+
+} // namespace attnc
+
+#endif // ATTNC_COMPILER_COMPILER_H

@@ -1,0 +1,134 @@
+//===- CpuPipeline.cpp - attn module → LLVM → JIT-compiled kernel ----------===//
+#include "compiler/targets/cpu/CpuPipeline.h"
+#include "compiler/targets/cpu/Passes.h"
+#include "compiler/transforms/Passes.h"
+
+#include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
+#include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
+#include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVMPass.h"
+#include "mlir/Conversion/IndexToLLVM/IndexToLLVM.h"
+#include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
+#include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
+#include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
+#include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Conversion/UBToLLVM/UBToLLVM.h"
+#include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/TargetSelect.h"
+
+using namespace mlir;
+
+namespace attnc::cpu {
+
+void buildFlashPipeline(OpPassManager &pm, const CpuOptions &options) {
+  pm.addPass(createAttnSimplify());
+  AttnTileFlashOptions tile;
+  tile.blockQ = options.blockQ;
+  tile.blockKV = options.blockKV;
+  pm.addPass(createAttnTileFlash(tile));
+}
+
+void buildCpuToLLVMPipeline(OpPassManager &pm) {
+  pm.addPass(createAttnLowerFlashToCpu());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createAttnCpuMathApprox());
+  pm.addPass(arith::createArithExpandOpsPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createSCFToControlFlowPass());
+  ConvertVectorToLLVMPassOptions vectorOptions;
+  vectorOptions.reassociateFPReductions = true;
+  pm.addPass(createConvertVectorToLLVMPass(vectorOptions));
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createUBToLLVMConversionPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
+LogicalResult runPipeline(ModuleOp module,
+                          const std::function<void(OpPassManager &)> &build) {
+  PassManager pm(module.getContext());
+  build(pm);
+  return pm.run(module);
+}
+
+static void initializeLLVM() {
+  static bool done = [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+    return true;
+  }();
+  (void)done;
+}
+
+static void registerTranslations(MLIRContext *ctx) {
+  DialectRegistry registry;
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+  ctx->appendDialectRegistry(registry);
+}
+
+LogicalResult printLLVMIR(ModuleOp module, llvm::raw_ostream &os) {
+  initializeLLVM();
+  registerTranslations(module.getContext());
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule = translateModuleToLLVMIR(module, llvmContext);
+  if (!llvmModule)
+    return module.emitError("translation to LLVM IR failed");
+  auto tmBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (tmBuilder) {
+    auto tm = tmBuilder->createTargetMachine();
+    if (tm) {
+      ExecutionEngine::setupTargetTripleAndDataLayout(llvmModule.get(), tm->get());
+      auto transformer = makeOptimizingTransformer(3, 0, tm->get());
+      if (llvm::Error err = transformer(llvmModule.get()))
+        llvm::consumeError(std::move(err));
+    } else {
+      llvm::consumeError(tm.takeError());
+    }
+  } else {
+    llvm::consumeError(tmBuilder.takeError());
+  }
+  llvmModule->print(os, nullptr);
+  return success();
+}
+
+std::unique_ptr<ExecutionEngine> jitCompile(ModuleOp module, std::string &error) {
+  initializeLLVM();
+  registerTranslations(module.getContext());
+  auto tmBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!tmBuilder) {
+    error = llvm::toString(tmBuilder.takeError());
+    return nullptr;
+  }
+  tmBuilder->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+  auto tm = tmBuilder->createTargetMachine();
+  if (!tm) {
+    error = llvm::toString(tm.takeError());
+    return nullptr;
+  }
+  ExecutionEngineOptions options;
+  options.transformer = makeOptimizingTransformer(3, 0, tm->get());
+  options.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
+  auto engine = ExecutionEngine::create(module, options, std::move(*tm));
+  if (!engine) {
+    error = llvm::toString(engine.takeError());
+    return nullptr;
+  }
+  return std::move(*engine);
+}
+
+} // namespace attnc::cpu

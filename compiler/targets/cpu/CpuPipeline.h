@@ -1,0 +1,47 @@
+//===- CpuPipeline.h - attn module → LLVM → JIT-compiled kernel ---*- C++ -*-===//
+//
+// The CPU target's pass pipelines and code generation:
+//   attn  --attn-simplify, attn-tile-flash-->  flash form
+//         --attn-lower-flash-to-cpu, math approximations, *-to-llvm-->  LLVM dialect
+//         --translate, ORC JIT at -O3 for the host CPU-->  machine code
+//
+//===----------------------------------------------------------------------===//
+#ifndef ATTNC_COMPILER_TARGETS_CPU_CPUPIPELINE_H
+#define ATTNC_COMPILER_TARGETS_CPU_CPUPIPELINE_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <memory>
+
+namespace mlir {
+class ExecutionEngine;
+}
+
+namespace attnc::cpu {
+
+struct CpuOptions {
+  int64_t blockQ = 64;
+  int64_t blockKV = 64;
+};
+
+/// attn → flash form.
+void buildFlashPipeline(mlir::OpPassManager &pm, const CpuOptions &options);
+/// flash form → LLVM dialect (CPU kernel ABI).
+void buildCpuToLLVMPipeline(mlir::OpPassManager &pm);
+
+/// Runs a pipeline with the context's diagnostics; failure has been reported.
+mlir::LogicalResult runPipeline(mlir::ModuleOp module,
+                                const std::function<void(mlir::OpPassManager &)> &build);
+
+/// Prints the LLVM IR of an LLVM-dialect module (optimised at -O3 for the host).
+mlir::LogicalResult printLLVMIR(mlir::ModuleOp module, llvm::raw_ostream &os);
+
+/// JIT-compiles an LLVM-dialect module for the host CPU at -O3.
+std::unique_ptr<mlir::ExecutionEngine> jitCompile(mlir::ModuleOp module,
+                                                  std::string &error);
+
+} // namespace attnc::cpu
+
+#endif // ATTNC_COMPILER_TARGETS_CPU_CPUPIPELINE_H

@@ -1,0 +1,35 @@
+//===- Passes.h - the CPU target's passes -------------------------*- C++ -*-===//
+#ifndef ATTNC_COMPILER_TARGETS_CPU_PASSES_H
+#define ATTNC_COMPILER_TARGETS_CPU_PASSES_H
+
+#include "dialect/AttnOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace attnc::cpu {
+
+/// The SIMD width (f32 lanes) the CPU kernels are written for.
+constexpr int64_t kVectorWidth = 16;
+/// Rows of the register-blocked micro-kernels.
+constexpr int64_t kRowBlock = 4;
+
+/// DV rounded up to the vector width (the packed v/out row length).
+inline int64_t paddedHeadDimV(int64_t dv) {
+  return (dv + kVectorWidth - 1) / kVectorWidth * kVectorWidth;
+}
+
+#define GEN_PASS_DECL
+#include "compiler/targets/cpu/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "compiler/targets/cpu/Passes.h.inc"
+
+} // namespace attnc::cpu
+
+#endif // ATTNC_COMPILER_TARGETS_CPU_PASSES_H

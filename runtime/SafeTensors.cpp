@@ -1,0 +1,162 @@
+//===- SafeTensors.cpp - read and write .safetensors files -----------------===//
+#include "runtime/SafeTensors.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace attnc {
+
+using Json = nlohmann::json;
+
+static const char *fileDTypeName(DType dtype) {
+  switch (dtype) {
+  case DType::F32: return "F32";
+  case DType::F16: return "F16";
+  case DType::BF16: return "BF16";
+  case DType::I32: return "I32";
+  case DType::I64: return "I64";
+  }
+  return "?";
+}
+
+static bool parseFileDType(const std::string &name, DType &dtype) {
+  for (DType d : {DType::F32, DType::F16, DType::BF16, DType::I32, DType::I64})
+    if (name == fileDTypeName(d)) {
+      dtype = d;
+      return true;
+    }
+  return false;
+}
+
+Result<TensorMap> parseSafeTensors(const std::string &bytes, const std::string &what) {
+  auto fail = [&](const std::string &message) {
+    return Status::error(what + ": " + message);
+  };
+  if (bytes.size() < 8)
+    return fail("not a safetensors file (shorter than its 8-byte header length)");
+  uint64_t headerLen = 0;
+  for (int i = 7; i >= 0; --i)
+    headerLen = (headerLen << 8) | uint8_t(bytes[size_t(i)]);
+  if (headerLen > bytes.size() - 8)
+    return fail("header length " + std::to_string(headerLen) +
+                " exceeds the file size");
+  std::string headerText = bytes.substr(8, headerLen);
+  Json header = Json::parse(headerText, nullptr, /*allow_exceptions=*/false);
+  if (header.is_discarded() || !header.is_object())
+    return fail("the header is not a JSON object");
+  size_t dataStart = 8 + headerLen;
+  size_t dataSize = bytes.size() - dataStart;
+
+  TensorMap tensors;
+  for (auto it = header.begin(); it != header.end(); ++it) {
+    const std::string &name = it.key();
+    if (name == "__metadata__")
+      continue;
+    const Json &entry = it.value();
+    std::string where = "tensor '" + name + "'";
+    if (!entry.is_object())
+      return fail(where + " has no dtype/shape/data_offsets entry");
+    auto dt = entry.find("dtype");
+    auto sh = entry.find("shape");
+    auto off = entry.find("data_offsets");
+    if (dt == entry.end() || !dt->is_string())
+      return fail(where + " has no dtype");
+    DType dtype;
+    if (!parseFileDType(dt->get<std::string>(), dtype))
+      return fail(where + " has unsupported dtype " + dt->get<std::string>() +
+                  " (expected F32, F16, BF16, I32 or I64)");
+    if (sh == entry.end() || !sh->is_array())
+      return fail(where + " has no shape");
+    std::vector<int64_t> shape;
+    uint64_t numel = 1;
+    for (const Json &d : *sh) {
+      if (!d.is_number_unsigned() || d.get<uint64_t>() > (uint64_t(1) << 40))
+        return fail(where + " has an invalid shape");
+      shape.push_back(int64_t(d.get<uint64_t>()));
+      numel *= d.get<uint64_t>();
+      if (numel > (uint64_t(1) << 40))
+        return fail(where + " is too large");
+    }
+    if (off == entry.end() || !off->is_array() || off->size() != 2 ||
+        !(*off)[0].is_number_unsigned() || !(*off)[1].is_number_unsigned())
+      return fail(where + " has invalid data_offsets");
+    uint64_t begin = (*off)[0].get<uint64_t>(), end = (*off)[1].get<uint64_t>();
+    if (begin > end || end > dataSize)
+      return fail(where + " has data_offsets outside the file");
+    if (end - begin != numel * dtypeSize(dtype))
+      return fail(where + " has " + std::to_string(end - begin) +
+                  " bytes of data but its shape and dtype need " +
+                  std::to_string(numel * dtypeSize(dtype)));
+    Tensor tensor(dtype, shape);
+    if (numel)
+      std::memcpy(tensor.data(), bytes.data() + dataStart + begin, end - begin);
+    tensors.emplace(name, std::move(tensor));
+  }
+  return tensors;
+}
+
+Result<TensorMap> readSafeTensors(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return Status::error("cannot open '" + path + "'");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return parseSafeTensors(buffer.str(), path);
+}
+
+/// Copies a strided view into contiguous bytes.
+static void appendContiguous(const TensorView &view, std::string &out) {
+  size_t elt = dtypeSize(view.dtype);
+  int64_t n = view.numel();
+  if (n == 0)
+    return;
+  std::vector<int64_t> index(view.shape.size(), 0);
+  const char *base = static_cast<const char *>(view.data);
+  for (int64_t i = 0; i < n; ++i) {
+    out.append(base + view.offsetOf(index.data()) * int64_t(elt), elt);
+    for (int64_t d = int64_t(index.size()) - 1; d >= 0; --d) {
+      if (++index[size_t(d)] < view.shape[size_t(d)])
+        break;
+      index[size_t(d)] = 0;
+    }
+  }
+}
+
+std::string serializeSafeTensors(const std::map<std::string, TensorView> &tensors) {
+  Json header = Json::object();
+  std::string data;
+  for (const auto &[name, view] : tensors) {
+    size_t begin = data.size();
+    appendContiguous(view, data);
+    header[name] = {{"dtype", fileDTypeName(view.dtype)},
+                    {"shape", view.shape},
+                    {"data_offsets", {begin, data.size()}}};
+  }
+  std::string headerText = header.dump();
+  while ((8 + headerText.size()) % 8 != 0)
+    headerText += ' ';
+  std::string out;
+  uint64_t len = headerText.size();
+  for (int i = 0; i < 8; ++i)
+    out += char((len >> (8 * i)) & 0xFF);
+  out += headerText;
+  out += data;
+  return out;
+}
+
+Status writeSafeTensors(const std::string &path,
+                        const std::map<std::string, TensorView> &tensors) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out)
+    return Status::error("cannot write '" + path + "'");
+  std::string bytes = serializeSafeTensors(tensors);
+  out.write(bytes.data(), std::streamsize(bytes.size()));
+  if (!out)
+    return Status::error("error writing '" + path + "'");
+  return Status::ok();
+}
+
+} // namespace attnc

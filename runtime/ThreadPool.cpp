@@ -1,0 +1,90 @@
+//===- ThreadPool.cpp - a fixed pool of CPU worker threads -----------------===//
+#include "runtime/ThreadPool.h"
+
+#include <cstdlib>
+
+namespace attnc {
+
+ThreadPool::ThreadPool(unsigned numThreads) {
+  for (unsigned i = 1; i < std::max(1u, numThreads); ++i)
+    workers.emplace_back([this, i] { workerLoop(i); });
+}
+
+ThreadPool::~ThreadPool() {
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    stopping = true;
+  }
+  wake.notify_all();
+  for (std::thread &t : workers)
+    t.join();
+}
+
+static void runChunk(const std::function<void(int64_t, int64_t)> &fn, int64_t n,
+                     unsigned index, unsigned parts) {
+  int64_t begin = n * int64_t(index) / int64_t(parts);
+  int64_t end = n * int64_t(index + 1) / int64_t(parts);
+  if (begin < end)
+    fn(begin, end);
+}
+
+void ThreadPool::workerLoop(unsigned index) {
+  uint64_t seen = 0;
+  while (true) {
+    const std::function<void(int64_t, int64_t)> *myJob;
+    int64_t n;
+    {
+      std::unique_lock<std::mutex> lock(mutex);
+      wake.wait(lock, [&] { return stopping || generation != seen; });
+      if (stopping)
+        return;
+      seen = generation;
+      myJob = job;
+      n = jobSize;
+    }
+    runChunk(*myJob, n, index, size());
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (--pending == 0)
+        done.notify_one();
+    }
+  }
+}
+
+void ThreadPool::parallelFor(int64_t n,
+                             const std::function<void(int64_t, int64_t)> &fn) {
+  if (n <= 0)
+    return;
+  if (workers.empty() || n == 1) {
+    fn(0, n);
+    return;
+  }
+  std::lock_guard<std::mutex> runLock(runMutex);
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    job = &fn;
+    jobSize = n;
+    pending = unsigned(workers.size());
+    ++generation;
+  }
+  wake.notify_all();
+  runChunk(fn, n, 0, size());
+  std::unique_lock<std::mutex> lock(mutex);
+  done.wait(lock, [&] { return pending == 0; });
+  job = nullptr;
+}
+
+ThreadPool &ThreadPool::global() {
+  static ThreadPool pool([] {
+    if (const char *env = std::getenv("ATTNC_NUM_THREADS")) {
+      int n = std::atoi(env);
+      if (n > 0)
+        return unsigned(n);
+    }
+    unsigned hw = std::thread::hardware_concurrency();
+    return hw ? hw : 1u;
+  }());
+  return pool;
+}
+
+} // namespace attnc

@@ -1,0 +1,50 @@
+//===- ThreadPool.h - a fixed pool of CPU worker threads ----------*- C++ -*-===//
+//
+// `parallelFor(n, fn)` splits [0, n) into contiguous chunks run on the pool's
+// threads (the caller works too) and returns when all are done. The default pool has
+// one thread per hardware thread, or $ATTNC_NUM_THREADS.
+//
+//===----------------------------------------------------------------------===//
+#ifndef ATTNC_RUNTIME_THREADPOOL_H
+#define ATTNC_RUNTIME_THREADPOOL_H
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace attnc {
+
+class ThreadPool {
+public:
+  explicit ThreadPool(unsigned numThreads);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool &) = delete;
+  ThreadPool &operator=(const ThreadPool &) = delete;
+
+  unsigned size() const { return unsigned(workers.size()) + 1; }
+  /// Runs fn(begin, end) over chunks of [0, n); at most `size()` chunks, balanced.
+  void parallelFor(int64_t n, const std::function<void(int64_t, int64_t)> &fn);
+
+  /// The process-wide pool.
+  static ThreadPool &global();
+
+private:
+  void workerLoop(unsigned index);
+
+  std::vector<std::thread> workers;
+  std::mutex mutex;
+  std::condition_variable wake, done;
+  const std::function<void(int64_t, int64_t)> *job = nullptr;
+  int64_t jobSize = 0;
+  uint64_t generation = 0;
+  unsigned pending = 0;
+  bool stopping = false;
+  std::mutex runMutex; ///< one parallelFor at a time
+};
+
+} // namespace attnc
+
+#endif // ATTNC_RUNTIME_THREADPOOL_H

@@ -1,0 +1,111 @@
+//===- Variant.cpp - validating a call against its variant -----------------===//
+#include "runtime/Variant.h"
+
+namespace attnc {
+
+int64_t resolveDim(int64_t dim, const VariantDesc &variant,
+                   const AttentionCall &call) {
+  switch (SymDim(dim)) {
+  case SymDim::B: return call.batch();
+  case SymDim::H: return variant.headsQ;
+  case SymDim::H_KV: return variant.headsKV;
+  case SymDim::Q_LEN: return call.qLen();
+  case SymDim::KV_LEN: return call.kvLen();
+  }
+  return dim;
+}
+
+static std::string shapeString(const std::vector<int64_t> &shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+static Status checkTensor(const std::string &name, const TensorView &view,
+                          DType dtype, const std::vector<int64_t> &shape) {
+  if (!view.data && !shape.empty() && view.shape.empty())
+    return Status::error("missing tensor '" + name + "'");
+  if (view.dtype != dtype)
+    return Status::error("tensor '" + name + "' must have dtype " +
+                         dtypeName(dtype) + ", got " + dtypeName(view.dtype));
+  if (view.shape != shape)
+    return Status::error("tensor '" + name + "' must have shape " +
+                         shapeString(shape) + ", got " + view.shapeString());
+  if (view.strides.size() != view.shape.size())
+    return Status::error("tensor '" + name + "' has " +
+                         std::to_string(view.strides.size()) + " strides for " +
+                         std::to_string(view.shape.size()) + " dimensions");
+  for (int64_t s : view.strides)
+    if (s < 0)
+      return Status::error("tensor '" + name + "' has a negative stride");
+  if (view.numel() > 0 && !view.data)
+    return Status::error("tensor '" + name + "' has no data");
+  return Status::ok();
+}
+
+Status validateCall(const VariantDesc &variant, const AttentionCall &call) {
+  if (call.q.shape.size() != 4)
+    return Status::error("tensor 'q' must have 4 dimensions [B, H, Q_LEN, head_dim], got " +
+                         call.q.shapeString());
+  if (call.k.shape.size() != 4)
+    return Status::error("tensor 'k' must have 4 dimensions [B, H_KV, KV_LEN, head_dim], got " +
+                         call.k.shapeString());
+  int64_t B = call.batch(), Q = call.qLen(), KV = call.kvLen();
+  if (B < 1 || Q < 1 || KV < 1)
+    return Status::error("B, Q_LEN and KV_LEN must be at least 1, got " +
+                         std::to_string(B) + ", " + std::to_string(Q) + ", " +
+                         std::to_string(KV));
+  DType dt = variant.dtype;
+  int64_t H = variant.headsQ, HKV = variant.headsKV;
+  if (Status s = checkTensor("q", call.q, dt, {B, H, Q, variant.headDim}); !s)
+    return s;
+  if (Status s = checkTensor("k", call.k, dt, {B, HKV, KV, variant.headDim}); !s)
+    return s;
+  if (Status s = checkTensor("v", call.v, dt, {B, HKV, KV, variant.headDimV}); !s)
+    return s;
+  if (Status s = checkTensor("out", call.out, dt, {B, H, Q, variant.headDimV}); !s)
+    return s;
+  if (Status s = checkTensor("lse", call.lse, DType::F32, {B, H, Q}); !s)
+    return s;
+
+  for (const ScalarDecl &decl : variant.scalars) {
+    auto it = call.scalars.find(decl.name);
+    if (it == call.scalars.end())
+      return Status::error("missing scalar '" + decl.name + "' (" +
+                           dtypeName(decl.type) + ")");
+    if (it->second.type != decl.type)
+      return Status::error("scalar '" + decl.name + "' must be " +
+                           dtypeName(decl.type) + ", got " +
+                           dtypeName(it->second.type));
+  }
+  for (const auto &[name, value] : call.scalars) {
+    bool declared = false;
+    for (const ScalarDecl &decl : variant.scalars)
+      declared |= decl.name == name;
+    if (!declared)
+      return Status::error("unexpected scalar '" + name + "': variant '" +
+                           variant.name + "' does not declare it");
+  }
+  for (const BufferDecl &decl : variant.buffers) {
+    auto it = call.buffers.find(decl.name);
+    if (it == call.buffers.end())
+      return Status::error("missing buffer '" + decl.name + "'");
+    std::vector<int64_t> shape;
+    for (int64_t d : decl.shape)
+      shape.push_back(resolveDim(d, variant, call));
+    if (Status s = checkTensor(decl.name, it->second, decl.dtype, shape); !s)
+      return s;
+  }
+  for (const auto &[name, view] : call.buffers) {
+    bool declared = false;
+    for (const BufferDecl &decl : variant.buffers)
+      declared |= decl.name == name;
+    if (!declared)
+      return Status::error("unexpected buffer '" + name + "': variant '" +
+                           variant.name + "' does not declare it");
+  }
+  return Status::ok();
+}
+
+} // namespace attnc

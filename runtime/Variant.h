@@ -1,0 +1,71 @@
+//===- Variant.h - what the runtime knows about a compiled variant -*- C++ -*-===//
+//
+// The runtime's description of a variant (head layout, dims, dtype, declared
+// scalars and buffers) and of one call (q, k, v, out, lse views plus scalar and
+// buffer bindings). `validateCall` checks a call against its variant before any
+// kernel runs: every tensor present with the right dtype and shape, every scalar and
+// buffer bound, nothing extra. Its messages name the tensor, expected and actual.
+//
+//===----------------------------------------------------------------------===//
+#ifndef ATTNC_RUNTIME_VARIANT_H
+#define ATTNC_RUNTIME_VARIANT_H
+
+#include "runtime/Status.h"
+#include "runtime/Tensor.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace attnc {
+
+/// Symbolic buffer dimensions (same codes as attn::SymbolicDim).
+enum class SymDim : int64_t { B = -1, H = -2, H_KV = -3, Q_LEN = -4, KV_LEN = -5 };
+
+struct ScalarDecl {
+  std::string name;
+  DType type; ///< I32, I64 or F32
+};
+
+struct BufferDecl {
+  std::string name;
+  DType dtype;                ///< F32, I32 or I64
+  std::vector<int64_t> shape; ///< positive sizes or SymDim codes
+};
+
+struct VariantDesc {
+  std::string name;
+  int64_t headsQ = 1, headsKV = 1, headDim = 1, headDimV = 1;
+  DType dtype = DType::F32;
+  double scale = 1;
+  std::vector<ScalarDecl> scalars; ///< sorted by name (the kernel's argument order)
+  std::vector<BufferDecl> buffers; ///< sorted by name
+};
+
+struct ScalarValue {
+  DType type = DType::I64;
+  int64_t i = 0;
+  double f = 0;
+  double asDouble() const { return type == DType::F32 ? f : double(i); }
+};
+
+/// One attention call: q [B,H,Q,D], k [B,HKV,KV,D], v [B,HKV,KV,DV], out [B,H,Q,DV],
+/// lse [B,H,Q] (f32), plus run-time scalars and buffers by name.
+struct AttentionCall {
+  TensorView q, k, v, out, lse;
+  std::map<std::string, ScalarValue> scalars;
+  std::map<std::string, TensorView> buffers;
+
+  int64_t batch() const { return q.shape.size() == 4 ? q.shape[0] : 0; }
+  int64_t qLen() const { return q.shape.size() == 4 ? q.shape[2] : 0; }
+  int64_t kvLen() const { return k.shape.size() == 4 ? k.shape[2] : 0; }
+};
+
+/// The concrete size of a buffer dimension for this call.
+int64_t resolveDim(int64_t dim, const VariantDesc &variant, const AttentionCall &call);
+
+Status validateCall(const VariantDesc &variant, const AttentionCall &call);
+
+} // namespace attnc
+
+#endif // ATTNC_RUNTIME_VARIANT_H

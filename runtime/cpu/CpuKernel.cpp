@@ -1,0 +1,232 @@
+//===- CpuKernel.cpp - launching a compiled CPU attention kernel -----------===//
+#include "runtime/cpu/CpuKernel.h"
+
+#include <cstdlib>
+#include <cstring>
+
+namespace attnc {
+namespace {
+
+/// 64-byte aligned f32 scratch, zero-initialised.
+struct AlignedF32 {
+  explicit AlignedF32(size_t n) : size(n) {
+    size_t bytes = ((n ? n : 1) * sizeof(float) + 63) / 64 * 64;
+    data = static_cast<float *>(std::aligned_alloc(64, bytes));
+    std::memset(data, 0, bytes);
+  }
+  ~AlignedF32() { std::free(data); }
+  AlignedF32(const AlignedF32 &) = delete;
+  float *data;
+  size_t size;
+};
+
+/// A memref descriptor of any rank: {allocated, aligned, offset, sizes[], strides[]}.
+struct Descriptor {
+  std::vector<int64_t> words;
+  void *ptr() { return words.data(); }
+};
+
+Descriptor flatDescriptor(float *data, int64_t size) {
+  Descriptor d;
+  int64_t p = int64_t(reinterpret_cast<intptr_t>(data));
+  d.words = {p, p, 0, size, 1};
+  return d;
+}
+
+Descriptor viewDescriptor(const TensorView &view) {
+  Descriptor d;
+  int64_t p = int64_t(reinterpret_cast<intptr_t>(view.data));
+  d.words = {p, p, 0};
+  for (int64_t s : view.shape)
+    d.words.push_back(s);
+  for (int64_t s : view.strides)
+    d.words.push_back(s);
+  return d;
+}
+
+/// Reads n elements of a row (element stride `stride`) as f32.
+void readRow(const TensorView &view, int64_t offset, int64_t stride, int64_t n,
+             float *dst) {
+  switch (view.dtype) {
+  case DType::F32: {
+    const float *src = static_cast<const float *>(view.data) + offset;
+    if (stride == 1)
+      std::memcpy(dst, src, size_t(n) * sizeof(float));
+    else
+      for (int64_t i = 0; i < n; ++i)
+        dst[i] = src[i * stride];
+    return;
+  }
+  case DType::F16: {
+    const uint16_t *src = static_cast<const uint16_t *>(view.data) + offset;
+    for (int64_t i = 0; i < n; ++i)
+      dst[i] = halfToFloat(src[i * stride]);
+    return;
+  }
+  case DType::BF16: {
+    const uint16_t *src = static_cast<const uint16_t *>(view.data) + offset;
+    for (int64_t i = 0; i < n; ++i)
+      dst[i] = bf16ToFloat(src[i * stride]);
+    return;
+  }
+  default:
+    return;
+  }
+}
+
+void writeRow(const TensorView &view, int64_t offset, int64_t stride, int64_t n,
+              const float *src) {
+  switch (view.dtype) {
+  case DType::F32: {
+    float *dst = static_cast<float *>(view.data) + offset;
+    for (int64_t i = 0; i < n; ++i)
+      dst[i * stride] = src[i];
+    return;
+  }
+  case DType::F16: {
+    uint16_t *dst = static_cast<uint16_t *>(view.data) + offset;
+    for (int64_t i = 0; i < n; ++i)
+      dst[i * stride] = floatToHalf(src[i]);
+    return;
+  }
+  case DType::BF16: {
+    uint16_t *dst = static_cast<uint16_t *>(view.data) + offset;
+    for (int64_t i = 0; i < n; ++i)
+      dst[i * stride] = floatToBf16(src[i]);
+    return;
+  }
+  default:
+    return;
+  }
+}
+
+} // namespace
+
+Status CpuKernel::run(const AttentionCall &call, ThreadPool &pool) const {
+  if (Status s = validateCall(variant_, call); !s)
+    return s;
+  const int64_t B = call.batch(), Q = call.qLen(), KV = call.kvLen();
+  const int64_t H = variant_.headsQ, HKV = variant_.headsKV;
+  const int64_t D = variant_.headDim, DV = variant_.headDimV;
+  const int64_t BQ = layout_.blockQ, BK = layout_.blockKV, DVp = layout_.headDimVPadded;
+  const int64_t numQTiles = (Q + BQ - 1) / BQ, qPad = numQTiles * BQ;
+  const int64_t numKVTiles = (KV + BK - 1) / BK, kvPad = numKVTiles * BK;
+
+  AlignedF32 qp(size_t(B * H * qPad * D)), kp(size_t(B * HKV * numKVTiles * D * BK)),
+      vp(size_t(B * HKV * kvPad * DVp)), op(size_t(B * H * qPad * DVp)),
+      lp(size_t(B * H * qPad));
+
+  // Pack q as [B][H][Q_pad][D], k as transposed key tiles [B][H_KV][t][D][BK] and v
+  // as [B][H_KV][KV_pad][DV_pad]; padding stays zero.
+  pool.parallelFor(B * H, [&](int64_t begin, int64_t end) {
+    for (int64_t bh = begin; bh < end; ++bh) {
+      int64_t b = bh / H, h = bh % H;
+      for (int64_t i = 0; i < Q; ++i) {
+        int64_t off = b * call.q.strides[0] + h * call.q.strides[1] + i * call.q.strides[2];
+        readRow(call.q, off, call.q.strides[3], D, qp.data + ((bh * qPad) + i) * D);
+      }
+    }
+  });
+  pool.parallelFor(B * HKV, [&](int64_t begin, int64_t end) {
+    std::vector<float> row(size_t(std::max(D, DV)));
+    for (int64_t bg = begin; bg < end; ++bg) {
+      int64_t b = bg / HKV, g = bg % HKV;
+      for (int64_t j = 0; j < KV; ++j) {
+        int64_t off = b * call.k.strides[0] + g * call.k.strides[1] + j * call.k.strides[2];
+        readRow(call.k, off, call.k.strides[3], D, row.data());
+        float *tile = kp.data + ((bg * numKVTiles) + j / BK) * D * BK + j % BK;
+        for (int64_t d = 0; d < D; ++d)
+          tile[d * BK] = row[size_t(d)];
+        off = b * call.v.strides[0] + g * call.v.strides[1] + j * call.v.strides[2];
+        readRow(call.v, off, call.v.strides[3], DV, vp.data + ((bg * kvPad) + j) * DVp);
+      }
+    }
+  });
+
+  // Arguments of the packed interface: pointers to each argument's storage; a
+  // memref argument is passed as a pointer to its descriptor.
+  int64_t statusWords[4] = {0, 0, 0, 0};
+  std::vector<Descriptor> descriptors;
+  descriptors.push_back(flatDescriptor(qp.data, int64_t(qp.size)));
+  descriptors.push_back(flatDescriptor(kp.data, int64_t(kp.size)));
+  descriptors.push_back(flatDescriptor(vp.data, int64_t(vp.size)));
+  descriptors.push_back(flatDescriptor(op.data, int64_t(op.size)));
+  descriptors.push_back(flatDescriptor(lp.data, int64_t(lp.size)));
+  std::vector<ScalarValue> scalarValues;
+  for (const ScalarDecl &decl : variant_.scalars)
+    scalarValues.push_back(call.scalars.at(decl.name));
+  std::vector<int32_t> scalarI32(scalarValues.size());
+  std::vector<int64_t> scalarI64(scalarValues.size());
+  std::vector<float> scalarF32(scalarValues.size());
+  for (const BufferDecl &decl : variant_.buffers)
+    descriptors.push_back(viewDescriptor(call.buffers.at(decl.name)));
+  Descriptor statusDesc;
+  {
+    int64_t p = int64_t(reinterpret_cast<intptr_t>(statusWords));
+    statusDesc.words = {p, p, 0, 4, 1};
+  }
+  int64_t qLen = Q, kvLen = KV;
+
+  auto callRange = [&](int64_t begin, int64_t end) {
+    std::vector<void *> descPtrs;
+    for (Descriptor &d : descriptors)
+      descPtrs.push_back(d.ptr());
+    void *statusPtr = statusDesc.ptr();
+    std::vector<void *> args;
+    for (int i = 0; i < 5; ++i)
+      args.push_back(&descPtrs[size_t(i)]);
+    for (size_t i = 0; i < scalarValues.size(); ++i) {
+      const ScalarValue &v = scalarValues[i];
+      if (v.type == DType::I32) {
+        scalarI32[i] = int32_t(v.i);
+        args.push_back(&scalarI32[i]);
+      } else if (v.type == DType::I64) {
+        scalarI64[i] = v.i;
+        args.push_back(&scalarI64[i]);
+      } else {
+        scalarF32[i] = float(v.f);
+        args.push_back(&scalarF32[i]);
+      }
+    }
+    for (size_t i = 5; i < descPtrs.size(); ++i)
+      args.push_back(&descPtrs[i]);
+    args.push_back(&statusPtr);
+    args.push_back(&qLen);
+    args.push_back(&kvLen);
+    args.push_back(&begin);
+    args.push_back(&end);
+    entry_(args.data());
+  };
+  pool.parallelFor(B * H * numQTiles, callRange);
+
+  int64_t code = statusWords[0];
+  if (code >= kKernelStatusBufferBase &&
+      code < kKernelStatusBufferBase + int64_t(variant_.buffers.size())) {
+    const BufferDecl &decl = variant_.buffers[size_t(code - kKernelStatusBufferBase)];
+    return Status::error("index out of range reading buffer '" + decl.name +
+                         "' (shape " +
+                         call.buffers.at(decl.name).shapeString() + ")");
+  }
+  if (code == kKernelStatusDivisionByZero)
+    return Status::error("integer division or modulo by zero in score_mod or mask_mod");
+  if (code != 0)
+    return Status::error("kernel reported unknown status " + std::to_string(code));
+
+  // Unpack out and lse into the caller's tensors.
+  pool.parallelFor(B * H, [&](int64_t begin, int64_t end) {
+    for (int64_t bh = begin; bh < end; ++bh) {
+      int64_t b = bh / H, h = bh % H;
+      for (int64_t i = 0; i < Q; ++i) {
+        int64_t off =
+            b * call.out.strides[0] + h * call.out.strides[1] + i * call.out.strides[2];
+        writeRow(call.out, off, call.out.strides[3], DV, op.data + (bh * qPad + i) * DVp);
+        float *lse = static_cast<float *>(call.lse.data);
+        lse[b * call.lse.strides[0] + h * call.lse.strides[1] + i * call.lse.strides[2]] =
+            lp.data[bh * qPad + i];
+      }
+    }
+  });
+  return Status::ok();
+}
+
+} // namespace attnc

@@ -1,0 +1,58 @@
+//===- CpuKernel.h - launching a compiled CPU attention kernel ----*- C++ -*-===//
+//
+// A compiled CPU kernel is a JIT-compiled function with the ABI of
+// `attn-lower-flash-to-cpu` (docs/cpu-target.md): packed f32 panels for q, k
+// (transposed key tiles), v, out and lse, the variant's scalars and buffers, a status
+// word, the sequence lengths and a [begin, end) range of work items. `CpuKernel::run`
+// validates a call, packs the inputs (any dtype and strides) with the thread pool,
+// runs the work items on the pool, turns a status code into an error naming the
+// buffer, and writes out and lse back in the caller's dtype and strides.
+//
+//===----------------------------------------------------------------------===//
+#ifndef ATTNC_RUNTIME_CPU_CPUKERNEL_H
+#define ATTNC_RUNTIME_CPU_CPUKERNEL_H
+
+#include "runtime/Status.h"
+#include "runtime/ThreadPool.h"
+#include "runtime/Variant.h"
+
+#include <memory>
+
+namespace attnc {
+
+/// The tile sizes and padded sizes the kernel was generated for.
+struct CpuKernelLayout {
+  int64_t blockQ = 64;
+  int64_t blockKV = 64;
+  int64_t headDimVPadded = 64; ///< head_dim_v rounded up to the vector width
+};
+
+/// The packed interface function: `_mlir__mlir_ciface_<name>_cpu(void **args)`.
+using CpuKernelEntry = void (*)(void **);
+
+/// Status codes written by kernels (see compiler/targets/cpu/RegionVectorizer.h).
+constexpr int64_t kKernelStatusDivisionByZero = -1;
+constexpr int64_t kKernelStatusBufferBase = 1;
+
+class CpuKernel {
+public:
+  CpuKernel(VariantDesc variant, CpuKernelLayout layout, CpuKernelEntry entry,
+            std::shared_ptr<void> owner)
+      : variant_(std::move(variant)), layout_(layout), entry_(entry),
+        owner_(std::move(owner)) {}
+
+  const VariantDesc &variant() const { return variant_; }
+  const CpuKernelLayout &layout() const { return layout_; }
+
+  Status run(const AttentionCall &call, ThreadPool &pool = ThreadPool::global()) const;
+
+private:
+  VariantDesc variant_;
+  CpuKernelLayout layout_;
+  CpuKernelEntry entry_;
+  std::shared_ptr<void> owner_; ///< keeps the JIT-compiled code alive
+};
+
+} // namespace attnc
+
+#endif // ATTNC_RUNTIME_CPU_CPUKERNEL_H

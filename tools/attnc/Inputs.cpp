@@ -1,0 +1,231 @@
+//===- Inputs.cpp - building attention calls for the command line ----------===//
+#include "tools/attnc/Inputs.h"
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <sstream>
+
+namespace attnc {
+
+AttentionCall CallTensors::call() const {
+  AttentionCall c;
+  c.q = q.view();
+  c.k = k.view();
+  c.v = v.view();
+  c.out = out.view();
+  c.lse = lse.view();
+  for (const auto &[name, t] : buffers)
+    c.buffers[name] = t.view();
+  c.scalars = scalars;
+  return c;
+}
+
+void CallTensors::allocateOutputs(const VariantDesc &variant) {
+  int64_t B = q.shape()[0], Q = q.shape()[2];
+  out = Tensor(variant.dtype, {B, variant.headsQ, Q, variant.headDimV});
+  lse = Tensor(DType::F32, {B, variant.headsQ, Q});
+  out.poison();
+  lse.poison();
+}
+
+bool parseShape(const std::string &text, int64_t &b, int64_t &q, int64_t &kv) {
+  std::stringstream ss(text);
+  char c1 = 0, c2 = 0;
+  if (!(ss >> b >> c1 >> q >> c2 >> kv) || c1 != ',' || c2 != ',')
+    return false;
+  std::string rest;
+  ss >> rest;
+  return rest.empty() && b > 0 && q > 0 && kv > 0;
+}
+
+Status parseScalarOverrides(const VariantDesc &variant,
+                            const std::vector<std::string> &overrides,
+                            std::map<std::string, ScalarValue> &scalars) {
+  for (const std::string &entry : overrides) {
+    size_t eq = entry.find('=');
+    if (eq == std::string::npos)
+      return Status::error("--scalar expects NAME=VALUE, got '" + entry + "'");
+    std::string name = entry.substr(0, eq), value = entry.substr(eq + 1);
+    auto decl = std::find_if(variant.scalars.begin(), variant.scalars.end(),
+                             [&](const ScalarDecl &d) { return d.name == name; });
+    if (decl == variant.scalars.end())
+      return Status::error("--scalar: variant '" + variant.name +
+                           "' declares no scalar '" + name + "'");
+    ScalarValue v;
+    v.type = decl->type;
+    char *endp = nullptr;
+    if (v.type == DType::F32) {
+      v.f = std::strtod(value.c_str(), &endp);
+    } else {
+      v.i = std::strtoll(value.c_str(), &endp, 10);
+      if (v.type == DType::I32 && (v.i < INT32_MIN || v.i > INT32_MAX))
+        return Status::error("--scalar " + name + ": value does not fit in i32");
+    }
+    if (value.empty() || *endp != '\0')
+      return Status::error("--scalar " + name + ": '" + value + "' is not a valid " +
+                           dtypeName(v.type));
+    scalars[name] = v;
+  }
+  return Status::ok();
+}
+
+static void fillRandom(Tensor &t, std::mt19937_64 &rng) {
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  TensorView view = t.view();
+  int64_t n = t.numel();
+  std::vector<int64_t> index(view.shape.size(), 0);
+  for (int64_t i = 0; i < n; ++i) {
+    view.set(index.data(), dist(rng));
+    for (int64_t d = int64_t(index.size()) - 1; d >= 0; --d) {
+      if (++index[size_t(d)] < view.shape[size_t(d)])
+        break;
+      index[size_t(d)] = 0;
+    }
+  }
+}
+
+CallTensors randomCall(const VariantDesc &variant, int64_t batch, int64_t qLen,
+                       int64_t kvLen, uint64_t seed,
+                       const std::map<std::string, ScalarValue> &scalarOverrides) {
+  std::mt19937_64 rng(seed);
+  CallTensors t;
+  t.q = Tensor(variant.dtype, {batch, variant.headsQ, qLen, variant.headDim});
+  t.k = Tensor(variant.dtype, {batch, variant.headsKV, kvLen, variant.headDim});
+  t.v = Tensor(variant.dtype, {batch, variant.headsKV, kvLen, variant.headDimV});
+  fillRandom(t.q, rng);
+  fillRandom(t.k, rng);
+  fillRandom(t.v, rng);
+  AttentionCall shapeOnly;
+  shapeOnly.q = t.q.view();
+  shapeOnly.k = t.k.view();
+  for (const BufferDecl &decl : variant.buffers) {
+    std::vector<int64_t> shape;
+    for (int64_t d : decl.shape)
+      shape.push_back(resolveDim(d, variant, shapeOnly));
+    Tensor buf(decl.dtype, shape);
+    if (decl.dtype == DType::F32) {
+      fillRandom(buf, rng);
+    } else {
+      int64_t last = shape.back(), rows = buf.numel() / last;
+      std::uniform_int_distribution<int64_t> dist(0, 7);
+      for (int64_t r = 0; r < rows; ++r) {
+        std::vector<int64_t> values{};
+        values.resize(size_t(last));
+        for (int64_t &v : values)
+          v = dist(rng);
+        std::sort(values.begin(), values.end());
+        for (int64_t c = 0; c < last; ++c) {
+          if (decl.dtype == DType::I32)
+            buf.as<int32_t>()[r * last + c] = int32_t(values[size_t(c)]);
+          else
+            buf.as<int64_t>()[r * last + c] = values[size_t(c)];
+        }
+      }
+    }
+    t.buffers.emplace(decl.name, std::move(buf));
+  }
+  for (const ScalarDecl &decl : variant.scalars) {
+    ScalarValue v;
+    v.type = decl.type;
+    auto it = scalarOverrides.find(decl.name);
+    t.scalars[decl.name] = it != scalarOverrides.end() ? it->second : v;
+  }
+  t.allocateOutputs(variant);
+  return t;
+}
+
+/// Converts an F32 tensor to f16/bf16 (SPEC.md §3 accepts F32 for those specs).
+static Tensor convertTo(const Tensor &src, DType dtype) {
+  Tensor dst(dtype, src.shape());
+  TensorView from = src.view(), to = dst.view();
+  std::vector<int64_t> index(src.shape().size(), 0);
+  for (int64_t i = 0; i < src.numel(); ++i) {
+    to.set(index.data(), from.get(index.data()));
+    for (int64_t d = int64_t(index.size()) - 1; d >= 0; --d) {
+      if (++index[size_t(d)] < src.shape()[size_t(d)])
+        break;
+      index[size_t(d)] = 0;
+    }
+  }
+  return dst;
+}
+
+static std::string shapeString(const std::vector<int64_t> &shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+Result<CallTensors> callFromFile(const VariantDesc &variant, const std::string &path) {
+  Result<TensorMap> read = readSafeTensors(path);
+  if (!read)
+    return read.status();
+  TensorMap &tensors = *read;
+  CallTensors t;
+  auto take = [&](const std::string &name, DType dtype, bool allowF32,
+                  Tensor &dst) -> Status {
+    auto it = tensors.find(name);
+    if (it == tensors.end())
+      return Status::error(path + ": missing tensor '" + name + "' (" +
+                           dtypeName(dtype) + ")");
+    Tensor tensor = std::move(it->second);
+    tensors.erase(it);
+    if (tensor.dtype() != dtype) {
+      if (!(allowF32 && tensor.dtype() == DType::F32))
+        return Status::error(path + ": tensor '" + name + "' must have dtype " +
+                             dtypeName(dtype) + ", got " + dtypeName(tensor.dtype()));
+      tensor = convertTo(tensor, dtype);
+    }
+    dst = std::move(tensor);
+    return Status::ok();
+  };
+  bool lowPrecision = variant.dtype != DType::F32;
+  for (auto [name, dst] : {std::pair<const char *, Tensor *>{"q", &t.q}, {"k", &t.k}, {"v", &t.v}})
+    if (Status s = take(name, variant.dtype, lowPrecision, *dst); !s)
+      return s;
+  auto expectRank = [&](const char *name, const Tensor &tensor) -> Status {
+    if (tensor.shape().size() != 4)
+      return Status::error(path + ": tensor '" + std::string(name) +
+                           "' must have 4 dimensions, got " + shapeString(tensor.shape()));
+    return Status::ok();
+  };
+  for (auto [name, tensor] : {std::pair<const char *, Tensor *>{"q", &t.q}, {"k", &t.k}, {"v", &t.v}})
+    if (Status s = expectRank(name, *tensor); !s)
+      return s;
+  for (const BufferDecl &decl : variant.buffers) {
+    Tensor buf;
+    if (Status s = take(decl.name, decl.dtype, false, buf); !s)
+      return s;
+    t.buffers.emplace(decl.name, std::move(buf));
+  }
+  for (const ScalarDecl &decl : variant.scalars) {
+    Tensor scalar;
+    if (Status s = take(decl.name, decl.type, false, scalar); !s)
+      return s;
+    if (!scalar.shape().empty())
+      return Status::error(path + ": scalar '" + decl.name +
+                           "' must be a 0-d tensor, got shape " + shapeString(scalar.shape()));
+    ScalarValue v;
+    v.type = decl.type;
+    if (decl.type == DType::F32)
+      v.f = scalar.as<float>()[0];
+    else if (decl.type == DType::I32)
+      v.i = scalar.as<int32_t>()[0];
+    else
+      v.i = scalar.as<int64_t>()[0];
+    t.scalars[decl.name] = v;
+  }
+  if (!tensors.empty())
+    return Status::error(path + ": unexpected tensor '" + tensors.begin()->first +
+                         "': variant '" + variant.name + "' takes q, k, v" +
+                         (variant.buffers.empty() ? "" : ", its buffers") +
+                         (variant.scalars.empty() ? "" : ", its scalars"));
+  if (t.q.shape()[0] < 1 || t.q.shape()[2] < 1 || t.k.shape()[2] < 1)
+    return Status::error(path + ": B, Q_LEN and KV_LEN must be at least 1");
+  t.allocateOutputs(variant);
+  return t;
+}
+
+} // namespace attnc
