@@ -8,12 +8,18 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/WithColor.h"
 
 #include <algorithm>
 
 using namespace mlir;
 
 namespace attnc {
+
+/// Errors without a source location print as "error: MESSAGE".
+static void reportError(const llvm::Twine &message) {
+  llvm::WithColor::error(llvm::errs(), "") << message << "\n";
+}
 
 static DType parseDTypeOr(const std::string &name, DType fallback) {
   DType d = fallback;
@@ -118,7 +124,7 @@ OwningOpRef<ModuleOp> Compiler::import(const std::string &path, frontend::Spec *
   std::string errorMessage;
   std::unique_ptr<llvm::MemoryBuffer> file = openInputFile(path, &errorMessage);
   if (!file) {
-    emitError(UnknownLoc::get(&ctx)) << errorMessage;
+    reportError(errorMessage);
     return nullptr;
   }
   llvm::StringRef text = file->getBuffer();
@@ -140,14 +146,14 @@ std::shared_ptr<CompiledVariant> Compiler::compileFile(const std::string &path,
   std::string error;
   std::shared_ptr<ExecutionEngine> engine = cpu::jitCompile(*module, error);
   if (!engine) {
-    emitError(UnknownLoc::get(&ctx)) << "JIT compilation failed: " << error;
+    reportError("JIT compilation failed: " + error);
     return nullptr;
   }
   std::string symbol = "_mlir__mlir_ciface_" + spec->name + "_cpu";
   auto entry = engine->lookup(symbol);
   if (!entry) {
     llvm::consumeError(entry.takeError());
-    emitError(UnknownLoc::get(&ctx)) << "compiled kernel has no symbol " << symbol;
+    reportError("compiled kernel has no symbol " + symbol);
     return nullptr;
   }
   auto compiled = std::make_shared<CompiledVariant>();

@@ -11,13 +11,13 @@ def AttnSimplify : Pass<"attn-simplify", "mlir::ModuleOp"> {
     Runs the canonicalization patterns of every dialect used in the variant regions
     (constant folding, algebraic identities, select/if folding) and removes
     redundant operations, so that later passes see the simplest form of each
-    modifier: `score + 0.0` becomes `score`, `q_idx >= kv_idx || true` becomes
+    modifier: `score * 1.0` becomes `score`, `q_idx >= kv_idx || true` becomes
     `true`, duplicated constants and scalar reads are merged.
 
     ```mlir
     // before
-    %c0 = arith.constant 0.0 : f32
-    %0 = arith.addf %score, %c0 : f32
+    %c1 = arith.constant 1.0 : f32
+    %0 = arith.mulf %score, %c1 : f32
     attn.yield %0 : f32
     // after
     attn.yield %score : f32
@@ -29,7 +29,7 @@ def AttnSimplify : Pass<"attn-simplify", "mlir::ModuleOp"> {
 def AttnTileFlash : Pass<"attn-tile-flash", "mlir::ModuleOp"> {
   let summary = "Tiles attn.attention into the flash form";
   let description = [{
-    Replaces each function `@X_forward` whose body is an `attn.attention` on tensors
+    Replaces each function `@X_forward` whose body is one `attn.attention` on tensors
     by `@X_flash` on memrefs: a parallel loop over (batch, head, query tile) whose
     body initialises the running state (`attn.tile_init`), loops over key tiles
     (`attn.tile_scores`, `attn.tile_mods`, `attn.tile_softmax`, `attn.tile_pv`), and
@@ -37,7 +37,8 @@ def AttnTileFlash : Pass<"attn-tile-flash", "mlir::ModuleOp"> {
     trivially true, each key tile is first classified with `attn.tile_mask_class`:
     empty tiles are skipped and full tiles apply `score_mod` without evaluating
     the mask. The signature becomes
-    `(q, k, v, out, lse, scalars..., buffers..., status: memref<4xi64>)`.
+    `(q, k, v, out, lse, scalars..., buffers..., status: memref<4xi64>)`. Run
+    `attn-simplify` first so that masks that fold to `true` need no classification.
   }];
   let options = [
     Option<"blockQ", "block-q", "int64_t", "64", "Query rows per tile">,

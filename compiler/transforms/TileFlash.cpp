@@ -45,12 +45,37 @@ struct AttnTileFlashPass : impl::AttnTileFlashBase<AttnTileFlashPass> {
       getOperation().emitError("attn-tile-flash: block sizes must be positive");
       return signalPassFailure();
     }
-    SmallVector<attn::AttentionOp> attentions;
-    getOperation().walk([&](attn::AttentionOp op) { attentions.push_back(op); });
+    // One flash function per function that applies a variant; the whole function
+    // is replaced, so it must be nothing but the attention and its return.
+    SmallVector<func::FuncOp> funcs;
+    for (auto func : getOperation().getOps<func::FuncOp>())
+      if (!func.getOps<attn::AttentionOp>().empty() || hasNestedAttention(func))
+        funcs.push_back(func);
     SymbolTable symbols(getOperation());
-    for (attn::AttentionOp op : attentions)
-      if (failed(tile(op, symbols)))
+    for (func::FuncOp func : funcs) {
+      auto ops = func.getBody().front().without_terminator();
+      auto attention = std::distance(ops.begin(), ops.end()) == 1
+                           ? dyn_cast<attn::AttentionOp>(*ops.begin())
+                           : attn::AttentionOp();
+      if (!attention) {
+        func.emitError("attn-tile-flash: expected a function whose body is a single "
+                       "attn.attention and the return of its results");
         return signalPassFailure();
+      }
+      if (failed(tile(attention, symbols)))
+        return signalPassFailure();
+    }
+  }
+
+  static bool hasNestedAttention(func::FuncOp func) {
+    return func.walk([](attn::AttentionOp) { return WalkResult::interrupt(); })
+        .wasInterrupted();
+  }
+
+  /// `@X_forward` → `@X_flash`; any other `@F` → `@F_flash`.
+  static std::string flashName(StringRef funcName) {
+    funcName.consume_back("_forward");
+    return (funcName + "_flash").str();
   }
 
   LogicalResult tile(attn::AttentionOp op, SymbolTable &symbols) {
@@ -80,7 +105,10 @@ struct AttnTileFlashPass : impl::AttnTileFlashBase<AttnTileFlashPass> {
       inputs.push_back(asMemRef(v));
     inputs.push_back(MemRefType::get({4}, b.getI64Type()));
 
-    std::string name = variant.getSymName().str() + "_flash";
+    std::string name = flashName(func.getSymName());
+    if (symbols.lookup(name))
+      return func.emitError("attn-tile-flash: a symbol named '") << name
+                                                                 << "' already exists";
     auto flash = func::FuncOp::create(b, loc, name, b.getFunctionType(inputs, {}));
     flash->setAttr("attn.variant", FlatSymbolRefAttr::get(ctx, variant.getSymName()));
     Block *entry = flash.addEntryBlock();
@@ -177,7 +205,8 @@ struct AttnTileFlashPass : impl::AttnTileFlashBase<AttnTileFlashPass> {
     func::ReturnOp::create(b, loc);
 
     // The flash function replaces the tensor-level one.
-    func.erase();
+    symbols.erase(func);
+    symbols.insert(flash);
     return success();
   }
 };

@@ -138,7 +138,9 @@ LogicalResult CpuKernelBuilder::build() {
   for (unsigned i = 0; i < numScalars + numBuffers + 1; ++i)
     inputs.push_back(flashType.getInput(5 + i));
   inputs.append(4, b.getIndexType());
-  std::string name = variant.getSymName().str() + "_cpu";
+  StringRef flashName = flash.getSymName();
+  flashName.consume_back("_flash");
+  std::string name = (flashName + "_cpu").str();
   b.setInsertionPoint(flash);
   auto kernel = func::FuncOp::create(b, loc, name, b.getFunctionType(inputs, {}));
   kernel->setAttr("llvm.emit_c_interface", b.getUnitAttr());
