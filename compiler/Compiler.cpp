@@ -11,6 +11,8 @@
 #include "llvm/Support/WithColor.h"
 
 #include <algorithm>
+#include <map>
+#include <mutex>
 
 using namespace mlir;
 
@@ -138,13 +140,31 @@ std::shared_ptr<CompiledVariant> Compiler::compileFile(const std::string &path,
   OwningOpRef<ModuleOp> module = import(path, spec.get());
   if (!module)
     return nullptr;
-  if (failed(cpu::runPipeline(*module, [&](OpPassManager &pm) {
+  return compileModule(*module, spec, options);
+}
+
+std::shared_ptr<CompiledVariant> Compiler::compileText(const std::string &name,
+                                                       const std::string &text,
+                                                       const cpu::CpuOptions &options) {
+  auto spec = std::make_shared<frontend::Spec>();
+  sourceMgr.AddNewSourceBuffer(llvm::MemoryBuffer::getMemBufferCopy(text, name),
+                               llvm::SMLoc());
+  OwningOpRef<ModuleOp> module = frontend::importSpec(name, text, &ctx, spec.get());
+  if (!module)
+    return nullptr;
+  return compileModule(*module, spec, options);
+}
+
+std::shared_ptr<CompiledVariant>
+Compiler::compileModule(ModuleOp module, std::shared_ptr<frontend::Spec> spec,
+                        const cpu::CpuOptions &options) {
+  if (failed(cpu::runPipeline(module, [&](OpPassManager &pm) {
         cpu::buildFlashPipeline(pm, options);
         cpu::buildCpuToLLVMPipeline(pm);
       })))
     return nullptr;
   std::string error;
-  std::shared_ptr<ExecutionEngine> engine = cpu::jitCompile(*module, error);
+  std::shared_ptr<ExecutionEngine> engine = cpu::jitCompile(module, error);
   if (!engine) {
     reportError("JIT compilation failed: " + error);
     return nullptr;
@@ -166,6 +186,52 @@ std::shared_ptr<CompiledVariant> Compiler::compileFile(const std::string &path,
   compiled->cpuKernel = std::make_shared<CpuKernel>(
       compiled->desc, layout, reinterpret_cast<CpuKernelEntry>(*entry), engine);
   return compiled;
+}
+
+} // namespace attnc
+
+namespace attnc {
+
+void registerSdpa(AttentionInterface &registry) {
+  struct Cache {
+    std::mutex mutex;
+    Compiler compiler;
+    std::map<std::string, std::shared_ptr<CompiledVariant>> kernels;
+  };
+  auto cache = std::make_shared<Cache>();
+  registry.registerFunction("sdpa", [cache](const AttentionCall &call) -> Status {
+    if (call.q.shape.size() != 4 || call.k.shape.size() != 4 || call.v.shape.size() != 4)
+      return Status::error("sdpa: q, k and v must have 4 dimensions");
+    int64_t h = call.q.shape[1], hkv = call.k.shape[1], d = call.q.shape[3],
+            dv = call.v.shape[3];
+    if (hkv < 1 || h % hkv != 0)
+      return Status::error("sdpa: the head count of q must be a multiple of that of k");
+    if (call.q.dtype != DType::F32 && call.q.dtype != DType::F16 &&
+        call.q.dtype != DType::BF16)
+      return Status::error("sdpa: q must be f32, f16 or bf16");
+    std::string key = "sdpa_h" + std::to_string(h) + "_kv" + std::to_string(hkv) +
+                      "_d" + std::to_string(d) + "_dv" + std::to_string(dv) + "_" +
+                      dtypeName(call.q.dtype);
+    std::shared_ptr<CompiledVariant> kernel;
+    {
+      std::lock_guard<std::mutex> lock(cache->mutex);
+      auto it = cache->kernels.find(key);
+      if (it == cache->kernels.end()) {
+        std::string spec = "{\"name\": \"" + key + "\", \"heads\": {\"q\": " +
+                           std::to_string(h) + ", \"kv\": " + std::to_string(hkv) +
+                           "}, \"head_dim\": " + std::to_string(d) +
+                           ", \"head_dim_v\": " + std::to_string(dv) +
+                           ", \"dtype\": \"" + dtypeName(call.q.dtype) + "\"}";
+        kernel = cache->compiler.compileText(key + ".json", spec);
+        if (!kernel)
+          return Status::error("sdpa: compiling " + key + " failed");
+        cache->kernels[key] = kernel;
+      } else {
+        kernel = it->second;
+      }
+    }
+    return kernel->run(call);
+  });
 }
 
 } // namespace attnc

@@ -58,12 +58,24 @@ public:
   /// Compiles the spec at `path` for the CPU; null after printing diagnostics.
   std::shared_ptr<CompiledVariant> compileFile(const std::string &path,
                                                const cpu::CpuOptions &options = {});
+  /// Compiles spec text; `name` labels it in diagnostics.
+  std::shared_ptr<CompiledVariant> compileText(const std::string &name,
+                                               const std::string &text,
+                                               const cpu::CpuOptions &options = {});
 
 private:
+  std::shared_ptr<CompiledVariant> compileModule(mlir::ModuleOp module,
+                                                 std::shared_ptr<frontend::Spec> spec,
+                                                 const cpu::CpuOptions &options);
   mlir::MLIRContext ctx;
   llvm::SourceMgr sourceMgr;
   std::unique_ptr<mlir::SourceMgrDiagnosticHandler> diagHandler;
 };
+
+/// Registers "sdpa" in ALL_ATTENTION_FUNCTIONS: plain softmax attention (scale
+/// 1/sqrt(head_dim)) compiled on first use for each head layout, head dims and dtype
+/// it is called with, and cached.
+void registerSdpa(AttentionInterface &registry = ALL_ATTENTION_FUNCTIONS);
 
 } // namespace attnc
 

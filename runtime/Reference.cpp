@@ -1,11 +1,24 @@
 //===- Reference.cpp - the float64 reference implementation ----------------===//
 #include "runtime/Reference.h"
 
+#include "runtime/ThreadPool.h"
+
 #include <cmath>
+#include <mutex>
 #include <limits>
 #include <vector>
 
 namespace attnc {
+
+/// Copies row `row` of a [B, H, L, D] view, as doubles.
+static void rowAsDoubles(const TensorView &t, int64_t b, int64_t h, int64_t row,
+                         int64_t n, double *dst) {
+  int64_t index[4] = {b, h, row, 0};
+  for (int64_t d = 0; d < n; ++d) {
+    index[3] = d;
+    dst[d] = t.get(index);
+  }
+}
 
 Status referenceAttention(const VariantDesc &variant, const AttentionCall &call,
                           const ModFunctions &mods) {
@@ -15,32 +28,51 @@ Status referenceAttention(const VariantDesc &variant, const AttentionCall &call,
                 KV = call.kvLen(), D = variant.headDim, DV = variant.headDimV;
   const int64_t group = variant.headsQ / variant.headsKV;
   const double ninf = -std::numeric_limits<double>::infinity();
-  std::vector<double> scores(size_t(KV), 0.0), acc(size_t(DV), 0.0);
-  std::string error;
-  for (int64_t b = 0; b < B; ++b)
-    for (int64_t h = 0; h < H; ++h) {
-      int64_t g = h / group;
+  std::mutex errorMutex;
+  std::string firstError;
+
+  // One (batch, head) per task: K and V of its key/value head as doubles, then
+  // every query row with its whole score row materialised.
+  ThreadPool::global().parallelFor(B * H, [&](int64_t begin, int64_t end) {
+    std::vector<double> k(static_cast<size_t>(KV * D)), v(static_cast<size_t>(KV * DV)),
+        q(static_cast<size_t>(D));
+    std::vector<double> scores(static_cast<size_t>(KV)), acc(static_cast<size_t>(DV));
+    std::string error;
+    for (int64_t bh = begin; bh < end; ++bh) {
+      int64_t b = bh / H, h = bh % H, g = h / group;
+      for (int64_t j = 0; j < KV; ++j) {
+        rowAsDoubles(call.k, b, g, j, D, &k[size_t(j * D)]);
+        rowAsDoubles(call.v, b, g, j, DV, &v[size_t(j * DV)]);
+      }
       for (int64_t i = 0; i < Q; ++i) {
+        rowAsDoubles(call.q, b, h, i, D, q.data());
         double rowMax = ninf;
         for (int64_t j = 0; j < KV; ++j) {
           std::optional<bool> keep =
               mods.maskMod ? mods.maskMod(b, h, i, j, error) : std::optional<bool>(true);
-          if (!keep)
-            return Status::error(error);
+          if (!keep) {
+            std::lock_guard<std::mutex> lock(errorMutex);
+            if (firstError.empty())
+              firstError = error;
+            return;
+          }
           if (!*keep) {
             scores[size_t(j)] = ninf;
             continue;
           }
           double dot = 0;
-          for (int64_t d = 0; d < D; ++d) {
-            int64_t qi[4] = {b, h, i, d}, ki[4] = {b, g, j, d};
-            dot += call.q.get(qi) * call.k.get(ki);
-          }
+          const double *kj = &k[size_t(j * D)];
+          for (int64_t d = 0; d < D; ++d)
+            dot += q[size_t(d)] * kj[d];
           double s = variant.scale * dot;
           if (mods.scoreMod) {
             std::optional<double> m = mods.scoreMod(s, b, h, i, j, error);
-            if (!m)
-              return Status::error(error);
+            if (!m) {
+              std::lock_guard<std::mutex> lock(errorMutex);
+              if (firstError.empty())
+                firstError = error;
+              return;
+            }
             s = *m;
           }
           scores[size_t(j)] = s;
@@ -55,10 +87,9 @@ Status referenceAttention(const VariantDesc &variant, const AttentionCall &call,
               continue;
             double p = std::exp(scores[size_t(j)] - rowMax);
             sum += p;
-            for (int64_t d = 0; d < DV; ++d) {
-              int64_t vi[4] = {b, g, j, d};
-              acc[size_t(d)] += p * call.v.get(vi);
-            }
+            const double *vj = &v[size_t(j * DV)];
+            for (int64_t d = 0; d < DV; ++d)
+              acc[size_t(d)] += p * vj[d];
           }
         }
         bool empty = sum == 0;
@@ -70,6 +101,9 @@ Status referenceAttention(const VariantDesc &variant, const AttentionCall &call,
         call.lse.set(li, empty ? ninf : rowMax + std::log(sum));
       }
     }
+  });
+  if (!firstError.empty())
+    return Status::error(firstError);
   return Status::ok();
 }
 
