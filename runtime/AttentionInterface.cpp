@@ -4,7 +4,7 @@
 
 namespace attnc {
 
-AttentionInterface ALL_ATTENTION_FUNCTIONS;
+AttentionInterface &ALL_ATTENTION_FUNCTIONS = *new AttentionInterface();
 
 AttentionInterface::AttentionInterface() {
   functions["eager"] = [](const AttentionCall &call) {

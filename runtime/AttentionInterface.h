@@ -49,8 +49,10 @@ private:
   std::map<std::string, AttentionFunction> functions;
 };
 
-/// The process-wide registry.
-extern AttentionInterface ALL_ATTENTION_FUNCTIONS;
+/// The process-wide registry. It is never destroyed: registered functions may own
+/// JIT-compiled code whose teardown needs LLVM's own globals, which are gone once
+/// static destructors run.
+extern AttentionInterface &ALL_ATTENTION_FUNCTIONS;
 
 } // namespace attnc
 

@@ -1,31 +1,29 @@
 #!/usr/bin/env bash
-# The main job: check and compile every example spec, print a summary table and the
-# attn IR of one variant.
-set -euo pipefail
+# The main job: compile every example spec for the CPU, run it on random inputs
+# (shapes that are not tile multiples), check it against the float64 reference,
+# and print one line per variant; then run the C++ registry example.
+set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 ATTNC="$BUILD/bin/attnc"
-OUT="$BUILD/demo"
-mkdir -p "$OUT"
+SHAPE=${SHAPE:-2,300,257}
 
-printf '%-24s %-6s %-10s %-6s %-9s %-8s %s\n' variant heads head_dim dtype "mod ops" status "IR"
+echo "== every example spec on random inputs, B,Q_LEN,KV_LEN = $SHAPE (cpu, $(nproc) threads) =="
+printf '%-24s %-5s %-11s %-11s %-11s %s\n' variant dtype "out rel" "out max" "lse rel" "ms"
 status=0
 for spec in examples/specs/*.json; do
-  name=$(basename "$spec" .json)
-  ir="$OUT/$name.mlir"
-  if "$ATTNC" check "$spec" >/dev/null && "$ATTNC" compile "$spec" --emit attn -o "$ir"; then
-    header=$(grep -m1 'attn.variant' "$ir")
-    heads=$(sed -E 's/.*heads\(([0-9]+), ([0-9]+)\).*/\1\/\2/' <<<"$header")
-    dims=$(sed -E 's/.*head_dim\(([0-9]+), ([0-9]+)\).*/\1\/\2/' <<<"$header")
-    dtype=$(sed -E 's/.*dtype\(([a-z0-9]+)\).*/\1/' <<<"$header")
-    ops=$(awk '/score_mod \{/{on=1} /^  func.func/{on=0} on && /= [a-z_]+\.[a-z_]+/{n++} END{print n+0}' "$ir")
-    printf '%-24s %-6s %-10s %-6s %-9s %-8s %s\n' "$name" "$heads" "$dims" "$dtype" "$ops" ok "$ir"
-  else
-    printf '%-24s %s\n' "$name" FAILED
+  args=()
+  grep -q '"offset"' "$spec" && args=(--scalar offset=16)
+  line=$("$ATTNC" run "$spec" --random "$SHAPE" --seed 1 "${args[@]}" 2>&1)
+  if [ $? -ne 0 ]; then
+    echo "$line"
     status=1
+    continue
   fi
+  # "<name> cpu B=.. Q_LEN=.. KV_LEN=.. <dtype> out rel X (max Y) lse rel Z (max W) T ms ok"
+  awk '{ printf "%-24s %-5s %-11s %-11s %-11s %s\n", $1, $6, $9, substr($11, 1, length($11) - 1), $14, $17 }' <<<"$line"
 done
 echo
-echo "== attnc compile examples/specs/alibi.json --emit attn =="
-"$ATTNC" compile examples/specs/alibi.json --emit attn
+echo "== examples/cpp/attention_layer.cpp: register variants, switch implementations =="
+"$BUILD/bin/attention-layer-example" examples/specs || status=1
 exit $status

@@ -932,7 +932,7 @@ struct EagerCall {
       for (int64_t h = 0; h < H; ++h) {
         int64_t g = h / (H / HKV);
         for (int64_t i = 0; i < Q; ++i) {
-          std::vector<double> s(size_t(KV));
+          std::vector<double> s(static_cast<size_t>(KV));
           for (int64_t j = 0; j < KV; ++j) {
             double dot = 0;
             for (int64_t d = 0; d < D; ++d)

@@ -123,6 +123,10 @@ std::unique_ptr<ExecutionEngine> jitCompile(ModuleOp module, std::string &error)
   ExecutionEngineOptions options;
   options.transformer = makeOptimizingTransformer(3, 0, tm->get());
   options.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
+  // No GDB/perf JIT registration: attnc kernels are not debugged through them, and
+  // registering every compiled variant costs time.
+  options.enableGDBNotificationListener = false;
+  options.enablePerfNotificationListener = false;
   auto engine = ExecutionEngine::create(module, options, std::move(*tm));
   if (!engine) {
     error = llvm::toString(engine.takeError());

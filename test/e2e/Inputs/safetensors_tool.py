@@ -20,6 +20,10 @@ safetensors files (SPEC.md section 3).
   safetensors_tool.py info FILE
       prints "NAME DTYPE [d0, d1, ...]" for each tensor, sorted by name
 
+  safetensors_tool.py print FILE NAME
+      prints the values of one tensor, one line per index of all but the last
+      dimension: "NAME[i, j, k]: v0 v1 ..." (floats as %.6g: 0, -0, -inf, nan, ...)
+
   safetensors_tool.py check-ref SPEC IN OUT [--tol T]
       recomputes out and lse in float64 from the q/k/v of IN for a spec whose
       score_mod is absent (or "score") and whose mask_mod is absent, "true" or
@@ -178,6 +182,28 @@ def cmd_info(args):
         print("%s %s [%s]" % (name, dtype, ", ".join(str(d) for d in shape)))
 
 
+def cmd_print(args):
+    path, name = args
+    tensors = read(path)
+    if name not in tensors:
+        raise SystemExit("no tensor '%s' in %s" % (name, path))
+    dtype, shape, values = tensors[name]
+    fmt = (lambda v: "%d" % v) if dtype in ("I32", "I64") else (lambda v: "%.6g" % v)
+    if not shape:
+        print("%s: %s" % (name, fmt(values[0])))
+        return
+    last = shape[-1]
+    outer = shape[:-1]
+    for row in range(numel(outer)):
+        index, r = [], row
+        for d in reversed(outer):
+            index.insert(0, r % d)
+            r //= d
+        chunk = values[row * last:(row + 1) * last]
+        print("%s[%s]: %s" % (name, ", ".join(str(i) for i in index),
+                              " ".join(fmt(v) for v in chunk)))
+
+
 def reference(spec, q, k, v):
     """float64 out and lse for score_mod = score and mask_mod in {true, causal}."""
     hq = spec["heads"]["q"]
@@ -267,6 +293,8 @@ def main():
         return cmd_write(args)
     if cmd == "info":
         return cmd_info(args)
+    if cmd == "print":
+        return cmd_print(args)
     if cmd == "check-ref":
         return cmd_check_ref(args)
     raise SystemExit("unknown command '%s'" % cmd)
