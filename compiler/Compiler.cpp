@@ -1,7 +1,9 @@
 //===- Compiler.cpp - spec → registered, runnable attention variant --------===//
 #include "compiler/Compiler.h"
 #include "compiler/frontend/ExprEval.h"
+#include "compiler/KernelCache.h"
 #include "compiler/frontend/Frontend.h"
+#include "compiler/transforms/Passes.h"
 #include "compiler/targets/cpu/Passes.h"
 
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
@@ -158,33 +160,46 @@ std::shared_ptr<CompiledVariant> Compiler::compileText(const std::string &name,
 std::shared_ptr<CompiledVariant>
 Compiler::compileModule(ModuleOp module, std::shared_ptr<frontend::Spec> spec,
                         const cpu::CpuOptions &options) {
-  if (failed(cpu::runPipeline(module, [&](OpPassManager &pm) {
-        cpu::buildFlashPipeline(pm, options);
-        cpu::buildCpuToLLVMPipeline(pm);
+  // The canonical form (after simplification, without locations) keys the cache.
+  if (failed(cpu::runPipeline(module, [](OpPassManager &pm) {
+        pm.addPass(createAttnSimplify());
       })))
     return nullptr;
-  std::string error;
-  std::shared_ptr<ExecutionEngine> engine = cpu::jitCompile(module, error);
-  if (!engine) {
-    reportError("JIT compilation failed: " + error);
-    return nullptr;
-  }
+  std::string canonical;
+  llvm::raw_string_ostream os(canonical);
+  module.print(os);
+  std::string optionText = "cpu block-q=" + std::to_string(options.blockQ) +
+                           " block-kv=" + std::to_string(options.blockKV);
+  std::string key = KernelCache::key(canonical, optionText);
   std::string symbol = "_mlir__mlir_ciface_" + spec->name + "_cpu";
-  auto entry = engine->lookup(symbol);
-  if (!entry) {
-    llvm::consumeError(entry.takeError());
-    reportError("compiled kernel has no symbol " + symbol);
+  std::string error;
+  LoadedKernel kernel = KernelCache::getOrCompile(
+      key, symbol,
+      [&]() -> ModuleOp {
+        if (failed(cpu::runPipeline(module, [&](OpPassManager &pm) {
+              cpu::buildFlashPipeline(pm, options);
+              cpu::buildCpuToLLVMPipeline(pm);
+            })))
+          return nullptr;
+        return module;
+      },
+      error);
+  if (!kernel.entry) {
+    if (!error.empty())
+      reportError("compiling '" + spec->name + "' failed: " + error);
     return nullptr;
   }
   auto compiled = std::make_shared<CompiledVariant>();
   compiled->desc = describeVariant(*spec);
   compiled->spec = spec;
+  compiled->cacheKey = key;
+  compiled->fromCache = kernel.fromCache;
   CpuKernelLayout layout;
   layout.blockQ = options.blockQ;
   layout.blockKV = options.blockKV;
   layout.headDimVPadded = cpu::paddedHeadDimV(spec->headDimV);
-  compiled->cpuKernel = std::make_shared<CpuKernel>(
-      compiled->desc, layout, reinterpret_cast<CpuKernelEntry>(*entry), engine);
+  compiled->cpuKernel =
+      std::make_shared<CpuKernel>(compiled->desc, layout, kernel.entry, kernel.owner);
   return compiled;
 }
 

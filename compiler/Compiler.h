@@ -36,6 +36,8 @@ public:
   VariantDesc desc;
   std::shared_ptr<const frontend::Spec> spec;
   std::shared_ptr<CpuKernel> cpuKernel;
+  std::string cacheKey;   ///< the kernel cache key (SHA-256, hex)
+  bool fromCache = false; ///< machine code came from the memory or disk cache
 
   /// Runs the compiled kernel.
   Status run(const AttentionCall &call) const { return cpuKernel->run(call); }

@@ -106,7 +106,8 @@ LogicalResult printLLVMIR(ModuleOp module, llvm::raw_ostream &os) {
   return success();
 }
 
-std::unique_ptr<ExecutionEngine> jitCompile(ModuleOp module, std::string &error) {
+std::unique_ptr<ExecutionEngine> jitCompile(ModuleOp module, std::string &error,
+                                            bool enableObjectDump) {
   initializeLLVM();
   registerTranslations(module.getContext());
   auto tmBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
@@ -126,6 +127,7 @@ std::unique_ptr<ExecutionEngine> jitCompile(ModuleOp module, std::string &error)
   // No GDB/perf JIT registration: attnc kernels are not debugged through them, and
   // registering every compiled variant costs time.
   options.enableGDBNotificationListener = false;
+  options.enableObjectDump = enableObjectDump;
   options.enablePerfNotificationListener = false;
   auto engine = ExecutionEngine::create(module, options, std::move(*tm));
   if (!engine) {

@@ -39,8 +39,11 @@ mlir::LogicalResult runPipeline(mlir::ModuleOp module,
 mlir::LogicalResult printLLVMIR(mlir::ModuleOp module, llvm::raw_ostream &os);
 
 /// JIT-compiles an LLVM-dialect module for the host CPU at -O3.
+/// With `enableObjectDump`, the engine keeps the object file for
+/// `ExecutionEngine::dumpToObjectFile` (the kernel cache stores it).
 std::unique_ptr<mlir::ExecutionEngine> jitCompile(mlir::ModuleOp module,
-                                                  std::string &error);
+                                                  std::string &error,
+                                                  bool enableObjectDump = false);
 
 } // namespace attnc::cpu
 

@@ -1,0 +1,163 @@
+//===- KernelCache.cpp - compiled kernels, in memory and on disk -----------===//
+#include "compiler/KernelCache.h"
+#include "compiler/targets/cpu/CpuPipeline.h"
+
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/ExecutionEngine/Orc/LLJIT.h"
+#include "llvm/Config/llvm-config.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
+#include "llvm/Support/SHA256.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/TargetParser/Host.h"
+
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <random>
+
+#ifndef ATTNC_VERSION
+#define ATTNC_VERSION "dev"
+#endif
+
+namespace attnc {
+
+namespace {
+std::mutex cacheMutex;
+std::map<std::string, LoadedKernel> &memoryCache() {
+  static auto *cache = new std::map<std::string, LoadedKernel>();
+  return *cache;
+}
+
+std::string toHex(llvm::ArrayRef<uint8_t> bytes) {
+  static const char *digits = "0123456789abcdef";
+  std::string s;
+  for (uint8_t b : bytes) {
+    s += digits[b >> 4];
+    s += digits[b & 15];
+  }
+  return s;
+}
+
+/// Loads an object file produced by an earlier JIT compilation.
+bool loadObject(const std::string &path, const std::string &symbol, LoadedKernel &out) {
+  auto buffer = llvm::MemoryBuffer::getFile(path);
+  if (!buffer)
+    return false;
+  auto jit = llvm::orc::LLJITBuilder().create();
+  if (!jit) {
+    llvm::consumeError(jit.takeError());
+    return false;
+  }
+  auto generator = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
+      (*jit)->getDataLayout().getGlobalPrefix());
+  if (!generator) {
+    llvm::consumeError(generator.takeError());
+    return false;
+  }
+  (*jit)->getMainJITDylib().addGenerator(std::move(*generator));
+  if (llvm::Error err = (*jit)->addObjectFile(std::move(*buffer))) {
+    llvm::consumeError(std::move(err));
+    return false;
+  }
+  auto address = (*jit)->lookup(symbol);
+  if (!address) {
+    llvm::consumeError(address.takeError());
+    return false;
+  }
+  out.entry = address->toPtr<void (*)(void **)>();
+  out.owner = std::shared_ptr<llvm::orc::LLJIT>(std::move(*jit));
+  out.fromCache = true;
+  return true;
+}
+} // namespace
+
+std::string KernelCache::directory() {
+  if (const char *env = std::getenv("ATTNC_CACHE_DIR"))
+    return env;
+  const char *home = std::getenv("HOME");
+  if (!home || !*home)
+    return "";
+  llvm::SmallString<256> path(home);
+  llvm::sys::path::append(path, ".cache", "attnc");
+  return std::string(path);
+}
+
+std::string KernelCache::key(const std::string &canonicalIR, const std::string &options) {
+  llvm::SHA256 hash;
+  auto add = [&](llvm::StringRef part) {
+    hash.update(part);
+    hash.update(llvm::StringRef("\0", 1));
+  };
+  add("attnc " ATTNC_VERSION " llvm " LLVM_VERSION_STRING);
+  add(llvm::sys::getProcessTriple());
+  add(llvm::sys::getHostCPUName());
+  std::string features;
+  for (const auto &f : llvm::sys::getHostCPUFeatures())
+    if (f.second)
+      features += f.first().str() + ",";
+  add(features);
+  add(options);
+  add(canonicalIR);
+  std::array<uint8_t, 32> digest = hash.final();
+  return toHex(digest);
+}
+
+LoadedKernel KernelCache::getOrCompile(const std::string &key, const std::string &symbol,
+                                       const std::function<mlir::ModuleOp()> &lower,
+                                       std::string &error) {
+  std::lock_guard<std::mutex> lock(cacheMutex);
+  auto it = memoryCache().find(key);
+  if (it != memoryCache().end()) {
+    LoadedKernel k = it->second;
+    k.fromCache = true;
+    return k;
+  }
+  std::string dir = directory();
+  llvm::SmallString<256> objectPath;
+  if (!dir.empty()) {
+    objectPath = dir;
+    llvm::sys::path::append(objectPath, key + ".o");
+    LoadedKernel loaded;
+    if (llvm::sys::fs::exists(objectPath) && loadObject(std::string(objectPath), symbol, loaded)) {
+      memoryCache()[key] = loaded;
+      return loaded;
+    }
+  }
+
+  mlir::ModuleOp module = lower();
+  if (!module) {
+    error = "lowering failed";
+    return {};
+  }
+  std::unique_ptr<mlir::ExecutionEngine> engine =
+      cpu::jitCompile(module, error, /*enableObjectDump=*/!dir.empty());
+  if (!engine)
+    return {};
+  auto entry = engine->lookupPacked(symbol.substr(std::string("_mlir_").size()));
+  if (!entry) {
+    error = llvm::toString(entry.takeError());
+    return {};
+  }
+  if (!dir.empty() && !llvm::sys::fs::create_directories(dir)) {
+    // Write to a unique name, then rename: readers never see a partial file.
+    std::random_device rd;
+    std::string tmp = std::string(objectPath) + ".tmp." +
+                      std::to_string(llvm::sys::Process::getProcessId()) + "." +
+                      std::to_string(rd());
+    engine->dumpToObjectFile(tmp);
+    if (llvm::sys::fs::exists(tmp) && llvm::sys::fs::rename(tmp, objectPath))
+      llvm::sys::fs::remove(tmp);
+  }
+  LoadedKernel loaded;
+  loaded.entry = *entry;
+  loaded.owner = std::shared_ptr<mlir::ExecutionEngine>(std::move(engine));
+  memoryCache()[key] = loaded;
+  return loaded;
+}
+
+} // namespace attnc

@@ -1,0 +1,50 @@
+//===- KernelCache.h - compiled kernels, in memory and on disk ----*- C++ -*-===//
+//
+// Compiling a variant (MLIR passes + LLVM -O3 + JIT) takes a noticeable fraction of
+// a second; the result depends only on the variant's canonical IR, the target, the
+// compile options and the compiler version. This cache keys machine code by a
+// SHA-256 of exactly those, keeps it in memory for the process, and stores the
+// object file under $ATTNC_CACHE_DIR (default ~/.cache/attnc) for later processes.
+// Files are written to a unique temporary name and renamed into place, so
+// concurrent processes never see a partial file; a file that fails to load is
+// ignored and rewritten.
+//
+//===----------------------------------------------------------------------===//
+#ifndef ATTNC_COMPILER_KERNELCACHE_H
+#define ATTNC_COMPILER_KERNELCACHE_H
+
+#include "mlir/IR/BuiltinOps.h"
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace attnc {
+
+/// Loaded machine code: the packed entry point and whatever keeps it alive.
+struct LoadedKernel {
+  void (*entry)(void **) = nullptr;
+  std::shared_ptr<void> owner;
+  bool fromCache = false;
+};
+
+class KernelCache {
+public:
+  /// The cache directory ($ATTNC_CACHE_DIR, else ~/.cache/attnc); empty disables
+  /// the disk cache (e.g. ATTNC_CACHE_DIR="" or no home directory).
+  static std::string directory();
+
+  /// The key of a kernel: canonical IR text + options + target + versions.
+  static std::string key(const std::string &canonicalIR, const std::string &options);
+
+  /// Returns the kernel for `key`: from memory, else from disk, else `compile`s the
+  /// LLVM-dialect module produced by `lower` (called only on a miss), JIT-compiles
+  /// it, and stores the object file. `symbol` is the packed entry point's name.
+  static LoadedKernel getOrCompile(const std::string &key, const std::string &symbol,
+                                   const std::function<mlir::ModuleOp()> &lower,
+                                   std::string &error);
+};
+
+} // namespace attnc
+
+#endif // ATTNC_COMPILER_KERNELCACHE_H
