@@ -361,9 +361,10 @@ int main(int argc, char **argv) {
     return fail("expected a command: check, compile, run or bench (see attnc --help)");
   if (Status s = checkTarget(); !s)
     return fail(s.message());
-  if (blockQ < 4 || blockQ % 4 != 0 || blockKV < 16 || blockKV % 16 != 0)
-    return fail("--block-q must be a positive multiple of 4 and --block-kv a positive "
-                "multiple of 16");
+  if (blockQ < 4 || blockQ % 4 != 0 || blockQ > 1024 || blockKV < 16 ||
+      blockKV % 16 != 0 || blockKV > 512)
+    return fail("--block-q must be a multiple of 4 in [4, 1024] and --block-kv a "
+                "multiple of 16 in [16, 512]");
 
   Compiler compiler;
   if (checkCmd) {

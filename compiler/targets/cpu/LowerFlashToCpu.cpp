@@ -15,6 +15,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
 
+#include <functional>
 #include <limits>
 
 using namespace mlir;
@@ -69,12 +70,35 @@ private:
   Value toI64(Value index) {
     return arith::IndexCastOp::create(b, loc, b.getI64Type(), index);
   }
-  /// Column groups of up to kMaxVecsPerGroup vectors covering `numVecs` vectors.
-  static SmallVector<std::pair<int64_t, int64_t>> groups(int64_t numVecs) {
-    SmallVector<std::pair<int64_t, int64_t>> out;
-    for (int64_t c = 0; c < numVecs; c += kMaxVecsPerGroup)
-      out.push_back({c, std::min(kMaxVecsPerGroup, numVecs - c)});
-    return out;
+  /// Calls body(firstElement, numVectors) for groups of up to kMaxVecsPerGroup
+  /// vectors covering `numVecs` vectors. More than two full groups become an
+  /// scf.for (so wide heads do not blow up the code), the rest is unrolled.
+  void forEachGroup(int64_t numVecs, const std::function<void(Value, int64_t)> &body) {
+    int64_t full = numVecs / kMaxVecsPerGroup, rest = numVecs % kMaxVecsPerGroup;
+    if (full > 2) {
+      auto loop = scf::ForOp::create(b, loc, idx(0), idx(full * kMaxVecsPerGroup * VW),
+                                     idx(kMaxVecsPerGroup * VW));
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      body(loop.getInductionVar(), kMaxVecsPerGroup);
+    } else {
+      for (int64_t g = 0; g < full; ++g)
+        body(idx(g * kMaxVecsPerGroup * VW), kMaxVecsPerGroup);
+    }
+    if (rest)
+      body(idx(full * kMaxVecsPerGroup * VW), rest);
+  }
+  /// Calls body(firstElement) for each of `numVecs` vectors (a loop when many).
+  void forEachVector(int64_t numVecs, const std::function<void(Value)> &body) {
+    if (numVecs > 8) {
+      auto loop = scf::ForOp::create(b, loc, idx(0), idx(numVecs * VW), idx(VW));
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      body(loop.getInductionVar());
+      return;
+    }
+    for (int64_t c = 0; c < numVecs; ++c)
+      body(idx(c * VW));
   }
 
   // --- walking the flash body --------------------------------------------------
@@ -120,6 +144,10 @@ LogicalResult CpuKernelBuilder::build() {
     return flash.emitError("the CPU target needs block-q to be a multiple of ")
            << RB << " and block-kv a multiple of " << VW << ", got " << BQ << " and "
            << BK;
+  if (BQ > 1024 || BK > 512)
+    return flash.emitError("the CPU target supports block-q up to 1024 and block-kv "
+                           "up to 512, got ")
+           << BQ << " and " << BK;
   D = variant.getHeadDim();
   DV = variant.getHeadDimV();
   DVp = paddedHeadDimV(DV);
@@ -334,8 +362,8 @@ void CpuKernelBuilder::emitInit() {
   store(f32(-std::numeric_limits<float>::infinity()), m, i);
   store(f32(0.0), l, i);
   Value zero = splatF32(0.0);
-  for (int64_t c = 0; c < DVp / VW; ++c)
-    vstore(zero, acc, add(mulc(i, DVp), idx(c * VW)));
+  Value row = mulc(i, DVp);
+  forEachVector(DVp / VW, [&](Value col) { vstore(zero, acc, add(row, col)); });
 }
 
 // S[r][c..] = scale * sum_d q[r][d] * kT[d][c..]: 4 rows x up to 4 vectors of
@@ -355,7 +383,7 @@ void CpuKernelBuilder::emitScores(attn::TileScoresOp scoresOp) {
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(rows.getBody());
   Value r0 = rows.getInductionVar();
-  for (auto [c0, n] : groups(BK / VW)) {
+  forEachGroup(BK / VW, [&](Value col0, int64_t n) {
     SmallVector<Value> init(RB * n, splatF32(0.0));
     auto dLoop = scf::ForOp::create(b, loc, idx(0), idx(D), idx(1), init);
     {
@@ -364,8 +392,9 @@ void CpuKernelBuilder::emitScores(attn::TileScoresOp scoresOp) {
       Value d = dLoop.getInductionVar();
       ValueRange accs = dLoop.getRegionIterArgs();
       SmallVector<Value> kv, next(accs.begin(), accs.end());
+      Value kRow = add(add(kBase, mulc(d, BK)), col0);
       for (int64_t c = 0; c < n; ++c)
-        kv.push_back(vload(kp, add(add(kBase, mulc(d, BK)), idx((c0 + c) * VW))));
+        kv.push_back(vload(kp, add(kRow, idx(c * VW))));
       for (int64_t r = 0; r < RB; ++r) {
         Value qv = bcast(load(qp, add(add(qBase, mulc(add(r0, idx(r)), D)), d)));
         for (int64_t c = 0; c < n; ++c)
@@ -376,8 +405,8 @@ void CpuKernelBuilder::emitScores(attn::TileScoresOp scoresOp) {
     for (int64_t r = 0; r < RB; ++r)
       for (int64_t c = 0; c < n; ++c)
         vstore(arith::MulFOp::create(b, loc, dLoop.getResult(r * n + c), scale), s,
-               add(mulc(add(r0, idx(r)), BK), idx((c0 + c) * VW)));
-  }
+               add(add(mulc(add(r0, idx(r)), BK), col0), idx(c * VW)));
+  });
 }
 
 LogicalResult CpuKernelBuilder::emitMods(attn::TileModsOp modsOp) {
@@ -493,12 +522,12 @@ void CpuKernelBuilder::emitPV(attn::TilePVOp pvOp) {
   SmallVector<Value> alphas;
   for (int64_t r = 0; r < RB; ++r)
     alphas.push_back(bcast(load(alpha, add(r0, idx(r)))));
-  for (auto [c0, n] : groups(DVp / VW)) {
+  forEachGroup(DVp / VW, [&](Value col0, int64_t n) {
     SmallVector<Value> init;
     for (int64_t r = 0; r < RB; ++r)
       for (int64_t c = 0; c < n; ++c)
         init.push_back(arith::MulFOp::create(
-            b, loc, vload(acc, add(mulc(add(r0, idx(r)), DVp), idx((c0 + c) * VW))),
+            b, loc, vload(acc, add(add(mulc(add(r0, idx(r)), DVp), col0), idx(c * VW))),
             alphas[r]));
     auto jLoop = scf::ForOp::create(b, loc, idx(0), idx(BK), idx(1), init);
     {
@@ -507,8 +536,9 @@ void CpuKernelBuilder::emitPV(attn::TilePVOp pvOp) {
       Value j = jLoop.getInductionVar();
       ValueRange accs = jLoop.getRegionIterArgs();
       SmallVector<Value> vv, next(accs.begin(), accs.end());
+      Value vRow = add(add(vBase, mulc(j, DVp)), col0);
       for (int64_t c = 0; c < n; ++c)
-        vv.push_back(vload(vp, add(add(vBase, mulc(j, DVp)), idx((c0 + c) * VW))));
+        vv.push_back(vload(vp, add(vRow, idx(c * VW))));
       for (int64_t r = 0; r < RB; ++r) {
         Value p = bcast(load(s, add(mulc(add(r0, idx(r)), BK), j)));
         for (int64_t c = 0; c < n; ++c)
@@ -519,8 +549,8 @@ void CpuKernelBuilder::emitPV(attn::TilePVOp pvOp) {
     for (int64_t r = 0; r < RB; ++r)
       for (int64_t c = 0; c < n; ++c)
         vstore(jLoop.getResult(r * n + c), acc,
-               add(mulc(add(r0, idx(r)), DVp), idx((c0 + c) * VW)));
-  }
+               add(add(mulc(add(r0, idx(r)), DVp), col0), idx(c * VW)));
+  });
 }
 
 void CpuKernelBuilder::emitStore(attn::TileStoreOp storeOp) {
@@ -540,10 +570,11 @@ void CpuKernelBuilder::emitStore(attn::TileStoreOp storeOp) {
                                       arith::DivFOp::create(b, loc, f32(1.0), li));
   Value invVec = bcast(inv);
   Value outRow = mulc(add(rowBase, i), DVp);
-  for (int64_t c = 0; c < DVp / VW; ++c) {
-    Value v = vload(acc, add(mulc(i, DVp), idx(c * VW)));
-    vstore(arith::MulFOp::create(b, loc, v, invVec), op, add(outRow, idx(c * VW)));
-  }
+  Value accRow = mulc(i, DVp);
+  forEachVector(DVp / VW, [&](Value col) {
+    Value v = vload(acc, add(accRow, col));
+    vstore(arith::MulFOp::create(b, loc, v, invVec), op, add(outRow, col));
+  });
   Value lse = arith::AddFOp::create(b, loc, load(m, i), math::LogOp::create(b, loc, li));
   lse = arith::SelectOp::create(b, loc, isEmpty,
                                 f32(-std::numeric_limits<float>::infinity()), lse);
