@@ -17,6 +17,10 @@ safetensors files (SPEC.md section 3).
         short           a 5-byte file
         header-not-json a header that is not a JSON object
 
+  safetensors_tool.py raw OUT HEADER [NBYTES]
+      writes the 8-byte length of HEADER (any text, e.g. hand-written JSON), HEADER
+      itself and NBYTES zero bytes of data (default 0)
+
   safetensors_tool.py info FILE
       prints "NAME DTYPE [d0, d1, ...]" for each tensor, sorted by name
 
@@ -29,7 +33,8 @@ safetensors files (SPEC.md section 3).
       score_mod is absent (or "score") and whose mask_mod is absent, "true" or
       "q_idx >= kv_idx", and compares them with OUT: prints the largest errors and
       "match" (exit 0) or "MISMATCH" (exit 1). The relative error of out is
-      |got - want| / max(1, |want|), element by element.
+      |got - want| / max(1, |want|), element by element. For f16/bf16 specs the
+      inputs are first rounded to the spec dtype, as attnc does with F32 inputs.
 """
 import json
 import math
@@ -64,6 +69,15 @@ def encode(dtype, values):
         return struct.pack("<%dq" % len(values), *[int(v) for v in values])
     # An unsupported dtype name: 4-byte elements.
     return struct.pack("<%df" % len(values), *values)
+
+
+def round_to(dtype, x):
+    """x rounded to the nearest f16/bf16 value (ties to even); unchanged for f32."""
+    if dtype == "bf16":
+        return bf16_bits_to_f32(f32_to_bf16_bits(x))
+    if dtype == "f16":
+        return struct.unpack("<e", struct.pack("<e", x))[0]
+    return x
 
 
 def decode(dtype, data):
@@ -157,6 +171,13 @@ def cmd_write(args):
         raise SystemExit("unknown --bad kind '%s'" % bad)
     with open(out, "wb") as f:
         f.write(blob)
+
+
+def cmd_raw(args):
+    out, header = args[0], args[1].encode()
+    nbytes = int(args[2]) if len(args) > 2 else 0
+    with open(out, "wb") as f:
+        f.write(struct.pack("<Q", len(header)) + header + b"\0" * nbytes)
 
 
 def read(path):
@@ -263,6 +284,11 @@ def cmd_check_ref(args):
         spec = json.load(f)
     inputs = read(in_path)
     outputs = read(out_path)
+    # attnc converts F32 inputs of an f16/bf16 spec to the spec dtype (SPEC.md 3).
+    dtype = spec.get("dtype", "f32")
+    for name in ("q", "k", "v"):
+        t = inputs[name]
+        inputs[name] = (t[0], t[1], [round_to(dtype, x) for x in t[2]])
     want_out, want_lse = reference(spec, inputs["q"], inputs["k"], inputs["v"])
     got_out = outputs["out"][2]
     got_lse = outputs["lse"][2]
@@ -291,6 +317,8 @@ def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "write":
         return cmd_write(args)
+    if cmd == "raw":
+        return cmd_raw(args)
     if cmd == "info":
         return cmd_info(args)
     if cmd == "print":
