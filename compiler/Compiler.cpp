@@ -160,30 +160,24 @@ std::shared_ptr<CompiledVariant> Compiler::compileText(const std::string &name,
 std::shared_ptr<CompiledVariant>
 Compiler::compileModule(ModuleOp module, std::shared_ptr<frontend::Spec> spec,
                         const cpu::CpuOptions &options) {
-  // The canonical form (after simplification, without locations) keys the cache.
-  if (failed(cpu::runPipeline(module, [](OpPassManager &pm) {
-        pm.addPass(createAttnSimplify());
+  // The cache key is the lowered LLVM-dialect module (printed without locations):
+  // any change to the variant, the options or attnc's lowering changes it, and the
+  // expensive part (LLVM optimisation and code generation) is what the cache skips.
+  if (failed(cpu::runPipeline(module, [&](OpPassManager &pm) {
+        cpu::buildFlashPipeline(pm, options);
+        cpu::buildCpuToLLVMPipeline(pm);
       })))
     return nullptr;
-  std::string canonical;
-  llvm::raw_string_ostream os(canonical);
+  std::string lowered;
+  llvm::raw_string_ostream os(lowered);
   module.print(os);
   std::string optionText = "cpu block-q=" + std::to_string(options.blockQ) +
                            " block-kv=" + std::to_string(options.blockKV);
-  std::string key = KernelCache::key(canonical, optionText);
+  std::string key = KernelCache::key(lowered, optionText);
   std::string symbol = "_mlir__mlir_ciface_" + spec->name + "_cpu";
   std::string error;
   LoadedKernel kernel = KernelCache::getOrCompile(
-      key, symbol,
-      [&]() -> ModuleOp {
-        if (failed(cpu::runPipeline(module, [&](OpPassManager &pm) {
-              cpu::buildFlashPipeline(pm, options);
-              cpu::buildCpuToLLVMPipeline(pm);
-            })))
-          return nullptr;
-        return module;
-      },
-      error);
+      key, symbol, [&]() -> ModuleOp { return module; }, error);
   if (!kernel.entry) {
     if (!error.empty())
       reportError("compiling '" + spec->name + "' failed: " + error);

@@ -87,7 +87,7 @@ std::string KernelCache::directory() {
   return std::string(path);
 }
 
-std::string KernelCache::key(const std::string &canonicalIR, const std::string &options) {
+std::string KernelCache::key(const std::string &loweredIR, const std::string &options) {
   llvm::SHA256 hash;
   auto add = [&](llvm::StringRef part) {
     hash.update(part);
@@ -102,7 +102,7 @@ std::string KernelCache::key(const std::string &canonicalIR, const std::string &
       features += f.first().str() + ",";
   add(features);
   add(options);
-  add(canonicalIR);
+  add(loweredIR);
   std::array<uint8_t, 32> digest = hash.final();
   return toHex(digest);
 }

@@ -1,9 +1,8 @@
 //===- KernelCache.h - compiled kernels, in memory and on disk ----*- C++ -*-===//
 //
 // Compiling a variant (MLIR passes + LLVM -O3 + JIT) takes a noticeable fraction of
-// a second; the result depends only on the variant's canonical IR, the target, the
-// compile options and the compiler version. This cache keys machine code by a
-// SHA-256 of exactly those, keeps it in memory for the process, and stores the
+// a second; the result depends only on the lowered LLVM-dialect module, the target
+// CPU and the LLVM version. This cache keys machine code by a SHA-256 of those, keeps it in memory for the process, and stores the
 // object file under $ATTNC_CACHE_DIR (default ~/.cache/attnc) for later processes.
 // Files are written to a unique temporary name and renamed into place, so
 // concurrent processes never see a partial file; a file that fails to load is
@@ -34,12 +33,12 @@ public:
   /// the disk cache (e.g. ATTNC_CACHE_DIR="" or no home directory).
   static std::string directory();
 
-  /// The key of a kernel: canonical IR text + options + target + versions.
-  static std::string key(const std::string &canonicalIR, const std::string &options);
+  /// The key of a kernel: lowered IR text + options + target + versions.
+  static std::string key(const std::string &loweredIR, const std::string &options);
 
-  /// Returns the kernel for `key`: from memory, else from disk, else `compile`s the
-  /// LLVM-dialect module produced by `lower` (called only on a miss), JIT-compiles
-  /// it, and stores the object file. `symbol` is the packed entry point's name.
+  /// Returns the kernel for `key`: from memory, else from disk, else JIT-compiles
+  /// the LLVM-dialect module returned by `lower` (called only on a miss) and stores
+  /// the object file. `symbol` is the packed entry point's name.
   static LoadedKernel getOrCompile(const std::string &key, const std::string &symbol,
                                    const std::function<mlir::ModuleOp()> &lower,
                                    std::string &error);

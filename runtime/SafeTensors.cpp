@@ -71,15 +71,15 @@ Result<TensorMap> parseSafeTensors(const std::string &bytes, const std::string &
     if (sh == entry.end() || !sh->is_array())
       return fail(where + " has no shape");
     std::vector<int64_t> shape;
-    uint64_t numel = 1;
     for (const Json &d : *sh) {
       if (!d.is_number_unsigned() || d.get<uint64_t>() > (uint64_t(1) << 40))
         return fail(where + " has an invalid shape");
       shape.push_back(int64_t(d.get<uint64_t>()));
-      numel *= d.get<uint64_t>();
-      if (numel > (uint64_t(1) << 40))
-        return fail(where + " is too large");
     }
+    uint64_t byteSize = 0;
+    if (!tensorByteSize(shape, dtypeSize(dtype), byteSize))
+      return fail(where + " is too large (more than 2^40 bytes)");
+    uint64_t numel = byteSize / dtypeSize(dtype);
     if (off == entry.end() || !off->is_array() || off->size() != 2 ||
         !(*off)[0].is_number_unsigned() || !(*off)[1].is_number_unsigned())
       return fail(where + " has invalid data_offsets");
@@ -90,7 +90,10 @@ Result<TensorMap> parseSafeTensors(const std::string &bytes, const std::string &
       return fail(where + " has " + std::to_string(end - begin) +
                   " bytes of data but its shape and dtype need " +
                   std::to_string(numel * dtypeSize(dtype)));
-    Tensor tensor(dtype, shape);
+    Result<Tensor> created = Tensor::create(dtype, shape, name);
+    if (!created)
+      return fail(created.status().message());
+    Tensor tensor = created.take();
     if (numel)
       std::memcpy(tensor.data(), bytes.data() + dataStart + begin, end - begin);
     tensors.emplace(name, std::move(tensor));

@@ -164,12 +164,43 @@ std::vector<int64_t> contiguousStrides(const std::vector<int64_t> &shape) {
 
 void Tensor::Free::operator()(void *p) const { std::free(p); }
 
+bool tensorByteSize(const std::vector<int64_t> &shape, size_t elementSize,
+                    uint64_t &bytes) {
+  uint64_t total = elementSize;
+  for (int64_t d : shape) {
+    if (d < 0)
+      return false;
+    if (d != 0 && total > kMaxTensorBytes / uint64_t(d))
+      return false;
+    total *= uint64_t(d);
+  }
+  bytes = total;
+  return total <= kMaxTensorBytes;
+}
+
 Tensor::Tensor(DType dtype, std::vector<int64_t> shape)
     : dtype_(dtype), shape_(std::move(shape)) {
-  size_t bytes = byteSize();
-  size_t rounded = ((bytes ? bytes : 1) + 63) / 64 * 64;
+  uint64_t bytes = 0;
+  if (!tensorByteSize(shape_, dtypeSize(dtype), bytes))
+    return;
+  size_t rounded = size_t(((bytes ? bytes : 1) + 63) / 64 * 64);
   storage_.reset(std::aligned_alloc(64, rounded));
-  std::memset(storage_.get(), 0, rounded);
+  if (storage_)
+    std::memset(storage_.get(), 0, rounded);
+}
+
+Result<Tensor> Tensor::create(DType dtype, std::vector<int64_t> shape,
+                              const std::string &name) {
+  uint64_t bytes = 0;
+  std::string shapeText = TensorView{nullptr, dtype, shape, {}}.shapeString();
+  if (!tensorByteSize(shape, dtypeSize(dtype), bytes))
+    return Status::error("tensor '" + name + "' of shape " + shapeText +
+                         " is too large (more than 2^40 bytes)");
+  Tensor t(dtype, std::move(shape));
+  if (!t.valid())
+    return Status::error("cannot allocate " + std::to_string(bytes) +
+                         " bytes for tensor '" + name + "' of shape " + shapeText);
+  return t;
 }
 
 int64_t Tensor::numel() const {
@@ -183,6 +214,9 @@ TensorView Tensor::view() const {
   return TensorView{storage_.get(), dtype_, shape_, contiguousStrides(shape_)};
 }
 
-void Tensor::poison() { std::memset(storage_.get(), 0xFF, byteSize()); }
+void Tensor::poison() {
+  if (storage_)
+    std::memset(storage_.get(), 0xFF, byteSize());
+}
 
 } // namespace attnc

@@ -9,6 +9,8 @@
 #ifndef ATTNC_RUNTIME_TENSOR_H
 #define ATTNC_RUNTIME_TENSOR_H
 
+#include "runtime/Status.h"
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -49,10 +51,22 @@ struct TensorView {
 /// Row-major strides of `shape`.
 std::vector<int64_t> contiguousStrides(const std::vector<int64_t> &shape);
 
+/// The largest tensor attnc allocates: 2^40 bytes.
+constexpr uint64_t kMaxTensorBytes = uint64_t(1) << 40;
+
+/// numel * elementSize, or false if a dimension is negative or the product exceeds
+/// kMaxTensorBytes.
+bool tensorByteSize(const std::vector<int64_t> &shape, size_t elementSize, uint64_t &bytes);
+
 class Tensor {
 public:
   Tensor() = default;
+  /// Allocates (zeroed); check valid(): a shape too large or memory exhausted gives
+  /// an invalid tensor, never a crash. Prefer create(), which reports why.
   Tensor(DType dtype, std::vector<int64_t> shape);
+  static Result<Tensor> create(DType dtype, std::vector<int64_t> shape,
+                               const std::string &name);
+  bool valid() const { return storage_ != nullptr; }
 
   TensorView view() const;
   DType dtype() const { return dtype_; }

@@ -1,7 +1,8 @@
 //===- ExprEval.h - evaluate a typed expression tree -------------*- C++ -*-===//
 //
 // A direct interpreter of the expression language: bools, 64-bit ints (wrapping) and
-// floats (computed in double). It defines the language's semantics independently of
+// floats (f32, as the language defines them: each operation is computed in double and
+// rounded to f32). It defines the language's semantics independently of
 // the MLIR lowering: the unit tests check the parser through it, and the float64
 // reference implementation evaluates score_mod/mask_mod with it.
 //
@@ -24,7 +25,10 @@ struct ExprValue {
   double f = 0;
   static ExprValue ofBool(bool v) { return {ExprType::Bool, v, 0, 0}; }
   static ExprValue ofInt(int64_t v) { return {ExprType::Int, false, v, 0}; }
-  static ExprValue ofFloat(double v) { return {ExprType::Float, false, 0, v}; }
+  /// Floats are f32: every float value is rounded to single precision.
+  static ExprValue ofFloat(double v) {
+    return {ExprType::Float, false, 0, double(static_cast<float>(v))};
+  }
 };
 
 /// The values an expression may read.

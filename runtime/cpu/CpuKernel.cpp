@@ -12,7 +12,8 @@ struct AlignedF32 {
   explicit AlignedF32(size_t n) : size(n) {
     size_t bytes = ((n ? n : 1) * sizeof(float) + 63) / 64 * 64;
     data = static_cast<float *>(std::aligned_alloc(64, bytes));
-    std::memset(data, 0, bytes);
+    if (data)
+      std::memset(data, 0, bytes);
   }
   ~AlignedF32() { std::free(data); }
   AlignedF32(const AlignedF32 &) = delete;
@@ -115,6 +116,12 @@ Status CpuKernel::run(const AttentionCall &call, ThreadPool &pool) const {
   AlignedF32 qp(size_t(B * H * qPad * D)), kp(size_t(B * HKV * numKVTiles * D * BK)),
       vp(size_t(B * HKV * kvPad * DVp)), op(size_t(B * H * qPad * DVp)),
       lp(size_t(B * H * qPad));
+
+  for (const AlignedF32 *buffer : {&qp, &kp, &vp, &op, &lp})
+    if (!buffer->data)
+      return Status::error("cannot allocate " +
+                           std::to_string(buffer->size * sizeof(float)) +
+                           " bytes for the kernel's packed inputs and outputs");
 
   // Pack q as [B][H][Q_pad][D], k as transposed key tiles [B][H_KV][t][D][BK] and v
   // as [B][H_KV][KV_pad][DV_pad]; padding stays zero.

@@ -344,27 +344,30 @@ TEST(ExprEval, IntOfOutOfRangeFloatSaturates) {
   EXPECT_EQ(evalInt("int(inf - inf)"), 0); // NaN
 }
 
+/// The language's floats are f32: the evaluator rounds every float result.
+static double f32(double v) { return double(static_cast<float>(v)); }
+
 TEST(ExprEval, FloatFunctionsMatchStd) {
   for (double x : {-3.0, -0.5, 0.0, 0.5, 2.0, 10.0}) {
     EvalContext ctx;
     ctx.score = x;
-    EXPECT_DOUBLE_EQ(evalScore("sigmoid(score)", ctx), 1.0 / (1.0 + std::exp(-x))) << x;
-    EXPECT_DOUBLE_EQ(evalScore("tanh(score)", ctx), std::tanh(x)) << x;
-    EXPECT_DOUBLE_EQ(evalScore("exp(score)", ctx), std::exp(x)) << x;
-    EXPECT_DOUBLE_EQ(evalScore("exp2(score)", ctx), std::exp2(x)) << x;
-    EXPECT_DOUBLE_EQ(evalScore("abs(score)", ctx), std::fabs(x)) << x;
-    EXPECT_DOUBLE_EQ(evalScore("floor(score)", ctx), std::floor(x)) << x;
-    EXPECT_DOUBLE_EQ(evalScore("ceil(score)", ctx), std::ceil(x)) << x;
+    EXPECT_DOUBLE_EQ(evalScore("sigmoid(score)", ctx), f32(1.0 / (1.0 + std::exp(-x)))) << x;
+    EXPECT_DOUBLE_EQ(evalScore("tanh(score)", ctx), f32(std::tanh(x))) << x;
+    EXPECT_DOUBLE_EQ(evalScore("exp(score)", ctx), f32(std::exp(x))) << x;
+    EXPECT_DOUBLE_EQ(evalScore("exp2(score)", ctx), f32(std::exp2(x))) << x;
+    EXPECT_DOUBLE_EQ(evalScore("abs(score)", ctx), f32(std::fabs(x))) << x;
+    EXPECT_DOUBLE_EQ(evalScore("floor(score)", ctx), f32(std::floor(x))) << x;
+    EXPECT_DOUBLE_EQ(evalScore("ceil(score)", ctx), f32(std::ceil(x))) << x;
     if (x > 0) {
-      EXPECT_DOUBLE_EQ(evalScore("log(score)", ctx), std::log(x)) << x;
-      EXPECT_DOUBLE_EQ(evalScore("log2(score)", ctx), std::log2(x)) << x;
-      EXPECT_DOUBLE_EQ(evalScore("sqrt(score)", ctx), std::sqrt(x)) << x;
-      EXPECT_DOUBLE_EQ(evalScore("rsqrt(score)", ctx), 1.0 / std::sqrt(x)) << x;
+      EXPECT_DOUBLE_EQ(evalScore("log(score)", ctx), f32(std::log(x))) << x;
+      EXPECT_DOUBLE_EQ(evalScore("log2(score)", ctx), f32(std::log2(x))) << x;
+      EXPECT_DOUBLE_EQ(evalScore("sqrt(score)", ctx), f32(std::sqrt(x))) << x;
+      EXPECT_DOUBLE_EQ(evalScore("rsqrt(score)", ctx), f32(1.0 / std::sqrt(x))) << x;
     }
   }
   EXPECT_DOUBLE_EQ(evalScore("sigmoid(0)"), 0.5);
-  EXPECT_DOUBLE_EQ(evalScore("exp(1)"), std::exp(1.0));
-  EXPECT_DOUBLE_EQ(evalScore("sqrt(2)"), std::sqrt(2.0));
+  EXPECT_DOUBLE_EQ(evalScore("exp(1)"), f32(std::exp(1.0)));
+  EXPECT_DOUBLE_EQ(evalScore("sqrt(2)"), f32(std::sqrt(2.0)));
 }
 
 TEST(ExprEval, MinMaxClamp) {
@@ -387,8 +390,9 @@ TEST(ExprEval, SoftcapScoreMod) {
   EvalContext ctx;
   for (double x : {-200.0, -10.0, 0.0, 3.0, 75.0}) {
     ctx.score = x;
+    // Each f32 operation rounds: score / softcap, tanh(...), softcap * (...).
     EXPECT_DOUBLE_EQ(evalScore("softcap * tanh(score / softcap)", ctx),
-                     50.0 * std::tanh(x / 50.0))
+                     f32(50.0 * f32(std::tanh(f32(x / 50.0)))))
         << x;
   }
 }
@@ -419,11 +423,12 @@ TEST(ExprEval, AlibiScoreModReadsTheSlopeBuffer) {
         ctx.h = h;
         ctx.qIdx = q;
         ctx.kvIdx = kv;
-        ctx.score = 0.1 * double(q) - 0.3 * double(kv);
+        ctx.score = f32(0.1 * double(q) - 0.3 * double(kv));
         std::string error;
         auto v = evaluate(*expr, ctx, error);
         ASSERT_TRUE(v) << error;
-        EXPECT_DOUBLE_EQ(v->f, ctx.score + buffers.slopes[h] * double(kv - q));
+        // slopes[h] * float(kv - q), then score + ..., each rounded to f32.
+        EXPECT_DOUBLE_EQ(v->f, f32(ctx.score + f32(f32(buffers.slopes[h]) * double(kv - q))));
         ++points;
       }
   EXPECT_EQ(buffers.reads, points);

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <random>
 #include <sstream>
+#include <tuple>
 
 namespace attnc {
 
@@ -21,12 +22,19 @@ AttentionCall CallTensors::call() const {
   return c;
 }
 
-void CallTensors::allocateOutputs(const VariantDesc &variant) {
+Status CallTensors::allocateOutputs(const VariantDesc &variant) {
   int64_t B = q.shape()[0], Q = q.shape()[2];
-  out = Tensor(variant.dtype, {B, variant.headsQ, Q, variant.headDimV});
-  lse = Tensor(DType::F32, {B, variant.headsQ, Q});
+  Result<Tensor> o = Tensor::create(variant.dtype, {B, variant.headsQ, Q, variant.headDimV}, "out");
+  if (!o)
+    return o.status();
+  Result<Tensor> l = Tensor::create(DType::F32, {B, variant.headsQ, Q}, "lse");
+  if (!l)
+    return l.status();
+  out = o.take();
+  lse = l.take();
   out.poison();
   lse.poison();
+  return Status::ok();
 }
 
 bool parseShape(const std::string &text, int64_t &b, int64_t &q, int64_t &kv) {
@@ -36,7 +44,8 @@ bool parseShape(const std::string &text, int64_t &b, int64_t &q, int64_t &kv) {
     return false;
   std::string rest;
   ss >> rest;
-  return rest.empty() && b > 0 && q > 0 && kv > 0;
+  const int64_t limit = int64_t(1) << 31;
+  return rest.empty() && b > 0 && q > 0 && kv > 0 && b < limit && q < limit && kv < limit;
 }
 
 Status parseScalarOverrides(const VariantDesc &variant,
@@ -85,14 +94,21 @@ static void fillRandom(Tensor &t, std::mt19937_64 &rng) {
   }
 }
 
-CallTensors randomCall(const VariantDesc &variant, int64_t batch, int64_t qLen,
-                       int64_t kvLen, uint64_t seed,
-                       const std::map<std::string, ScalarValue> &scalarOverrides) {
+Result<CallTensors> randomCall(const VariantDesc &variant, int64_t batch, int64_t qLen,
+                               int64_t kvLen, uint64_t seed,
+                               const std::map<std::string, ScalarValue> &scalarOverrides) {
   std::mt19937_64 rng(seed);
   CallTensors t;
-  t.q = Tensor(variant.dtype, {batch, variant.headsQ, qLen, variant.headDim});
-  t.k = Tensor(variant.dtype, {batch, variant.headsKV, kvLen, variant.headDim});
-  t.v = Tensor(variant.dtype, {batch, variant.headsKV, kvLen, variant.headDimV});
+  for (auto [name, dst, shape] :
+       {std::tuple<const char *, Tensor *, std::vector<int64_t>>{
+            "q", &t.q, {batch, variant.headsQ, qLen, variant.headDim}},
+        {"k", &t.k, {batch, variant.headsKV, kvLen, variant.headDim}},
+        {"v", &t.v, {batch, variant.headsKV, kvLen, variant.headDimV}}}) {
+    Result<Tensor> created = Tensor::create(variant.dtype, shape, name);
+    if (!created)
+      return created.status();
+    *dst = created.take();
+  }
   fillRandom(t.q, rng);
   fillRandom(t.k, rng);
   fillRandom(t.v, rng);
@@ -103,7 +119,10 @@ CallTensors randomCall(const VariantDesc &variant, int64_t batch, int64_t qLen,
     std::vector<int64_t> shape;
     for (int64_t d : decl.shape)
       shape.push_back(resolveDim(d, variant, shapeOnly));
-    Tensor buf(decl.dtype, shape);
+    Result<Tensor> created = Tensor::create(decl.dtype, shape, decl.name);
+    if (!created)
+      return created.status();
+    Tensor buf = created.take();
     if (decl.dtype == DType::F32) {
       fillRandom(buf, rng);
     } else {
@@ -131,13 +150,14 @@ CallTensors randomCall(const VariantDesc &variant, int64_t batch, int64_t qLen,
     auto it = scalarOverrides.find(decl.name);
     t.scalars[decl.name] = it != scalarOverrides.end() ? it->second : v;
   }
-  t.allocateOutputs(variant);
+  if (Status s = t.allocateOutputs(variant); !s)
+    return s;
   return t;
 }
 
 /// Converts an F32 tensor to f16/bf16 (SPEC.md §3 accepts F32 for those specs).
 static Tensor convertTo(const Tensor &src, DType dtype) {
-  Tensor dst(dtype, src.shape());
+  Tensor dst(dtype, src.shape()); // no larger than src, which was allocated
   TensorView from = src.view(), to = dst.view();
   std::vector<int64_t> index(src.shape().size(), 0);
   for (int64_t i = 0; i < src.numel(); ++i) {
@@ -224,7 +244,8 @@ Result<CallTensors> callFromFile(const VariantDesc &variant, const std::string &
                          (variant.scalars.empty() ? "" : ", its scalars"));
   if (t.q.shape()[0] < 1 || t.q.shape()[2] < 1 || t.k.shape()[2] < 1)
     return Status::error(path + ": B, Q_LEN and KV_LEN must be at least 1");
-  t.allocateOutputs(variant);
+  if (Status s = t.allocateOutputs(variant); !s)
+    return s;
   return t;
 }
 

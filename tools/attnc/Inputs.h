@@ -25,10 +25,10 @@ struct CallTensors {
   /// A call over these tensors (out and lse poisoned by the caller when wanted).
   AttentionCall call() const;
   /// Fresh out/lse of the right shapes, poisoned.
-  void allocateOutputs(const VariantDesc &variant);
+  Status allocateOutputs(const VariantDesc &variant);
 };
 
-/// Parses "B,Q_LEN,KV_LEN".
+/// Parses "B,Q_LEN,KV_LEN" (each in [1, 2^31)).
 bool parseShape(const std::string &text, int64_t &b, int64_t &q, int64_t &kv);
 
 /// Parses scalar overrides "name=value" against the variant's declarations.
@@ -39,7 +39,7 @@ Status parseScalarOverrides(const VariantDesc &variant,
 /// Random q/k/v in [-1, 1], random buffers (floats in [-1, 1]; ints in [0, 8),
 /// non-decreasing along the last dimension, like document ids), scalars = 0 unless
 /// overridden.
-CallTensors randomCall(const VariantDesc &variant, int64_t batch, int64_t qLen,
+Result<CallTensors> randomCall(const VariantDesc &variant, int64_t batch, int64_t qLen,
                        int64_t kvLen, uint64_t seed,
                        const std::map<std::string, ScalarValue> &scalarOverrides);
 

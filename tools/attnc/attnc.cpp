@@ -199,13 +199,18 @@ double millisSince(std::chrono::steady_clock::time_point start) {
 int runRandom(const CompiledVariant &variant) {
   int64_t B, Q, KV;
   if (!parseShape(randomShape, B, Q, KV))
-    return fail("--random expects B,Q_LEN,KV_LEN with positive sizes, got '" +
+    return fail("--random expects B,Q_LEN,KV_LEN with sizes in [1, 2^31), got '" +
                 randomShape + "'");
   std::map<std::string, ScalarValue> overrides;
   if (Status s = parseScalarOverrides(variant.desc, scalarValues, overrides); !s)
     return fail(s.message());
-  CallTensors kernelCall = randomCall(variant.desc, B, Q, KV, seed, overrides);
-  CallTensors refCall = randomCall(variant.desc, B, Q, KV, seed, overrides);
+  Result<CallTensors> kernelTensors = randomCall(variant.desc, B, Q, KV, seed, overrides);
+  if (!kernelTensors)
+    return fail(kernelTensors.status().message());
+  Result<CallTensors> refTensors = randomCall(variant.desc, B, Q, KV, seed, overrides);
+  if (!refTensors)
+    return fail(refTensors.status().message());
+  CallTensors &kernelCall = *kernelTensors, &refCall = *refTensors;
   auto start = std::chrono::steady_clock::now();
   if (Status s = variant.run(kernelCall.call()); !s)
     return fail(s.message());
@@ -289,11 +294,14 @@ double maskDensity(const CompiledVariant &variant, const CallTensors &tensors) {
 int runBench(const CompiledVariant &variant) {
   int64_t B, Q, KV;
   if (!parseShape(benchShape, B, Q, KV))
-    return fail("bench needs --shape B,Q_LEN,KV_LEN with positive sizes");
+    return fail("bench needs --shape B,Q_LEN,KV_LEN with sizes in [1, 2^31)");
   std::map<std::string, ScalarValue> overrides;
   if (Status s = parseScalarOverrides(variant.desc, scalarValues, overrides); !s)
     return fail(s.message());
-  CallTensors tensors = randomCall(variant.desc, B, Q, KV, seed, overrides);
+  Result<CallTensors> created = randomCall(variant.desc, B, Q, KV, seed, overrides);
+  if (!created)
+    return fail(created.status().message());
+  CallTensors &tensors = *created;
   AttentionCall call = tensors.call();
   auto timeIt = [&](const std::function<Status()> &fn, int repetitions,
                     double &median) -> Status {

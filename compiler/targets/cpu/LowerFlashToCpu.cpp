@@ -125,6 +125,7 @@ private:
   Value qPad, numKVTiles, kvPad;
   Value s, acc, m, l, alpha;
   SmallVector<Value> scalarArgs;
+  SmallVector<Value> heapScratch;
   llvm::StringMap<BufferAccess> bufferAccess;
 };
 
@@ -192,10 +193,17 @@ LogicalResult CpuKernelBuilder::build() {
   numKVTiles = arith::CeilDivUIOp::create(b, loc, kvLen, bk);
   kvPad = mul(numKVTiles, bk);
 
-  // Scratch, once per call.
+  // Scratch, once per call: on the stack when small, else on the heap (wide heads
+  // and big tiles would overflow a thread's stack).
+  bool onHeap = (BQ * BK + BQ * DVp + 3 * BQ) * int64_t(sizeof(float)) > 64 * 1024;
   auto scratch = [&](int64_t n) -> Value {
-    return memref::AllocaOp::create(b, loc, MemRefType::get({n}, b.getF32Type()),
-                                    ValueRange{}, b.getI64IntegerAttr(64));
+    auto type = MemRefType::get({n}, b.getF32Type());
+    if (!onHeap)
+      return memref::AllocaOp::create(b, loc, type, ValueRange{}, b.getI64IntegerAttr(64));
+    Value buffer =
+        memref::AllocOp::create(b, loc, type, ValueRange{}, b.getI64IntegerAttr(64));
+    heapScratch.push_back(buffer);
+    return buffer;
   };
   s = scratch(BQ * BK);
   acc = scratch(BQ * DVp);
@@ -345,6 +353,8 @@ LogicalResult CpuKernelBuilder::emitOp(Operation &o) {
     return success();
   }
   if (isa<func::ReturnOp>(o)) {
+    for (Value buffer : heapScratch)
+      memref::DeallocOp::create(b, loc, buffer);
     func::ReturnOp::create(b, loc);
     return success();
   }

@@ -12,7 +12,7 @@ safetensors files (SPEC.md section 3).
                 or a single value repeated over the whole shape
       --bad KIND writes a deliberately broken file:
         truncate        drop the last 4 bytes of the data
-        header-too-long a header length 1000 bytes larger than the file holds
+        header-too-long a header length larger than the whole file
         not-safetensors a text file
         short           a 5-byte file
         header-not-json a header that is not a JSON object
