@@ -1,6 +1,7 @@
 //===- ThreadPool.cpp - a fixed pool of CPU worker threads -----------------===//
 #include "runtime/ThreadPool.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 namespace attnc {
@@ -20,19 +21,21 @@ ThreadPool::~ThreadPool() {
     t.join();
 }
 
-static void runChunk(const std::function<void(int64_t, int64_t)> &fn, int64_t n,
-                     unsigned index, unsigned parts) {
-  int64_t begin = n * int64_t(index) / int64_t(parts);
-  int64_t end = n * int64_t(index + 1) / int64_t(parts);
-  if (begin < end)
-    fn(begin, end);
+void ThreadPool::drain(const std::function<void(int64_t, int64_t)> &fn, int64_t n,
+                       int64_t chunk) {
+  while (true) {
+    int64_t begin = next.fetch_add(chunk);
+    if (begin >= n)
+      return;
+    fn(begin, std::min(n, begin + chunk));
+  }
 }
 
 void ThreadPool::workerLoop(unsigned index) {
   uint64_t seen = 0;
   while (true) {
     const std::function<void(int64_t, int64_t)> *myJob;
-    int64_t n;
+    int64_t n, chunk;
     {
       std::unique_lock<std::mutex> lock(mutex);
       wake.wait(lock, [&] { return stopping || generation != seen; });
@@ -41,8 +44,9 @@ void ThreadPool::workerLoop(unsigned index) {
       seen = generation;
       myJob = job;
       n = jobSize;
+      chunk = jobChunk;
     }
-    runChunk(*myJob, n, index, size());
+    drain(*myJob, n, chunk);
     {
       std::lock_guard<std::mutex> lock(mutex);
       if (--pending == 0)
@@ -64,11 +68,13 @@ void ThreadPool::parallelFor(int64_t n,
     std::lock_guard<std::mutex> lock(mutex);
     job = &fn;
     jobSize = n;
+    jobChunk = std::max<int64_t>(1, n / (8 * int64_t(size())));
+    next.store(0);
     pending = unsigned(workers.size());
     ++generation;
   }
   wake.notify_all();
-  runChunk(fn, n, 0, size());
+  drain(fn, n, jobChunk);
   std::unique_lock<std::mutex> lock(mutex);
   done.wait(lock, [&] { return pending == 0; });
   job = nullptr;

@@ -8,6 +8,7 @@
 #ifndef ATTNC_RUNTIME_THREADPOOL_H
 #define ATTNC_RUNTIME_THREADPOOL_H
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -25,7 +26,9 @@ public:
   ThreadPool &operator=(const ThreadPool &) = delete;
 
   unsigned size() const { return unsigned(workers.size()) + 1; }
-  /// Runs fn(begin, end) over chunks of [0, n); at most `size()` chunks, balanced.
+  /// Runs fn(begin, end) over chunks of [0, n) and returns when all are done. The
+  /// threads take chunks of about n / (8 * size()) items from a shared counter, so
+  /// uneven items (causal attention: later query tiles have more keys) balance out.
   void parallelFor(int64_t n, const std::function<void(int64_t, int64_t)> &fn);
 
   /// The process-wide pool.
@@ -33,12 +36,16 @@ public:
 
 private:
   void workerLoop(unsigned index);
+  /// Takes chunks from `next` until [0, jobSize) is exhausted.
+  void drain(const std::function<void(int64_t, int64_t)> &fn, int64_t n, int64_t chunk);
 
   std::vector<std::thread> workers;
   std::mutex mutex;
   std::condition_variable wake, done;
   const std::function<void(int64_t, int64_t)> *job = nullptr;
   int64_t jobSize = 0;
+  int64_t jobChunk = 1;
+  std::atomic<int64_t> next{0};
   uint64_t generation = 0;
   unsigned pending = 0;
   bool stopping = false;

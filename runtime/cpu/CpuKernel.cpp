@@ -1,25 +1,42 @@
 //===- CpuKernel.cpp - launching a compiled CPU attention kernel -----------===//
 #include "runtime/cpu/CpuKernel.h"
 
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
+#include <algorithm>
 #include <cstring>
 
 namespace attnc {
 namespace {
 
-/// 64-byte aligned f32 scratch, zero-initialised.
+} // namespace
+
+/// 64-byte aligned f32 storage that grows on demand and is kept between calls.
+/// Contents are not cleared: the packer writes every element the kernel reads,
+/// padding included.
 struct AlignedF32 {
-  explicit AlignedF32(size_t n) : size(n) {
+  float *data = nullptr;
+  size_t size = 0, capacity = 0;
+  bool reserve(size_t n) {
+    size = n;
+    if (n <= capacity && data)
+      return true;
+    std::free(data);
     size_t bytes = ((n ? n : 1) * sizeof(float) + 63) / 64 * 64;
     data = static_cast<float *>(std::aligned_alloc(64, bytes));
-    if (data)
-      std::memset(data, 0, bytes);
+    capacity = data ? n : 0;
+    return data != nullptr;
   }
   ~AlignedF32() { std::free(data); }
-  AlignedF32(const AlignedF32 &) = delete;
-  float *data;
-  size_t size;
 };
+
+/// The packed inputs and outputs of one call; reused by later calls.
+struct CpuKernel::Workspace {
+  AlignedF32 qp, kp, vp, op, lp;
+};
+
+namespace {
 
 /// A memref descriptor of any rank: {allocated, aligned, offset, sizes[], strides[]}.
 struct Descriptor {
@@ -103,6 +120,13 @@ void writeRow(const TensorView &view, int64_t offset, int64_t stride, int64_t n,
 
 } // namespace
 
+CpuKernel::CpuKernel(VariantDesc variant, CpuKernelLayout layout, CpuKernelEntry entry,
+                     std::shared_ptr<void> owner)
+    : variant_(std::move(variant)), layout_(layout), entry_(entry),
+      owner_(std::move(owner)) {}
+
+CpuKernel::~CpuKernel() = default;
+
 Status CpuKernel::run(const AttentionCall &call, ThreadPool &pool) const {
   if (Status s = validateCall(variant_, call); !s)
     return s;
@@ -113,15 +137,47 @@ Status CpuKernel::run(const AttentionCall &call, ThreadPool &pool) const {
   const int64_t numQTiles = (Q + BQ - 1) / BQ, qPad = numQTiles * BQ;
   const int64_t numKVTiles = (KV + BK - 1) / BK, kvPad = numKVTiles * BK;
 
-  AlignedF32 qp(size_t(B * H * qPad * D)), kp(size_t(B * HKV * numKVTiles * D * BK)),
-      vp(size_t(B * HKV * kvPad * DVp)), op(size_t(B * H * qPad * DVp)),
-      lp(size_t(B * H * qPad));
+  // Take a workspace (concurrent calls each get their own) and give it back after.
+  std::unique_ptr<Workspace> ws;
+  {
+    std::lock_guard<std::mutex> lock(workspaceMutex_);
+    if (!workspaces_.empty()) {
+      ws = std::move(workspaces_.back());
+      workspaces_.pop_back();
+    }
+  }
+  if (!ws)
+    ws = std::make_unique<Workspace>();
+  struct GiveBack {
+    const CpuKernel &kernel;
+    std::unique_ptr<Workspace> &ws;
+    ~GiveBack() {
+      std::lock_guard<std::mutex> lock(kernel.workspaceMutex_);
+      kernel.workspaces_.push_back(std::move(ws));
+    }
+  } giveBack{*this, ws};
+  AlignedF32 &qp = ws->qp, &kp = ws->kp, &vp = ws->vp, &op = ws->op, &lp = ws->lp;
+  bool allocated = qp.reserve(size_t(B * H * qPad * D)) &&
+                   kp.reserve(size_t(B * HKV * numKVTiles * D * BK)) &&
+                   vp.reserve(size_t(B * HKV * kvPad * DVp)) &&
+                   op.reserve(size_t(B * H * qPad * DVp)) && lp.reserve(size_t(B * H * qPad));
+  if (!allocated)
+    return Status::error("cannot allocate the kernel's packed inputs and outputs (" +
+                         std::to_string((qp.size + kp.size + vp.size + op.size + lp.size) *
+                                        sizeof(float)) +
+                         " bytes)");
 
-  for (const AlignedF32 *buffer : {&qp, &kp, &vp, &op, &lp})
-    if (!buffer->data)
-      return Status::error("cannot allocate " +
-                           std::to_string(buffer->size * sizeof(float)) +
-                           " bytes for the kernel's packed inputs and outputs");
+  // ATTNC_PROFILE=1 prints the time of each phase to stderr.
+  static const bool profile = std::getenv("ATTNC_PROFILE") != nullptr;
+  auto phaseStart = std::chrono::steady_clock::now();
+  auto phase = [&](const char *name) {
+    if (!profile)
+      return;
+    auto now = std::chrono::steady_clock::now();
+    std::fprintf(stderr, "attnc: %-8s %9.3f ms\n", name,
+                 std::chrono::duration<double, std::milli>(now - phaseStart).count());
+    phaseStart = now;
+  };
 
   // Pack q as [B][H][Q_pad][D], k as transposed key tiles [B][H_KV][t][D][BK] and v
   // as [B][H_KV][KV_pad][DV_pad]; padding stays zero.
@@ -132,12 +188,18 @@ Status CpuKernel::run(const AttentionCall &call, ThreadPool &pool) const {
         int64_t off = b * call.q.strides[0] + h * call.q.strides[1] + i * call.q.strides[2];
         readRow(call.q, off, call.q.strides[3], D, qp.data + ((bh * qPad) + i) * D);
       }
+      std::memset(qp.data + (bh * qPad + Q) * D, 0, size_t((qPad - Q) * D) * sizeof(float));
     }
   });
   pool.parallelFor(B * HKV, [&](int64_t begin, int64_t end) {
     std::vector<float> row(size_t(std::max(D, DV)));
     for (int64_t bg = begin; bg < end; ++bg) {
       int64_t b = bg / HKV, g = bg % HKV;
+      // Padding: the last key tile's missing columns and v's missing rows are zero.
+      std::memset(kp.data + ((bg * numKVTiles) + numKVTiles - 1) * D * BK, 0,
+                  size_t(D * BK) * sizeof(float));
+      std::memset(vp.data + (bg * kvPad + KV) * DVp, 0,
+                  size_t((kvPad - KV) * DVp) * sizeof(float));
       for (int64_t j = 0; j < KV; ++j) {
         int64_t off = b * call.k.strides[0] + g * call.k.strides[1] + j * call.k.strides[2];
         readRow(call.k, off, call.k.strides[3], D, row.data());
@@ -145,10 +207,14 @@ Status CpuKernel::run(const AttentionCall &call, ThreadPool &pool) const {
         for (int64_t d = 0; d < D; ++d)
           tile[d * BK] = row[size_t(d)];
         off = b * call.v.strides[0] + g * call.v.strides[1] + j * call.v.strides[2];
-        readRow(call.v, off, call.v.strides[3], DV, vp.data + ((bg * kvPad) + j) * DVp);
+        float *vRow = vp.data + ((bg * kvPad) + j) * DVp;
+        readRow(call.v, off, call.v.strides[3], DV, vRow);
+        std::fill(vRow + DV, vRow + DVp, 0.0f);
       }
     }
   });
+
+  phase("pack");
 
   // Arguments of the packed interface: pointers to each argument's storage; a
   // memref argument is passed as a pointer to its descriptor.
@@ -205,6 +271,7 @@ Status CpuKernel::run(const AttentionCall &call, ThreadPool &pool) const {
     entry_(args.data());
   };
   pool.parallelFor(B * H * numQTiles, callRange);
+  phase("kernel");
 
   int64_t code = statusWords[0];
   if (code >= kKernelStatusBufferBase &&
@@ -233,6 +300,7 @@ Status CpuKernel::run(const AttentionCall &call, ThreadPool &pool) const {
       }
     }
   });
+  phase("unpack");
   return Status::ok();
 }
 

@@ -17,6 +17,8 @@
 #include "runtime/Variant.h"
 
 #include <memory>
+#include <mutex>
+#include <vector>
 
 namespace attnc {
 
@@ -37,9 +39,8 @@ constexpr int64_t kKernelStatusBufferBase = 1;
 class CpuKernel {
 public:
   CpuKernel(VariantDesc variant, CpuKernelLayout layout, CpuKernelEntry entry,
-            std::shared_ptr<void> owner)
-      : variant_(std::move(variant)), layout_(layout), entry_(entry),
-        owner_(std::move(owner)) {}
+            std::shared_ptr<void> owner);
+  ~CpuKernel();
 
   const VariantDesc &variant() const { return variant_; }
   const CpuKernelLayout &layout() const { return layout_; }
@@ -47,10 +48,14 @@ public:
   Status run(const AttentionCall &call, ThreadPool &pool = ThreadPool::global()) const;
 
 private:
+  struct Workspace;
   VariantDesc variant_;
   CpuKernelLayout layout_;
   CpuKernelEntry entry_;
   std::shared_ptr<void> owner_; ///< keeps the JIT-compiled code alive
+  /// Packed buffers kept between calls (one per concurrent call).
+  mutable std::mutex workspaceMutex_;
+  mutable std::vector<std::unique_ptr<Workspace>> workspaces_;
 };
 
 } // namespace attnc
