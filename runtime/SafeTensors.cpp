@@ -120,11 +120,7 @@ static void appendContiguous(const TensorView &view, std::string &out) {
   const char *base = static_cast<const char *>(view.data);
   for (int64_t i = 0; i < n; ++i) {
     out.append(base + view.offsetOf(index.data()) * int64_t(elt), elt);
-    for (int64_t d = int64_t(index.size()) - 1; d >= 0; --d) {
-      if (++index[size_t(d)] < view.shape[size_t(d)])
-        break;
-      index[size_t(d)] = 0;
-    }
+    nextIndex(index, view.shape);
   }
 }
 

@@ -155,6 +155,15 @@ void TensorView::set(const int64_t *index, double value) const {
   }
 }
 
+bool nextIndex(std::vector<int64_t> &index, const std::vector<int64_t> &shape) {
+  for (int64_t d = int64_t(index.size()) - 1; d >= 0; --d) {
+    if (++index[size_t(d)] < shape[size_t(d)])
+      return true;
+    index[size_t(d)] = 0;
+  }
+  return false;
+}
+
 std::vector<int64_t> contiguousStrides(const std::vector<int64_t> &shape) {
   std::vector<int64_t> strides(shape.size(), 1);
   for (int64_t i = int64_t(shape.size()) - 2; i >= 0; --i)

@@ -48,6 +48,9 @@ struct TensorView {
   int64_t offsetOf(const int64_t *index) const;
 };
 
+/// Advances a multi-index over `shape` in row-major order; false after the last.
+bool nextIndex(std::vector<int64_t> &index, const std::vector<int64_t> &shape);
+
 /// Row-major strides of `shape`.
 std::vector<int64_t> contiguousStrides(const std::vector<int64_t> &shape);
 

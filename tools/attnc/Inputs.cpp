@@ -86,11 +86,7 @@ static void fillRandom(Tensor &t, std::mt19937_64 &rng) {
   std::vector<int64_t> index(view.shape.size(), 0);
   for (int64_t i = 0; i < n; ++i) {
     view.set(index.data(), dist(rng));
-    for (int64_t d = int64_t(index.size()) - 1; d >= 0; --d) {
-      if (++index[size_t(d)] < view.shape[size_t(d)])
-        break;
-      index[size_t(d)] = 0;
-    }
+    nextIndex(index, view.shape);
   }
 }
 
@@ -162,11 +158,7 @@ static Tensor convertTo(const Tensor &src, DType dtype) {
   std::vector<int64_t> index(src.shape().size(), 0);
   for (int64_t i = 0; i < src.numel(); ++i) {
     to.set(index.data(), from.get(index.data()));
-    for (int64_t d = int64_t(index.size()) - 1; d >= 0; --d) {
-      if (++index[size_t(d)] < src.shape()[size_t(d)])
-        break;
-      index[size_t(d)] = 0;
-    }
+    nextIndex(index, src.shape());
   }
   return dst;
 }

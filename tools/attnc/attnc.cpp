@@ -165,11 +165,7 @@ Errors compare(const CallTensors &got, const CallTensors &want) {
     e.outMaxAbs = std::max(e.outMaxAbs, d);
     diff2 += d * d;
     ref2 += b * b;
-    for (int d = 3; d >= 0; --d) {
-      if (++index[size_t(d)] < g.shape[size_t(d)])
-        break;
-      index[size_t(d)] = 0;
-    }
+    nextIndex(index, g.shape);
   }
   e.outRel = ref2 > 0 ? std::sqrt(diff2 / ref2) : std::sqrt(diff2);
   const float *gl = got.lse.as<float>(), *wl = want.lse.as<float>();

@@ -101,6 +101,31 @@ private:
       body(idx(c * VW));
   }
 
+  /// The register-blocked micro-kernel shared by Q·Kᵀ and P·V: for k in [0, kEnd),
+  /// acc[r][c] += a(k, r) * b(k, c) for RB rows and n vectors, with the RB * n
+  /// accumulators (starting at `init`) carried in registers. Returns them.
+  SmallVector<Value> emitMicroKernel(ArrayRef<Value> init, int64_t n, int64_t kEnd,
+                                     function_ref<Value(Value, int64_t)> aScalar,
+                                     function_ref<Value(Value, int64_t)> bVector) {
+    auto loop = scf::ForOp::create(b, loc, idx(0), idx(kEnd), idx(1), init);
+    {
+      OpBuilder::InsertionGuard inner(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value k = loop.getInductionVar();
+      ValueRange accs = loop.getRegionIterArgs();
+      SmallVector<Value> bv, next(accs.begin(), accs.end());
+      for (int64_t c = 0; c < n; ++c)
+        bv.push_back(bVector(k, c));
+      for (int64_t r = 0; r < RB; ++r) {
+        Value a = bcast(aScalar(k, r));
+        for (int64_t c = 0; c < n; ++c)
+          next[r * n + c] = fma(a, bv[c], next[r * n + c]);
+      }
+      scf::YieldOp::create(b, loc, next);
+    }
+    return SmallVector<Value>(loop.getResults());
+  }
+
   // --- walking the flash body --------------------------------------------------
   LogicalResult emitBlock(Block &block);
   LogicalResult emitOp(Operation &op);
@@ -395,26 +420,17 @@ void CpuKernelBuilder::emitScores(attn::TileScoresOp scoresOp) {
   Value r0 = rows.getInductionVar();
   forEachGroup(BK / VW, [&](Value col0, int64_t n) {
     SmallVector<Value> init(RB * n, splatF32(0.0));
-    auto dLoop = scf::ForOp::create(b, loc, idx(0), idx(D), idx(1), init);
-    {
-      OpBuilder::InsertionGuard inner(b);
-      b.setInsertionPointToStart(dLoop.getBody());
-      Value d = dLoop.getInductionVar();
-      ValueRange accs = dLoop.getRegionIterArgs();
-      SmallVector<Value> kv, next(accs.begin(), accs.end());
-      Value kRow = add(add(kBase, mulc(d, BK)), col0);
-      for (int64_t c = 0; c < n; ++c)
-        kv.push_back(vload(kp, add(kRow, idx(c * VW))));
-      for (int64_t r = 0; r < RB; ++r) {
-        Value qv = bcast(load(qp, add(add(qBase, mulc(add(r0, idx(r)), D)), d)));
-        for (int64_t c = 0; c < n; ++c)
-          next[r * n + c] = fma(qv, kv[c], next[r * n + c]);
-      }
-      scf::YieldOp::create(b, loc, next);
-    }
+    SmallVector<Value> sums = emitMicroKernel(
+        init, n, D,
+        [&](Value d, int64_t r) {
+          return load(qp, add(add(qBase, mulc(add(r0, idx(r)), D)), d));
+        },
+        [&](Value d, int64_t c) {
+          return vload(kp, add(add(add(kBase, mulc(d, BK)), col0), idx(c * VW)));
+        });
     for (int64_t r = 0; r < RB; ++r)
       for (int64_t c = 0; c < n; ++c)
-        vstore(arith::MulFOp::create(b, loc, dLoop.getResult(r * n + c), scale), s,
+        vstore(arith::MulFOp::create(b, loc, sums[r * n + c], scale), s,
                add(add(mulc(add(r0, idx(r)), BK), col0), idx(c * VW)));
   });
 }
@@ -539,26 +555,15 @@ void CpuKernelBuilder::emitPV(attn::TilePVOp pvOp) {
         init.push_back(arith::MulFOp::create(
             b, loc, vload(acc, add(add(mulc(add(r0, idx(r)), DVp), col0), idx(c * VW))),
             alphas[r]));
-    auto jLoop = scf::ForOp::create(b, loc, idx(0), idx(BK), idx(1), init);
-    {
-      OpBuilder::InsertionGuard inner(b);
-      b.setInsertionPointToStart(jLoop.getBody());
-      Value j = jLoop.getInductionVar();
-      ValueRange accs = jLoop.getRegionIterArgs();
-      SmallVector<Value> vv, next(accs.begin(), accs.end());
-      Value vRow = add(add(vBase, mulc(j, DVp)), col0);
-      for (int64_t c = 0; c < n; ++c)
-        vv.push_back(vload(vp, add(vRow, idx(c * VW))));
-      for (int64_t r = 0; r < RB; ++r) {
-        Value p = bcast(load(s, add(mulc(add(r0, idx(r)), BK), j)));
-        for (int64_t c = 0; c < n; ++c)
-          next[r * n + c] = fma(p, vv[c], next[r * n + c]);
-      }
-      scf::YieldOp::create(b, loc, next);
-    }
+    SmallVector<Value> sums = emitMicroKernel(
+        init, n, BK,
+        [&](Value j, int64_t r) { return load(s, add(mulc(add(r0, idx(r)), BK), j)); },
+        [&](Value j, int64_t c) {
+          return vload(vp, add(add(add(vBase, mulc(j, DVp)), col0), idx(c * VW)));
+        });
     for (int64_t r = 0; r < RB; ++r)
       for (int64_t c = 0; c < n; ++c)
-        vstore(jLoop.getResult(r * n + c), acc,
+        vstore(sums[r * n + c], acc,
                add(add(mulc(add(r0, idx(r)), DVp), col0), idx(c * VW)));
   });
 }
