@@ -34,7 +34,7 @@ for dtype in f32 bf16; do
         reps=10; [ "$len" -ge 4096 ] && reps=3
         line=$("$ATTNC" bench "$spec" --shape "1,$len,$len" --reps $reps)
         ms=$(awk '{for (i = 1; i <= NF; i++) if ($i == "ms") print $(i-1)}' <<<"$line")
-        gf=$(awk '{for (i = 1; i <= NF; i++) if ($i == "GFLOP/s") print $(i-1)}' <<<"$line")
+        gf=$(awk '{for (i = 1; i <= NF; i++) if ($i == "GFLOP/s,") print substr($(i-1), 2)}' <<<"$line")
         printf '| %s | %s | %s | %s | %s | %s |\n' "$dtype" "$d" "$mask" "$len" "$ms" "$gf"
       done
     done
