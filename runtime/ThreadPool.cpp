@@ -6,6 +6,11 @@
 
 namespace attnc {
 
+/// Set while a thread runs chunks of a parallelFor: a nested parallelFor (e.g. an
+/// attention call from inside a parallel loop) then runs inline instead of waiting
+/// for a pool that is busy with its caller.
+static thread_local bool insideParallelFor = false;
+
 ThreadPool::ThreadPool(unsigned numThreads) {
   for (unsigned i = 1; i < std::max(1u, numThreads); ++i)
     workers.emplace_back([this, i] { workerLoop(i); });
@@ -23,6 +28,12 @@ ThreadPool::~ThreadPool() {
 
 void ThreadPool::drain(const std::function<void(int64_t, int64_t)> &fn, int64_t n,
                        int64_t chunk) {
+  bool saved = insideParallelFor;
+  insideParallelFor = true;
+  struct Restore {
+    bool saved;
+    ~Restore() { insideParallelFor = saved; }
+  } restore{saved};
   while (true) {
     int64_t begin = next.fetch_add(chunk);
     if (begin >= n)
@@ -59,7 +70,7 @@ void ThreadPool::parallelFor(int64_t n,
                              const std::function<void(int64_t, int64_t)> &fn) {
   if (n <= 0)
     return;
-  if (workers.empty() || n == 1) {
+  if (workers.empty() || n == 1 || insideParallelFor) {
     fn(0, n);
     return;
   }

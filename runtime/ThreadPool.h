@@ -29,6 +29,7 @@ public:
   /// Runs fn(begin, end) over chunks of [0, n) and returns when all are done. The
   /// threads take chunks of about n / (8 * size()) items from a shared counter, so
   /// uneven items (causal attention: later query tiles have more keys) balance out.
+  /// Called from inside a chunk of another parallelFor, it runs inline.
   void parallelFor(int64_t n, const std::function<void(int64_t, int64_t)> &fn);
 
   /// The process-wide pool.

@@ -228,9 +228,6 @@ Status CpuKernel::run(const AttentionCall &call, ThreadPool &pool) const {
   std::vector<ScalarValue> scalarValues;
   for (const ScalarDecl &decl : variant_.scalars)
     scalarValues.push_back(call.scalars.at(decl.name));
-  std::vector<int32_t> scalarI32(scalarValues.size());
-  std::vector<int64_t> scalarI64(scalarValues.size());
-  std::vector<float> scalarF32(scalarValues.size());
   for (const BufferDecl &decl : variant_.buffers)
     descriptors.push_back(viewDescriptor(call.buffers.at(decl.name)));
   Descriptor statusDesc;
@@ -241,6 +238,10 @@ Status CpuKernel::run(const AttentionCall &call, ThreadPool &pool) const {
   int64_t qLen = Q, kvLen = KV;
 
   auto callRange = [&](int64_t begin, int64_t end) {
+    // Per-call copies: several threads run this at once.
+    std::vector<int32_t> scalarI32(scalarValues.size());
+    std::vector<int64_t> scalarI64(scalarValues.size());
+    std::vector<float> scalarF32(scalarValues.size());
     std::vector<void *> descPtrs;
     for (Descriptor &d : descriptors)
       descPtrs.push_back(d.ptr());

@@ -27,6 +27,8 @@
 #include <cassert>
 #include <cmath>
 #include <cstdint>
+#include <atomic>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <functional>
@@ -80,6 +82,19 @@ const std::map<std::string, std::string> &testSpecs() {
           "head_dim": 33,
           "buffers": {"docs": {"dtype": "i64", "shape": ["B", "KV_LEN"]}},
           "mask_mod": "(q_idx - kv_idx < 20 && kv_idx - q_idx < 20) || docs[b, kv_idx] == 0"})json"},
+      {"f32_tiny_dims", R"json({"name": "f32_tiny_dims", "heads": {"q": 3, "kv": 3},
+          "head_dim": 1, "head_dim_v": 1, "mask_mod": "kv_idx <= q_idx + 2"})json"},
+      {"f32_wide_dims", R"json({"name": "f32_wide_dims", "heads": {"q": 2, "kv": 1},
+          "head_dim": 257, "head_dim_v": 130})json"},
+      {"f32_large_scores", R"json({"name": "f32_large_scores", "heads": {"q": 2},
+          "head_dim": 16, "score_mod": "score * 8.0 + 200.0", "mask_mod": "q_idx + 20 >= kv_idx"})json"},
+      {"f16_index_vars", R"json({"name": "f16_index_vars", "heads": {"q": 4, "kv": 2},
+          "head_dim": 40, "head_dim_v": 24, "dtype": "f16", "scalars": {"base": "i64"},
+          "score_mod": "score + 0.5 * h - 0.75 * b + 0.01 * (q_len - kv_len) + 0.001 * base",
+          "mask_mod": "(b + h) % 3 != 1 || q_idx >= kv_idx"})json"},
+      {"f32_scalar_mix", R"json({"name": "f32_scalar_mix", "heads": {"q": 2}, "head_dim": 24,
+          "scalars": {"t": "f32", "o": "i32", "w": "i64"},
+          "score_mod": "score * t + 0.01 * o", "mask_mod": "q_idx + w >= kv_idx"})json"},
       // Masking corner cases.
       {"f32_rowmask", R"json({"name": "f32_rowmask", "heads": {"q": 2}, "head_dim": 20,
           "mask_mod": "q_idx % 3 != 0"})json"},
@@ -122,7 +137,8 @@ std::shared_ptr<CompiledVariant> compile(const std::string &key,
                                          cpu::CpuOptions options = {}) {
   static std::mutex mutex;
   static Compiler *compiler = new Compiler();
-  static std::map<std::string, std::shared_ptr<CompiledVariant>> cache;
+  // Leaked too: JIT engines must not be torn down after LLVM's own statics at exit.
+  static auto &cache = *new std::map<std::string, std::shared_ptr<CompiledVariant>>();
   std::lock_guard<std::mutex> lock(mutex);
   std::string cacheKey =
       key + "@" + std::to_string(options.blockQ) + "x" + std::to_string(options.blockKV);
@@ -479,10 +495,11 @@ TEST_P(KernelVsReference, Matches) {
 
 std::vector<KernelCase> customCases() {
   std::vector<KernelCase> cases;
-  const int64_t shapes[][3] = {{1, 1, 1},   {2, 17, 17}, {1, 65, 130},
-                               {3, 130, 65}, {2, 1, 130}, {1, 130, 1}};
+  const int64_t shapes[][3] = {{1, 1, 1},   {2, 17, 17}, {1, 65, 130}, {3, 130, 65},
+                               {2, 1, 130}, {1, 130, 1}, {2, 64, 128}};
   for (const char *spec : {"f32_plain", "f32_gqa_causal", "f16_mqa_softcap",
-                           "bf16_gqa_bias", "f32_window_docs"})
+                           "bf16_gqa_bias", "f32_window_docs", "f32_tiny_dims",
+                           "f32_wide_dims", "f32_large_scores", "f16_index_vars"})
     for (const auto &s : shapes)
       for (bool strided : {false, true})
         cases.push_back({spec, s[0], s[1], s[2], strided});
@@ -506,6 +523,37 @@ std::vector<KernelCase> exampleCases() {
 
 INSTANTIATE_TEST_SUITE_P(Examples, KernelVsReference, ::testing::ValuesIn(exampleCases()),
                          caseName);
+
+TEST(Strides, KeysAndValuesBroadcastOverTheBatch) {
+  // k and v given with batch stride 0 (one key/value set shared by every batch), and
+  // q's head dimension broadcast too: stride 0 is a valid stride.
+  for (const char *spec : {"f32_gqa_causal", "bf16_gqa_bias"}) {
+    SCOPED_TRACE(spec);
+    std::shared_ptr<CompiledVariant> v = compile(spec);
+    ASSERT_TRUE(v);
+    Problem p = makeProblem(v->desc, 3, 19, 45, false, 90);
+    const int64_t H = v->desc.headsQ;
+    // The reference's contiguous inputs hold the broadcast values explicitly.
+    for (Tensor *t : {&p.k, &p.v}) {
+      int64_t perBatch = t->numel() / 3;
+      size_t elt = dtypeSize(t->dtype());
+      for (int64_t b = 1; b < 3; ++b)
+        std::memcpy(static_cast<char *>(t->data()) + b * perBatch * int64_t(elt), t->data(),
+                    size_t(perBatch) * elt);
+    }
+    p.kS.view.strides[0] = 0;
+    p.vS.view.strides[0] = 0;
+    int64_t perHead = p.q.numel() / (3 * H);
+    size_t elt = dtypeSize(p.q.dtype());
+    for (int64_t b = 0; b < 3; ++b)
+      for (int64_t h = 1; h < H; ++h)
+        std::memcpy(static_cast<char *>(p.q.data()) + (b * H + h) * perHead * int64_t(elt),
+                    static_cast<char *>(p.q.data()) + b * H * perHead * int64_t(elt),
+                    size_t(perHead) * elt);
+    p.qS.view.strides[1] = 0;
+    EXPECT_TRUE(runAndCompare(*v, p));
+  }
+}
 
 //===----------------------------------------------------------------------===//
 // Masking: empty rows give out = 0 and lse = -inf
@@ -662,6 +710,8 @@ TEST(BufferBounds, KernelAndReferenceAgreeOnReadsUnderMaskedPairs) {
   Problem p = makeProblem(v->desc, 1, 8, 40, false, 35);
   Status r = v->reference(p.referenceCall());
   Status s = v->run(p.kernelCall());
+  std::printf("reads under masked pairs: reference %s, kernel %s\n",
+              r ? "ok" : r.message().c_str(), s ? "ok" : s.message().c_str());
   EXPECT_EQ(bool(r), bool(s)) << "reference: " << (r ? "ok" : r.message())
                               << "\nkernel: " << (s ? "ok" : s.message());
   if (r && s)
@@ -772,6 +822,42 @@ TEST(Scalars, ChangingAScalarNeverRecompiles) {
   }
 }
 
+TEST(Scalars, EveryScalarTypeWithManyValues) {
+  std::shared_ptr<CompiledVariant> v = compile("f32_scalar_mix");
+  ASSERT_TRUE(v);
+  ASSERT_EQ(v->desc.scalars.size(), 3u);
+  struct Values {
+    double t;
+    int64_t o, w;
+  } values[] = {{0.1, -7, 0}, {-2.5, 123456, 40}, {1e-3, 0, -5}, {3.0, -2147483648LL, 1000}};
+  uint64_t seed = 120;
+  for (const Values &x : values) {
+    ScalarValue t, o, w;
+    t.type = DType::F32;
+    t.f = x.t;
+    o.type = DType::I32;
+    o.i = x.o;
+    w.type = DType::I64;
+    w.i = x.w;
+    Problem p = makeProblem(v->desc, 2, 33, 47, true, ++seed, {{"t", t}, {"o", o}, {"w", w}});
+    EXPECT_TRUE(runAndCompare(*v, p)) << "t " << x.t << " o " << x.o << " w " << x.w;
+  }
+}
+
+TEST(Compile, BadSpecGivesNullNotACrash) {
+  Compiler compiler;
+  EXPECT_FALSE(compiler.compileText("bad.json", R"json({"name": "bad", "head_dim": 8})json"));
+  EXPECT_FALSE(compiler.compileText(
+      "bad2.json",
+      R"json({"name": "bad2", "heads": {"q": 2}, "head_dim": 8, "mask_mod": "score > 0"})json"));
+  EXPECT_FALSE(compiler.compileFile(::testing::TempDir() + "/attnc-no-such-spec.json"));
+  std::shared_ptr<CompiledVariant> good = compiler.compileText(
+      "good.json", R"json({"name": "good", "heads": {"q": 2}, "head_dim": 8})json");
+  ASSERT_TRUE(good);
+  Problem p = makeProblem(good->desc, 1, 5, 6, true, 130);
+  EXPECT_TRUE(runAndCompare(*good, p));
+}
+
 TEST(Registry, CompiledVariantThroughAllAttentionFunctions) {
   std::shared_ptr<CompiledVariant> v = compile("f32_gqa_causal");
   ASSERT_TRUE(v);
@@ -875,6 +961,50 @@ TEST(Concurrency, ResultsDoNotDependOnThePool) {
     else
       EXPECT_EQ(got, first) << "results differ with " << threads << " threads";
   }
+}
+
+TEST(Workspace, ReuseAcrossShapesAndLayouts) {
+  // Packed buffers are kept between calls; a smaller call after a bigger one must not
+  // see the bigger call's leftovers (padding, tails of tiles).
+  const int64_t shapes[][3] = {{2, 130, 130}, {1, 3, 70}, {3, 65, 1},
+                               {2, 130, 130}, {1, 64, 64}, {1, 65, 65}, {1, 1, 129}};
+  for (const char *spec : {"f32_window_docs", "bf16_gqa_bias", "f32_wide_dims"}) {
+    SCOPED_TRACE(spec);
+    std::shared_ptr<CompiledVariant> v = compile(spec);
+    ASSERT_TRUE(v);
+    uint64_t seed = 100;
+    for (const auto &s : shapes) {
+      for (bool strided : {false, true}) {
+        Problem p = makeProblem(v->desc, s[0], s[1], s[2], strided, ++seed);
+        EXPECT_TRUE(runAndCompare(*v, p))
+            << "B " << s[0] << " Q " << s[1] << " KV " << s[2] << (strided ? " strided" : "");
+      }
+    }
+  }
+}
+
+// Regression: a compiled kernel (or "eager") called from inside a
+// ThreadPool::global().parallelFor callback used to deadlock; nested parallelFor now
+// runs inline. A death test, so that a hang is a failure (SIGALRM), not a stuck
+// test binary.
+TEST(ConcurrencyDeathTest, KernelCalledFromInsideTheGlobalPool) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        alarm(10);
+        std::shared_ptr<CompiledVariant> v = compile("f32_gqa_causal");
+        std::vector<Problem> problems;
+        for (int i = 0; i < 4; ++i)
+          problems.push_back(makeProblem(v->desc, 1, 17, 33, false, 110 + uint64_t(i)));
+        std::atomic<int> ok{0};
+        ThreadPool::global().parallelFor(4, [&](int64_t begin, int64_t end) {
+          for (int64_t i = begin; i < end; ++i)
+            if (v->run(problems[size_t(i)].kernelCall()))
+              ++ok;
+        });
+        std::_Exit(ok.load() == 4 ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
 }
 
 class TileSizes : public ::testing::TestWithParam<std::pair<int64_t, int64_t>> {};

@@ -122,7 +122,10 @@ std::unique_ptr<ExecutionEngine> jitCompile(ModuleOp module, std::string &error,
     return nullptr;
   }
   ExecutionEngineOptions options;
-  options.transformer = makeOptimizingTransformer(3, 0, tm->get());
+  // options.transformer is a function_ref: the function must outlive create().
+  std::function<llvm::Error(llvm::Module *)> transformer =
+      makeOptimizingTransformer(3, 0, tm->get());
+  options.transformer = transformer;
   options.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
   // No GDB/perf JIT registration: attnc kernels are not debugged through them, and
   // registering every compiled variant costs time.

@@ -1,0 +1,423 @@
+//===- Emulator.cpp - the cuda-emu SIMT execution engine --------------------===//
+//
+// Fibers are ucontext coroutines. The scheduler of a block runs every ready fiber
+// until it blocks (barrier, warp collective) or finishes, then resolves what is
+// blocked: releases a barrier that every live thread reached, completes a warp
+// collective that every lane of the warp reached, and otherwise reports the
+// divergence or deadlock.
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/emu/Emulator.h"
+
+#include <ucontext.h>
+
+#include <cstring>
+#include <map>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+namespace attnc::emu {
+namespace {
+
+constexpr int64_t kWarpSize = 32;
+
+struct Fiber {
+  enum class State { Ready, AtBarrier, AtCollective, Done };
+  ucontext_t context;
+  std::unique_ptr<char[]> stack;
+  Dim3 tid;
+  int64_t linear = 0;
+  State state = State::Ready;
+  const char *waitLoc = "";
+  /// This lane's result of the last warp collective, copied out when the collective
+  /// completes (the warp's scratch is reused by the next collective right away).
+  std::vector<char> collectiveResult;
+};
+
+struct Collective {
+  std::string what;
+  const char *loc = "";
+  size_t inBytes = 0, outBytes = 0;
+  std::vector<char> inputs, outputs;
+  std::function<void(const char *, char *)> compute;
+  bool done = false;
+};
+
+/// The last accesses to one byte of shared memory since the last barrier.
+struct Shadow {
+  int64_t writer = -1, writeEpoch = -1;
+  int64_t reader = -1, readEpoch = -1;
+  bool manyReaders = false;
+};
+
+struct Block {
+  const LaunchConfig *config = nullptr;
+  const std::function<void()> *body = nullptr;
+  Dim3 blockIdx;
+  std::vector<Fiber> fibers;
+  ucontext_t scheduler;
+  Fiber *current = nullptr;
+  std::map<int64_t, std::pair<std::unique_ptr<char[]>, size_t>> shared;
+  std::vector<Collective> warps;
+  std::unordered_map<uintptr_t, Shadow> shadow;
+  int64_t epoch = 0;
+  std::string error;
+
+  std::string where(const Fiber &f, const char *loc) const {
+    auto d3 = [](Dim3 d) {
+      return "(" + std::to_string(d.x) + ", " + std::to_string(d.y) + ", " +
+             std::to_string(d.z) + ")";
+    };
+    return std::string(loc && *loc ? loc : "<unknown location>") + ": kernel '" +
+           config->kernel + "', block " + d3(blockIdx) + ", thread " + d3(f.tid);
+  }
+  void fail(const Fiber &f, const char *loc, const std::string &message) {
+    if (error.empty())
+      error = where(f, loc) + ": " + message;
+  }
+};
+
+thread_local Block *gBlock = nullptr;
+
+void fiberEntry() {
+  Block *block = gBlock;
+  (*block->body)();
+  block->current->state = Fiber::State::Done;
+  swapcontext(&block->current->context, &block->scheduler);
+}
+
+/// Suspends the current fiber and returns to the scheduler.
+void yieldToScheduler() {
+  Block *block = gBlock;
+  swapcontext(&block->current->context, &block->scheduler);
+}
+
+int64_t warpOf(const Fiber &f) { return f.linear / kWarpSize; }
+
+/// Resolves blocked fibers when none can run. Returns false if nothing changed.
+bool resolve(Block &block) {
+  std::vector<Fiber *> atBarrier, done, atCollective;
+  for (Fiber &f : block.fibers) {
+    if (f.state == Fiber::State::AtBarrier)
+      atBarrier.push_back(&f);
+    else if (f.state == Fiber::State::Done)
+      done.push_back(&f);
+    else if (f.state == Fiber::State::AtCollective)
+      atCollective.push_back(&f);
+  }
+  // Warp collectives: complete those whose warp is entirely there.
+  bool progressed = false;
+  for (Fiber *f : atCollective) {
+    if (f->state != Fiber::State::AtCollective)
+      continue;
+    int64_t warp = warpOf(*f);
+    int64_t first = warp * kWarpSize;
+    int64_t last = std::min<int64_t>(first + kWarpSize, int64_t(block.fibers.size()));
+    Collective &c = block.warps[size_t(warp)];
+    bool complete = true;
+    for (int64_t i = first; i < last; ++i) {
+      Fiber &lane = block.fibers[size_t(i)];
+      if (lane.state == Fiber::State::AtCollective)
+        continue;
+      complete = false;
+      if (lane.state != Fiber::State::Ready) {
+        block.fail(*f, c.loc,
+                   "warp collective '" + c.what + "' is not executed by every lane of "
+                   "warp " + std::to_string(warp) + ": lane " +
+                   std::to_string(i - first) +
+                   (lane.state == Fiber::State::Done ? " has exited"
+                                                     : std::string(" waits at a barrier at ") +
+                                                           lane.waitLoc));
+        return false;
+      }
+    }
+    if (!complete)
+      continue;
+    c.compute(c.inputs.data(), c.outputs.data());
+    c.done = true;
+    for (int64_t i = first; i < last; ++i) {
+      Fiber &lane = block.fibers[size_t(i)];
+      const char *result = c.outputs.data() + size_t(i - first) * c.outBytes;
+      lane.collectiveResult.assign(result, result + c.outBytes);
+      lane.state = Fiber::State::Ready;
+    }
+    progressed = true;
+  }
+  if (progressed)
+    return true;
+  if (!atBarrier.empty()) {
+    if (!done.empty()) {
+      block.fail(*atBarrier.front(), atBarrier.front()->waitLoc,
+                 "barrier reached by " + std::to_string(atBarrier.size()) + " of " +
+                     std::to_string(block.fibers.size()) +
+                     " threads; the others have exited (divergent barrier)");
+      return false;
+    }
+    for (Fiber *f : atBarrier)
+      if (std::strcmp(f->waitLoc, atBarrier.front()->waitLoc) != 0) {
+        block.fail(*f, f->waitLoc,
+                   std::string("threads wait at different barriers (this one and ") +
+                       atBarrier.front()->waitLoc + ")");
+        return false;
+      }
+    if (!atCollective.empty()) {
+      block.fail(*atCollective.front(), atCollective.front()->waitLoc,
+                 "deadlock: this thread waits in a warp collective while others wait "
+                 "at a barrier");
+      return false;
+    }
+    for (Fiber *f : atBarrier)
+      f->state = Fiber::State::Ready;
+    ++block.epoch; // accesses before the barrier no longer race
+    block.shadow.clear();
+    return true;
+  }
+  return false;
+}
+
+Status runBlock(Block &block) {
+  int64_t n = block.config->block.count();
+  block.fibers.resize(size_t(n));
+  block.warps.resize(size_t((n + kWarpSize - 1) / kWarpSize));
+  const Dim3 &bd = block.config->block;
+  for (int64_t i = 0; i < n; ++i) {
+    Fiber &f = block.fibers[size_t(i)];
+    f.linear = i;
+    f.tid = {i % bd.x, (i / bd.x) % bd.y, i / (bd.x * bd.y)};
+    f.stack.reset(new char[block.config->stackBytes]);
+    getcontext(&f.context);
+    f.context.uc_stack.ss_sp = f.stack.get();
+    f.context.uc_stack.ss_size = block.config->stackBytes;
+    f.context.uc_link = nullptr;
+    makecontext(&f.context, fiberEntry, 0);
+  }
+  while (true) {
+    bool ran = false;
+    for (Fiber &f : block.fibers) {
+      if (f.state != Fiber::State::Ready)
+        continue;
+      block.current = &f;
+      swapcontext(&block.scheduler, &f.context);
+      ran = true;
+      if (!block.error.empty())
+        return Status::error(block.error);
+    }
+    bool allDone = true;
+    for (const Fiber &f : block.fibers)
+      allDone &= f.state == Fiber::State::Done;
+    if (allDone)
+      break;
+    if (ran)
+      continue;
+    if (!resolve(block)) {
+      if (block.error.empty())
+        block.fail(block.fibers.front(), "", "deadlock: no thread can make progress");
+      return Status::error(block.error);
+    }
+  }
+  if (!block.error.empty())
+    return Status::error(block.error);
+  return Status::ok();
+}
+
+Block &currentBlock() { return *gBlock; }
+
+} // namespace
+
+Status launch(const LaunchConfig &config, const std::function<void()> &body) {
+  if (config.block.count() < 1 || config.grid.count() < 1)
+    return Status::error("kernel '" + config.kernel + "': empty grid or block");
+  if (config.block.count() > 1024)
+    return Status::error("kernel '" + config.kernel + "': " +
+                         std::to_string(config.block.count()) +
+                         " threads per block (at most 1024)");
+  const Dim3 &g = config.grid;
+  for (int64_t i = 0; i < g.count(); ++i) {
+    Block block;
+    block.config = &config;
+    block.body = &body;
+    block.blockIdx = {i % g.x, (i / g.x) % g.y, i / (g.x * g.y)};
+    Block *saved = gBlock;
+    gBlock = &block;
+    Status s = runBlock(block);
+    gBlock = saved;
+    if (!s)
+      return s;
+  }
+  return Status::ok();
+}
+
+Dim3 threadIdx() { return currentBlock().current->tid; }
+Dim3 blockIdx() { return currentBlock().blockIdx; }
+Dim3 blockDim() { return currentBlock().config->block; }
+Dim3 gridDim() { return currentBlock().config->grid; }
+int64_t linearThreadId() { return currentBlock().current->linear; }
+int64_t laneId() { return currentBlock().current->linear % kWarpSize; }
+
+void barrier(const char *loc) {
+  Block &block = currentBlock();
+  block.current->state = Fiber::State::AtBarrier;
+  block.current->waitLoc = loc;
+  yieldToScheduler();
+}
+
+void warpCollective(const char *what, const void *in, size_t inBytes, void *out,
+                    size_t outBytes,
+                    const std::function<void(const char *, char *)> &compute,
+                    const char *loc) {
+  Block &block = currentBlock();
+  Fiber &self = *block.current;
+  Collective &c = block.warps[size_t(warpOf(self))];
+  int64_t lane = self.linear % kWarpSize;
+  bool first = true;
+  int64_t warpFirst = warpOf(self) * kWarpSize;
+  for (int64_t i = warpFirst;
+       i < std::min<int64_t>(warpFirst + kWarpSize, int64_t(block.fibers.size())); ++i)
+    if (block.fibers[size_t(i)].state == Fiber::State::AtCollective)
+      first = false;
+  if (first) {
+    c.what = what;
+    c.loc = loc;
+    c.inBytes = inBytes;
+    c.outBytes = outBytes;
+    c.inputs.assign(inBytes * kWarpSize, 0);
+    c.outputs.assign(outBytes * kWarpSize, 0);
+    c.compute = compute;
+    c.done = false;
+  } else if (c.what != what || c.inBytes != inBytes || c.outBytes != outBytes) {
+    block.fail(self, loc,
+               "lanes of warp " + std::to_string(warpOf(self)) +
+                   " execute different collectives ('" + c.what + "' and '" + what + "')");
+    self.state = Fiber::State::Done;
+    yieldToScheduler();
+    return;
+  }
+  std::memcpy(c.inputs.data() + size_t(lane) * inBytes, in, inBytes);
+  self.state = Fiber::State::AtCollective;
+  self.waitLoc = loc;
+  yieldToScheduler();
+  std::memcpy(out, self.collectiveResult.data(), outBytes);
+}
+
+uint32_t shuffle(uint32_t value, int32_t offset, int32_t width, ShuffleMode mode,
+                 bool *valid, const char *loc) {
+  Block &block = currentBlock();
+  if (width < 1 || width > kWarpSize || (width & (width - 1)) != 0) {
+    block.fail(*block.current, loc,
+               "shuffle width must be a power of two in [1, 32], got " +
+                   std::to_string(width));
+    return value;
+  }
+  int64_t lanes = std::min<int64_t>(
+      kWarpSize, int64_t(block.fibers.size()) - warpOf(*block.current) * kWarpSize);
+  struct In {
+    uint32_t value;
+    int32_t offset;
+  } in{value, offset};
+  struct Out {
+    uint32_t value;
+    uint32_t valid;
+  } out{};
+  std::string what = std::string("shuffle.") +
+                     (mode == ShuffleMode::Xor   ? "xor"
+                      : mode == ShuffleMode::Idx ? "idx"
+                      : mode == ShuffleMode::Up  ? "up"
+                                                 : "down") +
+                     " width " + std::to_string(width);
+  warpCollective(
+      what.c_str(), &in, sizeof(In), &out, sizeof(Out),
+      [=](const char *inputs, char *outputs) {
+        auto inAt = [&](int64_t l) { return reinterpret_cast<const In *>(inputs)[l]; };
+        for (int64_t l = 0; l < lanes; ++l) {
+          // PTX shfl.sync with segments of `width` lanes.
+          int64_t minLane = l & ~int64_t(width - 1);
+          int64_t maxLane = minLane + width - 1;
+          int64_t b = inAt(l).offset, src;
+          bool ok;
+          switch (mode) {
+          case ShuffleMode::Xor: src = l ^ b; ok = src >= minLane && src <= maxLane; break;
+          case ShuffleMode::Idx: src = minLane + (b & (width - 1)); ok = b >= 0 && b < width; break;
+          case ShuffleMode::Up: src = l - b; ok = src >= minLane; break;
+          case ShuffleMode::Down: src = l + b; ok = src <= maxLane; break;
+          }
+          ok = ok && src >= 0 && src < lanes;
+          Out &o = reinterpret_cast<Out *>(outputs)[l];
+          o.value = ok ? inAt(src).value : inAt(l).value;
+          o.valid = ok;
+        }
+      },
+      loc);
+  if (valid)
+    *valid = out.valid != 0;
+  return out.value;
+}
+
+void *sharedMemory(int64_t id, size_t bytes) {
+  Block &block = currentBlock();
+  auto it = block.shared.find(id);
+  if (it == block.shared.end()) {
+    std::unique_ptr<char[]> memory(new char[bytes ? bytes : 1]());
+    it = block.shared.emplace(id, std::make_pair(std::move(memory), bytes)).first;
+  }
+  return it->second.first.get();
+}
+
+void checkSharedAccess(const void *ptr, size_t bytes, bool isWrite, const char *loc) {
+  Block &block = currentBlock();
+  Fiber &self = *block.current;
+  uintptr_t p = reinterpret_cast<uintptr_t>(ptr);
+  bool inside = false;
+  for (auto &[id, allocation] : block.shared) {
+    uintptr_t base = reinterpret_cast<uintptr_t>(allocation.first.get());
+    if (p >= base && p + bytes <= base + allocation.second)
+      inside = true;
+  }
+  if (!inside) {
+    block.fail(self, loc,
+               std::string(isWrite ? "write" : "read") + " of " + std::to_string(bytes) +
+                   " bytes outside every workgroup memory allocation");
+    return;
+  }
+  if (!block.config->checkRaces)
+    return;
+  for (size_t i = 0; i < bytes; ++i) {
+    Shadow &s = block.shadow[p + i];
+    bool writtenByOther = s.writeEpoch == block.epoch && s.writer != self.linear;
+    if (isWrite) {
+      bool readByOther = s.readEpoch == block.epoch &&
+                         (s.manyReaders || s.reader != self.linear);
+      if (writtenByOther || readByOther) {
+        block.fail(self, loc,
+                   "data race on workgroup memory: this write and an access by thread " +
+                       std::to_string(writtenByOther ? s.writer : s.reader) +
+                       " (linear id) with no barrier between them");
+        return;
+      }
+      s.writer = self.linear;
+      s.writeEpoch = block.epoch;
+    } else {
+      if (writtenByOther) {
+        block.fail(self, loc,
+                   "data race on workgroup memory: this read and a write by thread " +
+                       std::to_string(s.writer) +
+                       " (linear id) with no barrier between them");
+        return;
+      }
+      if (s.readEpoch != block.epoch) {
+        s.reader = self.linear;
+        s.readEpoch = block.epoch;
+        s.manyReaders = false;
+      } else if (s.reader != self.linear) {
+        s.manyReaders = true;
+      }
+    }
+  }
+}
+
+void reportError(const std::string &message, const char *loc) {
+  Block &block = currentBlock();
+  block.fail(*block.current, loc, message);
+}
+
+} // namespace attnc::emu

@@ -1,0 +1,91 @@
+//===- Emulator.h - the cuda-emu SIMT execution engine ------------*- C++ -*-===//
+//
+// Runs a GPU kernel's threads on the CPU, faithfully enough to catch the classic
+// GPU bugs. Each thread of a block is a fiber with its own stack; the block's fibers
+// are scheduled cooperatively on one OS thread:
+//   - a barrier suspends a thread until every live thread of its block arrives;
+//     a barrier that some threads reach while others exit is reported;
+//   - a warp collective (shuffle, ldmatrix, mma.sync...) suspends each lane until all
+//     lanes of its warp arrive at the same collective, then computes every lane's
+//     result at once from per-warp scratch; a lane that is missing is reported;
+//   - workgroup (shared) memory is allocated per block, and with race checking on,
+//     every access is checked against a shadow record of the last writer and readers
+//     since the last barrier: a write and another thread's access with no barrier
+//     between them is a data race and is reported.
+// Errors name the kernel, the source location given by the caller, the block and the
+// thread. Blocks run one after another. The code-generation side (lowering gpu.func
+// to calls into this engine) is separate.
+//
+//===----------------------------------------------------------------------===//
+#ifndef ATTNC_RUNTIME_EMU_EMULATOR_H
+#define ATTNC_RUNTIME_EMU_EMULATOR_H
+
+#include "runtime/Status.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace attnc::emu {
+
+struct Dim3 {
+  int64_t x = 1, y = 1, z = 1;
+  int64_t count() const { return x * y * z; }
+};
+
+struct LaunchConfig {
+  std::string kernel = "kernel";
+  Dim3 grid, block;
+  bool checkRaces = true;
+  size_t stackBytes = 256 * 1024; ///< per emulated thread
+};
+
+/// Runs `body` once per thread of every block. Inside `body` the functions below
+/// describe and synchronise the calling thread.
+Status launch(const LaunchConfig &config, const std::function<void()> &body);
+
+// --- Called from inside a running kernel -------------------------------------------
+
+Dim3 threadIdx();
+Dim3 blockIdx();
+Dim3 blockDim();
+Dim3 gridDim();
+/// Linear thread index within the block (x fastest), lane and warp.
+int64_t linearThreadId();
+int64_t laneId();
+
+/// __syncthreads(). `loc` names the source location for diagnostics.
+void barrier(const char *loc);
+
+enum class ShuffleMode { Xor, Idx, Up, Down };
+/// gpu.shuffle on 32-bit values: every lane of the warp must call it with the same
+/// mode and width. `valid` is false when the source lane is outside the lane's
+/// segment of `width` lanes (the value is then the lane's own).
+uint32_t shuffle(uint32_t value, int32_t offset, int32_t width, ShuffleMode mode,
+                 bool *valid, const char *loc);
+
+/// A generic warp collective: every lane of the warp deposits `in` (inBytes), and
+/// once all have arrived `compute(inputs, outputs)` runs once with 32 slots of
+/// inBytes / outBytes each; then each lane copies its slot to `out`. `what` names the
+/// collective in diagnostics (and lanes must agree on it).
+void warpCollective(const char *what, const void *in, size_t inBytes, void *out,
+                    size_t outBytes,
+                    const std::function<void(const char *inputs, char *outputs)> &compute,
+                    const char *loc);
+
+/// Workgroup memory of the current block: allocation `id` of `bytes` bytes (zeroed;
+/// the same pointer for every thread of the block).
+void *sharedMemory(int64_t id, size_t bytes);
+
+/// Checks an access of `bytes` bytes at `ptr` to shared memory (bounds always, races
+/// when enabled) and records it.
+void checkSharedAccess(const void *ptr, size_t bytes, bool isWrite, const char *loc);
+
+/// Reports an error from emulated code (e.g. an out-of-bounds global access); the
+/// launch fails with it after the current block.
+void reportError(const std::string &message, const char *loc);
+
+} // namespace attnc::emu
+
+#endif // ATTNC_RUNTIME_EMU_EMULATOR_H
