@@ -6,11 +6,13 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/targets/cpu/Passes.h"
+#include "compiler/targets/emu/Passes.h"
 #include "compiler/transforms/Passes.h"
 #include "dialect/AttnOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -25,10 +27,11 @@ int main(int argc, char **argv) {
   registry.insert<attnc::attn::AttnDialect, mlir::arith::ArithDialect,
                   mlir::func::FuncDialect, mlir::math::MathDialect, mlir::memref::MemRefDialect,
                   mlir::scf::SCFDialect, mlir::tensor::TensorDialect,
-                  mlir::vector::VectorDialect>();
+                  mlir::vector::VectorDialect, mlir::gpu::GPUDialect>();
   mlir::registerTransformsPasses();
   attnc::registerAttnPasses();
   attnc::cpu::registerAttnCpuPasses();
+  attnc::emu::registerAttnEmuPasses();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "attnc optimizer driver\n", registry));
 }

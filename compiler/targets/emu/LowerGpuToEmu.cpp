@@ -1,0 +1,273 @@
+//===- LowerGpuToEmu.cpp - gpu.func kernels as emulator-driven host code ---===//
+//
+// Rebuilds each kernel as a host function by cloning its body and replacing the
+// GPU-specific operations with calls into the cuda-emu runtime. Workgroup memory
+// becomes plain memrefs over per-block allocations, with every access checked.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/targets/emu/Passes.h"
+
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+
+namespace attnc::emu {
+#define GEN_PASS_DEF_ATTNGPUTOEMU
+#include "compiler/targets/emu/Passes.h.inc"
+
+namespace {
+
+bool isWorkgroup(Type type) {
+  auto memref = dyn_cast<MemRefType>(type);
+  if (!memref)
+    return false;
+  auto space = dyn_cast_or_null<gpu::AddressSpaceAttr>(memref.getMemorySpace());
+  return space && space.getValue() == gpu::AddressSpace::Workgroup;
+}
+
+/// The same memref type without a memory space.
+MemRefType hostType(MemRefType type) {
+  return MemRefType::get(type.getShape(), type.getElementType(), type.getLayout());
+}
+
+class KernelLowering {
+public:
+  KernelLowering(ModuleOp module, OpBuilder &b) : module(module), b(b) {}
+
+  LogicalResult lower(gpu::GPUFuncOp kernel);
+  void finish();
+
+private:
+  /// The index of `loc` in the location table.
+  Value locIndex(Location loc) {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    if (auto fileLoc = dyn_cast<FileLineColLoc>(loc))
+      os << fileLoc.getFilename().getValue() << ":" << fileLoc.getLine() << ":"
+         << fileLoc.getColumn();
+    else
+      loc.print(os);
+    auto [it, inserted] = locations.try_emplace(text, locationList.size());
+    if (inserted)
+      locationList.push_back(text);
+    return arith::ConstantIntOp::create(b, loc, int64_t(it->second), 64);
+  }
+
+  func::FuncOp declare(StringRef name, FunctionType type, bool cInterface = false) {
+    if (auto existing = module.lookupSymbol<func::FuncOp>(name))
+      return existing;
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(module.getBody());
+    auto fn = func::FuncOp::create(b, module.getLoc(), name, type);
+    fn.setPrivate();
+    if (cInterface)
+      fn->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+    return fn;
+  }
+
+  Value call(Location loc, StringRef name, TypeRange results, ValueRange args,
+             bool cInterface = false) {
+    func::FuncOp fn = declare(name, b.getFunctionType(args.getTypes(), results), cInterface);
+    auto op = func::CallOp::create(b, loc, fn, args);
+    return op.getNumResults() ? op.getResult(0) : Value();
+  }
+
+  Value i64(Location loc, int64_t v) { return arith::ConstantIntOp::create(b, loc, v, 64); }
+
+  /// Emits the bounds/race check for an access to workgroup memory.
+  void checkAccess(Location loc, Value memref, ValueRange indices, bool isWrite) {
+    auto type = cast<MemRefType>(memref.getType());
+    auto meta = memref::ExtractStridedMetadataOp::create(b, loc, memref);
+    Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
+    Value linear = meta.getOffset();
+    for (auto [i, index] : llvm::enumerate(indices))
+      linear = arith::AddIOp::create(
+          b, loc, linear, arith::MulIOp::create(b, loc, index, meta.getStrides()[i]));
+    int64_t bytes = type.getElementTypeBitWidth() / 8;
+    Value address = arith::AddIOp::create(
+        b, loc, base,
+        arith::MulIOp::create(b, loc, linear, arith::ConstantIndexOp::create(b, loc, bytes)));
+    Value addr64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), address);
+    call(loc, "attnc_emu_check_shared", {},
+         {addr64, i64(loc, bytes), i64(loc, isWrite ? 1 : 0), locIndex(loc)});
+  }
+
+  LogicalResult emitBlock(Block &block, IRMapping &map);
+
+  ModuleOp module;
+  OpBuilder &b;
+  llvm::StringMap<size_t> locations;
+  std::vector<std::string> locationList;
+  int64_t sharedIds = 0;
+};
+
+LogicalResult KernelLowering::lower(gpu::GPUFuncOp kernel) {
+  Location loc = kernel.getLoc();
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToEnd(module.getBody());
+  FunctionType type = kernel.getFunctionType();
+  auto fn = func::FuncOp::create(b, loc, kernel.getName(), type);
+  fn->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+  Block *entry = fn.addEntryBlock();
+  b.setInsertionPointToStart(entry);
+  IRMapping map;
+  Block &body = kernel.getBody().front();
+  for (unsigned i = 0; i < type.getNumInputs(); ++i)
+    map.map(body.getArgument(i), entry->getArgument(i));
+  for (BlockArgument attribution : kernel.getWorkgroupAttributions()) {
+    auto memType = cast<MemRefType>(attribution.getType());
+    if (!memType.hasStaticShape() || !memType.getLayout().isIdentity())
+      return kernel.emitError("cuda-emu: workgroup attributions must have a static shape "
+                              "and the identity layout");
+    int64_t bytes = memType.getNumElements() * memType.getElementTypeBitWidth() / 8;
+    auto raw = MemRefType::get({ShapedType::kDynamic}, b.getI8Type());
+    Value buffer = call(loc, "attnc_emu_shared", {raw},
+                        {i64(loc, sharedIds++), i64(loc, bytes)}, /*cInterface=*/true);
+    Value view = memref::ViewOp::create(b, loc, hostType(memType), buffer,
+                                        arith::ConstantIndexOp::create(b, loc, 0),
+                                        ValueRange{});
+    map.map(attribution, view);
+  }
+  if (!kernel.getPrivateAttributions().empty())
+    return kernel.emitError("cuda-emu: private attributions are not supported");
+  return emitBlock(body, map);
+}
+
+LogicalResult KernelLowering::emitBlock(Block &block, IRMapping &map) {
+  for (Operation &op : block) {
+    Location loc = op.getLoc();
+    auto dimOf = [&](gpu::Dimension d) { return i64(loc, int64_t(d)); };
+    auto asIndex = [&](Value v) -> Value {
+      return arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
+    };
+    auto i64Type = b.getI64Type();
+    if (auto o = dyn_cast<gpu::ThreadIdOp>(op)) {
+      map.map(o.getResult(), asIndex(call(loc, "attnc_emu_thread_id", {i64Type},
+                                          {dimOf(o.getDimension())})));
+    } else if (auto o = dyn_cast<gpu::BlockIdOp>(op)) {
+      map.map(o.getResult(), asIndex(call(loc, "attnc_emu_block_id", {i64Type},
+                                          {dimOf(o.getDimension())})));
+    } else if (auto o = dyn_cast<gpu::BlockDimOp>(op)) {
+      map.map(o.getResult(), asIndex(call(loc, "attnc_emu_block_dim", {i64Type},
+                                          {dimOf(o.getDimension())})));
+    } else if (auto o = dyn_cast<gpu::GridDimOp>(op)) {
+      map.map(o.getResult(), asIndex(call(loc, "attnc_emu_grid_dim", {i64Type},
+                                          {dimOf(o.getDimension())})));
+    } else if (auto o = dyn_cast<gpu::LaneIdOp>(op)) {
+      map.map(o.getResult(), asIndex(call(loc, "attnc_emu_lane_id", {i64Type}, {})));
+    } else if (isa<gpu::BarrierOp>(op)) {
+      call(loc, "attnc_emu_barrier", {}, {locIndex(loc)});
+    } else if (auto o = dyn_cast<gpu::ShuffleOp>(op)) {
+      Value v = map.lookup(o.getValue());
+      Type t = v.getType();
+      if (t.getIntOrFloatBitWidth() != 32)
+        return o.emitError("cuda-emu: gpu.shuffle supports 32-bit values, got ") << t;
+      Value bits = t.isInteger(32) ? v : Value(arith::BitcastOp::create(b, loc, b.getI32Type(), v));
+      Value packed = call(loc, "attnc_emu_shuffle", {i64Type},
+                          {bits, map.lookup(o.getOffset()), map.lookup(o.getWidth()),
+                           arith::ConstantIntOp::create(b, loc, int64_t(o.getMode()), 32),
+                           locIndex(loc)});
+      Value low = arith::TruncIOp::create(b, loc, b.getI32Type(), packed);
+      Value value = t.isInteger(32) ? low : Value(arith::BitcastOp::create(b, loc, t, low));
+      Value valid = arith::TruncIOp::create(
+          b, loc, b.getI1Type(), arith::ShRUIOp::create(b, loc, packed, i64(loc, 32)));
+      map.map(o.getResult(0), value);
+      map.map(o.getResult(1), valid);
+    } else if (auto o = dyn_cast<memref::LoadOp>(op); o && isWorkgroup(o.getMemRef().getType())) {
+      SmallVector<Value> indices;
+      for (Value i : o.getIndices())
+        indices.push_back(map.lookup(i));
+      checkAccess(loc, map.lookup(o.getMemRef()), indices, /*isWrite=*/false);
+      map.map(o.getResult(), memref::LoadOp::create(b, loc, map.lookup(o.getMemRef()), indices));
+    } else if (auto o = dyn_cast<memref::StoreOp>(op); o && isWorkgroup(o.getMemRef().getType())) {
+      SmallVector<Value> indices;
+      for (Value i : o.getIndices())
+        indices.push_back(map.lookup(i));
+      checkAccess(loc, map.lookup(o.getMemRef()), indices, /*isWrite=*/true);
+      memref::StoreOp::create(b, loc, map.lookup(o.getValueToStore()),
+                              map.lookup(o.getMemRef()), indices);
+    } else if (isa<gpu::ReturnOp>(op)) {
+      func::ReturnOp::create(b, loc);
+    } else if (auto forOp = dyn_cast<scf::ForOp>(op)) {
+      SmallVector<Value> inits;
+      for (Value v : forOp.getInitArgs())
+        inits.push_back(map.lookup(v));
+      auto loop = scf::ForOp::create(b, loc, map.lookup(forOp.getLowerBound()),
+                                     map.lookup(forOp.getUpperBound()),
+                                     map.lookup(forOp.getStep()), inits);
+      map.map(forOp.getInductionVar(), loop.getInductionVar());
+      for (auto [from, to] : llvm::zip(forOp.getRegionIterArgs(), loop.getRegionIterArgs()))
+        map.map(from, to);
+      {
+        OpBuilder::InsertionGuard guard(b);
+        Block *newBody = loop.getBody();
+        if (!newBody->empty())
+          newBody->getTerminator()->erase();
+        b.setInsertionPointToEnd(newBody);
+        if (failed(emitBlock(*forOp.getBody(), map))) // emits the scf.yield too
+          return failure();
+      }
+      for (auto [from, to] : llvm::zip(forOp.getResults(), loop.getResults()))
+        map.map(from, to);
+    } else if (auto ifOp = dyn_cast<scf::IfOp>(op)) {
+      auto newIf = scf::IfOp::create(b, loc, ifOp.getResultTypes(),
+                                     map.lookup(ifOp.getCondition()),
+                                     /*withElse=*/!ifOp.getElseRegion().empty());
+      for (auto [region, newRegion] :
+           {std::pair<Region *, Region *>{&ifOp.getThenRegion(), &newIf.getThenRegion()},
+            {&ifOp.getElseRegion(), &newIf.getElseRegion()}}) {
+        if (region->empty())
+          continue;
+        OpBuilder::InsertionGuard guard(b);
+        Block &newBlock = newRegion->front();
+        if (!newBlock.empty())
+          newBlock.getTerminator()->erase();
+        b.setInsertionPointToEnd(&newBlock);
+        if (failed(emitBlock(region->front(), map)))
+          return failure();
+      }
+      for (auto [from, to] : llvm::zip(ifOp.getResults(), newIf.getResults()))
+        map.map(from, to);
+    } else if (auto yield = dyn_cast<scf::YieldOp>(op)) {
+      SmallVector<Value> values;
+      for (Value v : yield.getOperands())
+        values.push_back(map.lookup(v));
+      scf::YieldOp::create(b, loc, values);
+    } else {
+      if (op.getNumRegions() != 0)
+        return op.emitError("cuda-emu: unsupported operation with regions in a kernel");
+      b.clone(op, map);
+    }
+  }
+  return success();
+}
+
+void KernelLowering::finish() {
+  SmallVector<Attribute> names;
+  for (const std::string &s : locationList)
+    names.push_back(b.getStringAttr(s));
+  module->setAttr("attn.emu.locations", b.getArrayAttr(names));
+}
+
+struct AttnGpuToEmuPass : impl::AttnGpuToEmuBase<AttnGpuToEmuPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    OpBuilder b(module.getContext());
+    KernelLowering lowering(module, b);
+    SmallVector<gpu::GPUModuleOp> gpuModules(module.getOps<gpu::GPUModuleOp>());
+    for (gpu::GPUModuleOp gpuModule : gpuModules)
+      for (auto kernel : gpuModule.getOps<gpu::GPUFuncOp>())
+        if (kernel.isKernel() && failed(lowering.lower(kernel)))
+          return signalPassFailure();
+    for (gpu::GPUModuleOp gpuModule : gpuModules)
+      gpuModule.erase();
+    module->removeAttr("gpu.container_module");
+    lowering.finish();
+  }
+};
+
+} // namespace
+} // namespace attnc::emu

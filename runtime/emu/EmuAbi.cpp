@@ -1,0 +1,69 @@
+//===- EmuAbi.cpp - the C functions that lowered GPU kernels call ----------===//
+#include "runtime/emu/EmuAbi.h"
+#include "runtime/emu/Emulator.h"
+
+namespace attnc::emu {
+namespace {
+std::vector<std::string> &table() {
+  static auto *locations = new std::vector<std::string>();
+  return *locations;
+}
+} // namespace
+
+int64_t component(Dim3 d, int64_t dim) { return dim == 0 ? d.x : dim == 1 ? d.y : d.z; }
+
+void setLocationTable(std::vector<std::string> locations) {
+  table() = std::move(locations);
+}
+
+const char *locationName(int64_t loc);
+const char *locationName(int64_t loc) {
+  if (loc >= 0 && size_t(loc) < table().size())
+    return table()[size_t(loc)].c_str();
+  return "<unknown location>";
+}
+
+std::vector<std::pair<std::string, void *>> emuAbiSymbols() {
+  return {
+      {"attnc_emu_thread_id", reinterpret_cast<void *>(&attnc_emu_thread_id)},
+      {"attnc_emu_block_id", reinterpret_cast<void *>(&attnc_emu_block_id)},
+      {"attnc_emu_block_dim", reinterpret_cast<void *>(&attnc_emu_block_dim)},
+      {"attnc_emu_grid_dim", reinterpret_cast<void *>(&attnc_emu_grid_dim)},
+      {"attnc_emu_lane_id", reinterpret_cast<void *>(&attnc_emu_lane_id)},
+      {"attnc_emu_barrier", reinterpret_cast<void *>(&attnc_emu_barrier)},
+      {"attnc_emu_shuffle", reinterpret_cast<void *>(&attnc_emu_shuffle)},
+      {"attnc_emu_check_shared", reinterpret_cast<void *>(&attnc_emu_check_shared)},
+      {"_mlir_ciface_attnc_emu_shared",
+       reinterpret_cast<void *>(&_mlir_ciface_attnc_emu_shared)},
+  };
+}
+
+} // namespace attnc::emu
+
+using attnc::emu::component;
+using attnc::emu::locationName;
+using namespace attnc::emu;
+
+extern "C" {
+int64_t attnc_emu_thread_id(int64_t dim) { return component(threadIdx(), dim); }
+int64_t attnc_emu_block_id(int64_t dim) { return component(blockIdx(), dim); }
+int64_t attnc_emu_block_dim(int64_t dim) { return component(blockDim(), dim); }
+int64_t attnc_emu_grid_dim(int64_t dim) { return component(gridDim(), dim); }
+int64_t attnc_emu_lane_id() { return laneId(); }
+void attnc_emu_barrier(int64_t loc) { barrier(locationName(loc)); }
+int64_t attnc_emu_shuffle(int32_t value, int32_t offset, int32_t width, int32_t mode,
+                          int64_t loc) {
+  bool valid = false;
+  uint32_t result = shuffle(uint32_t(value), offset, width, ShuffleMode(mode), &valid,
+                            locationName(loc));
+  return (int64_t(valid) << 32) | int64_t(result);
+}
+void attnc_emu_check_shared(int64_t address, int64_t bytes, int64_t isWrite, int64_t loc) {
+  checkSharedAccess(reinterpret_cast<const void *>(address), size_t(bytes), isWrite != 0,
+                    locationName(loc));
+}
+void _mlir_ciface_attnc_emu_shared(AttncEmuMemRef1D *result, int64_t id, int64_t bytes) {
+  auto *p = static_cast<int8_t *>(sharedMemory(id, size_t(bytes)));
+  *result = {p, p, 0, bytes, 1};
+}
+}

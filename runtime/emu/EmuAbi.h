@@ -1,0 +1,56 @@
+//===- EmuAbi.h - the C functions that lowered GPU kernels call ---*- C++ -*-===//
+//
+// `attn-gpu-to-emu` turns gpu/nvgpu operations into calls of these functions; the
+// JIT resolves them with `emuAbiSymbols()`. Source locations travel as indices into
+// a table the lowering stores in the module (`attn.emu.locations`) and the launcher
+// installs with `setLocationTable`.
+//
+//===----------------------------------------------------------------------===//
+#ifndef ATTNC_RUNTIME_EMU_EMUABI_H
+#define ATTNC_RUNTIME_EMU_EMUABI_H
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace attnc::emu {
+
+/// Installs the location strings that calls refer to by index.
+void setLocationTable(std::vector<std::string> locations);
+
+/// The location string of an index (or "<unknown location>").
+const char *locationName(int64_t loc);
+struct Dim3;
+int64_t component(Dim3 d, int64_t dim);
+
+/// Name → address of every ABI function, for the JIT.
+std::vector<std::pair<std::string, void *>> emuAbiSymbols();
+
+} // namespace attnc::emu
+
+extern "C" {
+int64_t attnc_emu_thread_id(int64_t dim);
+int64_t attnc_emu_block_id(int64_t dim);
+int64_t attnc_emu_block_dim(int64_t dim);
+int64_t attnc_emu_grid_dim(int64_t dim);
+int64_t attnc_emu_lane_id();
+void attnc_emu_barrier(int64_t loc);
+/// Returns (valid << 32) | value.
+int64_t attnc_emu_shuffle(int32_t value, int32_t offset, int32_t width, int32_t mode,
+                          int64_t loc);
+/// Checks an access of `bytes` at `address` to workgroup memory.
+void attnc_emu_check_shared(int64_t address, int64_t bytes, int64_t isWrite, int64_t loc);
+/// memref<?xi8> descriptor of workgroup allocation `id` (C interface of a function
+/// returning a memref).
+struct AttncEmuMemRef1D {
+  int8_t *allocated;
+  int8_t *aligned;
+  int64_t offset;
+  int64_t size;
+  int64_t stride;
+};
+void _mlir_ciface_attnc_emu_shared(AttncEmuMemRef1D *result, int64_t id, int64_t bytes);
+}
+
+#endif // ATTNC_RUNTIME_EMU_EMUABI_H

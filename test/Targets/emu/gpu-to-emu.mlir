@@ -1,0 +1,51 @@
+// RUN: attn-opt %s --attn-gpu-to-emu | FileCheck %s
+
+// A block reduction: thread ids, a shuffle, workgroup memory and a barrier become
+// calls into the emulator; workgroup accesses are checked first.
+module attributes {gpu.container_module} {
+  gpu.module @kernels {
+    gpu.func @reduce(%in: memref<?xf32>, %out: memref<1xf32>)
+        workgroup(%sums: memref<4xf32, #gpu.address_space<workgroup>>) kernel {
+      %t = gpu.thread_id x
+      %lane = gpu.lane_id
+      %v = memref.load %in[%t] : memref<?xf32>
+      %c16 = arith.constant 16 : i32
+      %c32 = arith.constant 32 : i32
+      %r, %valid = gpu.shuffle xor %v, %c16, %c32 : f32
+      %s = arith.addf %v, %r : f32
+      %c32i = arith.constant 32 : index
+      %w = arith.divui %t, %c32i : index
+      memref.store %s, %sums[%w] : memref<4xf32, #gpu.address_space<workgroup>>
+      gpu.barrier
+      %c0 = arith.constant 0 : index
+      %x = memref.load %sums[%c0] : memref<4xf32, #gpu.address_space<workgroup>>
+      memref.store %x, %out[%c0] : memref<1xf32>
+      gpu.return
+    }
+  }
+}
+
+// CHECK: module attributes {attn.emu.locations = [
+// CHECK-NOT: gpu.module
+// The runtime functions are declared; the shared-memory one returns a memref through
+// the C interface.
+// CHECK-DAG: func.func private @attnc_emu_barrier(i64)
+// CHECK-DAG: func.func private @attnc_emu_shared(i64, i64) -> memref<?xi8> attributes {llvm.emit_c_interface}
+// CHECK-LABEL: func.func @reduce(%{{.*}}: memref<?xf32>, %{{.*}}: memref<1xf32>) attributes {llvm.emit_c_interface}
+// The workgroup attribution: one per-block allocation of 16 bytes, viewed as 4 x f32.
+// CHECK: %[[ID:.*]] = arith.constant 0 : i64
+// CHECK: %[[BYTES:.*]] = arith.constant 16 : i64
+// CHECK: %[[RAW:.*]] = call @attnc_emu_shared(%[[ID]], %[[BYTES]]) : (i64, i64) -> memref<?xi8>
+// CHECK: %[[SUMS:.*]] = memref.view %[[RAW]][%{{.*}}][] : memref<?xi8> to memref<4xf32>
+// CHECK: call @attnc_emu_thread_id(%{{.*}}) : (i64) -> i64
+// CHECK: call @attnc_emu_lane_id() : () -> i64
+// CHECK: arith.bitcast %{{.*}} : f32 to i32
+// CHECK: call @attnc_emu_shuffle(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) : (i32, i32, i32, i32, i64) -> i64
+// Store to workgroup memory: check (write), then store.
+// CHECK: memref.extract_aligned_pointer_as_index %[[SUMS]]
+// CHECK: call @attnc_emu_check_shared(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) : (i64, i64, i64, i64) -> ()
+// CHECK-NEXT: memref.store %{{.*}}, %[[SUMS]][%{{.*}}] : memref<4xf32>
+// CHECK: call @attnc_emu_barrier(%{{.*}}) : (i64) -> ()
+// CHECK: call @attnc_emu_check_shared
+// CHECK-NEXT: memref.load %[[SUMS]][%{{.*}}] : memref<4xf32>
+// CHECK: return
