@@ -16,5 +16,9 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.attnc_tools_dir, append_path=True)
 config.substitutions.append(("%examples", os.path.join(config.attnc_src_root, "examples")))
 
+# GPU code checks need the CUDA toolkit's assembler (optional).
+if os.path.exists("/usr/local/cuda/bin/ptxas"):
+    config.available_features.add("ptxas")
+
 tools = ["attn-opt", "attnc"]
 llvm_config.add_tool_substitutions(tools, [config.attnc_tools_dir])

@@ -1,6 +1,10 @@
 //===- EmuAbi.cpp - the C functions that lowered GPU kernels call ----------===//
 #include "runtime/emu/EmuAbi.h"
 #include "runtime/emu/Emulator.h"
+#include "runtime/emu/WarpOps.h"
+
+#include <algorithm>
+#include <cstring>
 
 namespace attnc::emu {
 namespace {
@@ -33,12 +37,20 @@ std::vector<std::pair<std::string, void *>> emuAbiSymbols() {
       {"attnc_emu_barrier", reinterpret_cast<void *>(&attnc_emu_barrier)},
       {"attnc_emu_shuffle", reinterpret_cast<void *>(&attnc_emu_shuffle)},
       {"attnc_emu_check_shared", reinterpret_cast<void *>(&attnc_emu_check_shared)},
+      {"attnc_emu_ldmatrix", reinterpret_cast<void *>(&attnc_emu_ldmatrix)},
+      {"attnc_emu_mma_m16n8k16", reinterpret_cast<void *>(&attnc_emu_mma_m16n8k16)},
+      {"attnc_emu_mma_m16n8k8_tf32", reinterpret_cast<void *>(&attnc_emu_mma_m16n8k8_tf32)},
       {"_mlir_ciface_attnc_emu_shared",
        reinterpret_cast<void *>(&_mlir_ciface_attnc_emu_shared)},
   };
 }
 
 } // namespace attnc::emu
+
+namespace {
+/// A pointer passed from generated code as an i64 address.
+template <typename T> T *at(int64_t address) { return reinterpret_cast<T *>(address); }
+} // namespace
 
 using attnc::emu::component;
 using attnc::emu::locationName;
@@ -61,6 +73,21 @@ int64_t attnc_emu_shuffle(int32_t value, int32_t offset, int32_t width, int32_t 
 void attnc_emu_check_shared(int64_t address, int64_t bytes, int64_t isWrite, int64_t loc) {
   checkSharedAccess(reinterpret_cast<const void *>(address), size_t(bytes), isWrite != 0,
                     locationName(loc));
+}
+void attnc_emu_ldmatrix(int64_t address, int64_t numTiles, int64_t transpose, int64_t out,
+                        int64_t loc) {
+  uint32_t regs[4] = {};
+  ldmatrix(reinterpret_cast<const void *>(address), int(numTiles), transpose != 0, regs,
+           locationName(loc));
+  std::memcpy(at<uint32_t>(out), regs, size_t(std::max<int64_t>(0, std::min<int64_t>(numTiles, 4))) * 4);
+}
+void attnc_emu_mma_m16n8k16(int64_t a, int64_t b, int64_t c, int64_t d, int64_t isBf16,
+                            int64_t loc) {
+  mmaM16N8K16(isBf16 ? MmaType::BF16 : MmaType::F16, at<uint16_t>(a), at<uint16_t>(b),
+              at<float>(c), at<float>(d), locationName(loc));
+}
+void attnc_emu_mma_m16n8k8_tf32(int64_t a, int64_t b, int64_t c, int64_t d, int64_t loc) {
+  mmaM16N8K8Tf32(at<float>(a), at<float>(b), at<float>(c), at<float>(d), locationName(loc));
 }
 void _mlir_ciface_attnc_emu_shared(AttncEmuMemRef1D *result, int64_t id, int64_t bytes) {
   auto *p = static_cast<int8_t *>(sharedMemory(id, size_t(bytes)));

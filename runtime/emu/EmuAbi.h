@@ -41,6 +41,16 @@ int64_t attnc_emu_shuffle(int32_t value, int32_t offset, int32_t width, int32_t 
                           int64_t loc);
 /// Checks an access of `bytes` at `address` to workgroup memory.
 void attnc_emu_check_shared(int64_t address, int64_t bytes, int64_t isWrite, int64_t loc);
+/// ldmatrix: `address` of this lane's row, numTiles in {1, 2, 4}; writes numTiles
+/// b32 registers to `out`.
+void attnc_emu_ldmatrix(int64_t address, int64_t numTiles, int64_t transpose, int64_t out,
+                        int64_t loc);
+/// mma.sync m16n8k16 (f16 or bf16 inputs, f32 accumulators): a = 8 halves, b = 4
+/// halves, c and d = 4 floats, all passed by address.
+void attnc_emu_mma_m16n8k16(int64_t a, int64_t b, int64_t c, int64_t d, int64_t isBf16,
+                            int64_t loc);
+/// mma.sync m16n8k8 tf32: a = 4 floats, b = 2 floats, c and d = 4 floats.
+void attnc_emu_mma_m16n8k8_tf32(int64_t a, int64_t b, int64_t c, int64_t d, int64_t loc);
 /// memref<?xi8> descriptor of workgroup allocation `id` (C interface of a function
 /// returning a memref).
 struct AttncEmuMemRef1D {

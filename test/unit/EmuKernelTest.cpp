@@ -14,12 +14,16 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Parser/Parser.h"
 
 #include <gtest/gtest.h>
 
+#include "runtime/Tensor.h"
+
+#include <random>
 #include <vector>
 
 using namespace attnc;
@@ -43,7 +47,7 @@ struct MemRef1D {
 Result<std::unique_ptr<EmuModule>> compileKernels(mlir::MLIRContext &ctx, const std::string &source) {
   ctx.loadDialect<mlir::arith::ArithDialect, mlir::func::FuncDialect, mlir::gpu::GPUDialect,
                   mlir::math::MathDialect, mlir::memref::MemRefDialect, mlir::scf::SCFDialect,
-                  mlir::vector::VectorDialect>();
+                  mlir::vector::VectorDialect, mlir::nvgpu::NVGPUDialect>();
   mlir::OwningOpRef<mlir::ModuleOp> module =
       mlir::parseSourceString<mlir::ModuleOp>(source, &ctx, "kernels.mlir");
   if (!module)
@@ -161,6 +165,137 @@ TEST(EmuKernels, OutOfBoundsWorkgroupIndexIsReported) {
                              "memory allocation"),
             std::string::npos)
       << s.message();
+}
+
+/// One warp: A (16x16) and Bᵀ (8x16) staged in workgroup memory, fragments loaded with
+/// ldmatrix (x4 for A, x2 for B), one mma.sync m16n8k16, D written by fragment.
+const char *kMma = R"mlir(
+module attributes {gpu.container_module} {
+  gpu.module @kernels {
+    gpu.func @mma(%a: memref<256xELT>, %bt: memref<128xELT>, %d: memref<128xf32>)
+        workgroup(%sa: memref<16x16xELT, #gpu.address_space<workgroup>>,
+                  %sb: memref<8x16xELT, #gpu.address_space<workgroup>>) kernel {
+      %l = gpu.thread_id x
+      %c0 = arith.constant 0 : index
+      %c1 = arith.constant 1 : index
+      %c2 = arith.constant 2 : index
+      %c4 = arith.constant 4 : index
+      %c8 = arith.constant 8 : index
+      %c16 = arith.constant 16 : index
+      scf.for %i = %c0 to %c8 step %c1 {
+        %l8 = arith.muli %l, %c8 : index
+        %idx = arith.addi %l8, %i : index
+        %r = arith.divui %idx, %c16 : index
+        %col = arith.remui %idx, %c16 : index
+        %v = memref.load %a[%idx] : memref<256xELT>
+        memref.store %v, %sa[%r, %col] : memref<16x16xELT, #gpu.address_space<workgroup>>
+      }
+      scf.for %i = %c0 to %c4 step %c1 {
+        %l4 = arith.muli %l, %c4 : index
+        %idx = arith.addi %l4, %i : index
+        %r = arith.divui %idx, %c16 : index
+        %col = arith.remui %idx, %c16 : index
+        %v = memref.load %bt[%idx] : memref<128xELT>
+        memref.store %v, %sb[%r, %col] : memref<8x16xELT, #gpu.address_space<workgroup>>
+      }
+      BARRIER
+      %arow = arith.remui %l, %c16 : index
+      %ahalf = arith.divui %l, %c16 : index
+      %acol = arith.muli %ahalf, %c8 : index
+      %fa = nvgpu.ldmatrix %sa[%arow, %acol] {numTiles = 4 : i32, transpose = false}
+          : memref<16x16xELT, #gpu.address_space<workgroup>> -> vector<4x2xELT>
+      %brow = arith.remui %l, %c8 : index
+      %bq = arith.divui %l, %c8 : index
+      %bh = arith.remui %bq, %c2 : index
+      %bcol = arith.muli %bh, %c8 : index
+      %fb = nvgpu.ldmatrix %sb[%brow, %bcol] {numTiles = 2 : i32, transpose = false}
+          : memref<8x16xELT, #gpu.address_space<workgroup>> -> vector<2x2xELT>
+      %zero = arith.constant dense<0.0> : vector<2x2xf32>
+      %fd = nvgpu.mma.sync (%fa, %fb, %zero) {mmaShape = [16, 8, 16]}
+          : (vector<4x2xELT>, vector<2x2xELT>, vector<2x2xf32>) -> vector<2x2xf32>
+      %g = arith.divui %l, %c4 : index
+      %t = arith.remui %l, %c4 : index
+      %t2 = arith.muli %t, %c2 : index
+      %row0 = arith.muli %g, %c8 : index
+      %o0 = arith.addi %row0, %t2 : index
+      %o1 = arith.addi %o0, %c1 : index
+      %c64 = arith.constant 64 : index
+      %o2g = arith.addi %o0, %c64 : index
+      %o3 = arith.addi %o2g, %c1 : index
+      %d0 = vector.extract %fd[0, 0] : f32 from vector<2x2xf32>
+      %d1 = vector.extract %fd[0, 1] : f32 from vector<2x2xf32>
+      %d2 = vector.extract %fd[1, 0] : f32 from vector<2x2xf32>
+      %d3 = vector.extract %fd[1, 1] : f32 from vector<2x2xf32>
+      memref.store %d0, %d[%o0] : memref<128xf32>
+      memref.store %d1, %d[%o1] : memref<128xf32>
+      memref.store %d2, %d[%o2g] : memref<128xf32>
+      memref.store %d3, %d[%o3] : memref<128xf32>
+      gpu.return
+    }
+  }
+}
+)mlir";
+
+std::string mmaSource(const std::string &elt, const std::string &barrier) {
+  std::string s = kMma;
+  for (size_t at; (at = s.find("ELT")) != std::string::npos;)
+    s.replace(at, 3, elt);
+  return withBarrier(s, barrier);
+}
+
+struct MemRef1DU16 {
+  uint16_t *allocated, *aligned;
+  int64_t offset, size, stride;
+  void *self = nullptr;
+  explicit MemRef1DU16(std::vector<uint16_t> &v)
+      : allocated(v.data()), aligned(v.data()), offset(0), size(int64_t(v.size())),
+        stride(1) {
+    self = this;
+  }
+  void *arg() { return &self; }
+};
+
+void runMma(bool bf16) {
+  mlir::MLIRContext ctx;
+  auto module = compileKernels(ctx, mmaSource(bf16 ? "bf16" : "f16", "gpu.barrier"));
+  ASSERT_TRUE(module) << module.status().message();
+  std::mt19937 rng(bf16 ? 5 : 4);
+  std::uniform_real_distribution<float> dist(-1, 1);
+  auto encode = [&](float x) { return bf16 ? floatToBf16(x) : floatToHalf(x); };
+  auto decode = [&](uint16_t h) { return bf16 ? bf16ToFloat(h) : halfToFloat(h); };
+  std::vector<uint16_t> a(256), bt(128);
+  for (uint16_t &x : a)
+    x = encode(dist(rng));
+  for (uint16_t &x : bt)
+    x = encode(dist(rng));
+  std::vector<float> d(128, -999.0f);
+  MemRef1DU16 aRef(a), btRef(bt);
+  MemRef1D dRef(d);
+  Status s = (*module)->launch("mma", {1, 1, 1}, {32, 1, 1}, {aRef.arg(), btRef.arg(), dRef.arg()});
+  ASSERT_TRUE(s) << s.message();
+  for (int m = 0; m < 16; ++m)
+    for (int n = 0; n < 8; ++n) {
+      double ref = 0;
+      for (int k = 0; k < 16; ++k)
+        ref += double(decode(a[size_t(m * 16 + k)])) * double(decode(bt[size_t(n * 16 + k)]));
+      EXPECT_NEAR(d[size_t(m * 8 + n)], ref, 1e-4) << m << "," << n;
+    }
+}
+
+TEST(EmuKernels, LdmatrixAndMmaSyncF16ComputeTheProduct) { runMma(false); }
+TEST(EmuKernels, LdmatrixAndMmaSyncBF16ComputeTheProduct) { runMma(true); }
+
+TEST(EmuKernels, MmaKernelWithoutBarrierIsARace) {
+  mlir::MLIRContext ctx;
+  auto module = compileKernels(ctx, mmaSource("f16", ""));
+  ASSERT_TRUE(module) << module.status().message();
+  std::vector<uint16_t> a(256, 0), bt(128, 0);
+  std::vector<float> d(128);
+  MemRef1DU16 aRef(a), btRef(bt);
+  MemRef1D dRef(d);
+  Status s = (*module)->launch("mma", {1, 1, 1}, {32, 1, 1}, {aRef.arg(), btRef.arg(), dRef.arg()});
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.message().find("data race on workgroup memory"), std::string::npos) << s.message();
 }
 
 TEST(EmuKernels, UnknownKernelIsAnError) {

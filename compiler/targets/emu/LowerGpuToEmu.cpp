@@ -7,7 +7,9 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/targets/emu/Passes.h"
 
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
 #include "llvm/Support/raw_ostream.h"
@@ -77,8 +79,8 @@ private:
 
   Value i64(Location loc, int64_t v) { return arith::ConstantIntOp::create(b, loc, v, 64); }
 
-  /// Emits the bounds/race check for an access to workgroup memory.
-  void checkAccess(Location loc, Value memref, ValueRange indices, bool isWrite) {
+  /// The address (i64) of element `indices` of `memref`.
+  Value elementAddress(Location loc, Value memref, ValueRange indices) {
     auto type = cast<MemRefType>(memref.getType());
     auto meta = memref::ExtractStridedMetadataOp::create(b, loc, memref);
     Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
@@ -90,9 +92,38 @@ private:
     Value address = arith::AddIOp::create(
         b, loc, base,
         arith::MulIOp::create(b, loc, linear, arith::ConstantIndexOp::create(b, loc, bytes)));
-    Value addr64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), address);
+    return arith::IndexCastOp::create(b, loc, b.getI64Type(), address);
+  }
+
+  /// A stack buffer holding `vector` (flattened), and its address.
+  std::pair<Value, Value> spill(Location loc, Type elementType, int64_t count,
+                                Value vector = Value()) {
+    auto type = MemRefType::get({count}, elementType);
+    Value buffer = memref::AllocaOp::create(b, loc, type);
+    if (vector) {
+      auto flat = VectorType::get({count}, elementType);
+      Value v = vector::ShapeCastOp::create(b, loc, flat, vector);
+      vector::StoreOp::create(b, loc, v, buffer,
+                              ValueRange{arith::ConstantIndexOp::create(b, loc, 0)});
+    }
+    Value address = arith::IndexCastOp::create(
+        b, loc, b.getI64Type(), memref::ExtractAlignedPointerAsIndexOp::create(b, loc, buffer));
+    return {buffer, address};
+  }
+
+  Value reload(Location loc, Value buffer, VectorType flat, VectorType result) {
+    Value v = vector::LoadOp::create(b, loc, flat, buffer,
+                                     ValueRange{arith::ConstantIndexOp::create(b, loc, 0)});
+    return vector::ShapeCastOp::create(b, loc, result, v);
+  }
+
+  /// Emits the bounds/race check for an access to workgroup memory.
+  void checkAccess(Location loc, Value memref, ValueRange indices, bool isWrite) {
+    auto type = cast<MemRefType>(memref.getType());
+    Value address = elementAddress(loc, memref, indices);
     call(loc, "attnc_emu_check_shared", {},
-         {addr64, i64(loc, bytes), i64(loc, isWrite ? 1 : 0), locIndex(loc)});
+         {address, i64(loc, type.getElementTypeBitWidth() / 8), i64(loc, isWrite ? 1 : 0),
+          locIndex(loc)});
   }
 
   LogicalResult emitBlock(Block &block, IRMapping &map);
@@ -189,6 +220,47 @@ LogicalResult KernelLowering::emitBlock(Block &block, IRMapping &map) {
       checkAccess(loc, map.lookup(o.getMemRef()), indices, /*isWrite=*/true);
       memref::StoreOp::create(b, loc, map.lookup(o.getValueToStore()),
                               map.lookup(o.getMemRef()), indices);
+    } else if (auto o = dyn_cast<nvgpu::LdMatrixOp>(op)) {
+      SmallVector<Value> indices;
+      for (Value i : o.getIndices())
+        indices.push_back(map.lookup(i));
+      Value address = elementAddress(loc, map.lookup(o.getSrcMemref()), indices);
+      int64_t tiles = o.getNumTiles();
+      auto [buffer, outAddress] = spill(loc, b.getI32Type(), tiles);
+      call(loc, "attnc_emu_ldmatrix", {},
+           {address, i64(loc, tiles), i64(loc, o.getTranspose() ? 1 : 0), outAddress,
+            locIndex(loc)});
+      // The registers, reinterpreted as the op's vector<tiles x 2 x b16>.
+      auto resultType = o.getRes().getType();
+      Value regs = reload(loc, buffer, VectorType::get({tiles}, b.getI32Type()),
+                          VectorType::get({tiles, 1}, b.getI32Type()));
+      map.map(o.getRes(), vector::BitCastOp::create(b, loc, resultType, regs));
+    } else if (auto o = dyn_cast<nvgpu::MmaSyncOp>(op)) {
+      auto shape = o.getMmaShapeAsArray();
+      VectorType aType = o.getMatrixA().getType(), cType = o.getMatrixC().getType();
+      Type aElt = aType.getElementType();
+      bool k16 = shape[0] == 16 && shape[1] == 8 && shape[2] == 16 &&
+                 (aElt.isF16() || aElt.isBF16()) && cType.getElementType().isF32();
+      bool tf32 = shape[0] == 16 && shape[1] == 8 && shape[2] == 8 && aElt.isF32() &&
+                  cType.getElementType().isF32();
+      if (!k16 && !tf32)
+        return o.emitError("cuda-emu: supported mma.sync forms are m16n8k16 with f16/bf16 "
+                           "inputs and m16n8k8 tf32, both with f32 accumulators");
+      int64_t aCount = aType.getNumElements();
+      int64_t bCount = o.getMatrixB().getType().getNumElements();
+      auto [aBuf, aAddr] = spill(loc, aElt, aCount, map.lookup(o.getMatrixA()));
+      auto [bBuf, bAddr] = spill(loc, aElt, bCount, map.lookup(o.getMatrixB()));
+      auto [cBuf, cAddr] = spill(loc, b.getF32Type(), 4, map.lookup(o.getMatrixC()));
+      auto [dBuf, dAddr] = spill(loc, b.getF32Type(), 4);
+      if (k16)
+        call(loc, "attnc_emu_mma_m16n8k16", {},
+             {aAddr, bAddr, cAddr, dAddr, i64(loc, aElt.isBF16() ? 1 : 0), locIndex(loc)});
+      else
+        call(loc, "attnc_emu_mma_m16n8k8_tf32", {}, {aAddr, bAddr, cAddr, dAddr, locIndex(loc)});
+      map.map(o.getRes(), reload(loc, dBuf, VectorType::get({4}, b.getF32Type()), cType));
+      (void)aBuf;
+      (void)bBuf;
+      (void)cBuf;
     } else if (isa<gpu::ReturnOp>(op)) {
       func::ReturnOp::create(b, loc);
     } else if (auto forOp = dyn_cast<scf::ForOp>(op)) {

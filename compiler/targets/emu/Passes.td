@@ -20,6 +20,9 @@ def AttnGpuToEmu : Pass<"attn-gpu-to-emu", "mlir::ModuleOp"> {
     - workgroup attributions → one allocation per block from `attnc_emu_shared`, and
       every `memref.load`/`memref.store` on workgroup memory is preceded by
       `attnc_emu_check_shared(address, bytes, isWrite, loc)` (bounds and races);
+    - `nvgpu.ldmatrix` → `attnc_emu_ldmatrix`, `nvgpu.mma.sync` (m16n8k16 f16/bf16,
+      m16n8k8 tf32; f32 accumulators) → `attnc_emu_mma_*`, with the fragments passed
+      through small stack buffers;
     - `gpu.return` → `func.return`.
 
     `loc` is an index into the module attribute `attn.emu.locations`, the source
@@ -46,7 +49,7 @@ def AttnGpuToEmu : Pass<"attn-gpu-to-emu", "mlir::ModuleOp"> {
     ```
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
-                           "::mlir::memref::MemRefDialect"];
+                           "::mlir::memref::MemRefDialect", "::mlir::vector::VectorDialect"];
 }
 
 #endif // ATTNC_TARGETS_EMU_PASSES_TD
