@@ -40,6 +40,9 @@ std::vector<std::pair<std::string, void *>> emuAbiSymbols() {
       {"attnc_emu_ldmatrix", reinterpret_cast<void *>(&attnc_emu_ldmatrix)},
       {"attnc_emu_mma_m16n8k16", reinterpret_cast<void *>(&attnc_emu_mma_m16n8k16)},
       {"attnc_emu_mma_m16n8k8_tf32", reinterpret_cast<void *>(&attnc_emu_mma_m16n8k8_tf32)},
+      {"attnc_emu_async_copy", reinterpret_cast<void *>(&attnc_emu_async_copy)},
+      {"attnc_emu_async_commit", reinterpret_cast<void *>(&attnc_emu_async_commit)},
+      {"attnc_emu_async_wait", reinterpret_cast<void *>(&attnc_emu_async_wait)},
       {"_mlir_ciface_attnc_emu_shared",
        reinterpret_cast<void *>(&_mlir_ciface_attnc_emu_shared)},
   };
@@ -88,6 +91,15 @@ void attnc_emu_mma_m16n8k16(int64_t a, int64_t b, int64_t c, int64_t d, int64_t 
 }
 void attnc_emu_mma_m16n8k8_tf32(int64_t a, int64_t b, int64_t c, int64_t d, int64_t loc) {
   mmaM16N8K8Tf32(at<float>(a), at<float>(b), at<float>(c), at<float>(d), locationName(loc));
+}
+void attnc_emu_async_copy(int64_t dst, int64_t src, int64_t bytes, int64_t srcBytes,
+                          int64_t loc) {
+  asyncCopy(at<void>(dst), at<const void>(src), size_t(bytes), size_t(srcBytes),
+            locationName(loc));
+}
+void attnc_emu_async_commit() { asyncCommitGroup(); }
+void attnc_emu_async_wait(int64_t pendingGroups, int64_t loc) {
+  asyncWait(pendingGroups, locationName(loc));
 }
 void _mlir_ciface_attnc_emu_shared(AttncEmuMemRef1D *result, int64_t id, int64_t bytes) {
   auto *p = static_cast<int8_t *>(sharedMemory(id, size_t(bytes)));

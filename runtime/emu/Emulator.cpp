@@ -11,6 +11,7 @@
 
 #include <ucontext.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -30,6 +31,14 @@ struct Fiber {
   int64_t linear = 0;
   State state = State::Ready;
   const char *waitLoc = "";
+  /// cp.async copies issued by this thread: closed groups, then the open one.
+  struct AsyncCopy {
+    char *dst;
+    const char *src;
+    size_t bytes, srcBytes;
+  };
+  std::vector<std::vector<AsyncCopy>> asyncGroups;
+  std::vector<AsyncCopy> openGroup;
   /// This lane's result of the last warp collective, copied out when the collective
   /// completes (the warp's scratch is reused by the next collective right away).
   std::vector<char> collectiveResult;
@@ -61,6 +70,8 @@ struct Block {
   std::map<int64_t, std::pair<std::unique_ptr<char[]>, size_t>> shared;
   std::vector<Collective> warps;
   std::unordered_map<uintptr_t, Shadow> shadow;
+  /// Workgroup bytes targeted by a cp.async that has not completed: byte → location.
+  std::unordered_map<uintptr_t, const char *> pendingAsync;
   int64_t epoch = 0;
   std::string error;
 
@@ -379,6 +390,17 @@ void checkSharedAccess(const void *ptr, size_t bytes, bool isWrite, const char *
                    " bytes outside every workgroup memory allocation");
     return;
   }
+  if (!block.pendingAsync.empty())
+    for (size_t i = 0; i < bytes; ++i) {
+      auto pending = block.pendingAsync.find(p + i);
+      if (pending != block.pendingAsync.end()) {
+        block.fail(self, loc,
+                   std::string(isWrite ? "write" : "read") +
+                       " of workgroup memory whose cp.async (issued at " + pending->second +
+                       ") has not completed: missing nvgpu.device_async_wait");
+        return;
+      }
+    }
   if (!block.config->checkRaces)
     return;
   for (size_t i = 0; i < bytes; ++i) {
@@ -413,6 +435,41 @@ void checkSharedAccess(const void *ptr, size_t bytes, bool isWrite, const char *
       }
     }
   }
+}
+
+void asyncCopy(void *dst, const void *src, size_t bytes, size_t srcBytes, const char *loc) {
+  Block &block = currentBlock();
+  Fiber &self = *block.current;
+  // The destination must be workgroup memory (checked as a write now: the copy will
+  // land there later).
+  checkSharedAccess(dst, bytes, /*isWrite=*/true, loc);
+  uintptr_t p = reinterpret_cast<uintptr_t>(dst);
+  for (size_t i = 0; i < bytes; ++i)
+    block.pendingAsync[p + i] = loc;
+  self.openGroup.push_back({static_cast<char *>(dst), static_cast<const char *>(src), bytes,
+                            std::min(srcBytes, bytes)});
+}
+
+void asyncCommitGroup() {
+  Fiber &self = *currentBlock().current;
+  self.asyncGroups.push_back(std::move(self.openGroup));
+  self.openGroup.clear();
+}
+
+void asyncWait(int64_t pendingGroups, const char *loc) {
+  Block &block = currentBlock();
+  Fiber &self = *block.current;
+  int64_t complete = int64_t(self.asyncGroups.size()) - std::max<int64_t>(0, pendingGroups);
+  for (int64_t g = 0; g < complete; ++g)
+    for (const Fiber::AsyncCopy &c : self.asyncGroups[size_t(g)]) {
+      std::memcpy(c.dst, c.src, c.srcBytes);
+      std::memset(c.dst + c.srcBytes, 0, c.bytes - c.srcBytes);
+      uintptr_t p = reinterpret_cast<uintptr_t>(c.dst);
+      for (size_t i = 0; i < c.bytes; ++i)
+        block.pendingAsync.erase(p + i);
+    }
+  if (complete > 0)
+    self.asyncGroups.erase(self.asyncGroups.begin(), self.asyncGroups.begin() + complete);
 }
 
 void reportError(const std::string &message, const char *loc) {

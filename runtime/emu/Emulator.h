@@ -82,6 +82,17 @@ void *sharedMemory(int64_t id, size_t bytes);
 /// when enabled) and records it.
 void checkSharedAccess(const void *ptr, size_t bytes, bool isWrite, const char *loc);
 
+/// nvgpu.device_async_copy (cp.async): copies `srcBytes` bytes from `src` (and zeros
+/// up to `bytes`) into workgroup memory at `dst` — but only when a later
+/// asyncWait() completes its group. Until then the destination holds its old
+/// contents and reading it is reported (a missing or too weak wait).
+void asyncCopy(void *dst, const void *src, size_t bytes, size_t srcBytes, const char *loc);
+/// nvgpu.device_async_create_group: closes the current group of copies.
+void asyncCommitGroup();
+/// nvgpu.device_async_wait {numGroups = n}: completes every group but the n most
+/// recent ones.
+void asyncWait(int64_t pendingGroups, const char *loc);
+
 /// Reports an error from emulated code (e.g. an out-of-bounds global access); the
 /// launch fails with it after the current block.
 void reportError(const std::string &message, const char *loc);

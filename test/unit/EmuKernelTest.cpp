@@ -236,6 +236,33 @@ module attributes {gpu.container_module} {
 }
 )mlir";
 
+const char *kAsyncStage = R"mlir(      %l8 = arith.muli %l, %c8 : index
+      %ar = arith.divui %l8, %c16 : index
+      %ac = arith.remui %l8, %c16 : index
+      %tokA = nvgpu.device_async_copy %a[%l8], %sa[%ar, %ac], 8
+          : memref<256xELT> to memref<16x16xELT, #gpu.address_space<workgroup>>
+      %l4 = arith.muli %l, %c4 : index
+      %br = arith.divui %l4, %c16 : index
+      %bc = arith.remui %l4, %c16 : index
+      %tokB = nvgpu.device_async_copy %bt[%l4], %sb[%br, %bc], 4
+          : memref<128xELT> to memref<8x16xELT, #gpu.address_space<workgroup>>
+      %grp = nvgpu.device_async_create_group %tokA, %tokB
+      WAIT
+)mlir";
+
+/// The same kernel staging A and Bᵀ with cp.async (one group, then WAIT).
+std::string asyncMmaSource(const std::string &elt, const std::string &wait) {
+  std::string s = kMma;
+  size_t from = s.find("      scf.for %i = %c0 to %c8 step %c1 {");
+  size_t to = s.find("      BARRIER");
+  std::string stage = kAsyncStage;
+  stage.replace(stage.find("WAIT"), 4, wait);
+  s.replace(from, to - from, stage);
+  for (size_t at; (at = s.find("ELT")) != std::string::npos;)
+    s.replace(at, 3, elt);
+  return withBarrier(s, "gpu.barrier");
+}
+
 std::string mmaSource(const std::string &elt, const std::string &barrier) {
   std::string s = kMma;
   for (size_t at; (at = s.find("ELT")) != std::string::npos;)
@@ -296,6 +323,47 @@ TEST(EmuKernels, MmaKernelWithoutBarrierIsARace) {
   Status s = (*module)->launch("mma", {1, 1, 1}, {32, 1, 1}, {aRef.arg(), btRef.arg(), dRef.arg()});
   ASSERT_FALSE(s);
   EXPECT_NE(s.message().find("data race on workgroup memory"), std::string::npos) << s.message();
+}
+
+TEST(EmuKernels, CpAsyncStagingWithWaitIsCorrect) {
+  mlir::MLIRContext ctx;
+  auto module = compileKernels(
+      ctx, asyncMmaSource("f16", "nvgpu.device_async_wait %grp {numGroups = 0 : i32}"));
+  ASSERT_TRUE(module) << module.status().message();
+  std::vector<uint16_t> a(256), bt(128);
+  for (int i = 0; i < 256; ++i)
+    a[size_t(i)] = floatToHalf(float((i * 7) % 13) - 6.0f);
+  for (int i = 0; i < 128; ++i)
+    bt[size_t(i)] = floatToHalf(float((i * 5) % 11) - 5.0f);
+  std::vector<float> d(128, -999.0f);
+  MemRef1DU16 aRef(a), btRef(bt);
+  MemRef1D dRef(d);
+  Status s = (*module)->launch("mma", {1, 1, 1}, {32, 1, 1}, {aRef.arg(), btRef.arg(), dRef.arg()});
+  ASSERT_TRUE(s) << s.message();
+  for (int m = 0; m < 16; ++m)
+    for (int n = 0; n < 8; ++n) {
+      double ref = 0;
+      for (int k = 0; k < 16; ++k)
+        ref += double(halfToFloat(a[size_t(m * 16 + k)])) * double(halfToFloat(bt[size_t(n * 16 + k)]));
+      EXPECT_EQ(d[size_t(m * 8 + n)], float(ref)) << m << "," << n;
+    }
+}
+
+TEST(EmuKernels, CpAsyncWithoutWaitIsReported) {
+  mlir::MLIRContext ctx;
+  auto module = compileKernels(ctx, asyncMmaSource("f16", ""));
+  ASSERT_TRUE(module) << module.status().message();
+  std::vector<uint16_t> a(256, 0), bt(128, 0);
+  std::vector<float> d(128);
+  MemRef1DU16 aRef(a), btRef(bt);
+  MemRef1D dRef(d);
+  Status s = (*module)->launch("mma", {1, 1, 1}, {32, 1, 1}, {aRef.arg(), btRef.arg(), dRef.arg()});
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.message().find("whose cp.async (issued at kernels.mlir:"), std::string::npos)
+      << s.message();
+  EXPECT_NE(s.message().find("has not completed: missing nvgpu.device_async_wait"),
+            std::string::npos)
+      << s.message();
 }
 
 TEST(EmuKernels, UnknownKernelIsAnError) {

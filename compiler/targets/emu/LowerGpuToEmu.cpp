@@ -261,6 +261,30 @@ LogicalResult KernelLowering::emitBlock(Block &block, IRMapping &map) {
       (void)aBuf;
       (void)bBuf;
       (void)cBuf;
+    } else if (auto o = dyn_cast<nvgpu::DeviceAsyncCopyOp>(op)) {
+      SmallVector<Value> dstIdx, srcIdx;
+      for (Value i : o.getDstIndices())
+        dstIdx.push_back(map.lookup(i));
+      for (Value i : o.getSrcIndices())
+        srcIdx.push_back(map.lookup(i));
+      Value dst = elementAddress(loc, map.lookup(o.getDst()), dstIdx);
+      Value src = elementAddress(loc, map.lookup(o.getSrc()), srcIdx);
+      int64_t eltBytes = o.getDst().getType().getElementTypeBitWidth() / 8;
+      int64_t elements = int64_t(o.getDstElements().getZExtValue());
+      Value srcBytes = i64(loc, elements * eltBytes);
+      if (Value srcElements = o.getSrcElements())
+        srcBytes = arith::MulIOp::create(
+            b, loc, arith::IndexCastOp::create(b, loc, b.getI64Type(), map.lookup(srcElements)),
+            i64(loc, eltBytes));
+      call(loc, "attnc_emu_async_copy", {},
+           {dst, src, i64(loc, elements * eltBytes), srcBytes, locIndex(loc)});
+      map.map(o.getResult(), i64(loc, 0)); // tokens carry no data here
+    } else if (auto o = dyn_cast<nvgpu::DeviceAsyncCreateGroupOp>(op)) {
+      call(loc, "attnc_emu_async_commit", {}, {});
+      map.map(o.getResult(), i64(loc, 0));
+    } else if (auto o = dyn_cast<nvgpu::DeviceAsyncWaitOp>(op)) {
+      int64_t groups = o.getNumGroups() ? int64_t(*o.getNumGroups()) : 0;
+      call(loc, "attnc_emu_async_wait", {}, {i64(loc, groups), locIndex(loc)});
     } else if (isa<gpu::ReturnOp>(op)) {
       func::ReturnOp::create(b, loc);
     } else if (auto forOp = dyn_cast<scf::ForOp>(op)) {

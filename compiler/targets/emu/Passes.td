@@ -23,6 +23,8 @@ def AttnGpuToEmu : Pass<"attn-gpu-to-emu", "mlir::ModuleOp"> {
     - `nvgpu.ldmatrix` → `attnc_emu_ldmatrix`, `nvgpu.mma.sync` (m16n8k16 f16/bf16,
       m16n8k8 tf32; f32 accumulators) → `attnc_emu_mma_*`, with the fragments passed
       through small stack buffers;
+    - `nvgpu.device_async_copy` / `device_async_create_group` / `device_async_wait`
+      → `attnc_emu_async_*`: copies land only when their group is waited for;
     - `gpu.return` → `func.return`.
 
     `loc` is an index into the module attribute `attn.emu.locations`, the source
