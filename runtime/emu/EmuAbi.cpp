@@ -40,6 +40,7 @@ std::vector<std::pair<std::string, void *>> emuAbiSymbols() {
       {"attnc_emu_ldmatrix", reinterpret_cast<void *>(&attnc_emu_ldmatrix)},
       {"attnc_emu_mma_m16n8k16", reinterpret_cast<void *>(&attnc_emu_mma_m16n8k16)},
       {"attnc_emu_mma_m16n8k8_tf32", reinterpret_cast<void *>(&attnc_emu_mma_m16n8k8_tf32)},
+      {"attnc_emu_out_of_bounds", reinterpret_cast<void *>(&attnc_emu_out_of_bounds)},
       {"attnc_emu_async_copy", reinterpret_cast<void *>(&attnc_emu_async_copy)},
       {"attnc_emu_async_commit", reinterpret_cast<void *>(&attnc_emu_async_commit)},
       {"attnc_emu_async_wait", reinterpret_cast<void *>(&attnc_emu_async_wait)},
@@ -91,6 +92,11 @@ void attnc_emu_mma_m16n8k16(int64_t a, int64_t b, int64_t c, int64_t d, int64_t 
 }
 void attnc_emu_mma_m16n8k8_tf32(int64_t a, int64_t b, int64_t c, int64_t d, int64_t loc) {
   mmaM16N8K8Tf32(at<float>(a), at<float>(b), at<float>(c), at<float>(d), locationName(loc));
+}
+void attnc_emu_out_of_bounds(int64_t isWrite, int64_t loc) {
+  reportError(std::string(isWrite ? "write" : "read") +
+                  " outside a global-memory buffer (index out of its shape)",
+              locationName(loc));
 }
 void attnc_emu_async_copy(int64_t dst, int64_t src, int64_t bytes, int64_t srcBytes,
                           int64_t loc) {

@@ -51,6 +51,9 @@ void attnc_emu_mma_m16n8k16(int64_t a, int64_t b, int64_t c, int64_t d, int64_t 
                             int64_t loc);
 /// mma.sync m16n8k8 tf32: a = 4 floats, b = 2 floats, c and d = 4 floats.
 void attnc_emu_mma_m16n8k8_tf32(int64_t a, int64_t b, int64_t c, int64_t d, int64_t loc);
+/// Reports an access outside a global-memory memref (the access itself is redirected
+/// to element 0 so nothing outside the memref is touched).
+void attnc_emu_out_of_bounds(int64_t isWrite, int64_t loc);
 /// cp.async of `bytes` (of which `srcBytes` are read; the rest zeroed) and its groups.
 void attnc_emu_async_copy(int64_t dst, int64_t src, int64_t bytes, int64_t srcBytes,
                           int64_t loc);

@@ -366,6 +366,20 @@ TEST(EmuKernels, CpAsyncWithoutWaitIsReported) {
       << s.message();
 }
 
+TEST(EmuKernels, OutOfBoundsGlobalIndexIsReported) {
+  mlir::MLIRContext ctx;
+  auto module = compileKernels(ctx, withBarrier(kReduce, "gpu.barrier"));
+  ASSERT_TRUE(module) << module.status().message();
+  std::vector<float> in(40, 1.0f), out(1, -1); // 64 threads read in[t]
+  MemRef1D inRef(in), outRef(out);
+  Status s = (*module)->launch("reduce", {1, 1, 1}, {64, 1, 1}, {inRef.arg(), outRef.arg()});
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.message().find("kernels.mlir:7:13: kernel 'reduce', block (0, 0, 0), thread (40, 0, 0): "
+                             "read outside a global-memory buffer"),
+            std::string::npos)
+      << s.message();
+}
+
 TEST(EmuKernels, UnknownKernelIsAnError) {
   mlir::MLIRContext ctx;
   auto module = compileKernels(ctx, withBarrier(kReduce, "gpu.barrier"));

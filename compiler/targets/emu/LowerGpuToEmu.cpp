@@ -117,6 +117,35 @@ private:
     return vector::ShapeCastOp::create(b, loc, result, v);
   }
 
+  /// For an access to global memory: reports indices outside the memref's shape and
+  /// returns indices that are safe to use (0 where out of range).
+  SmallVector<Value> checkGlobalAccess(Location loc, Value memref, ValueRange indices,
+                                       bool isWrite) {
+    Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+    Value inBounds = arith::ConstantIntOp::create(b, loc, 1, 1);
+    SmallVector<Value> dimOk;
+    for (auto [d, index] : llvm::enumerate(indices)) {
+      Value size = memref::DimOp::create(b, loc, memref, int64_t(d));
+      Value ok = arith::AndIOp::create(
+          b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, index, c0),
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, index, size));
+      dimOk.push_back(ok);
+      inBounds = arith::AndIOp::create(b, loc, inBounds, ok);
+    }
+    Value outOfBounds = arith::XOrIOp::create(
+        b, loc, inBounds, arith::ConstantIntOp::create(b, loc, 1, 1));
+    auto ifOp = scf::IfOp::create(b, loc, outOfBounds, /*withElse=*/false);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+      call(loc, "attnc_emu_out_of_bounds", {}, {i64(loc, isWrite ? 1 : 0), locIndex(loc)});
+    }
+    SmallVector<Value> safe;
+    for (auto [d, index] : llvm::enumerate(indices))
+      safe.push_back(arith::SelectOp::create(b, loc, inBounds, index, c0));
+    return safe;
+  }
+
   /// Emits the bounds/race check for an access to workgroup memory.
   void checkAccess(Location loc, Value memref, ValueRange indices, bool isWrite) {
     auto type = cast<MemRefType>(memref.getType());
@@ -285,6 +314,20 @@ LogicalResult KernelLowering::emitBlock(Block &block, IRMapping &map) {
     } else if (auto o = dyn_cast<nvgpu::DeviceAsyncWaitOp>(op)) {
       int64_t groups = o.getNumGroups() ? int64_t(*o.getNumGroups()) : 0;
       call(loc, "attnc_emu_async_wait", {}, {i64(loc, groups), locIndex(loc)});
+    } else if (auto o = dyn_cast<memref::LoadOp>(op)) {
+      SmallVector<Value> indices;
+      for (Value i : o.getIndices())
+        indices.push_back(map.lookup(i));
+      Value memref = map.lookup(o.getMemRef());
+      SmallVector<Value> safe = checkGlobalAccess(loc, memref, indices, /*isWrite=*/false);
+      map.map(o.getResult(), memref::LoadOp::create(b, loc, memref, safe));
+    } else if (auto o = dyn_cast<memref::StoreOp>(op)) {
+      SmallVector<Value> indices;
+      for (Value i : o.getIndices())
+        indices.push_back(map.lookup(i));
+      Value memref = map.lookup(o.getMemRef());
+      SmallVector<Value> safe = checkGlobalAccess(loc, memref, indices, /*isWrite=*/true);
+      memref::StoreOp::create(b, loc, map.lookup(o.getValueToStore()), memref, safe);
     } else if (isa<gpu::ReturnOp>(op)) {
       func::ReturnOp::create(b, loc);
     } else if (auto forOp = dyn_cast<scf::ForOp>(op)) {

@@ -20,6 +20,9 @@ def AttnGpuToEmu : Pass<"attn-gpu-to-emu", "mlir::ModuleOp"> {
     - workgroup attributions → one allocation per block from `attnc_emu_shared`, and
       every `memref.load`/`memref.store` on workgroup memory is preceded by
       `attnc_emu_check_shared(address, bytes, isWrite, loc)` (bounds and races);
+    - `memref.load`/`memref.store` on other (global) memory: indices outside the
+      memref's shape call `attnc_emu_out_of_bounds(isWrite, loc)` and the access is
+      redirected to element 0, so nothing outside the buffer is touched;
     - `nvgpu.ldmatrix` → `attnc_emu_ldmatrix`, `nvgpu.mma.sync` (m16n8k16 f16/bf16,
       m16n8k8 tf32; f32 accumulators) → `attnc_emu_mma_*`, with the fragments passed
       through small stack buffers;
@@ -51,7 +54,8 @@ def AttnGpuToEmu : Pass<"attn-gpu-to-emu", "mlir::ModuleOp"> {
     ```
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
-                           "::mlir::memref::MemRefDialect", "::mlir::vector::VectorDialect"];
+                           "::mlir::memref::MemRefDialect", "::mlir::vector::VectorDialect",
+                           "::mlir::scf::SCFDialect"];
 }
 
 #endif // ATTNC_TARGETS_EMU_PASSES_TD
