@@ -71,5 +71,5 @@ module attributes {gpu.container_module} {
 // CHECK: call @attnc_emu_async_wait(%[[PENDING]], %{{.*}}) : (i64, i64) -> ()
 // CHECK: memref.dim %{{.*}}, %{{.*}} : memref<8xf32>
 // CHECK: scf.if
-// CHECK-NEXT: call @attnc_emu_out_of_bounds
+// CHECK: call @attnc_emu_out_of_bounds
 // CHECK: memref.store
