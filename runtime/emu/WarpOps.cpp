@@ -39,6 +39,30 @@ void cRowCol(int lane, int i, int &row, int &col) {
   col = 2 * t + (i % 2);
 }
 
+/// The shared half of both mma shapes: the C fragments into a 16x8 matrix, then
+/// D = A·B + C handed back per lane (accumulated in f32, in k order).
+template <int K, typename In>
+void finishMma(const In *lanes, const float (&A)[16][K], const float (&B)[K][8],
+               char *outputs) {
+  float C[16][8] = {};
+  for (int lane = 0; lane < 32; ++lane)
+    for (int i = 0; i < 4; ++i) {
+      int row, col;
+      cRowCol(lane, i, row, col);
+      C[row][col] = lanes[lane].c[i];
+    }
+  auto *results = reinterpret_cast<MmaOut *>(outputs);
+  for (int lane = 0; lane < 32; ++lane)
+    for (int i = 0; i < 4; ++i) {
+      int row, col;
+      cRowCol(lane, i, row, col);
+      float acc = C[row][col];
+      for (int k = 0; k < K; ++k)
+        acc += A[row][k] * B[k][col];
+      results[lane].d[i] = acc;
+    }
+}
+
 } // namespace
 
 void mmaM16N8K16(MmaType type, const uint16_t a[8], const uint16_t b[4], const float c[4],
@@ -52,7 +76,7 @@ void mmaM16N8K16(MmaType type, const uint16_t a[8], const uint16_t b[4], const f
   warpCollective(
       what.c_str(), &in, sizeof(in), &out, sizeof(out),
       [type](const char *inputs, char *outputs) {
-        float A[16][16] = {}, B[16][8] = {}, C[16][8] = {};
+        float A[16][16] = {}, B[16][8] = {};
         const auto *lanes = reinterpret_cast<const M16N8K16In *>(inputs);
         for (int lane = 0; lane < 32; ++lane) {
           int g = lane / 4, t = lane % 4;
@@ -62,22 +86,8 @@ void mmaM16N8K16(MmaType type, const uint16_t a[8], const uint16_t b[4], const f
           }
           for (int i = 0; i < 4; ++i)
             B[2 * t + (i % 2) + (i >= 2 ? 8 : 0)][g] = halfToF32(type, lanes[lane].b[i]);
-          for (int i = 0; i < 4; ++i) {
-            int row, col;
-            cRowCol(lane, i, row, col);
-            C[row][col] = lanes[lane].c[i];
-          }
         }
-        auto *results = reinterpret_cast<MmaOut *>(outputs);
-        for (int lane = 0; lane < 32; ++lane)
-          for (int i = 0; i < 4; ++i) {
-            int row, col;
-            cRowCol(lane, i, row, col);
-            float acc = C[row][col];
-            for (int k = 0; k < 16; ++k)
-              acc += A[row][k] * B[k][col];
-            results[lane].d[i] = acc;
-          }
+        finishMma<16>(lanes, A, B, outputs);
       },
       loc);
   std::memcpy(d, out.d, sizeof(out.d));
@@ -93,7 +103,7 @@ void mmaM16N8K8Tf32(const float a[4], const float b[2], const float c[4], float 
   warpCollective(
       "mma.sync.m16n8k8.tf32", &in, sizeof(in), &out, sizeof(out),
       [](const char *inputs, char *outputs) {
-        float A[16][8] = {}, B[8][8] = {}, C[16][8] = {};
+        float A[16][8] = {}, B[8][8] = {};
         const auto *lanes = reinterpret_cast<const M16N8K8In *>(inputs);
         for (int lane = 0; lane < 32; ++lane) {
           int g = lane / 4, t = lane % 4;
@@ -101,22 +111,8 @@ void mmaM16N8K8Tf32(const float a[4], const float b[2], const float c[4], float 
             A[g + (i % 2 ? 8 : 0)][t + (i >= 2 ? 4 : 0)] = toTf32(lanes[lane].a[i]);
           for (int i = 0; i < 2; ++i)
             B[t + (i ? 4 : 0)][g] = toTf32(lanes[lane].b[i]);
-          for (int i = 0; i < 4; ++i) {
-            int row, col;
-            cRowCol(lane, i, row, col);
-            C[row][col] = lanes[lane].c[i];
-          }
         }
-        auto *results = reinterpret_cast<MmaOut *>(outputs);
-        for (int lane = 0; lane < 32; ++lane)
-          for (int i = 0; i < 4; ++i) {
-            int row, col;
-            cRowCol(lane, i, row, col);
-            float acc = C[row][col];
-            for (int k = 0; k < 8; ++k)
-              acc += A[row][k] * B[k][col];
-            results[lane].d[i] = acc;
-          }
+        finishMma<8>(lanes, A, B, outputs);
       },
       loc);
   std::memcpy(d, out.d, sizeof(out.d));
