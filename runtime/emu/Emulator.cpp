@@ -9,11 +9,14 @@
 //===----------------------------------------------------------------------===//
 #include "runtime/emu/Emulator.h"
 
+#include "runtime/ThreadPool.h"
+
 #include <ucontext.h>
 
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <mutex>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -244,18 +247,43 @@ Status launch(const LaunchConfig &config, const std::function<void()> &body) {
                          std::to_string(config.block.count()) +
                          " threads per block (at most 1024)");
   const Dim3 &g = config.grid;
-  for (int64_t i = 0; i < g.count(); ++i) {
-    Block block;
-    block.config = &config;
-    block.body = &body;
-    block.blockIdx = {i % g.x, (i / g.x) % g.y, i / (g.x * g.y)};
-    Block *saved = gBlock;
-    gBlock = &block;
-    Status s = runBlock(block);
-    gBlock = saved;
-    if (!s)
-      return s;
-  }
+  // Blocks are independent: they run on the CPU thread pool, each on one thread.
+  // The error of the lowest-numbered failing block is reported, so the result does
+  // not depend on scheduling.
+  std::mutex errorMutex;
+  int64_t errorBlock = g.count();
+  std::string error;
+  auto runBlocks = [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      {
+        std::lock_guard<std::mutex> lock(errorMutex);
+        if (errorBlock < i)
+          return; // an earlier block already failed
+      }
+      Block block;
+      block.config = &config;
+      block.body = &body;
+      block.blockIdx = {i % g.x, (i / g.x) % g.y, i / (g.x * g.y)};
+      Block *saved = gBlock;
+      gBlock = &block;
+      Status s = runBlock(block);
+      gBlock = saved;
+      if (!s) {
+        std::lock_guard<std::mutex> lock(errorMutex);
+        if (i < errorBlock) {
+          errorBlock = i;
+          error = s.message();
+        }
+        return;
+      }
+    }
+  };
+  if (config.parallelBlocks)
+    ThreadPool::global().parallelFor(g.count(), runBlocks);
+  else
+    runBlocks(0, g.count());
+  if (errorBlock < g.count())
+    return Status::error(error);
   return Status::ok();
 }
 

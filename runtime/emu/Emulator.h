@@ -13,7 +13,8 @@
 //     since the last barrier: a write and another thread's access with no barrier
 //     between them is a data race and is reported.
 // Errors name the kernel, the source location given by the caller, the block and the
-// thread. Blocks run one after another. The code-generation side (lowering gpu.func
+// thread. Blocks run in parallel on the CPU thread pool (each block on one thread).
+// The code-generation side (lowering gpu.func
 // to calls into this engine) is separate.
 //
 //===----------------------------------------------------------------------===//
@@ -38,6 +39,7 @@ struct LaunchConfig {
   std::string kernel = "kernel";
   Dim3 grid, block;
   bool checkRaces = true;
+  bool parallelBlocks = true; ///< run blocks on the CPU thread pool
   size_t stackBytes = 256 * 1024; ///< per emulated thread
 };
 

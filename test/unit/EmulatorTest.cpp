@@ -258,6 +258,30 @@ TEST(Emulator, BadLaunchesAreErrors) {
   EXPECT_NE(big.message().find("2048 threads per block (at most 1024)"), std::string::npos);
 }
 
+TEST(Emulator, BlocksRunInParallelAndTheFirstFailingBlockIsReported) {
+  for (bool parallel : {true, false}) {
+    LaunchConfig c = config({16, 1, 1}, {32, 1, 1}, "blocks");
+    c.parallelBlocks = parallel;
+    std::vector<std::atomic<int>> sums(16);
+    for (auto &x : sums)
+      x = 0;
+    Status ok = launch(c, [&] { sums[size_t(blockIdx().x)] += int(linearThreadId()); });
+    ASSERT_TRUE(ok) << ok.message();
+    for (auto &x : sums)
+      EXPECT_EQ(x.load(), 31 * 32 / 2);
+    // Blocks 5 and 11 diverge at a barrier; block 5's error is the one reported.
+    Status bad = launch(c, [&] {
+      int64_t b = blockIdx().x;
+      if ((b == 5 || b == 11) && linearThreadId() == 0)
+        return;
+      barrier("blocks.mlir:3");
+    });
+    ASSERT_FALSE(bad);
+    EXPECT_NE(bad.message().find("kernel 'blocks', block (5, 0, 0)"), std::string::npos)
+        << bad.message();
+  }
+}
+
 TEST(Emulator, SharedMemoryIsPerBlock) {
   std::vector<float> seen(4, -1);
   Status s = launch(config({4, 1, 1}, {2, 1, 1}), [&] {
