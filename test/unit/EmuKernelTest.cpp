@@ -471,24 +471,27 @@ module attributes {gpu.container_module} {
 }
 )mlir";
 
-std::string gemmSource(const std::string &lastWait) {
+std::string gemmSource(const std::string &lastWait, const std::string &elt = "f16") {
   std::string s = kGemm;
   s.replace(s.find("LASTWAIT"), 8, lastWait);
+  for (size_t at = 0; (at = s.find("xf16", at)) != std::string::npos; at += 1 + elt.size())
+    s.replace(at, 4, "x" + elt);
   return s;
 }
 
 Status runGemm(const std::string &lastWait, std::vector<float> &d, std::vector<uint16_t> &a,
-               std::vector<uint16_t> &bt) {
+               std::vector<uint16_t> &bt, bool bf16 = false) {
   mlir::MLIRContext ctx;
-  auto module = compileKernels(ctx, gemmSource(lastWait));
+  auto module = compileKernels(ctx, gemmSource(lastWait, bf16 ? "bf16" : "f16"));
   if (!module)
     return module.status();
   a.resize(1024);
   bt.resize(512);
+  auto encode = [&](float x) { return bf16 ? floatToBf16(x) : floatToHalf(x); };
   for (int i = 0; i < 1024; ++i)
-    a[size_t(i)] = floatToHalf(float((i * 7) % 17) / 8.0f - 1.0f);
+    a[size_t(i)] = encode(float((i * 7) % 17) / 8.0f - 1.0f);
   for (int i = 0; i < 512; ++i)
-    bt[size_t(i)] = floatToHalf(float((i * 5) % 13) / 8.0f - 0.75f);
+    bt[size_t(i)] = encode(float((i * 5) % 13) / 8.0f - 0.75f);
   d.assign(128, -999.0f);
   MemRef1DU16 aRef(a), btRef(bt);
   MemRef1D dRef(d);
@@ -496,17 +499,82 @@ Status runGemm(const std::string &lastWait, std::vector<float> &d, std::vector<u
 }
 
 TEST(EmuKernels, DoubleBufferedTiledGemmIsCorrect) {
-  std::vector<float> d;
-  std::vector<uint16_t> a, bt;
-  Status s = runGemm("nvgpu.device_async_wait %g0 {numGroups = 0 : i32}", d, a, bt);
-  ASSERT_TRUE(s) << s.message();
-  for (int m = 0; m < 16; ++m)
-    for (int n = 0; n < 8; ++n) {
-      double ref = 0;
-      for (int k = 0; k < 64; ++k)
-        ref += double(halfToFloat(a[size_t(m * 64 + k)])) * double(halfToFloat(bt[size_t(n * 64 + k)]));
-      EXPECT_NEAR(d[size_t(m * 8 + n)], ref, 1e-4) << m << "," << n;
+  for (bool bf16 : {false, true}) {
+    SCOPED_TRACE(bf16 ? "bf16" : "f16");
+    std::vector<float> d;
+    std::vector<uint16_t> a, bt;
+    Status s = runGemm("nvgpu.device_async_wait %g0 {numGroups = 0 : i32}", d, a, bt, bf16);
+    ASSERT_TRUE(s) << s.message();
+    auto decode = [&](uint16_t h) { return double(bf16 ? bf16ToFloat(h) : halfToFloat(h)); };
+    for (int m = 0; m < 16; ++m)
+      for (int n = 0; n < 8; ++n) {
+        double ref = 0;
+        for (int k = 0; k < 64; ++k)
+          ref += decode(a[size_t(m * 64 + k)]) * decode(bt[size_t(n * 64 + k)]);
+        EXPECT_NEAR(d[size_t(m * 8 + n)], ref, 1e-4) << m << "," << n;
+      }
+  }
+}
+
+/// A 32x32 transpose through workgroup memory allocated in the kernel body, with
+/// a barrier between the writes and the transposed reads (BARRIER).
+const char *kTranspose = R"mlir(
+module attributes {gpu.container_module} {
+  gpu.module @kernels {
+    gpu.func @transpose(%in: memref<1024xf32>, %out: memref<1024xf32>) kernel {
+      %tile = memref.alloca() : memref<32x32xf32, #gpu.address_space<workgroup>>
+      %x = gpu.thread_id x
+      %y = gpu.thread_id y
+      %c0 = arith.constant 0 : index
+      %c8 = arith.constant 8 : index
+      %c32 = arith.constant 32 : index
+      scf.for %r0 = %c0 to %c32 step %c8 {
+        %r = arith.addi %r0, %y : index
+        %rx = arith.muli %r, %c32 : index
+        %i = arith.addi %rx, %x : index
+        %v = memref.load %in[%i] : memref<1024xf32>
+        memref.store %v, %tile[%r, %x] : memref<32x32xf32, #gpu.address_space<workgroup>>
+      }
+      BARRIER
+      scf.for %r0 = %c0 to %c32 step %c8 {
+        %r = arith.addi %r0, %y : index
+        %v = memref.load %tile[%x, %r] : memref<32x32xf32, #gpu.address_space<workgroup>>
+        %rx = arith.muli %r, %c32 : index
+        %i = arith.addi %rx, %x : index
+        memref.store %v, %out[%i] : memref<1024xf32>
+      }
+      gpu.return
     }
+  }
+}
+)mlir";
+
+TEST(EmuKernels, SharedMemoryTransposeWithBarrierIsCorrect) {
+  mlir::MLIRContext ctx;
+  auto module = compileKernels(ctx, withBarrier(kTranspose, "gpu.barrier"));
+  ASSERT_TRUE(module) << module.status().message();
+  std::vector<float> in(1024), out(1024, -1.0f);
+  for (int i = 0; i < 1024; ++i)
+    in[size_t(i)] = float(i);
+  MemRef1D inRef(in), outRef(out);
+  Status s = (*module)->launch("transpose", {1, 1, 1}, {32, 8, 1}, {inRef.arg(), outRef.arg()});
+  ASSERT_TRUE(s) << s.message();
+  for (int r = 0; r < 32; ++r)
+    for (int c = 0; c < 32; ++c)
+      EXPECT_EQ(out[size_t(r * 32 + c)], float(c * 32 + r));
+}
+
+TEST(EmuKernels, SharedMemoryTransposeWithoutBarrierIsARace) {
+  mlir::MLIRContext ctx;
+  auto module = compileKernels(ctx, withBarrier(kTranspose, ""));
+  ASSERT_TRUE(module) << module.status().message();
+  std::vector<float> in(1024, 1.0f), out(1024);
+  MemRef1D inRef(in), outRef(out);
+  Status s = (*module)->launch("transpose", {1, 1, 1}, {32, 8, 1}, {inRef.arg(), outRef.arg()});
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.message().find("kernels.mlir:16:9: kernel 'transpose'"), std::string::npos)
+      << s.message();
+  EXPECT_NE(s.message().find("data race on workgroup memory"), std::string::npos) << s.message();
 }
 
 TEST(EmuKernels, TooWeakWaitInTheLastIterationIsReported) {

@@ -155,6 +155,19 @@ private:
           locIndex(loc)});
   }
 
+  /// One per-block workgroup allocation of `type`, as a plain memref; null if the
+  /// type is not a static identity-layout memref.
+  Value allocateShared(Location loc, MemRefType type) {
+    if (!type.hasStaticShape() || !type.getLayout().isIdentity())
+      return {};
+    int64_t bytes = type.getNumElements() * type.getElementTypeBitWidth() / 8;
+    auto raw = MemRefType::get({ShapedType::kDynamic}, b.getI8Type());
+    Value buffer = call(loc, "attnc_emu_shared", {raw},
+                        {i64(loc, sharedIds++), i64(loc, bytes)}, /*cInterface=*/true);
+    return memref::ViewOp::create(b, loc, hostType(type), buffer,
+                                  arith::ConstantIndexOp::create(b, loc, 0), ValueRange{});
+  }
+
   LogicalResult emitBlock(Block &block, IRMapping &map);
 
   ModuleOp module;
@@ -178,17 +191,10 @@ LogicalResult KernelLowering::lower(gpu::GPUFuncOp kernel) {
   for (unsigned i = 0; i < type.getNumInputs(); ++i)
     map.map(body.getArgument(i), entry->getArgument(i));
   for (BlockArgument attribution : kernel.getWorkgroupAttributions()) {
-    auto memType = cast<MemRefType>(attribution.getType());
-    if (!memType.hasStaticShape() || !memType.getLayout().isIdentity())
+    Value view = allocateShared(loc, cast<MemRefType>(attribution.getType()));
+    if (!view)
       return kernel.emitError("cuda-emu: workgroup attributions must have a static shape "
                               "and the identity layout");
-    int64_t bytes = memType.getNumElements() * memType.getElementTypeBitWidth() / 8;
-    auto raw = MemRefType::get({ShapedType::kDynamic}, b.getI8Type());
-    Value buffer = call(loc, "attnc_emu_shared", {raw},
-                        {i64(loc, sharedIds++), i64(loc, bytes)}, /*cInterface=*/true);
-    Value view = memref::ViewOp::create(b, loc, hostType(memType), buffer,
-                                        arith::ConstantIndexOp::create(b, loc, 0),
-                                        ValueRange{});
     map.map(attribution, view);
   }
   if (!kernel.getPrivateAttributions().empty())
@@ -249,6 +255,17 @@ LogicalResult KernelLowering::emitBlock(Block &block, IRMapping &map) {
       checkAccess(loc, map.lookup(o.getMemRef()), indices, /*isWrite=*/true);
       memref::StoreOp::create(b, loc, map.lookup(o.getValueToStore()),
                               map.lookup(o.getMemRef()), indices);
+    } else if (isa<memref::AllocaOp, memref::AllocOp>(op) &&
+               isWorkgroup(op.getResult(0).getType())) {
+      // Workgroup memory allocated in the kernel body: one copy per block.
+      Value view = allocateShared(loc, cast<MemRefType>(op.getResult(0).getType()));
+      if (!view)
+        return op.emitError("cuda-emu: workgroup allocations must have a static shape and "
+                            "the identity layout");
+      map.map(op.getResult(0), view);
+    } else if (isa<memref::DeallocOp>(op) &&
+               isWorkgroup(op.getOperand(0).getType())) {
+      // Per-block memory lives as long as the block.
     } else if (auto o = dyn_cast<nvgpu::LdMatrixOp>(op)) {
       SmallVector<Value> indices;
       for (Value i : o.getIndices())

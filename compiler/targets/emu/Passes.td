@@ -17,7 +17,8 @@ def AttnGpuToEmu : Pass<"attn-gpu-to-emu", "mlir::ModuleOp"> {
     - `gpu.barrier` → `attnc_emu_barrier(loc)`;
     - `gpu.shuffle` (32-bit values, xor/idx/up/down, with width and validity) →
       `attnc_emu_shuffle`;
-    - workgroup attributions → one allocation per block from `attnc_emu_shared`, and
+    - workgroup attributions and `memref.alloca`/`alloc` in workgroup memory → one
+      allocation per block from `attnc_emu_shared`, and
       every `memref.load`/`memref.store` on workgroup memory is preceded by
       `attnc_emu_check_shared(address, bytes, isWrite, loc)` (bounds and races);
     - `memref.load`/`memref.store` on other (global) memory: indices outside the
