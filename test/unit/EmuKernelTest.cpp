@@ -32,17 +32,19 @@ using namespace attnc::emu;
 namespace {
 
 /// A 1-D memref descriptor for the packed interface.
-struct MemRef1D {
-  float *allocated, *aligned;
+template <typename T> struct MemRef1DOf {
+  T *allocated, *aligned;
   int64_t offset, size, stride;
   void *self = nullptr;
-  explicit MemRef1D(std::vector<float> &v)
+  explicit MemRef1DOf(std::vector<T> &v)
       : allocated(v.data()), aligned(v.data()), offset(0), size(int64_t(v.size())),
         stride(1) {
     self = this;
   }
   void *arg() { return &self; }
 };
+using MemRef1D = MemRef1DOf<float>;
+using MemRef1DU16 = MemRef1DOf<uint16_t>;
 
 Result<std::unique_ptr<EmuModule>> compileKernels(mlir::MLIRContext &ctx, const std::string &source) {
   ctx.loadDialect<mlir::arith::ArithDialect, mlir::func::FuncDialect, mlir::gpu::GPUDialect,
@@ -270,17 +272,6 @@ std::string mmaSource(const std::string &elt, const std::string &barrier) {
   return withBarrier(s, barrier);
 }
 
-struct MemRef1DU16 {
-  uint16_t *allocated, *aligned;
-  int64_t offset, size, stride;
-  void *self = nullptr;
-  explicit MemRef1DU16(std::vector<uint16_t> &v)
-      : allocated(v.data()), aligned(v.data()), offset(0), size(int64_t(v.size())),
-        stride(1) {
-    self = this;
-  }
-  void *arg() { return &self; }
-};
 
 void runMma(bool bf16) {
   mlir::MLIRContext ctx;
