@@ -46,6 +46,9 @@ std::vector<std::pair<std::string, void *>> emuAbiSymbols() {
       {"attnc_emu_async_wait", reinterpret_cast<void *>(&attnc_emu_async_wait)},
       {"_mlir_ciface_attnc_emu_shared",
        reinterpret_cast<void *>(&_mlir_ciface_attnc_emu_shared)},
+      {"_mlir_ciface_attnc_emu_dynamic_shared",
+       reinterpret_cast<void *>(&_mlir_ciface_attnc_emu_dynamic_shared)},
+      {"attnc_emu_launch", reinterpret_cast<void *>(&attnc_emu_launch)},
   };
 }
 
@@ -110,5 +113,10 @@ void attnc_emu_async_wait(int64_t pendingGroups, int64_t loc) {
 void _mlir_ciface_attnc_emu_shared(AttncEmuMemRef1D *result, int64_t id, int64_t bytes) {
   auto *p = static_cast<int8_t *>(sharedMemory(id, size_t(bytes)));
   *result = {p, p, 0, bytes, 1};
+}
+void _mlir_ciface_attnc_emu_dynamic_shared(AttncEmuMemRef1D *result) {
+  size_t bytes = 0;
+  auto *p = static_cast<int8_t *>(dynamicSharedMemory(&bytes));
+  *result = {p, p, 0, int64_t(bytes), 1};
 }
 }

@@ -69,6 +69,13 @@ struct AttncEmuMemRef1D {
   int64_t stride;
 };
 void _mlir_ciface_attnc_emu_shared(AttncEmuMemRef1D *result, int64_t id, int64_t bytes);
+/// memref<?xi8> descriptor of the block's dynamic shared memory.
+void _mlir_ciface_attnc_emu_dynamic_shared(AttncEmuMemRef1D *result);
+/// gpu.launch_func from host code (see runtime/emu/EmuHost.h): runs kernel `kernel`
+/// of the installed kernel table with `argv` (its packed-interface arguments).
+void attnc_emu_launch(int64_t kernel, int64_t gridX, int64_t gridY, int64_t gridZ,
+                      int64_t blockX, int64_t blockY, int64_t blockZ,
+                      int64_t dynamicSharedBytes, int64_t argv, int64_t loc);
 }
 
 #endif // ATTNC_RUNTIME_EMU_EMUABI_H

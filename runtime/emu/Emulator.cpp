@@ -342,14 +342,22 @@ void warpCollective(const char *what, const void *in, size_t inBytes, void *out,
 uint32_t shuffle(uint32_t value, int32_t offset, int32_t width, ShuffleMode mode,
                  bool *valid, const char *loc) {
   Block &block = currentBlock();
-  if (width < 1 || width > kWarpSize || (width & (width - 1)) != 0) {
-    block.fail(*block.current, loc,
-               "shuffle width must be a power of two in [1, 32], got " +
-                   std::to_string(width));
+  Fiber &self = *block.current;
+  int64_t lanes = std::min<int64_t>(
+      kWarpSize, int64_t(block.fibers.size()) - warpOf(self) * kWarpSize);
+  if (width < 1 || width > lanes) {
+    block.fail(self, loc,
+               "gpu.shuffle width " + std::to_string(width) + " is outside [1, " +
+                   std::to_string(lanes) + "], the lanes of this warp");
     return value;
   }
-  int64_t lanes = std::min<int64_t>(
-      kWarpSize, int64_t(block.fibers.size()) - warpOf(*block.current) * kWarpSize);
+  if (laneId() >= width) {
+    block.fail(self, loc,
+               "lane " + std::to_string(laneId()) + " executes a gpu.shuffle of width " +
+                   std::to_string(width) + ": only lanes 0.." + std::to_string(width - 1) +
+                   " take part (shfl.sync member mask)");
+    return value;
+  }
   struct In {
     uint32_t value;
     int32_t offset;
@@ -368,19 +376,18 @@ uint32_t shuffle(uint32_t value, int32_t offset, int32_t width, ShuffleMode mode
       what.c_str(), &in, sizeof(In), &out, sizeof(Out),
       [=](const char *inputs, char *outputs) {
         auto inAt = [&](int64_t l) { return reinterpret_cast<const In *>(inputs)[l]; };
+        // shfl.sync as upstream's NVVM lowering issues it: member mask = lanes
+        // [0, width), no segments, clamp c = width - 1 (up: 32 - width).
+        int64_t clamp = mode == ShuffleMode::Up ? kWarpSize - width : width - 1;
         for (int64_t l = 0; l < lanes; ++l) {
-          // PTX shfl.sync with segments of `width` lanes.
-          int64_t minLane = l & ~int64_t(width - 1);
-          int64_t maxLane = minLane + width - 1;
-          int64_t b = inAt(l).offset, src;
-          bool ok;
+          int64_t b = inAt(l).offset & (kWarpSize - 1), src = l;
+          bool ok = false;
           switch (mode) {
-          case ShuffleMode::Xor: src = l ^ b; ok = src >= minLane && src <= maxLane; break;
-          case ShuffleMode::Idx: src = minLane + (b & (width - 1)); ok = b >= 0 && b < width; break;
-          case ShuffleMode::Up: src = l - b; ok = src >= minLane; break;
-          case ShuffleMode::Down: src = l + b; ok = src <= maxLane; break;
+          case ShuffleMode::Xor: src = l ^ b; ok = src <= clamp; break;
+          case ShuffleMode::Idx: src = b; ok = src <= clamp; break;
+          case ShuffleMode::Up: src = l - b; ok = src >= clamp; break;
+          case ShuffleMode::Down: src = l + b; ok = src <= clamp; break;
           }
-          ok = ok && src >= 0 && src < lanes;
           Out &o = reinterpret_cast<Out *>(outputs)[l];
           o.value = ok ? inAt(src).value : inAt(l).value;
           o.valid = ok;
@@ -400,6 +407,11 @@ void *sharedMemory(int64_t id, size_t bytes) {
     it = block.shared.emplace(id, std::make_pair(std::move(memory), bytes)).first;
   }
   return it->second.first.get();
+}
+
+void *dynamicSharedMemory(size_t *bytes) {
+  *bytes = currentBlock().config->dynamicSharedBytes;
+  return sharedMemory(-1, *bytes); // static allocations have ids >= 0
 }
 
 void checkSharedAccess(const void *ptr, size_t bytes, bool isWrite, const char *loc) {

@@ -41,6 +41,7 @@ struct LaunchConfig {
   bool checkRaces = true;
   bool parallelBlocks = true; ///< run blocks on the CPU thread pool
   size_t stackBytes = 256 * 1024; ///< per emulated thread
+  size_t dynamicSharedBytes = 0;  ///< gpu.dynamic_shared_memory of each block
 };
 
 /// Runs `body` once per thread of every block. Inside `body` the functions below
@@ -61,9 +62,13 @@ int64_t laneId();
 void barrier(const char *loc);
 
 enum class ShuffleMode { Xor, Idx, Up, Down };
-/// gpu.shuffle on 32-bit values: every lane of the warp must call it with the same
-/// mode and width. `valid` is false when the source lane is outside the lane's
-/// segment of `width` lanes (the value is then the lane's own).
+/// gpu.shuffle on 32-bit values, as upstream MLIR lowers it to NVVM (shfl.sync with
+/// the member mask of lanes [0, width), no segments, clamp width - 1, or 32 - width
+/// for `Up`): xor reads lane l ^ offset, idx lane offset, down lane l + offset,
+/// valid when that lane is <= width - 1; up reads lane l - offset, valid when it is
+/// >= 32 - width. An invalid shuffle returns the lane's own value. Every lane of the
+/// warp must call it with the same mode and width; a width beyond the warp's lanes,
+/// or a lane outside the member mask, is reported (undefined on the hardware).
 uint32_t shuffle(uint32_t value, int32_t offset, int32_t width, ShuffleMode mode,
                  bool *valid, const char *loc);
 
@@ -79,6 +84,9 @@ void warpCollective(const char *what, const void *in, size_t inBytes, void *out,
 /// Workgroup memory of the current block: allocation `id` of `bytes` bytes (zeroed;
 /// the same pointer for every thread of the block).
 void *sharedMemory(int64_t id, size_t bytes);
+
+/// The block's dynamic shared memory (LaunchConfig::dynamicSharedBytes, zeroed).
+void *dynamicSharedMemory(size_t *bytes);
 
 /// Checks an access of `bytes` bytes at `ptr` to shared memory (bounds always, races
 /// when enabled) and records it.

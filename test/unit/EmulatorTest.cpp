@@ -1,7 +1,7 @@
 //===- EmulatorTest.cpp - the cuda-emu SIMT engine --------------------------===//
 //
 // Each emulated operation against a scalar reference written from the PTX ISA
-// (shfl.sync with segments of `width` lanes), correct kernels (ids, a block reduction
+// (shfl.sync as upstream lowers gpu.shuffle), correct kernels (ids, a block reduction
 // with shuffles and shared memory, a tiled transpose with barriers) and broken ones
 // that must be reported: a missing barrier (data race), a divergent barrier, a warp
 // collective that not every lane executes, an out-of-bounds shared-memory access.
@@ -55,47 +55,71 @@ TEST(Emulator, EveryThreadOfEveryBlockRunsOnceWithItsIds) {
     EXPECT_EQ(h, 1);
 }
 
-/// The PTX reference of shfl.sync for lane `l` (segments of `width` lanes).
-bool referenceShuffle(ShuffleMode mode, int64_t l, int64_t b, int64_t width,
-                      int64_t lanes, int64_t &src) {
-  int64_t minLane = l & ~(width - 1), maxLane = minLane + width - 1;
-  bool ok = false;
+/// The PTX ISA's shfl.sync pseudo-code for lane `l`, with the operand c that
+/// upstream's gpu.shuffle → NVVM lowering passes: ((segmask << 8) | clamp) with
+/// segmask 0 and clamp width - 1 (32 - width for up).
+bool referenceShuffle(ShuffleMode mode, int64_t l, int64_t b, int64_t width, int64_t &src) {
+  int64_t c = mode == ShuffleMode::Up ? 32 - width : width - 1;
+  int64_t segmask = (c >> 8) & 31, cval = c & 31, bval = b & 31;
+  int64_t maxLane = (l & segmask) | (cval & ~segmask), minLane = l & segmask;
+  bool p = false;
   switch (mode) {
-  case ShuffleMode::Xor: src = l ^ b; ok = src >= minLane && src <= maxLane; break;
-  case ShuffleMode::Idx: src = minLane + b; ok = b >= 0 && b < width; break;
-  case ShuffleMode::Up: src = l - b; ok = src >= minLane; break;
-  case ShuffleMode::Down: src = l + b; ok = src <= maxLane; break;
+  case ShuffleMode::Up: src = l - bval; p = src >= maxLane; break;
+  case ShuffleMode::Down: src = l + bval; p = src <= maxLane; break;
+  case ShuffleMode::Xor: src = l ^ bval; p = src <= maxLane; break;
+  case ShuffleMode::Idx: src = minLane | (bval & ~segmask); p = src <= maxLane; break;
   }
-  return ok && src >= 0 && src < lanes;
+  return p;
 }
 
 TEST(Emulator, ShuffleMatchesThePtxReferenceInEveryMode) {
-  for (int64_t blockSize : {32, 48}) // 48: the second warp has 16 lanes
+  // 48 threads: the second warp has 16 lanes. Every lane of a warp takes part, so
+  // widths go up to the warp's lane count.
+  for (int64_t blockSize : {32, 48, 13})
     for (ShuffleMode mode :
          {ShuffleMode::Xor, ShuffleMode::Idx, ShuffleMode::Up, ShuffleMode::Down})
-      for (int32_t width : {1, 2, 4, 8, 16, 32})
-        for (int32_t offset : {0, 1, 3, 5, 16, 31}) {
-          std::vector<uint32_t> got(static_cast<size_t>(blockSize));
-          std::vector<int> valid(static_cast<size_t>(blockSize));
-          Status s = launch(config({1, 1, 1}, {blockSize, 1, 1}), [&] {
-            int64_t t = linearThreadId();
-            bool ok = false;
-            got[size_t(t)] = shuffle(uint32_t(1000 + t), offset, width, mode, &ok, "here");
-            valid[size_t(t)] = ok;
-          });
-          ASSERT_TRUE(s) << s.message();
-          for (int64_t t = 0; t < blockSize; ++t) {
-            int64_t warpBase = t / 32 * 32;
-            int64_t lanes = std::min<int64_t>(32, blockSize - warpBase), src = 0;
-            bool ok = referenceShuffle(mode, t - warpBase, offset, width, lanes, src);
-            EXPECT_EQ(bool(valid[size_t(t)]), ok)
-                << "mode " << int(mode) << " width " << width << " offset " << offset
-                << " lane " << t;
-            EXPECT_EQ(got[size_t(t)], uint32_t(1000 + (ok ? warpBase + src : t)))
-                << "mode " << int(mode) << " width " << width << " offset " << offset
-                << " lane " << t;
-          }
+      for (int32_t offset : {0, 1, 3, 5, 16, 31, 37}) {
+        int64_t lastLanes = (blockSize - 1) % 32 + 1;
+        std::vector<uint32_t> got(static_cast<size_t>(blockSize));
+        std::vector<int> valid(static_cast<size_t>(blockSize));
+        Status s = launch(config({1, 1, 1}, {blockSize, 1, 1}), [&] {
+          int64_t t = linearThreadId();
+          int32_t width = t < blockSize / 32 * 32 ? 32 : int32_t(lastLanes);
+          bool ok = false;
+          got[size_t(t)] = shuffle(uint32_t(1000 + t), offset, width, mode, &ok, "here");
+          valid[size_t(t)] = ok;
+        });
+        ASSERT_TRUE(s) << s.message();
+        for (int64_t t = 0; t < blockSize; ++t) {
+          int64_t warpBase = t / 32 * 32, src = 0;
+          int64_t width = t < blockSize / 32 * 32 ? 32 : lastLanes;
+          bool ok = referenceShuffle(mode, t - warpBase, offset, width, src);
+          EXPECT_EQ(bool(valid[size_t(t)]), ok)
+              << "mode " << int(mode) << " width " << width << " offset " << offset
+              << " lane " << t;
+          EXPECT_EQ(got[size_t(t)], uint32_t(1000 + (ok ? warpBase + src : t)))
+              << "mode " << int(mode) << " width " << width << " offset " << offset
+              << " lane " << t;
         }
+      }
+}
+
+TEST(Emulator, ShuffleOutsideTheMemberMaskIsReported) {
+  // Width 16 in a full warp: lanes 16..31 are not in shfl.sync's member mask.
+  Status s = launch(config({1, 1, 1}, {32, 1, 1}), [&] {
+    bool ok;
+    shuffle(1, 1, 16, ShuffleMode::Xor, &ok, "narrow.mlir:3:5");
+  });
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.message().find("narrow.mlir:3:5"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("only lanes 0..15 take part"), std::string::npos) << s.message();
+  // Width 32 in a warp of 13 threads: lanes that do not exist.
+  s = launch(config({1, 1, 1}, {13, 1, 1}), [&] {
+    bool ok;
+    shuffle(1, 1, 32, ShuffleMode::Down, &ok, "wide.mlir:4:5");
+  });
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.message().find("width 32 is outside [1, 13]"), std::string::npos) << s.message();
 }
 
 TEST(Emulator, BlockReductionWithShufflesAndSharedMemory) {

@@ -107,7 +107,15 @@ LogicalResult printLLVMIR(ModuleOp module, llvm::raw_ostream &os) {
 }
 
 std::unique_ptr<ExecutionEngine> jitCompile(ModuleOp module, std::string &error,
-                                            bool enableObjectDump) {
+                                            bool enableObjectDump,
+                                            llvm::ArrayRef<llvm::StringRef> sharedLibs,
+                                            unsigned optLevel) {
+  optLevel = std::min(optLevel, 3u);
+  llvm::CodeGenOptLevel codeGenLevel =
+      optLevel == 0   ? llvm::CodeGenOptLevel::None
+      : optLevel == 1 ? llvm::CodeGenOptLevel::Less
+      : optLevel == 2 ? llvm::CodeGenOptLevel::Default
+                      : llvm::CodeGenOptLevel::Aggressive;
   initializeLLVM();
   registerTranslations(module.getContext());
   auto tmBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
@@ -115,7 +123,7 @@ std::unique_ptr<ExecutionEngine> jitCompile(ModuleOp module, std::string &error,
     error = llvm::toString(tmBuilder.takeError());
     return nullptr;
   }
-  tmBuilder->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+  tmBuilder->setCodeGenOptLevel(codeGenLevel);
   auto tm = tmBuilder->createTargetMachine();
   if (!tm) {
     error = llvm::toString(tm.takeError());
@@ -124,9 +132,10 @@ std::unique_ptr<ExecutionEngine> jitCompile(ModuleOp module, std::string &error,
   ExecutionEngineOptions options;
   // options.transformer is a function_ref: the function must outlive create().
   std::function<llvm::Error(llvm::Module *)> transformer =
-      makeOptimizingTransformer(3, 0, tm->get());
+      makeOptimizingTransformer(optLevel, 0, tm->get());
   options.transformer = transformer;
-  options.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
+  options.jitCodeGenOptLevel = codeGenLevel;
+  options.sharedLibPaths = sharedLibs;
   // No GDB/perf JIT registration: attnc kernels are not debugged through them, and
   // registering every compiled variant costs time.
   options.enableGDBNotificationListener = false;

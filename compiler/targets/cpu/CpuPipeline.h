@@ -38,12 +38,13 @@ mlir::LogicalResult runPipeline(mlir::ModuleOp module,
 /// Prints the LLVM IR of an LLVM-dialect module (optimised at -O3 for the host).
 mlir::LogicalResult printLLVMIR(mlir::ModuleOp module, llvm::raw_ostream &os);
 
-/// JIT-compiles an LLVM-dialect module for the host CPU at -O3.
+/// JIT-compiles an LLVM-dialect module for the host CPU at `optLevel` (0-3).
 /// With `enableObjectDump`, the engine keeps the object file for
-/// `ExecutionEngine::dumpToObjectFile` (the kernel cache stores it).
-std::unique_ptr<mlir::ExecutionEngine> jitCompile(mlir::ModuleOp module,
-                                                  std::string &error,
-                                                  bool enableObjectDump = false);
+/// `ExecutionEngine::dumpToObjectFile` (the kernel cache stores it). `sharedLibs`
+/// are loaded and their symbols made visible to the module.
+std::unique_ptr<mlir::ExecutionEngine>
+jitCompile(mlir::ModuleOp module, std::string &error, bool enableObjectDump = false,
+           llvm::ArrayRef<llvm::StringRef> sharedLibs = {}, unsigned optLevel = 3);
 
 } // namespace attnc::cpu
 

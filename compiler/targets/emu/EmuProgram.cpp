@@ -1,0 +1,148 @@
+//===- EmuProgram.cpp - whole GPU programs compiled for cuda-emu -----------===//
+#include "compiler/targets/emu/EmuProgram.h"
+#include "compiler/targets/cpu/CpuPipeline.h"
+#include "compiler/targets/emu/Passes.h"
+#include "runtime/emu/EmuAbi.h"
+#include "runtime/emu/EmuHost.h"
+
+#include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
+#include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "llvm/ExecutionEngine/Orc/Mangling.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cstdio>
+
+using namespace mlir;
+
+namespace attnc::emu {
+
+void buildEmuProgramPipeline(OpPassManager &pm) {
+  pm.addPass(createGpuKernelOutliningPass());
+  pm.addPass(createConvertLinalgToLoopsPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addNestedPass<gpu::GPUModuleOp>(createAttnGpuEmuRewrite());
+  pm.addPass(createAttnGpuHostToEmu());
+  pm.addPass(createAttnGpuToEmu());
+  pm.addPass(createConvertVectorToSCFPass());
+  pm.addPass(createLowerAffinePass());
+  cpu::buildCpuToLLVMPipeline(pm);
+}
+
+EmuProgram::~EmuProgram() = default;
+
+static std::vector<std::string> stringArray(ModuleOp module, StringRef name) {
+  std::vector<std::string> out;
+  if (auto array = module->getAttrOfType<ArrayAttr>(name))
+    for (Attribute a : array)
+      out.push_back(cast<StringAttr>(a).str());
+  return out;
+}
+
+/// Checks that `entry` exists with the signature mlir-runner requires.
+static Status checkEntry(ModuleOp module, const std::string &entry, EntryResult result) {
+  auto fn = module.lookupSymbol<func::FuncOp>(entry);
+  if (!fn || fn.isExternal())
+    return Status::error("entry point '" + entry + "' not found (a func.func with a body)");
+  FunctionType type = fn.getFunctionType();
+  if (type.getNumInputs() != 0)
+    return Status::error("entry point '" + entry + "' must take no arguments");
+  Builder b(module.getContext());
+  Type expected = result == EntryResult::I32   ? b.getI32Type()
+                  : result == EntryResult::I64 ? b.getI64Type()
+                  : result == EntryResult::F32 ? b.getF32Type()
+                                               : Type();
+  bool ok = expected ? type.getNumResults() == 1 && type.getResult(0) == expected
+                     : type.getNumResults() == 0;
+  if (!ok) {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    os << "entry point '" << entry << "' has type " << type << ", but the entry point result "
+       << "is " << (expected ? "" : "void");
+    if (expected)
+      os << expected;
+    return Status::error(text);
+  }
+  return Status::ok();
+}
+
+Result<std::unique_ptr<EmuProgram>> EmuProgram::compile(ModuleOp module,
+                                                        const std::string &entry,
+                                                        EntryResult result,
+                                                        const ProgramOptions &options) {
+  if (Status s = checkEntry(module, entry, result); !s)
+    return s;
+  // Diagnostics go to the context's handler (the caller's), with their locations.
+  if (failed(cpu::runPipeline(module, buildEmuProgramPipeline)))
+    return Status::error("lowering the program for cuda-emu failed");
+  std::unique_ptr<EmuProgram> program(new EmuProgram());
+  program->entry = entry;
+  program->result = result;
+  program->locations = stringArray(module, "attn.emu.locations");
+  program->kernels = stringArray(module, "attn.emu.kernels");
+  std::vector<llvm::StringRef> libs(options.sharedLibs.begin(), options.sharedLibs.end());
+  std::string error;
+  program->engine = cpu::jitCompile(module, error, /*enableObjectDump=*/false, libs,
+                                    options.optLevel);
+  if (!program->engine)
+    return Status::error("JIT compilation failed: " + error);
+  program->engine->registerSymbols([](llvm::orc::MangleAndInterner interner) {
+    llvm::orc::SymbolMap map;
+    for (auto &[name, address] : emuAbiSymbols())
+      map[interner(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),
+                             llvm::JITSymbolFlags::Exported};
+    return map;
+  });
+  return program;
+}
+
+Status EmuProgram::run() {
+  std::vector<KernelEntry> table;
+  for (const std::string &name : kernels) {
+    auto fn = engine->lookupPacked("_mlir_ciface_" + name);
+    if (!fn)
+      return Status::error("kernel '" + name + "' was not compiled: " +
+                           llvm::toString(fn.takeError()));
+    table.push_back({name, *fn});
+  }
+  setKernelTable(std::move(table));
+  setLocationTable(locations);
+  resetFailedLaunches();
+  llvm::Error error = llvm::Error::success();
+  switch (result) {
+  case EntryResult::Void:
+    error = engine->invokePacked(entry);
+    break;
+  case EntryResult::I32: {
+    int32_t value = 0;
+    error = engine->invoke(entry, ExecutionEngine::result(value));
+    if (!error)
+      llvm::outs() << value << "\n";
+    break;
+  }
+  case EntryResult::I64: {
+    int64_t value = 0;
+    error = engine->invoke(entry, ExecutionEngine::result(value));
+    if (!error)
+      llvm::outs() << value << "\n";
+    break;
+  }
+  case EntryResult::F32: {
+    float value = 0;
+    error = engine->invoke(entry, ExecutionEngine::result(value));
+    if (!error)
+      llvm::outs() << value << "\n";
+    break;
+  }
+  }
+  llvm::outs().flush();
+  std::fflush(stdout);
+  if (error)
+    return Status::error("cannot run entry point '" + entry + "': " +
+                         llvm::toString(std::move(error)));
+  return Status::ok();
+}
+
+} // namespace attnc::emu

@@ -1,0 +1,45 @@
+//===- EmuHost.h - kernel launches from emulated host code --------*- C++ -*-===//
+//
+// Whole GPU programs under cuda-emu (attn-emu-runner): the host code, JIT-compiled
+// for the CPU, launches kernels through attnc_emu_launch (EmuAbi.h) by their index in
+// a kernel table that the runner installs after compiling the program. A launch runs
+// to completion before the call returns; an error it finds (a race, an out-of-bounds
+// access, a bad launch configuration...) is printed to stderr as
+// `error: LOCATION: ...` and counted, and the program goes on, as it would on a GPU
+// under compute-sanitizer. The runner's exit status reports the count.
+//
+//===----------------------------------------------------------------------===//
+#ifndef ATTNC_RUNTIME_EMU_EMUHOST_H
+#define ATTNC_RUNTIME_EMU_EMUHOST_H
+
+#include "runtime/Status.h"
+#include "runtime/emu/Emulator.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace attnc::emu {
+
+/// A kernel's packed interface: one pointer per argument.
+using PackedKernel = void (*)(void **);
+
+struct KernelEntry {
+  std::string name;
+  PackedKernel entry = nullptr;
+};
+
+/// Installs the kernels that attnc_emu_launch refers to by index.
+void setKernelTable(std::vector<KernelEntry> kernels);
+
+/// Checks a launch configuration against the limits of NVIDIA GPUs (sm_80+).
+Status checkLaunchConfig(const std::string &kernel, Dim3 grid, Dim3 block,
+                         int64_t dynamicSharedBytes);
+
+/// The number of launches that failed since the last reset, and the reset.
+int64_t failedLaunches();
+void resetFailedLaunches();
+
+} // namespace attnc::emu
+
+#endif // ATTNC_RUNTIME_EMU_EMUHOST_H
