@@ -37,6 +37,8 @@ std::vector<std::pair<std::string, void *>> emuAbiSymbols() {
       {"attnc_emu_barrier", reinterpret_cast<void *>(&attnc_emu_barrier)},
       {"attnc_emu_shuffle", reinterpret_cast<void *>(&attnc_emu_shuffle)},
       {"attnc_emu_check_shared", reinterpret_cast<void *>(&attnc_emu_check_shared)},
+      {"attnc_emu_check_shared_store",
+       reinterpret_cast<void *>(&attnc_emu_check_shared_store)},
       {"attnc_emu_ldmatrix", reinterpret_cast<void *>(&attnc_emu_ldmatrix)},
       {"attnc_emu_mma_m16n8k16", reinterpret_cast<void *>(&attnc_emu_mma_m16n8k16)},
       {"attnc_emu_mma_m16n8k8_tf32", reinterpret_cast<void *>(&attnc_emu_mma_m16n8k8_tf32)},
@@ -80,6 +82,11 @@ int64_t attnc_emu_shuffle(int32_t value, int32_t offset, int32_t width, int32_t 
 void attnc_emu_check_shared(int64_t address, int64_t bytes, int64_t isWrite, int64_t loc) {
   checkSharedAccess(reinterpret_cast<const void *>(address), size_t(bytes), isWrite != 0,
                     locationName(loc));
+}
+void attnc_emu_check_shared_store(int64_t address, int64_t bytes, int64_t bits, int64_t loc) {
+  // Little-endian: the low `bytes` bytes of `bits` are the stored value.
+  checkSharedAccess(reinterpret_cast<const void *>(address), size_t(bytes), /*isWrite=*/true,
+                    locationName(loc), &bits);
 }
 void attnc_emu_ldmatrix(int64_t address, int64_t numTiles, int64_t transpose, int64_t out,
                         int64_t loc) {

@@ -49,6 +49,7 @@ struct Fiber {
 
 struct Collective {
   std::string what;
+  int64_t participants = kWarpSize; ///< lanes [0, participants) take part
   const char *loc = "";
   size_t inBytes = 0, outBytes = 0;
   std::vector<char> inputs, outputs;
@@ -61,6 +62,10 @@ struct Shadow {
   int64_t writer = -1, writeEpoch = -1;
   int64_t reader = -1, readEpoch = -1;
   bool manyReaders = false;
+  /// The warp-collective count of the accessing thread's warp at the last write and
+  /// the last read (a collective orders the accesses of its lanes), and the warp of
+  /// the readers (-2 when they are in different warps).
+  int64_t writeSync = -1, readSync = -1, readerWarp = -1;
 };
 
 struct Block {
@@ -72,6 +77,7 @@ struct Block {
   Fiber *current = nullptr;
   std::map<int64_t, std::pair<std::unique_ptr<char[]>, size_t>> shared;
   std::vector<Collective> warps;
+  std::vector<int64_t> warpSync; ///< completed collectives per warp
   std::unordered_map<uintptr_t, Shadow> shadow;
   /// Workgroup bytes targeted by a cp.async that has not completed: byte → location.
   std::unordered_map<uintptr_t, const char *> pendingAsync;
@@ -127,8 +133,8 @@ bool resolve(Block &block) {
       continue;
     int64_t warp = warpOf(*f);
     int64_t first = warp * kWarpSize;
-    int64_t last = std::min<int64_t>(first + kWarpSize, int64_t(block.fibers.size()));
     Collective &c = block.warps[size_t(warp)];
+    int64_t last = std::min<int64_t>(first + c.participants, int64_t(block.fibers.size()));
     bool complete = true;
     for (int64_t i = first; i < last; ++i) {
       Fiber &lane = block.fibers[size_t(i)];
@@ -150,6 +156,7 @@ bool resolve(Block &block) {
       continue;
     c.compute(c.inputs.data(), c.outputs.data());
     c.done = true;
+    ++block.warpSync[size_t(warp)];
     for (int64_t i = first; i < last; ++i) {
       Fiber &lane = block.fibers[size_t(i)];
       const char *result = c.outputs.data() + size_t(i - first) * c.outBytes;
@@ -194,6 +201,7 @@ Status runBlock(Block &block) {
   int64_t n = block.config->block.count();
   block.fibers.resize(size_t(n));
   block.warps.resize(size_t((n + kWarpSize - 1) / kWarpSize));
+  block.warpSync.assign(block.warps.size(), 0);
   const Dim3 &bd = block.config->block;
   for (int64_t i = 0; i < n; ++i) {
     Fiber &f = block.fibers[size_t(i)];
@@ -304,7 +312,7 @@ void barrier(const char *loc) {
 void warpCollective(const char *what, const void *in, size_t inBytes, void *out,
                     size_t outBytes,
                     const std::function<void(const char *, char *)> &compute,
-                    const char *loc) {
+                    const char *loc, int64_t participants) {
   Block &block = currentBlock();
   Fiber &self = *block.current;
   Collective &c = block.warps[size_t(warpOf(self))];
@@ -317,6 +325,7 @@ void warpCollective(const char *what, const void *in, size_t inBytes, void *out,
       first = false;
   if (first) {
     c.what = what;
+    c.participants = participants;
     c.loc = loc;
     c.inBytes = inBytes;
     c.outBytes = outBytes;
@@ -379,7 +388,7 @@ uint32_t shuffle(uint32_t value, int32_t offset, int32_t width, ShuffleMode mode
         // shfl.sync as upstream's NVVM lowering issues it: member mask = lanes
         // [0, width), no segments, clamp c = width - 1 (up: 32 - width).
         int64_t clamp = mode == ShuffleMode::Up ? kWarpSize - width : width - 1;
-        for (int64_t l = 0; l < lanes; ++l) {
+        for (int64_t l = 0; l < width; ++l) {
           int64_t b = inAt(l).offset & (kWarpSize - 1), src = l;
           bool ok = false;
           switch (mode) {
@@ -393,7 +402,7 @@ uint32_t shuffle(uint32_t value, int32_t offset, int32_t width, ShuffleMode mode
           o.valid = ok;
         }
       },
-      loc);
+      loc, width);
   if (valid)
     *valid = out.valid != 0;
   return out.value;
@@ -414,7 +423,8 @@ void *dynamicSharedMemory(size_t *bytes) {
   return sharedMemory(-1, *bytes); // static allocations have ids >= 0
 }
 
-void checkSharedAccess(const void *ptr, size_t bytes, bool isWrite, const char *loc) {
+void checkSharedAccess(const void *ptr, size_t bytes, bool isWrite, const char *loc,
+                       const void *newValue) {
   Block &block = currentBlock();
   Fiber &self = *block.current;
   uintptr_t p = reinterpret_cast<uintptr_t>(ptr);
@@ -443,12 +453,26 @@ void checkSharedAccess(const void *ptr, size_t bytes, bool isWrite, const char *
     }
   if (!block.config->checkRaces)
     return;
+  int64_t warp = warpOf(self), sync = block.warpSync[size_t(warp)];
+  // An earlier access by a lane of this warp is ordered before this one when a warp
+  // collective (which all its lanes must reach) has completed since.
+  auto ordered = [&](int64_t otherWarp, int64_t otherSync) {
+    return otherWarp == warp && sync > otherSync;
+  };
+  const auto *newBytes = static_cast<const unsigned char *>(newValue);
   for (size_t i = 0; i < bytes; ++i) {
     Shadow &s = block.shadow[p + i];
-    bool writtenByOther = s.writeEpoch == block.epoch && s.writer != self.linear;
+    bool writtenByOther = s.writeEpoch == block.epoch && s.writer != self.linear &&
+                          !ordered(s.writer / kWarpSize, s.writeSync);
     if (isWrite) {
+      // Writing the value the memory already holds (several threads storing the
+      // same result) is a benign race, as compute-sanitizer's racecheck treats it.
+      if (writtenByOther && newBytes &&
+          *reinterpret_cast<const unsigned char *>(p + i) == newBytes[i])
+        writtenByOther = false;
       bool readByOther = s.readEpoch == block.epoch &&
-                         (s.manyReaders || s.reader != self.linear);
+                         (s.manyReaders || s.reader != self.linear) &&
+                         !(s.readerWarp >= 0 && ordered(s.readerWarp, s.readSync));
       if (writtenByOther || readByOther) {
         block.fail(self, loc,
                    "data race on workgroup memory: this write and an access by thread " +
@@ -458,6 +482,7 @@ void checkSharedAccess(const void *ptr, size_t bytes, bool isWrite, const char *
       }
       s.writer = self.linear;
       s.writeEpoch = block.epoch;
+      s.writeSync = sync;
     } else {
       if (writtenByOther) {
         block.fail(self, loc,
@@ -470,9 +495,13 @@ void checkSharedAccess(const void *ptr, size_t bytes, bool isWrite, const char *
         s.reader = self.linear;
         s.readEpoch = block.epoch;
         s.manyReaders = false;
+        s.readerWarp = warp;
       } else if (s.reader != self.linear) {
         s.manyReaders = true;
+        if (s.readerWarp != warp)
+          s.readerWarp = -2;
       }
+      s.readSync = sync;
     }
   }
 }

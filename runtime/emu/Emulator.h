@@ -66,20 +66,22 @@ enum class ShuffleMode { Xor, Idx, Up, Down };
 /// the member mask of lanes [0, width), no segments, clamp width - 1, or 32 - width
 /// for `Up`): xor reads lane l ^ offset, idx lane offset, down lane l + offset,
 /// valid when that lane is <= width - 1; up reads lane l - offset, valid when it is
-/// >= 32 - width. An invalid shuffle returns the lane's own value. Every lane of the
-/// warp must call it with the same mode and width; a width beyond the warp's lanes,
-/// or a lane outside the member mask, is reported (undefined on the hardware).
+/// >= 32 - width. An invalid shuffle returns the lane's own value. Lanes
+/// [0, width) of the warp must all call it with the same mode and width; a width
+/// beyond the warp's lanes, or a lane >= width calling it, is reported (undefined on
+/// the hardware).
 uint32_t shuffle(uint32_t value, int32_t offset, int32_t width, ShuffleMode mode,
                  bool *valid, const char *loc);
 
 /// A generic warp collective: every lane of the warp deposits `in` (inBytes), and
 /// once all have arrived `compute(inputs, outputs)` runs once with 32 slots of
 /// inBytes / outBytes each; then each lane copies its slot to `out`. `what` names the
-/// collective in diagnostics (and lanes must agree on it).
+/// collective in diagnostics (and lanes must agree on it). Only lanes
+/// [0, participants) take part (a shuffle's member mask); the others run on.
 void warpCollective(const char *what, const void *in, size_t inBytes, void *out,
                     size_t outBytes,
                     const std::function<void(const char *inputs, char *outputs)> &compute,
-                    const char *loc);
+                    const char *loc, int64_t participants = 32);
 
 /// Workgroup memory of the current block: allocation `id` of `bytes` bytes (zeroed;
 /// the same pointer for every thread of the block).
@@ -90,7 +92,11 @@ void *dynamicSharedMemory(size_t *bytes);
 
 /// Checks an access of `bytes` bytes at `ptr` to shared memory (bounds always, races
 /// when enabled) and records it.
-void checkSharedAccess(const void *ptr, size_t bytes, bool isWrite, const char *loc);
+/// A warp collective orders the accesses of its warp's lanes before and after it. A
+/// write whose bytes `newValue` equal what the memory holds does not race with an
+/// earlier write (the same value stored by several threads).
+void checkSharedAccess(const void *ptr, size_t bytes, bool isWrite, const char *loc,
+                       const void *newValue = nullptr);
 
 /// nvgpu.device_async_copy (cp.async): copies `srcBytes` bytes from `src` (and zeros
 /// up to `bytes`) into workgroup memory at `dst` — but only when a later

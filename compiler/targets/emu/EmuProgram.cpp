@@ -81,7 +81,14 @@ Result<std::unique_ptr<EmuProgram>> EmuProgram::compile(ModuleOp module,
   program->entry = entry;
   program->result = result;
   program->locations = stringArray(module, "attn.emu.locations");
-  program->kernels = stringArray(module, "attn.emu.kernels");
+  // Launches name kernels by path; the host functions may be renamed.
+  auto functions = module->getAttrOfType<DictionaryAttr>("attn.emu.kernel_functions");
+  for (const std::string &path : stringArray(module, "attn.emu.kernels")) {
+    auto name = functions ? functions.getAs<StringAttr>(path) : StringAttr();
+    if (!name)
+      return Status::error("kernel '" + path + "' is launched but not defined");
+    program->kernels.push_back(name.str());
+  }
   std::vector<llvm::StringRef> libs(options.sharedLibs.begin(), options.sharedLibs.end());
   std::string error;
   program->engine = cpu::jitCompile(module, error, /*enableObjectDump=*/false, libs,

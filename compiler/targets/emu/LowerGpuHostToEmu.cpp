@@ -81,7 +81,9 @@ LogicalResult HostLowering::lowerLaunch(gpu::LaunchFuncOp op) {
     return op.emitError("cuda-emu: thread block clusters are not supported");
   if (op.getAsyncObject())
     return op.emitError("cuda-emu: launches on an explicit stream object are not supported");
-  int64_t kernel = kernelIndex(op.getKernelName().getValue());
+  // Kernels are named by their path; attn-gpu-to-emu maps paths to host functions.
+  int64_t kernel = kernelIndex(
+      (op.getKernelModuleName().getValue() + "::" + op.getKernelName().getValue()).str());
   ValueRange operands = op.getKernelOperands();
   for (Value v : operands) {
     Type t = v.getType();

@@ -50,7 +50,10 @@ public:
   KernelLowering(ModuleOp module, OpBuilder &b) : module(module), eb(module, b), b(b) {}
 
   LogicalResult convert(gpu::GPUFuncOp fn);
-  void finish() { eb.save(); }
+  void finish() {
+    module->setAttr("attn.emu.kernel_functions", b.getDictionaryAttr(kernelFunctions));
+    eb.save();
+  }
 
 private:
   LogicalResult rewrite(Operation *op);
@@ -58,6 +61,7 @@ private:
                                        bool isWrite, int64_t lastExtent = 1);
   void checkShared(Location loc, Value memref, ValueRange indices, int64_t elements,
                   bool isWrite);
+  void checkSharedStore(Location loc, Value memref, ValueRange indices, Value value);
   Value allocateShared(Location loc, MemRefType type);
   std::pair<Value, Value> spill(Location loc, Type elementType, int64_t count,
                                 Value vector = Value());
@@ -68,6 +72,7 @@ private:
   EmuBuilder eb;
   OpBuilder &b;
   int64_t sharedIds = 0;
+  SmallVector<NamedAttribute> kernelFunctions;
 };
 
 /// A stack buffer of `count` elements, filled with `vector` (flattened) if given,
@@ -135,6 +140,26 @@ void KernelLowering::checkShared(Location loc, Value memref, ValueRange indices,
           {address, eb.i64(loc, bytes), eb.i64(loc, isWrite ? 1 : 0), eb.locIndex(loc)});
 }
 
+/// Checks a scalar store to workgroup memory, passing the stored bits so that a
+/// store of the value the memory already holds is not reported as a race.
+void KernelLowering::checkSharedStore(Location loc, Value memref, ValueRange indices,
+                                      Value value) {
+  Type t = value.getType();
+  if (!t.isIntOrIndexOrFloat() || (!t.isIndex() && t.getIntOrFloatBitWidth() % 8 != 0) ||
+      (!t.isIndex() && t.getIntOrFloatBitWidth() > 64))
+    return checkShared(loc, memref, indices, 1, /*isWrite=*/true);
+  int64_t bytes = t.isIndex() ? 8 : t.getIntOrFloatBitWidth() / 8;
+  Value bits = value;
+  if (isa<FloatType>(t))
+    bits = arith::BitcastOp::create(b, loc, b.getIntegerType(bytes * 8), value);
+  bits = t.isIndex() ? eb.toI64(loc, bits)
+         : bytes == 8 ? bits
+                      : Value(arith::ExtUIOp::create(b, loc, b.getI64Type(), bits));
+  Value address = eb.elementAddress(loc, memref, indices);
+  eb.call(loc, "attnc_emu_check_shared_store", {},
+          {address, eb.i64(loc, bytes), bits, eb.locIndex(loc)});
+}
+
 /// One per-block workgroup allocation of `type`, viewed with `type` (memory space
 /// included); null if the type is not a static identity-layout memref.
 Value KernelLowering::allocateShared(Location loc, MemRefType type) {
@@ -151,12 +176,31 @@ Value KernelLowering::allocateShared(Location loc, MemRefType type) {
   return memref::MemorySpaceCastOp::create(b, loc, type, view);
 }
 
+/// Whether `name` is free in the host module (gpu.modules are erased at the end:
+/// their names may be reused).
+static bool isFree(ModuleOp module, StringRef name) {
+  for (Operation &op : module.getBody()->getOperations())
+    if (auto sym = dyn_cast<SymbolOpInterface>(op);
+        sym && !isa<gpu::GPUModuleOp>(op) && sym.getName() == name)
+      return false;
+  return true;
+}
+
 LogicalResult KernelLowering::convert(gpu::GPUFuncOp kernel) {
   Location loc = kernel.getLoc();
-  StringRef name = kernel.getName();
-  if (module.lookupSymbol(name))
+  std::string name = kernel.getName().str();
+  StringRef moduleName = kernel->getParentOfType<gpu::GPUModuleOp>().getName();
+  if (kernel.isKernel()) {
+    // Kernels are only referred to by launches: a taken name gets the module's.
+    for (int suffix = 0; !isFree(module, name); ++suffix)
+      name = (moduleName + "_" + kernel.getName()).str() +
+             (suffix ? "_" + std::to_string(suffix) : "");
+    kernelFunctions.push_back(b.getNamedAttr(
+        (moduleName + "::" + kernel.getName()).str(), b.getStringAttr(name)));
+  } else if (!isFree(module, name)) {
     return kernel.emitError("cuda-emu: the module already has a symbol named '")
-           << name << "' (kernels and device functions become host functions)";
+           << name << "' (device functions become host functions)";
+  }
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToEnd(module.getBody());
   FunctionType type = kernel.getFunctionType();
@@ -313,7 +357,7 @@ LogicalResult KernelLowering::rewrite(Operation *op) {
   }
   if (auto o = dyn_cast<memref::StoreOp>(op)) {
     if (isWorkgroup(o.getMemRef().getType()))
-      checkShared(loc, o.getMemRef(), o.getIndices(), 1, /*isWrite=*/true);
+      checkSharedStore(loc, o.getMemRef(), o.getIndices(), o.getValueToStore());
     else
       o.getIndicesMutable().assign(
           checkGlobalAccess(loc, o.getMemRef(), o.getIndices(), /*isWrite=*/true));
@@ -448,7 +492,8 @@ struct AttnGpuToEmuPass : impl::AttnGpuToEmuBase<AttnGpuToEmuPass> {
             return signalPassFailure();
         } else if (!op.hasTrait<OpTrait::IsTerminator>()) {
           // Other functions (func.func device code): host functions too.
-          if (auto sym = dyn_cast<SymbolOpInterface>(op); sym && module.lookupSymbol(sym.getName())) {
+          auto sym = dyn_cast<SymbolOpInterface>(op);
+          if (sym && !isFree(module, sym.getName())) {
             op.emitError("cuda-emu: the module already has a symbol named '")
                 << sym.getName() << "'";
             return signalPassFailure();

@@ -9,7 +9,9 @@ def AttnGpuToEmu : Pass<"attn-gpu-to-emu", "mlir::ModuleOp"> {
   let summary = "Lowers gpu.func kernels to host functions that call the SIMT emulator";
   let description = [{
     Every `gpu.func` of every `gpu.module` becomes a host `func.func` of the same
-    name and arguments (kernels with the C interface; other functions of the
+    name and arguments (a kernel whose name is taken becomes `module_kernel`; the
+    module attribute `attn.emu.kernel_functions` maps each `module::kernel` path to
+    its host function). Kernels get the C interface; other functions of the
     `gpu.module` are moved to the host module as they are). The body is kept as it
     is, with any control flow, and its GPU operations call the cuda-emu runtime
     (`runtime/emu/EmuAbi.h`):
@@ -95,7 +97,8 @@ def AttnGpuHostToEmu : Pass<"attn-gpu-host-to-emu", "mlir::ModuleOp"> {
 
     - `gpu.launch_func` → `attnc_emu_launch(kernel, grid x/y/z, block x/y/z,
       dynamic shared bytes, argv, loc)`: the kernel is named by its index in the
-      module attribute `attn.emu.kernels`, and `argv` points to one pointer per
+      module attribute `attn.emu.kernels` (paths `module::kernel`; attn-gpu-to-emu
+      maps them to host functions), and `argv` points to one pointer per
       kernel operand, to a memref descriptor (aligned pointer twice, offset, sizes,
       strides) or to the scalar's bits, built in an `alloca_scope`;
     - `gpu.alloc` → `memref.alloc`, `gpu.dealloc` → `memref.dealloc`,
