@@ -20,5 +20,10 @@ config.substitutions.append(("%examples", os.path.join(config.attnc_src_root, "e
 if os.path.exists("/usr/local/cuda/bin/ptxas"):
     config.available_features.add("ptxas")
 
-tools = ["attn-opt", "attnc"]
+# The MLIR runner utilities (printMemrefF32, ...) for attn-emu-runner programs.
+llvm_lib_dir = os.path.join(os.path.dirname(config.llvm_tools_dir), "lib")
+config.substitutions.append(("%mlir_runner_utils", os.path.join(llvm_lib_dir, "libmlir_runner_utils.so")))
+config.substitutions.append(("%mlir_c_runner_utils", os.path.join(llvm_lib_dir, "libmlir_c_runner_utils.so")))
+
+tools = ["attn-opt", "attnc", "attn-emu-runner"]
 llvm_config.add_tool_substitutions(tools, [config.attnc_tools_dir])

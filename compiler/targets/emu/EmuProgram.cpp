@@ -124,21 +124,24 @@ Status EmuProgram::run() {
     break;
   case EntryResult::I32: {
     int32_t value = 0;
-    error = engine->invoke(entry, ExecutionEngine::result(value));
+    void *args[] = {&value}; // the packed wrapper stores the result here
+    error = engine->invokePacked(entry, args);
     if (!error)
       llvm::outs() << value << "\n";
     break;
   }
   case EntryResult::I64: {
     int64_t value = 0;
-    error = engine->invoke(entry, ExecutionEngine::result(value));
+    void *args[] = {&value}; // the packed wrapper stores the result here
+    error = engine->invokePacked(entry, args);
     if (!error)
       llvm::outs() << value << "\n";
     break;
   }
   case EntryResult::F32: {
     float value = 0;
-    error = engine->invoke(entry, ExecutionEngine::result(value));
+    void *args[] = {&value}; // the packed wrapper stores the result here
+    error = engine->invokePacked(entry, args);
     if (!error)
       llvm::outs() << value << "\n";
     break;

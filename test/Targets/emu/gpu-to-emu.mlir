@@ -25,7 +25,8 @@ module attributes {gpu.container_module} {
   }
 }
 
-// CHECK: module attributes {attn.emu.locations = [
+// The kernel's path maps to its host function; locations are kept for diagnostics.
+// CHECK: module attributes {attn.emu.kernel_functions = {"kernels::reduce" = "reduce"}, attn.emu.locations = [
 // CHECK-NOT: gpu.module
 // The runtime functions are declared; the shared-memory one returns a memref through
 // the C interface.
@@ -41,10 +42,12 @@ module attributes {gpu.container_module} {
 // CHECK: call @attnc_emu_lane_id() : () -> i64
 // CHECK: arith.bitcast %{{.*}} : f32 to i32
 // CHECK: call @attnc_emu_shuffle(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) : (i32, i32, i32, i32, i64) -> i64
-// Store to workgroup memory: check (write), then store.
+// Store to workgroup memory: check (write, with the stored bits), then store.
+// CHECK: %[[BITS:.*]] = arith.bitcast %[[S:.*]] : f32 to i32
+// CHECK: %[[WIDE:.*]] = arith.extui %[[BITS]] : i32 to i64
 // CHECK: memref.extract_aligned_pointer_as_index %[[SUMS]]
-// CHECK: call @attnc_emu_check_shared(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) : (i64, i64, i64, i64) -> ()
-// CHECK-NEXT: memref.store %{{.*}}, %[[SUMS]][%{{.*}}] : memref<4xf32>
+// CHECK: call @attnc_emu_check_shared_store(%{{.*}}, %{{.*}}, %[[WIDE]], %{{.*}}) : (i64, i64, i64, i64) -> ()
+// CHECK-NEXT: memref.store %[[S]], %[[SUMS]][%{{.*}}] : memref<4xf32>
 // CHECK: call @attnc_emu_barrier(%{{.*}}) : (i64) -> ()
 // CHECK: call @attnc_emu_check_shared
 // CHECK-NEXT: memref.load %[[SUMS]][%{{.*}}] : memref<4xf32>
