@@ -50,6 +50,8 @@ public:
   KernelLowering(ModuleOp module, OpBuilder &b) : module(module), eb(module, b), b(b) {}
 
   LogicalResult convert(gpu::GPUFuncOp fn);
+  /// Replaces the GPU operations of a function body (kernel or device function).
+  LogicalResult rewriteBody(Region &body);
   void finish() {
     module->setAttr("attn.emu.kernel_functions", b.getDictionaryAttr(kernelFunctions));
     eb.save();
@@ -235,8 +237,12 @@ LogicalResult KernelLowering::convert(gpu::GPUFuncOp kernel) {
   }
   entry.eraseArguments(numInputs, numWorkgroup + numPrivate);
 
+  return rewriteBody(fn.getBody());
+}
+
+LogicalResult KernelLowering::rewriteBody(Region &body) {
   SmallVector<Operation *> ops;
-  fn.getBody().walk([&](Operation *op) { ops.push_back(op); });
+  body.walk([&](Operation *op) { ops.push_back(op); });
   for (Operation *op : ops)
     if (failed(rewrite(op)))
       return failure();
@@ -332,7 +338,8 @@ LogicalResult KernelLowering::rewrite(Operation *op) {
     Value v = o.getValue();
     Type t = v.getType();
     if (!t.isIntOrFloat() || t.getIntOrFloatBitWidth() != 32)
-      return o.emitError("cuda-emu: gpu.shuffle supports 32-bit values, got ") << t;
+      return o.emitError("cuda-emu: gpu.shuffle supports 32-bit values, got ")
+             << t << " (run attn-gpu-emu-rewrite first to split wider ones)";
     Value bits = t.isInteger(32) ? v : Value(arith::BitcastOp::create(b, loc, b.getI32Type(), v));
     Value packed = eb.call(loc, "attnc_emu_shuffle", {i64Type},
                            {bits, o.getOffset(), o.getWidth(),
@@ -499,6 +506,8 @@ struct AttnGpuToEmuPass : impl::AttnGpuToEmuBase<AttnGpuToEmuPass> {
             return signalPassFailure();
           }
           op.moveBefore(module.getBody(), module.getBody()->end());
+          if (auto fn = dyn_cast<func::FuncOp>(op); fn && failed(lowering.rewriteBody(fn.getBody())))
+            return signalPassFailure();
         }
       }
     }

@@ -1,4 +1,4 @@
-// RUN: attn-opt %s -split-input-file --attn-gpu-to-emu | FileCheck %s
+// RUN: attn-opt %s -split-input-file -verify-diagnostics --attn-gpu-to-emu | FileCheck %s
 
 // ldmatrix reads this lane's row address; its registers come back through a small
 // stack buffer and are reinterpreted as the op's vector of halves.
@@ -73,3 +73,53 @@ module attributes {gpu.container_module} {
 // CHECK: scf.if
 // CHECK: call @attnc_emu_out_of_bounds
 // CHECK: memref.store
+
+// -----
+
+// f16 accumulators: widened to f32 for the call, the result rounded once.
+module attributes {gpu.container_module} {
+  gpu.module @m {
+    gpu.func @mma_f16acc(%a: vector<4x2xf16>, %b: vector<2x2xf16>, %c: vector<2x2xf16>, %o: memref<1xf16>) kernel {
+      %d = nvgpu.mma.sync (%a, %b, %c) {mmaShape = [16, 8, 16]}
+          : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf16>) -> vector<2x2xf16>
+      gpu.return
+    }
+  }
+}
+// CHECK-LABEL: func.func @mma_f16acc(
+// CHECK: arith.extf %{{.*}} : vector<4xf16> to vector<4xf32>
+// CHECK: call @attnc_emu_mma_m16n8k16(
+// CHECK: arith.truncf %{{.*}} : vector<4xf32> to vector<4xf16>
+// CHECK: vector.shape_cast %{{.*}} : vector<4xf16> to vector<2x2xf16>
+
+// -----
+
+// m16n8k4 tf32 is m16n8k8 with A's and B's upper k half zero.
+module attributes {gpu.container_module} {
+  gpu.module @m {
+    gpu.func @mma_k4(%a: vector<2x1xf32>, %b: vector<1x1xf32>, %c: vector<2x2xf32>, %o: memref<1xf32>) kernel {
+      %d = nvgpu.mma.sync (%a, %b, %c) {mmaShape = [16, 8, 4], tf32Enabled}
+          : (vector<2x1xf32>, vector<1x1xf32>, vector<2x2xf32>) -> vector<2x2xf32>
+      gpu.return
+    }
+  }
+}
+// CHECK-LABEL: func.func @mma_k4(
+// CHECK: %[[A:.*]] = vector.shape_cast %{{.*}} : vector<2x1xf32> to vector<2xf32>
+// CHECK: vector.insert_strided_slice %[[A]], %{{.*}} {offsets = [0], strides = [1]} : vector<2xf32> into vector<4xf32>
+// CHECK: %[[B:.*]] = vector.shape_cast %{{.*}} : vector<1x1xf32> to vector<1xf32>
+// CHECK: vector.insert_strided_slice %[[B]], %{{.*}} {offsets = [0], strides = [1]} : vector<1xf32> into vector<2xf32>
+// CHECK: call @attnc_emu_mma_m16n8k8_tf32(
+
+// -----
+
+module attributes {gpu.container_module} {
+  gpu.module @m {
+    gpu.func @mma_i8(%a: vector<4x4xi8>, %b: vector<2x4xi8>, %c: vector<2x2xi32>, %o: memref<1xi32>) kernel {
+      // expected-error @+1 {{cuda-emu: supported mma.sync forms are}}
+      %d = nvgpu.mma.sync (%a, %b, %c) {mmaShape = [16, 8, 32]}
+          : (vector<4x4xi8>, vector<2x4xi8>, vector<2x2xi32>) -> vector<2x2xi32>
+      gpu.return
+    }
+  }
+}
