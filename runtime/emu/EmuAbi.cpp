@@ -43,6 +43,9 @@ std::vector<std::pair<std::string, void *>> emuAbiSymbols() {
       {"attnc_emu_mma_m16n8k16", reinterpret_cast<void *>(&attnc_emu_mma_m16n8k16)},
       {"attnc_emu_mma_m16n8k8_tf32", reinterpret_cast<void *>(&attnc_emu_mma_m16n8k8_tf32)},
       {"attnc_emu_out_of_bounds", reinterpret_cast<void *>(&attnc_emu_out_of_bounds)},
+      {"attnc_emu_wmma_load", reinterpret_cast<void *>(&attnc_emu_wmma_load)},
+      {"attnc_emu_wmma_store", reinterpret_cast<void *>(&attnc_emu_wmma_store)},
+      {"attnc_emu_wmma_compute", reinterpret_cast<void *>(&attnc_emu_wmma_compute)},
       {"attnc_emu_async_copy", reinterpret_cast<void *>(&attnc_emu_async_copy)},
       {"attnc_emu_async_commit", reinterpret_cast<void *>(&attnc_emu_async_commit)},
       {"attnc_emu_async_wait", reinterpret_cast<void *>(&attnc_emu_async_wait)},
@@ -102,6 +105,28 @@ void attnc_emu_mma_m16n8k16(int64_t a, int64_t b, int64_t c, int64_t d, int64_t 
 }
 void attnc_emu_mma_m16n8k8_tf32(int64_t a, int64_t b, int64_t c, int64_t d, int64_t loc) {
   mmaM16N8K8Tf32(at<float>(a), at<float>(b), at<float>(c), at<float>(d), locationName(loc));
+}
+static WmmaTile wmmaTile(int64_t base, int64_t rows, int64_t cols, int64_t ld, int64_t type,
+                         int64_t transpose, int64_t begin, int64_t end, int64_t shared) {
+  return {at<const char>(base), rows, cols, ld, transpose != 0, WmmaType(type),
+          at<const char>(begin), at<const char>(end), shared != 0};
+}
+void attnc_emu_wmma_load(int64_t lane, int64_t base, int64_t rows, int64_t cols, int64_t ld,
+                         int64_t type, int64_t transpose, int64_t begin, int64_t end,
+                         int64_t shared, int64_t loc) {
+  wmmaLoad(wmmaTile(base, rows, cols, ld, type, transpose, begin, end, shared), at<void>(lane),
+           locationName(loc));
+}
+void attnc_emu_wmma_store(int64_t lane, int64_t base, int64_t rows, int64_t cols, int64_t ld,
+                          int64_t type, int64_t transpose, int64_t begin, int64_t end,
+                          int64_t shared, int64_t loc) {
+  wmmaStore(wmmaTile(base, rows, cols, ld, type, transpose, begin, end, shared),
+            at<const void>(lane), locationName(loc));
+}
+void attnc_emu_wmma_compute(int64_t abType, int64_t cType, int64_t m, int64_t n, int64_t k,
+                            int64_t a, int64_t b, int64_t c, int64_t d, int64_t loc) {
+  wmmaCompute(WmmaType(abType), WmmaType(cType), m, n, k, at<const void>(a), at<const void>(b),
+              at<const void>(c), at<void>(d), locationName(loc));
 }
 void attnc_emu_out_of_bounds(int64_t isWrite, int64_t loc) {
   reportError(std::string(isWrite ? "write" : "read") +

@@ -53,6 +53,17 @@ void attnc_emu_mma_m16n8k16(int64_t a, int64_t b, int64_t c, int64_t d, int64_t 
                             int64_t loc);
 /// mma.sync m16n8k8 tf32: a = 4 floats, b = 2 floats, c and d = 4 floats.
 void attnc_emu_mma_m16n8k8_tf32(int64_t a, int64_t b, int64_t c, int64_t d, int64_t loc);
+/// WMMA (runtime/emu/WarpOps.h): a tile at `base` of rows x cols elements of `type`
+/// (0 f16, 1 f32, 2 f64) with leading dimension `ld`, inside [begin, end) of its
+/// memref; `lane` is this lane's copy of the whole matrix, row-major.
+void attnc_emu_wmma_load(int64_t lane, int64_t base, int64_t rows, int64_t cols, int64_t ld,
+                         int64_t type, int64_t transpose, int64_t begin, int64_t end,
+                         int64_t shared, int64_t loc);
+void attnc_emu_wmma_store(int64_t lane, int64_t base, int64_t rows, int64_t cols, int64_t ld,
+                          int64_t type, int64_t transpose, int64_t begin, int64_t end,
+                          int64_t shared, int64_t loc);
+void attnc_emu_wmma_compute(int64_t abType, int64_t cType, int64_t m, int64_t n, int64_t k,
+                            int64_t a, int64_t b, int64_t c, int64_t d, int64_t loc);
 /// Reports an access outside a global-memory memref (the access itself is redirected
 /// to element 0 so nothing outside the memref is touched).
 void attnc_emu_out_of_bounds(int64_t isWrite, int64_t loc);

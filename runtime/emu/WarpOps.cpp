@@ -157,4 +157,110 @@ void ldmatrix(const void *rowAddress, int numMatrices, bool transpose, uint32_t 
   std::memcpy(out, result.regs, sizeof(uint32_t) * size_t(numMatrices));
 }
 
+namespace {
+
+size_t wmmaBytes(WmmaType t) { return t == WmmaType::F16 ? 2 : t == WmmaType::F32 ? 4 : 8; }
+
+double wmmaGet(WmmaType t, const char *p) {
+  if (t == WmmaType::F16) {
+    uint16_t h;
+    std::memcpy(&h, p, 2);
+    return halfToFloat(h);
+  }
+  if (t == WmmaType::F32) {
+    float f;
+    std::memcpy(&f, p, 4);
+    return f;
+  }
+  double d;
+  std::memcpy(&d, p, 8);
+  return d;
+}
+
+void wmmaSet(WmmaType t, char *p, double v) {
+  if (t == WmmaType::F16) {
+    uint16_t h = floatToHalf(float(v));
+    std::memcpy(p, &h, 2);
+  } else if (t == WmmaType::F32) {
+    float f = float(v);
+    std::memcpy(p, &f, 4);
+  } else {
+    std::memcpy(p, &v, 8);
+  }
+}
+
+/// The address of element (r, c) of a tile, or null (reported) if it lies outside
+/// the memref.
+const char *wmmaElement(const WmmaTile &t, int64_t r, int64_t c, bool isWrite,
+                        const char *loc) {
+  int64_t linear = t.transpose ? c * t.leadDimension + r : r * t.leadDimension + c;
+  size_t bytes = wmmaBytes(t.type);
+  const char *p = t.base + linear * int64_t(bytes);
+  if (p < t.begin || p + bytes > t.end) {
+    reportError(std::string(isWrite ? "gpu.subgroup_mma_store_matrix writes"
+                                    : "gpu.subgroup_mma_load_matrix reads") +
+                    " element (" + std::to_string(r) + ", " + std::to_string(c) +
+                    ") outside its memref (leadDimension " +
+                    std::to_string(t.leadDimension) + ")",
+                loc);
+    return nullptr;
+  }
+  if (t.shared)
+    checkSharedAccess(p, bytes, isWrite, loc);
+  return p;
+}
+
+/// Makes every lane of the warp reach the WMMA operation `what` together.
+void wmmaSync(const char *what, const char *loc) {
+  char in = 0, out = 0;
+  warpCollective(what, &in, 1, &out, 1, [](const char *, char *) {}, loc);
+}
+
+} // namespace
+
+void wmmaLoad(const WmmaTile &src, void *out, const char *loc) {
+  wmmaSync("gpu.subgroup_mma_load_matrix", loc);
+  size_t bytes = wmmaBytes(src.type);
+  auto *dst = static_cast<char *>(out);
+  for (int64_t r = 0; r < src.rows; ++r)
+    for (int64_t c = 0; c < src.cols; ++c) {
+      char *slot = dst + (r * src.cols + c) * int64_t(bytes);
+      const char *p = wmmaElement(src, r, c, /*isWrite=*/false, loc);
+      if (!p) {
+        std::memset(slot, 0, bytes);
+        continue;
+      }
+      std::memcpy(slot, p, bytes);
+    }
+}
+
+void wmmaStore(const WmmaTile &dst, const void *in, const char *loc) {
+  wmmaSync("gpu.subgroup_mma_store_matrix", loc);
+  if (laneId() != 0)
+    return;
+  size_t bytes = wmmaBytes(dst.type);
+  const auto *src = static_cast<const char *>(in);
+  for (int64_t r = 0; r < dst.rows; ++r)
+    for (int64_t c = 0; c < dst.cols; ++c)
+      if (const char *p = wmmaElement(dst, r, c, /*isWrite=*/true, loc))
+        std::memcpy(const_cast<char *>(p), src + (r * dst.cols + c) * int64_t(bytes), bytes);
+}
+
+void wmmaCompute(WmmaType abType, WmmaType cType, int64_t m, int64_t n, int64_t k,
+                 const void *a, const void *b, const void *c, void *d, const char *loc) {
+  wmmaSync("gpu.subgroup_mma_compute", loc);
+  size_t ab = wmmaBytes(abType), cb = wmmaBytes(cType);
+  const auto *A = static_cast<const char *>(a), *B = static_cast<const char *>(b),
+             *C = static_cast<const char *>(c);
+  auto *D = static_cast<char *>(d);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      double acc = wmmaGet(cType, C + (i * n + j) * int64_t(cb));
+      for (int64_t p = 0; p < k; ++p)
+        acc += wmmaGet(abType, A + (i * k + p) * int64_t(ab)) *
+               wmmaGet(abType, B + (p * n + j) * int64_t(ab));
+      wmmaSet(cType, D + (i * n + j) * int64_t(cb), acc);
+    }
+}
+
 } // namespace attnc::emu

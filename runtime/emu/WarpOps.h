@@ -40,6 +40,27 @@ void mmaM16N8K8Tf32(const float a[4], const float b[2], const float c[4], float 
 void ldmatrix(const void *rowAddress, int numMatrices, bool transpose, uint32_t out[4],
               const char *loc);
 
+/// WMMA (gpu.subgroup_mma_*). A fragment's layout across the lanes is opaque to the
+/// program, so under the emulator every lane holds the whole matrix, row-major. All
+/// three are warp collectives (every lane of the warp must execute them).
+enum class WmmaType { F16, F32, F64 };
+struct WmmaTile {
+  const char *base;      ///< element (0, 0)
+  int64_t rows, cols, leadDimension;
+  bool transpose;        ///< column-major: element (r, c) at c * ld + r
+  WmmaType type;
+  const char *begin, *end; ///< the memref's extent, for bounds checks
+  bool shared;           ///< workgroup memory: accesses checked for races too
+};
+/// gpu.subgroup_mma_load_matrix: every lane reads the whole tile into `out`.
+void wmmaLoad(const WmmaTile &src, void *out, const char *loc);
+/// gpu.subgroup_mma_store_matrix: the tile `in` is written once, by lane 0.
+void wmmaStore(const WmmaTile &dst, const void *in, const char *loc);
+/// gpu.subgroup_mma_compute: D = A·B + C (m x k, k x n, m x n), accumulated in f64
+/// and rounded once to the type of C.
+void wmmaCompute(WmmaType abType, WmmaType cType, int64_t m, int64_t n, int64_t k,
+                 const void *a, const void *b, const void *c, void *d, const char *loc);
+
 } // namespace attnc::emu
 
 #endif // ATTNC_RUNTIME_EMU_WARPOPS_H

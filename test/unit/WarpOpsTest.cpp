@@ -194,4 +194,60 @@ TEST(WarpOps, MmaNotExecutedByEveryLaneIsReported) {
       << s.message();
 }
 
+TEST(WarpOps, WmmaLoadComputeStoreMatchTheMatrixProduct) {
+  // A row-major in a 16 x 24 buffer (leading dimension 24), B stored column-major
+  // (a transposed load), C f32; D = A·B + C stored by the warp with ld 20.
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> dist(-2, 2);
+  std::vector<uint16_t> a(16 * 24), bT(16 * 16);
+  std::vector<float> c(16 * 16), d(16 * 20, -7.0f);
+  for (uint16_t &x : a)
+    x = floatToHalf(dist(rng));
+  for (uint16_t &x : bT)
+    x = floatToHalf(dist(rng));
+  for (float &x : c)
+    x = dist(rng);
+  auto tile = [](const void *base, size_t bytes, int64_t ld, bool transpose, WmmaType type) {
+    const char *p = static_cast<const char *>(base);
+    return WmmaTile{p, 16, 16, ld, transpose, type, p, p + bytes, false};
+  };
+  Status s = launch(warp(), [&] {
+    uint16_t fa[256], fb[256];
+    float fc[256], fd[256];
+    wmmaLoad(tile(a.data(), a.size() * 2, 24, false, WmmaType::F16), fa, "wmma.mlir:1");
+    wmmaLoad(tile(bT.data(), bT.size() * 2, 16, true, WmmaType::F16), fb, "wmma.mlir:2");
+    wmmaLoad(tile(c.data(), c.size() * 4, 16, false, WmmaType::F32), fc, "wmma.mlir:3");
+    wmmaCompute(WmmaType::F16, WmmaType::F32, 16, 16, 16, fa, fb, fc, fd, "wmma.mlir:4");
+    wmmaStore(tile(d.data(), d.size() * 4, 20, false, WmmaType::F32), fd, "wmma.mlir:5");
+  });
+  ASSERT_TRUE(s) << s.message();
+  for (int m = 0; m < 16; ++m) {
+    for (int n = 0; n < 16; ++n) {
+      double ref = c[size_t(m * 16 + n)];
+      for (int k = 0; k < 16; ++k) // B(k, n) is stored at n * 16 + k
+        ref += double(halfToFloat(a[size_t(m * 24 + k)])) *
+               double(halfToFloat(bT[size_t(n * 16 + k)]));
+      EXPECT_NEAR(d[size_t(m * 20 + n)], ref, 1e-5 * (1 + std::fabs(ref))) << m << "," << n;
+    }
+    for (int n = 16; n < 20; ++n) // the store leaves the padding alone
+      EXPECT_EQ(d[size_t(m * 20 + n)], -7.0f);
+  }
+}
+
+TEST(WarpOps, WmmaOutsideItsBufferIsReported) {
+  std::vector<float> c(16 * 16);
+  Status s = launch(warp(), [&] {
+    float f[256];
+    const char *p = reinterpret_cast<const char *>(c.data());
+    // Leading dimension 17 runs past the end of a 16 x 16 buffer at row 15.
+    wmmaLoad(WmmaTile{p, 16, 16, 17, false, WmmaType::F32, p, p + c.size() * 4, false}, f,
+             "wmma.mlir:9");
+  });
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.message().find("wmma.mlir:9"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("reads element (15, 1) outside its memref (leadDimension 17)"),
+            std::string::npos)
+      << s.message();
+}
+
 } // namespace

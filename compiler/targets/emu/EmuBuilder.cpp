@@ -4,6 +4,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "llvm/Support/raw_ostream.h"
 
 using namespace mlir;
@@ -92,6 +93,26 @@ Value EmuBuilder::elementAddress(Location loc, Value memref, ValueRange indices)
       b, loc, base,
       arith::MulIOp::create(b, loc, linear, arith::ConstantIndexOp::create(b, loc, bytes)));
   return arith::IndexCastOp::create(b, loc, b.getI64Type(), address);
+}
+
+std::pair<Value, Value> EmuBuilder::spill(Location loc, Type elementType, int64_t count,
+                                          Value vector) {
+  auto type = MemRefType::get({count}, elementType);
+  Value buffer = memref::AllocaOp::create(b, loc, type);
+  if (vector) {
+    auto flat = VectorType::get({count}, elementType);
+    Value v = vector::ShapeCastOp::create(b, loc, flat, vector);
+    vector::StoreOp::create(b, loc, v, buffer,
+                            ValueRange{arith::ConstantIndexOp::create(b, loc, 0)});
+  }
+  return {buffer, baseAddress(loc, buffer)};
+}
+
+Value EmuBuilder::reload(Location loc, Value buffer, VectorType result) {
+  auto flat = VectorType::get({result.getNumElements()}, result.getElementType());
+  Value v = vector::LoadOp::create(b, loc, flat, buffer,
+                                   ValueRange{arith::ConstantIndexOp::create(b, loc, 0)});
+  return vector::ShapeCastOp::create(b, loc, result, v);
 }
 
 void EmuBuilder::save() {

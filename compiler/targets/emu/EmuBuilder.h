@@ -13,6 +13,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/StringMap.h"
 
 #include <string>
@@ -36,6 +37,12 @@ public:
   mlir::Value elementAddress(mlir::Location loc, mlir::Value memref, mlir::ValueRange indices);
   /// The address (i64) of the first element of `memref`'s aligned buffer.
   mlir::Value baseAddress(mlir::Location loc, mlir::Value memref);
+  /// A stack buffer of `count` elements, filled with `vector` (flattened) if given,
+  /// and its address (i64).
+  std::pair<mlir::Value, mlir::Value> spill(mlir::Location loc, mlir::Type elementType,
+                                            int64_t count, mlir::Value vector = {});
+  /// The contents of a spill buffer as a vector of type `result`.
+  mlir::Value reload(mlir::Location loc, mlir::Value buffer, mlir::VectorType result);
   /// Writes the location table back to the module.
   void save();
 

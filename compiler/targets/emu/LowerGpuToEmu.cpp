@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/targets/emu/EmuBuilder.h"
 #include "compiler/targets/emu/Passes.h"
+#include "compiler/targets/emu/WmmaToEmu.h"
 
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/IR/AttrTypeSubElements.h"
@@ -65,9 +66,6 @@ private:
                   bool isWrite);
   void checkSharedStore(Location loc, Value memref, ValueRange indices, Value value);
   Value allocateShared(Location loc, MemRefType type);
-  std::pair<Value, Value> spill(Location loc, Type elementType, int64_t count,
-                                Value vector = Value());
-  Value reload(Location loc, Value buffer, VectorType flat, VectorType result);
   LogicalResult lowerMma(nvgpu::MmaSyncOp op);
 
   ModuleOp module;
@@ -76,27 +74,6 @@ private:
   int64_t sharedIds = 0;
   SmallVector<NamedAttribute> kernelFunctions;
 };
-
-/// A stack buffer of `count` elements, filled with `vector` (flattened) if given,
-/// and its address.
-std::pair<Value, Value> KernelLowering::spill(Location loc, Type elementType, int64_t count,
-                                              Value vector) {
-  auto type = MemRefType::get({count}, elementType);
-  Value buffer = memref::AllocaOp::create(b, loc, type);
-  if (vector) {
-    auto flat = VectorType::get({count}, elementType);
-    Value v = vector::ShapeCastOp::create(b, loc, flat, vector);
-    vector::StoreOp::create(b, loc, v, buffer,
-                            ValueRange{arith::ConstantIndexOp::create(b, loc, 0)});
-  }
-  return {buffer, eb.baseAddress(loc, buffer)};
-}
-
-Value KernelLowering::reload(Location loc, Value buffer, VectorType flat, VectorType result) {
-  Value v = vector::LoadOp::create(b, loc, flat, buffer,
-                                   ValueRange{arith::ConstantIndexOp::create(b, loc, 0)});
-  return vector::ShapeCastOp::create(b, loc, result, v);
-}
 
 /// For an access to global memory of `lastExtent` consecutive elements along the
 /// innermost dimension: reports indices outside the memref's shape and returns
@@ -241,6 +218,7 @@ LogicalResult KernelLowering::convert(gpu::GPUFuncOp kernel) {
 }
 
 LogicalResult KernelLowering::rewriteBody(Region &body) {
+  replaceMmaMatrixTypes(body.getParentOp());
   SmallVector<Operation *> ops;
   body.walk([&](Operation *op) { ops.push_back(op); });
   for (Operation *op : ops)
@@ -285,17 +263,17 @@ LogicalResult KernelLowering::lowerMma(nvgpu::MmaSyncOp o) {
       b, loc, VectorType::get({4}, cElt), o.getMatrixC());
   if (!cElt.isF32())
     c = arith::ExtFOp::create(b, loc, c4, c);
-  auto [aBuf, aAddr] = spill(loc, aElt, aFull, a);
-  auto [bBuf, bAddr] = spill(loc, aElt, bFull, bv);
-  auto [cBuf, cAddr] = spill(loc, b.getF32Type(), 4, c);
-  auto [dBuf, dAddr] = spill(loc, b.getF32Type(), 4);
+  auto [aBuf, aAddr] = eb.spill(loc, aElt, aFull, a);
+  auto [bBuf, bAddr] = eb.spill(loc, aElt, bFull, bv);
+  auto [cBuf, cAddr] = eb.spill(loc, b.getF32Type(), 4, c);
+  auto [dBuf, dAddr] = eb.spill(loc, b.getF32Type(), 4);
   if (halfForm)
     eb.call(loc, "attnc_emu_mma_m16n8k16", {},
             {aAddr, bAddr, cAddr, dAddr, eb.i64(loc, aElt.isBF16() ? 1 : 0), eb.locIndex(loc)});
   else
     eb.call(loc, "attnc_emu_mma_m16n8k8_tf32", {},
             {aAddr, bAddr, cAddr, dAddr, eb.locIndex(loc)});
-  Value d = reload(loc, dBuf, c4, c4);
+  Value d = eb.reload(loc, dBuf, c4);
   if (!cElt.isF32())
     d = arith::TruncFOp::create(b, loc, VectorType::get({4}, cElt), d);
   o.getRes().replaceAllUsesWith(vector::ShapeCastOp::create(b, loc, cType, d).getResult());
@@ -407,13 +385,12 @@ LogicalResult KernelLowering::rewrite(Operation *op) {
   if (auto o = dyn_cast<nvgpu::LdMatrixOp>(op)) {
     Value address = eb.elementAddress(loc, o.getSrcMemref(), o.getIndices());
     int64_t tiles = o.getNumTiles();
-    auto [buffer, outAddress] = spill(loc, b.getI32Type(), tiles);
+    auto [buffer, outAddress] = eb.spill(loc, b.getI32Type(), tiles);
     eb.call(loc, "attnc_emu_ldmatrix", {},
             {address, eb.i64(loc, tiles), eb.i64(loc, o.getTranspose() ? 1 : 0), outAddress,
              eb.locIndex(loc)});
     // The registers, reinterpreted as the op's vector<tiles x 2 x b16>.
-    Value regs = reload(loc, buffer, VectorType::get({tiles}, b.getI32Type()),
-                        VectorType::get({tiles, 1}, b.getI32Type()));
+    Value regs = eb.reload(loc, buffer, VectorType::get({tiles, 1}, b.getI32Type()));
     return replaceWith(vector::BitCastOp::create(b, loc, o.getRes().getType(), regs));
   }
   if (auto o = dyn_cast<nvgpu::MmaSyncOp>(op))
@@ -442,6 +419,8 @@ LogicalResult KernelLowering::rewrite(Operation *op) {
     op->erase();
     return success();
   }
+  if (std::optional<LogicalResult> wmma = lowerWmmaOp(op, eb))
+    return *wmma;
   if (auto o = dyn_cast<gpu::ReturnOp>(op)) {
     func::ReturnOp::create(b, loc, o.getOperands());
     op->erase();

@@ -145,3 +145,42 @@ module attributes {gpu.container_module} {
     }
   }
 }
+
+// -----
+
+// WMMA fragments: every lane holds the whole matrix as a vector (the type follows
+// through loop-carried values); load, compute and store are emulator calls.
+module attributes {gpu.container_module} {
+  gpu.module @m {
+    gpu.func @wmma(%a: memref<16x16xf16>, %c: memref<16x16xf32>, %n: index) kernel {
+      %c0 = arith.constant 0 : index
+      %c1 = arith.constant 1 : index
+      %fa = gpu.subgroup_mma_load_matrix %a[%c0, %c0] {leadDimension = 16 : index}
+          : memref<16x16xf16> -> !gpu.mma_matrix<16x16xf16, "AOp">
+      %fb = gpu.subgroup_mma_load_matrix %a[%c0, %c0] {leadDimension = 16 : index, transpose}
+          : memref<16x16xf16> -> !gpu.mma_matrix<16x16xf16, "BOp">
+      %zero = arith.constant 0.0 : f32
+      %init = gpu.subgroup_mma_constant_matrix %zero : !gpu.mma_matrix<16x16xf32, "COp">
+      %acc = scf.for %i = %c0 to %n step %c1 iter_args(%x = %init) -> (!gpu.mma_matrix<16x16xf32, "COp">) {
+        %y = gpu.subgroup_mma_compute %fa, %fb, %x
+            : !gpu.mma_matrix<16x16xf16, "AOp">, !gpu.mma_matrix<16x16xf16, "BOp">
+            -> !gpu.mma_matrix<16x16xf32, "COp">
+        scf.yield %y : !gpu.mma_matrix<16x16xf32, "COp">
+      }
+      gpu.subgroup_mma_store_matrix %acc, %c[%c0, %c0] {leadDimension = 16 : index}
+          : !gpu.mma_matrix<16x16xf32, "COp">, memref<16x16xf32>
+      gpu.return
+    }
+  }
+}
+// CHECK-LABEL: func.func @wmma(
+// CHECK: %[[LANE_A:.*]] = memref.alloca() : memref<256xf16>
+// CHECK: call @attnc_emu_wmma_load(
+// CHECK: %[[A:.*]] = vector.shape_cast %{{.*}} : vector<256xf16> to vector<16x16xf16>
+// CHECK: call @attnc_emu_wmma_load(
+// CHECK: %[[INIT:.*]] = vector.broadcast %{{.*}} : f32 to vector<16x16xf32>
+// CHECK: scf.for {{.*}} iter_args(%[[X:.*]] = %[[INIT]]) -> (vector<16x16xf32>)
+// CHECK: call @attnc_emu_wmma_compute(
+// CHECK: scf.yield %{{.*}} : vector<16x16xf32>
+// CHECK: call @attnc_emu_wmma_store(
+// CHECK-NOT: mma_matrix

@@ -7,6 +7,8 @@
 // RUN: not attn-emu-runner %s -e no_wait --entry-point-result=void 2>&1 | FileCheck %s --check-prefix=WAIT
 // RUN: not attn-emu-runner %s -e wide_shuffle --entry-point-result=void 2>&1 | FileCheck %s --check-prefix=SHUFFLE
 // RUN: not attn-emu-runner %s -e big_block --entry-point-result=void 2>&1 | FileCheck %s --check-prefix=LAUNCH
+// RUN: not attn-emu-runner %s -e wmma_half_warp --entry-point-result=void 2>&1 | FileCheck %s --check-prefix=WMMA
+// RUN: not attn-emu-runner %s -e wmma_out_of_bounds --entry-point-result=void 2>&1 | FileCheck %s --check-prefix=WMMA-OOB
 // The fixed versions of the same kernels run clean.
 // RUN: attn-emu-runner %s -e fixed --entry-point-result=i32 | FileCheck %s --check-prefix=FIXED
 
@@ -118,6 +120,47 @@ func.func @big_block() {
 }
 // LAUNCH: 42
 // LAUNCH-NEXT: error: 1 kernel launch failed under cuda-emu
+
+// A WMMA load that only half of the warp executes.
+func.func @wmma_half_warp() {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c16 = arith.constant 16 : index
+  %c32 = arith.constant 32 : index
+  %a = memref.alloc() : memref<16x16xf16>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
+    %low = arith.cmpi ult, %tx, %c16 : index
+    scf.if %low {
+      // WMMA: error: {{.*}}planted-bugs.mlir:[[@LINE+1]]:12: kernel 'wmma_half_warp_kernel', {{.*}}: warp collective 'gpu.subgroup_mma_load_matrix' is not executed by every lane of warp 0: lane 16 has exited
+      %f = gpu.subgroup_mma_load_matrix %a[%c0, %c0] {leadDimension = 16 : index}
+          : memref<16x16xf16> -> !gpu.mma_matrix<16x16xf16, "COp">
+      gpu.subgroup_mma_store_matrix %f, %a[%c0, %c0] {leadDimension = 16 : index}
+          : !gpu.mma_matrix<16x16xf16, "COp">, memref<16x16xf16>
+    }
+    gpu.terminator
+  }
+  return
+}
+
+// A WMMA tile at row 8 of a 16-row buffer: rows 16..23 are outside it.
+func.func @wmma_out_of_bounds() {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %c32 = arith.constant 32 : index
+  %a = memref.alloc() : memref<16x16xf16>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
+    // WMMA-OOB: error: {{.*}}planted-bugs.mlir:[[@LINE+1]]:10: kernel 'wmma_out_of_bounds_kernel', {{.*}}: gpu.subgroup_mma_load_matrix reads element (8, 0) outside its memref (leadDimension 16)
+    %f = gpu.subgroup_mma_load_matrix %a[%c8, %c0] {leadDimension = 16 : index}
+        : memref<16x16xf16> -> !gpu.mma_matrix<16x16xf16, "COp">
+    gpu.subgroup_mma_store_matrix %f, %a[%c0, %c0] {leadDimension = 16 : index}
+        : !gpu.mma_matrix<16x16xf16, "COp">, memref<16x16xf16>
+    gpu.terminator
+  }
+  return
+}
 
 // The race and the out-of-bounds read, fixed; returns the sum of what was read.
 func.func @fixed() -> i32 {
