@@ -13,6 +13,7 @@
 #include "compiler/targets/emu/Passes.h"
 #include "compiler/targets/emu/WmmaToEmu.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/IR/AttrTypeSubElements.h"
 
@@ -67,11 +68,12 @@ private:
   void checkSharedStore(Location loc, Value memref, ValueRange indices, Value value);
   Value allocateShared(Location loc, MemRefType type);
   LogicalResult lowerMma(nvgpu::MmaSyncOp op);
+  void lowerPrintf(gpu::PrintfOp op);
 
   ModuleOp module;
   EmuBuilder eb;
   OpBuilder &b;
-  int64_t sharedIds = 0;
+  int64_t sharedIds = 0, printfFormats = 0;
   SmallVector<NamedAttribute> kernelFunctions;
 };
 
@@ -281,6 +283,41 @@ LogicalResult KernelLowering::lowerMma(nvgpu::MmaSyncOp o) {
   return success();
 }
 
+/// gpu.printf → the C library's printf (each thread prints when it gets there, in
+/// the order the emulator runs the threads). Arguments get C's default promotions.
+void KernelLowering::lowerPrintf(gpu::PrintfOp op) {
+  Location loc = op.getLoc();
+  MLIRContext *ctx = module.getContext();
+  auto ptrType = LLVM::LLVMPointerType::get(ctx);
+  auto printfType = LLVM::LLVMFunctionType::get(b.getI32Type(), {ptrType}, /*isVarArg=*/true);
+  auto printf = module.lookupSymbol<LLVM::LLVMFuncOp>("printf");
+  std::string format = op.getFormat().str();
+  format.push_back('\0');
+  std::string name = "attnc_emu_printf_format_" + std::to_string(printfFormats++);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(module.getBody());
+    if (!printf)
+      printf = LLVM::LLVMFuncOp::create(b, loc, "printf", printfType);
+    auto arrayType = LLVM::LLVMArrayType::get(b.getI8Type(), format.size());
+    LLVM::GlobalOp::create(b, loc, arrayType, /*isConstant=*/true, LLVM::Linkage::Internal,
+                           name, b.getStringAttr(format));
+  }
+  SmallVector<Value> args{LLVM::AddressOfOp::create(b, loc, ptrType, name)};
+  for (Value v : op.getArgs()) {
+    Type t = v.getType();
+    if (isa<FloatType>(t))
+      v = t.isF64() ? v : Value(arith::ExtFOp::create(b, loc, b.getF64Type(), v));
+    else if (t.isIndex())
+      v = eb.toI64(loc, v);
+    else if (t.getIntOrFloatBitWidth() < 32)
+      v = arith::ExtSIOp::create(b, loc, b.getI32Type(), v);
+    args.push_back(v);
+  }
+  LLVM::CallOp::create(b, loc, printf, args);
+  op.erase();
+}
+
 LogicalResult KernelLowering::rewrite(Operation *op) {
   Location loc = op->getLoc();
   b.setInsertionPoint(op);
@@ -417,6 +454,10 @@ LogicalResult KernelLowering::rewrite(Operation *op) {
     int64_t groups = o.getNumGroups() ? int64_t(*o.getNumGroups()) : 0;
     eb.call(loc, "attnc_emu_async_wait", {}, {eb.i64(loc, groups), eb.locIndex(loc)});
     op->erase();
+    return success();
+  }
+  if (auto o = dyn_cast<gpu::PrintfOp>(op)) {
+    lowerPrintf(o);
     return success();
   }
   if (std::optional<LogicalResult> wmma = lowerWmmaOp(op, eb))

@@ -37,6 +37,7 @@ def AttnGpuToEmu : Pass<"attn-gpu-to-emu", "mlir::ModuleOp"> {
       of each is the larger one with zero padding);
     - `nvgpu.device_async_copy` / `device_async_create_group` / `device_async_wait`
       → `attnc_emu_async_*`: copies land only when their group is waited for;
+    - `gpu.printf` → the C library's `printf` (arguments promoted as in C);
     - `gpu.return` → `func.return`.
 
     `loc` is an index into the module attribute `attn.emu.locations`, the source
@@ -66,7 +67,7 @@ def AttnGpuToEmu : Pass<"attn-gpu-to-emu", "mlir::ModuleOp"> {
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
                            "::mlir::memref::MemRefDialect", "::mlir::vector::VectorDialect",
-                           "::mlir::scf::SCFDialect"];
+                           "::mlir::scf::SCFDialect", "::mlir::LLVM::LLVMDialect"];
 }
 
 def AttnGpuEmuRewrite : Pass<"attn-gpu-emu-rewrite", "mlir::gpu::GPUModuleOp"> {

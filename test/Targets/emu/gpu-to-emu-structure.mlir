@@ -106,18 +106,6 @@ module attributes {gpu.container_module} {
 
 module attributes {gpu.container_module} {
   gpu.module @m {
-    gpu.func @prints() kernel {
-      // expected-error @+1 {{cuda-emu: 'gpu.printf' is not supported in kernels}}
-      gpu.printf "hello\n"
-      gpu.return
-    }
-  }
-}
-
-// -----
-
-module attributes {gpu.container_module} {
-  gpu.module @m {
     gpu.func @k() kernel {
       gpu.return
     }
@@ -184,3 +172,25 @@ module attributes {gpu.container_module} {
 // CHECK: scf.yield %{{.*}} : vector<16x16xf32>
 // CHECK: call @attnc_emu_wmma_store(
 // CHECK-NOT: mma_matrix
+
+// -----
+
+// gpu.printf: the format as a constant global string, a call of C's printf with the
+// arguments promoted (f32 to f64, i8 to i32, index to i64).
+// CHECK-DAG: llvm.func @printf(!llvm.ptr, ...) -> i32
+// CHECK-DAG: llvm.mlir.global internal constant @attnc_emu_printf_format_0("x=%f %d %lld\0A\00")
+module attributes {gpu.container_module} {
+  gpu.module @m {
+    gpu.func @hello(%x: f32, %s: i8) kernel {
+      %t = gpu.thread_id x
+      gpu.printf "x=%f %d %lld\n", %x, %s, %t : f32, i8, index
+      gpu.return
+    }
+  }
+}
+// CHECK-LABEL: func.func @hello(
+// CHECK: %[[FMT:.*]] = llvm.mlir.addressof @attnc_emu_printf_format_0 : !llvm.ptr
+// CHECK: %[[X:.*]] = arith.extf %{{.*}} : f32 to f64
+// CHECK: %[[S:.*]] = arith.extsi %{{.*}} : i8 to i32
+// CHECK: %[[T:.*]] = arith.index_cast %{{.*}} : index to i64
+// CHECK: llvm.call @printf(%[[FMT]], %[[X]], %[[S]], %[[T]]) vararg(!llvm.func<i32 (ptr, ...)>) : (!llvm.ptr, f64, i32, i64) -> i32
