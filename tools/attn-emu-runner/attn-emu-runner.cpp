@@ -15,6 +15,7 @@
 #include "runtime/emu/EmuHost.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Async/IR/Async.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
@@ -90,8 +91,10 @@ int main(int argc, char **argv) {
 
   attnc::emu::ProgramOptions options;
   options.optLevel = optO0 ? 0 : optO1 ? 1 : optO2 ? 2 : 3;
-  // memref.copy of non-contiguous memrefs calls memrefCopy from the C runner utils.
+  // memref.copy of non-contiguous memrefs calls memrefCopy from the C runner utils;
   options.sharedLibs.push_back(ATTNC_MLIR_LIB_DIR "/libmlir_c_runner_utils.so");
+  // async.execute and friends call the MLIR async runtime.
+  options.sharedLibs.push_back(ATTNC_MLIR_LIB_DIR "/libmlir_async_runtime.so");
   for (const std::string &lib : sharedLibs) {
     if (!llvm::sys::fs::exists(lib))
       return fail("shared library '" + lib + "' not found");
@@ -99,7 +102,7 @@ int main(int argc, char **argv) {
   }
 
   mlir::DialectRegistry registry;
-  registry.insert<mlir::affine::AffineDialect, mlir::arith::ArithDialect,
+  registry.insert<mlir::affine::AffineDialect, mlir::arith::ArithDialect, mlir::async::AsyncDialect,
                   mlir::bufferization::BufferizationDialect, mlir::cf::ControlFlowDialect,
                   mlir::func::FuncDialect, mlir::gpu::GPUDialect, mlir::index::IndexDialect,
                   mlir::LLVM::LLVMDialect, mlir::NVVM::NVVMDialect, mlir::linalg::LinalgDialect,

@@ -6,6 +6,8 @@
 #include "runtime/emu/EmuHost.h"
 
 #include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
+#include "mlir/Conversion/AsyncToLLVM/AsyncToLLVM.h"
+#include "mlir/Dialect/Async/Passes.h"
 #include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
@@ -28,6 +30,11 @@ void buildEmuProgramPipeline(OpPassManager &pm) {
   pm.addPass(createAttnGpuToEmu());
   pm.addPass(createConvertVectorToSCFPass());
   pm.addPass(createLowerAffinePass());
+  // Host code may use the async dialect (async.execute around GPU work): its
+  // runtime is libmlir_async_runtime.so, which attn-emu-runner loads.
+  pm.addPass(createAsyncToAsyncRuntimePass());
+  pm.addPass(createAsyncRuntimeRefCountingPass());
+  pm.addPass(createConvertAsyncToLLVMPass());
   cpu::buildCpuToLLVMPipeline(pm);
 }
 
