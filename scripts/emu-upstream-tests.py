@@ -83,6 +83,8 @@ def run(path):
         return "FAIL", "timed out after 120 s"
     if p.returncode != 0:
         return "FAIL", (p.stderr.decode().strip().splitlines() or ["exit %d" % p.returncode])[0]
+    if "FileCheck" not in command:
+        return "PASS", "(no FileCheck: the run must succeed)"
     check = subprocess.run([os.path.join(LLVM, "bin", "FileCheck"), path],
                            input=p.stdout, capture_output=True)
     if check.returncode != 0:

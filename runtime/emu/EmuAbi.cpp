@@ -54,6 +54,8 @@ std::vector<std::pair<std::string, void *>> emuAbiSymbols() {
       {"_mlir_ciface_attnc_emu_dynamic_shared",
        reinterpret_cast<void *>(&_mlir_ciface_attnc_emu_dynamic_shared)},
       {"attnc_emu_launch", reinterpret_cast<void *>(&attnc_emu_launch)},
+      {"attnc_emu_launch_async", reinterpret_cast<void *>(&attnc_emu_launch_async)},
+      {"attnc_emu_wait", reinterpret_cast<void *>(&attnc_emu_wait)},
   };
 }
 

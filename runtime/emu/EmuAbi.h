@@ -89,6 +89,15 @@ void _mlir_ciface_attnc_emu_dynamic_shared(AttncEmuMemRef1D *result);
 void attnc_emu_launch(int64_t kernel, int64_t gridX, int64_t gridY, int64_t gridZ,
                       int64_t blockX, int64_t blockY, int64_t blockZ,
                       int64_t dynamicSharedBytes, int64_t argv, int64_t loc);
+/// gpu.launch_func async: the same, started on a thread of its own after the launches
+/// `deps[0..numDeps)` (handles); the arguments are copied (`kinds[i]`: the rank of
+/// memref argument i, or -1 for a scalar). Returns the launch's handle (> 0).
+int64_t attnc_emu_launch_async(int64_t kernel, int64_t gridX, int64_t gridY, int64_t gridZ,
+                               int64_t blockX, int64_t blockY, int64_t blockZ,
+                               int64_t dynamicSharedBytes, int64_t argv, int64_t kinds,
+                               int64_t numArgs, int64_t deps, int64_t numDeps, int64_t loc);
+/// Waits for the asynchronous launch `handle` (0: returns at once).
+void attnc_emu_wait(int64_t handle);
 }
 
 #endif // ATTNC_RUNTIME_EMU_EMUABI_H

@@ -4,6 +4,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
 #include <cstdio>
 #include <cstdlib>
 
@@ -42,6 +46,90 @@ Status checkLaunchConfig(const std::string &kernel, Dim3 grid, Dim3 block,
   return Status::ok();
 }
 
+namespace {
+
+/// Prints a launch error and counts it.
+void reportLaunchError(const std::string &message, int64_t loc, bool withLocation) {
+  std::fflush(stdout);
+  if (withLocation)
+    std::fprintf(stderr, "error: %s: %s\n", locationName(loc), message.c_str());
+  else // emulator errors start with the location of the faulty operation
+    std::fprintf(stderr, "error: %s\n", message.c_str());
+  std::fflush(stderr);
+  ++failures;
+}
+
+void runLaunch(int64_t kernel, Dim3 grid, Dim3 block, int64_t dynamicSharedBytes, void **args,
+               int64_t loc, bool parallelBlocks) {
+  const std::vector<KernelEntry> &table = kernelTable();
+  if (kernel < 0 || size_t(kernel) >= table.size() || !table[size_t(kernel)].entry)
+    return reportLaunchError("launch of unknown kernel #" + std::to_string(kernel), loc, true);
+  const KernelEntry &entry = table[size_t(kernel)];
+  if (Status s = checkLaunchConfig(entry.name, grid, block, dynamicSharedBytes); !s)
+    return reportLaunchError(s.message(), loc, true);
+  LaunchConfig config;
+  config.kernel = entry.name;
+  config.grid = grid;
+  config.block = block;
+  config.dynamicSharedBytes = size_t(dynamicSharedBytes);
+  config.parallelBlocks = parallelBlocks;
+  PackedKernel fn = entry.entry;
+  if (Status s = launch(config, [&] { fn(args); }); !s)
+    reportLaunchError(s.message(), loc, false);
+}
+
+/// Launches started by gpu.launch_func async, by handle (0: nothing to wait for).
+struct AsyncLaunches {
+  std::mutex mutex;
+  std::unordered_map<int64_t, std::shared_future<void>> pending;
+  int64_t next = 1;
+};
+AsyncLaunches &asyncLaunches() {
+  static auto *launches = new AsyncLaunches();
+  return *launches;
+}
+
+std::shared_future<void> futureOf(int64_t handle) {
+  AsyncLaunches &a = asyncLaunches();
+  std::lock_guard<std::mutex> lock(a.mutex);
+  auto it = a.pending.find(handle);
+  return it == a.pending.end() ? std::shared_future<void>() : it->second;
+}
+
+/// A launch's arguments copied out of the caller's stack frame: the scalars' slots
+/// and the memrefs' descriptors (kinds[i] = rank, or -1 for a scalar).
+struct PackedArgs {
+  std::vector<int64_t> slots;
+  std::vector<std::vector<int64_t>> descriptors;
+  std::vector<void *> argv;
+  PackedArgs(void **args, const int64_t *kinds, int64_t count)
+      : slots(size_t(count)), descriptors(size_t(count)), argv(size_t(count)) {
+    for (int64_t i = 0; i < count; ++i) {
+      if (kinds[i] >= 0) {
+        const int64_t *desc = *static_cast<int64_t **>(args[i]);
+        descriptors[size_t(i)].assign(desc, desc + 3 + 2 * kinds[i]);
+        slots[size_t(i)] = int64_t(reinterpret_cast<intptr_t>(descriptors[size_t(i)].data()));
+      } else {
+        slots[size_t(i)] = *static_cast<int64_t *>(args[i]);
+      }
+      argv[size_t(i)] = &slots[size_t(i)];
+    }
+  }
+};
+
+} // namespace
+
+void waitForAsyncLaunches() {
+  AsyncLaunches &a = asyncLaunches();
+  std::unordered_map<int64_t, std::shared_future<void>> all;
+  {
+    std::lock_guard<std::mutex> lock(a.mutex);
+    all.swap(a.pending);
+  }
+  for (auto &[handle, future] : all)
+    future.wait();
+}
+
 } // namespace attnc::emu
 
 using namespace attnc;
@@ -50,32 +138,39 @@ using namespace attnc::emu;
 extern "C" void attnc_emu_launch(int64_t kernel, int64_t gridX, int64_t gridY, int64_t gridZ,
                                  int64_t blockX, int64_t blockY, int64_t blockZ,
                                  int64_t dynamicSharedBytes, int64_t argv, int64_t loc) {
-  const std::vector<KernelEntry> &table = kernelTable();
-  auto fail = [&](const std::string &message) {
-    std::fflush(stdout);
-    std::fprintf(stderr, "error: %s: %s\n", locationName(loc), message.c_str());
-    std::fflush(stderr);
-    ++failures;
-  };
-  if (kernel < 0 || size_t(kernel) >= table.size() || !table[size_t(kernel)].entry)
-    return fail("launch of unknown kernel #" + std::to_string(kernel));
-  const KernelEntry &entry = table[size_t(kernel)];
-  LaunchConfig config;
-  config.kernel = entry.name;
-  config.grid = {gridX, gridY, gridZ};
-  config.block = {blockX, blockY, blockZ};
-  config.dynamicSharedBytes = size_t(std::max<int64_t>(0, dynamicSharedBytes));
-  if (Status s = checkLaunchConfig(entry.name, config.grid, config.block, dynamicSharedBytes);
-      !s)
-    return fail(s.message());
-  void **args = reinterpret_cast<void **>(argv);
-  PackedKernel fn = entry.entry;
-  Status s = launch(config, [&] { fn(args); });
-  if (!s) {
-    // Emulator errors start with the location of the faulty operation.
-    std::fflush(stdout);
-    std::fprintf(stderr, "error: %s\n", s.message().c_str());
-    std::fflush(stderr);
-    ++failures;
-  }
+  runLaunch(kernel, {gridX, gridY, gridZ}, {blockX, blockY, blockZ}, dynamicSharedBytes,
+            reinterpret_cast<void **>(argv), loc, /*parallelBlocks=*/true);
+}
+
+extern "C" int64_t attnc_emu_launch_async(int64_t kernel, int64_t gridX, int64_t gridY,
+                                          int64_t gridZ, int64_t blockX, int64_t blockY,
+                                          int64_t blockZ, int64_t dynamicSharedBytes,
+                                          int64_t argv, int64_t kinds, int64_t numArgs,
+                                          int64_t deps, int64_t numDeps, int64_t loc) {
+  auto args = std::make_shared<PackedArgs>(reinterpret_cast<void **>(argv),
+                                           reinterpret_cast<const int64_t *>(kinds), numArgs);
+  std::vector<std::shared_future<void>> waits;
+  for (int64_t i = 0; i < numDeps; ++i)
+    if (auto f = futureOf(reinterpret_cast<const int64_t *>(deps)[i]); f.valid())
+      waits.push_back(f);
+  Dim3 grid{gridX, gridY, gridZ}, block{blockX, blockY, blockZ};
+  // Each asynchronous launch runs on its own thread (its blocks one after the other),
+  // so launches that are not ordered by tokens run concurrently, as on a GPU.
+  std::shared_future<void> future =
+      std::async(std::launch::async, [=] {
+        for (const std::shared_future<void> &w : waits)
+          w.wait();
+        runLaunch(kernel, grid, block, dynamicSharedBytes, args->argv.data(), loc,
+                  /*parallelBlocks=*/false);
+      }).share();
+  AsyncLaunches &a = asyncLaunches();
+  std::lock_guard<std::mutex> lock(a.mutex);
+  int64_t handle = a.next++;
+  a.pending[handle] = future;
+  return handle;
+}
+
+extern "C" void attnc_emu_wait(int64_t handle) {
+  if (std::shared_future<void> f = futureOf(handle); f.valid())
+    f.wait();
 }

@@ -3,7 +3,9 @@
 // Whole GPU programs under cuda-emu (attn-emu-runner): the host code, JIT-compiled
 // for the CPU, launches kernels through attnc_emu_launch (EmuAbi.h) by their index in
 // a kernel table that the runner installs after compiling the program. A launch runs
-// to completion before the call returns; an error it finds (a race, an out-of-bounds
+// to completion before the call returns; an asynchronous one
+// (attnc_emu_launch_async) runs on a thread of its own once the launches it depends
+// on are done, and attnc_emu_wait waits for it; an error it finds (a race, an out-of-bounds
 // access, a bad launch configuration...) is printed to stderr as
 // `error: LOCATION: ...` and counted, and the program goes on, as it would on a GPU
 // under compute-sanitizer. The runner's exit status reports the count.
@@ -35,6 +37,9 @@ void setKernelTable(std::vector<KernelEntry> kernels);
 /// Checks a launch configuration against the limits of NVIDIA GPUs (sm_80+).
 Status checkLaunchConfig(const std::string &kernel, Dim3 grid, Dim3 block,
                          int64_t dynamicSharedBytes);
+
+/// Waits until every launch started asynchronously (gpu.launch_func async) is done.
+void waitForAsyncLaunches();
 
 /// The number of launches that failed since the last reset, and the reset.
 int64_t failedLaunches();

@@ -154,6 +154,7 @@ Status EmuProgram::run() {
     break;
   }
   }
+  waitForAsyncLaunches(); // launches the program never waited for
   llvm::outs().flush();
   std::fflush(stdout);
   if (error)

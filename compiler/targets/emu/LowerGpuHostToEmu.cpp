@@ -38,17 +38,42 @@ private:
       kernelNames.push_back(name.str());
     return int64_t(it->second);
   }
-  /// A stand-in for an async token: nothing waits on anything here.
-  Value token(Location loc, Type type) {
-    Value t = UnrealizedConversionCastOp::create(b, loc, type, ValueRange{}).getResult(0);
+  /// A stand-in for an async token: the i64 handle of an asynchronous launch, or
+  /// nothing for work that is complete when its operation returns.
+  Value token(Location loc, Type type, Value handle = {}) {
+    Value t = UnrealizedConversionCastOp::create(b, loc, type,
+                                                 handle ? ValueRange{handle} : ValueRange{})
+                  .getResult(0);
     tokens.push_back(t);
     return t;
   }
-  void replaceToken(Operation *op, Value asyncToken) {
+  void replaceToken(Operation *op, Value asyncToken, Value handle = {}) {
     if (asyncToken)
-      asyncToken.replaceAllUsesWith(token(op->getLoc(), asyncToken.getType()));
+      asyncToken.replaceAllUsesWith(token(op->getLoc(), asyncToken.getType(), handle));
+  }
+  /// The launch handle behind a token (an i64; 0 for completed work).
+  FailureOr<Value> handleOf(Operation *user, Value token) {
+    auto cast = token.getDefiningOp<UnrealizedConversionCastOp>();
+    if (!cast || !llvm::is_contained(tokens, token))
+      return user->emitError("cuda-emu: async tokens must come from GPU operations of "
+                             "the same block");
+    if (cast->getNumOperands() == 0)
+      return eb.i64(user->getLoc(), 0);
+    return cast->getOperand(0);
+  }
+  /// Host-side GPU operations run at once: first wait for the launches they depend on.
+  LogicalResult waitFor(Operation *op, ValueRange deps) {
+    for (Value dep : deps) {
+      FailureOr<Value> handle = handleOf(op, dep);
+      if (failed(handle))
+        return failure();
+      if (dep.getDefiningOp()->getNumOperands() != 0)
+        eb.call(op->getLoc(), "attnc_emu_wait", {}, {*handle});
+    }
+    return success();
   }
   LogicalResult lowerLaunch(gpu::LaunchFuncOp op);
+  Value launchHandle; ///< the handle of the last asynchronous launch lowered
   void fill(Location loc, Value memref, Value value);
 
   ModuleOp module;
@@ -91,12 +116,14 @@ LogicalResult HostLowering::lowerLaunch(gpu::LaunchFuncOp op) {
       return op.emitError("cuda-emu: kernel operands must be ranked memrefs or scalars, got ")
              << t;
   }
-  auto scope = memref::AllocaScopeOp::create(b, loc, TypeRange{});
+  Type i64 = b.getI64Type();
+  auto scope = memref::AllocaScopeOp::create(
+      b, loc, op.getAsyncToken() ? TypeRange{i64} : TypeRange{});
+  launchHandle = op.getAsyncToken() ? scope.getResult(0) : Value();
   Block *body = new Block();
   scope.getBodyRegion().push_back(body);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(body);
-  Type i64 = b.getI64Type();
   auto slotsType = MemRefType::get({std::max<int64_t>(1, operands.size())}, i64);
   // slots[i] holds operand i (its bits, or its descriptor's address); argv[i] = &slots[i].
   Value slots = memref::AllocaOp::create(b, loc, slotsType);
@@ -145,11 +172,38 @@ LogicalResult HostLowering::lowerLaunch(gpu::LaunchFuncOp op) {
   Value sharedBytes = op.getDynamicSharedMemorySize()
                           ? eb.toI64(loc, op.getDynamicSharedMemorySize())
                           : eb.i64(loc, 0);
-  eb.call(loc, "attnc_emu_launch", {},
-          {eb.i64(loc, kernel), eb.toI64(loc, grid.x), eb.toI64(loc, grid.y),
-           eb.toI64(loc, grid.z), eb.toI64(loc, block.x), eb.toI64(loc, block.y),
-           eb.toI64(loc, block.z), sharedBytes, eb.baseAddress(loc, argv), eb.locIndex(loc)});
-  memref::AllocaScopeReturnOp::create(b, loc, ValueRange{});
+  SmallVector<Value> args{eb.i64(loc, kernel),    eb.toI64(loc, grid.x),  eb.toI64(loc, grid.y),
+                          eb.toI64(loc, grid.z),  eb.toI64(loc, block.x), eb.toI64(loc, block.y),
+                          eb.toI64(loc, block.z), sharedBytes,            eb.baseAddress(loc, argv)};
+  if (!op.getAsyncToken()) {
+    args.push_back(eb.locIndex(loc));
+    eb.call(loc, "attnc_emu_launch", {}, args);
+    memref::AllocaScopeReturnOp::create(b, loc, ValueRange{});
+    return success();
+  }
+  // Asynchronous: the runtime copies the arguments (kinds: memref ranks, -1 for
+  // scalars) and starts the launch after its dependencies, on a thread of its own.
+  Value kinds = memref::AllocaOp::create(b, loc, slotsType);
+  for (auto [i, v] : llvm::enumerate(operands)) {
+    auto memType = dyn_cast<MemRefType>(v.getType());
+    memref::StoreOp::create(b, loc, eb.i64(loc, memType ? memType.getRank() : -1), kinds,
+                            ValueRange{index(int64_t(i))});
+  }
+  ValueRange depTokens = op.getAsyncDependencies();
+  auto depsType = MemRefType::get({std::max<int64_t>(1, depTokens.size())}, i64);
+  Value deps = memref::AllocaOp::create(b, loc, depsType);
+  for (auto [i, dep] : llvm::enumerate(depTokens)) {
+    FailureOr<Value> handle = handleOf(op, dep);
+    if (failed(handle))
+      return failure();
+    memref::StoreOp::create(b, loc, *handle, deps, ValueRange{index(int64_t(i))});
+  }
+  llvm::append_range(args, ValueRange{eb.baseAddress(loc, kinds),
+                                      eb.i64(loc, int64_t(operands.size())),
+                                      eb.baseAddress(loc, deps),
+                                      eb.i64(loc, int64_t(depTokens.size())), eb.locIndex(loc)});
+  Value handle = eb.call(loc, "attnc_emu_launch_async", {i64}, args);
+  memref::AllocaScopeReturnOp::create(b, loc, ValueRange{handle});
   return success();
 }
 
@@ -159,8 +213,14 @@ LogicalResult HostLowering::lower(Operation *op) {
   if (auto o = dyn_cast<gpu::LaunchFuncOp>(op)) {
     if (failed(lowerLaunch(o)))
       return failure();
-    replaceToken(op, o.getAsyncToken());
-  } else if (auto o = dyn_cast<gpu::AllocOp>(op)) {
+    replaceToken(op, o.getAsyncToken(), launchHandle);
+    op->erase();
+    return success();
+  }
+  auto asyncOp = dyn_cast<gpu::AsyncOpInterface>(op);
+  if (asyncOp && failed(waitFor(op, asyncOp.getAsyncDependencies())))
+    return failure();
+  if (auto o = dyn_cast<gpu::AllocOp>(op)) {
     Value memref = memref::AllocOp::create(b, loc, o.getMemref().getType(),
                                            o.getDynamicSizes(), o.getSymbolOperands(),
                                            b.getI64IntegerAttr(64));
@@ -195,8 +255,9 @@ LogicalResult HostLowering::finish() {
       return user->emitError("cuda-emu: a gpu async token is used by '")
              << user->getName() << "'; tokens may only connect GPU operations";
     }
-    t.getDefiningOp()->erase();
   }
+  for (Value t : tokens)
+    t.getDefiningOp()->erase();
   SmallVector<Attribute> names;
   for (const std::string &name : kernelNames)
     names.push_back(b.getStringAttr(name));

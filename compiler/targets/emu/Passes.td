@@ -104,8 +104,13 @@ def AttnGpuHostToEmu : Pass<"attn-gpu-host-to-emu", "mlir::ModuleOp"> {
       strides) or to the scalar's bits, built in an `alloca_scope`;
     - `gpu.alloc` → `memref.alloc`, `gpu.dealloc` → `memref.dealloc`,
       `gpu.memcpy` → `memref.copy`, `gpu.memset` → loops of stores;
-    - `gpu.host_register`/`host_unregister` and `gpu.wait` are erased; async
-      tokens are dropped (an error names a token used by anything but a GPU op).
+    - `gpu.launch_func async` → `attnc_emu_launch_async(..., kinds, #args, deps,
+      #deps, loc)`, which copies the arguments, starts the launch on a thread of its
+      own after the launches `deps` and returns its i64 handle; an operation that
+      depends on it first calls `attnc_emu_wait(handle)`;
+    - `gpu.host_register`/`host_unregister` and `gpu.wait` are erased (after
+      waiting for their dependencies); tokens of completed work are dropped (an
+      error names a token used by anything but a GPU op).
 
     `gpu.launch` must have been outlined first (`gpu-kernel-outlining`).
 

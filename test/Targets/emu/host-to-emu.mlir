@@ -3,7 +3,7 @@
 // A launch becomes one call of the emulator: argv points to one 64-bit slot per
 // operand, a memref's slot holding the address of its descriptor (aligned pointer
 // twice, offset, sizes, strides), a scalar's slot its bits. The device allocation is
-// host memory; tokens and waits disappear.
+// host memory; tokens of completed work and waits for them disappear.
 module attributes {gpu.container_module} {
   gpu.module @kernels {
     gpu.func @scale(%buf: memref<?xf32>, %s: f32) kernel {
@@ -16,9 +16,9 @@ module attributes {gpu.container_module} {
     %s = arith.constant 2.0 : f32
     %t0 = gpu.wait async
     %buf, %t1 = gpu.alloc async [%t0] (%n) : memref<?xf32>
-    %t2 = gpu.launch_func async [%t1] @kernels::@scale blocks in (%c1, %c1, %c1)
+    gpu.wait [%t1]
+    gpu.launch_func @kernels::@scale blocks in (%c1, %c1, %c1)
         threads in (%c64, %c1, %c1) args(%buf : memref<?xf32>, %s : f32)
-    gpu.wait [%t2]
     return
   }
 }
@@ -43,6 +43,41 @@ module attributes {gpu.container_module} {
 // CHECK: call @attnc_emu_launch(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[ARGVADDR]], %{{.*}}) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
 // CHECK-NOT: gpu.wait
 // CHECK: return
+
+// -----
+
+// An asynchronous launch gets a handle: it starts after its dependencies on a thread
+// of its own (its arguments are copied; kinds: memref rank or -1); whatever depends
+// on it waits for the handle.
+module attributes {gpu.container_module} {
+  gpu.module @kernels {
+    gpu.func @k(%buf: memref<?x?xf32>, %s: f32) kernel {
+      gpu.return
+    }
+  }
+  // CHECK-LABEL: func.func @overlap(
+  func.func @overlap(%a: memref<?x?xf32>, %host: memref<?x?xf32>, %s: f32) {
+    %c1 = arith.constant 1 : index
+    %t0 = gpu.wait async
+    %t1 = gpu.launch_func async [%t0] @kernels::@k blocks in (%c1, %c1, %c1)
+        threads in (%c1, %c1, %c1) args(%a : memref<?x?xf32>, %s : f32)
+    // CHECK: %[[H1:.*]] = memref.alloca_scope -> (i64) {
+    // CHECK: %[[KINDS:.*]] = memref.alloca() : memref<2xi64>
+    // CHECK: %[[RANK:.*]] = arith.constant 2 : i64
+    // CHECK: memref.store %[[RANK]], %[[KINDS]]
+    // CHECK: %[[SCALAR:.*]] = arith.constant -1 : i64
+    // CHECK: memref.store %[[SCALAR]], %[[KINDS]]
+    // CHECK: %[[H:.*]] = func.call @attnc_emu_launch_async({{.*}}) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> i64
+    // CHECK: memref.alloca_scope.return %[[H]] : i64
+    %t2 = gpu.memcpy async [%t1] %host, %a : memref<?x?xf32>, memref<?x?xf32>
+    // CHECK: call @attnc_emu_wait(%[[H1]]) : (i64) -> ()
+    // CHECK-NEXT: memref.copy
+    gpu.wait [%t2]
+    // CHECK-NOT: attnc_emu_wait
+    // CHECK: return
+    return
+  }
+}
 
 // -----
 
