@@ -1,6 +1,7 @@
 //===- EmuProgram.cpp - whole GPU programs compiled for cuda-emu -----------===//
 #include "compiler/targets/emu/EmuProgram.h"
 #include "compiler/targets/cpu/CpuPipeline.h"
+#include "compiler/targets/emu/EmuRunner.h"
 #include "compiler/targets/emu/Passes.h"
 #include "runtime/emu/EmuAbi.h"
 #include "runtime/emu/EmuHost.h"
@@ -12,7 +13,6 @@
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
-#include "llvm/ExecutionEngine/Orc/Mangling.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <cstdio>
@@ -102,14 +102,20 @@ Result<std::unique_ptr<EmuProgram>> EmuProgram::compile(ModuleOp module,
                                     options.optLevel);
   if (!program->engine)
     return Status::error("JIT compilation failed: " + error);
-  program->engine->registerSymbols([](llvm::orc::MangleAndInterner interner) {
-    llvm::orc::SymbolMap map;
-    for (auto &[name, address] : emuAbiSymbols())
-      map[interner(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),
-                             llvm::JITSymbolFlags::Exported};
-    return map;
-  });
+  registerEmuAbiSymbols(*program->engine);
   return program;
+}
+
+/// Calls a function returning T through its packed interface (which stores the
+/// result through the last pointer) and prints the result as mlir-runner does.
+template <typename T>
+static llvm::Error invokeAndPrint(ExecutionEngine &engine, const std::string &entry) {
+  T value{};
+  void *args[] = {&value};
+  llvm::Error error = engine.invokePacked(entry, args);
+  if (!error)
+    llvm::outs() << value << "\n";
+  return error;
 }
 
 Status EmuProgram::run() {
@@ -124,36 +130,10 @@ Status EmuProgram::run() {
   setKernelTable(std::move(table));
   setLocationTable(locations);
   resetFailedLaunches();
-  llvm::Error error = llvm::Error::success();
-  switch (result) {
-  case EntryResult::Void:
-    error = engine->invokePacked(entry);
-    break;
-  case EntryResult::I32: {
-    int32_t value = 0;
-    void *args[] = {&value}; // the packed wrapper stores the result here
-    error = engine->invokePacked(entry, args);
-    if (!error)
-      llvm::outs() << value << "\n";
-    break;
-  }
-  case EntryResult::I64: {
-    int64_t value = 0;
-    void *args[] = {&value}; // the packed wrapper stores the result here
-    error = engine->invokePacked(entry, args);
-    if (!error)
-      llvm::outs() << value << "\n";
-    break;
-  }
-  case EntryResult::F32: {
-    float value = 0;
-    void *args[] = {&value}; // the packed wrapper stores the result here
-    error = engine->invokePacked(entry, args);
-    if (!error)
-      llvm::outs() << value << "\n";
-    break;
-  }
-  }
+  llvm::Error error = result == EntryResult::Void ? engine->invokePacked(entry)
+                      : result == EntryResult::I32 ? invokeAndPrint<int32_t>(*engine, entry)
+                      : result == EntryResult::I64 ? invokeAndPrint<int64_t>(*engine, entry)
+                                                   : invokeAndPrint<float>(*engine, entry);
   waitForAsyncLaunches(); // launches the program never waited for
   llvm::outs().flush();
   std::fflush(stdout);

@@ -10,6 +10,16 @@
 
 namespace attnc::emu {
 
+void registerEmuAbiSymbols(mlir::ExecutionEngine &engine) {
+  engine.registerSymbols([](llvm::orc::MangleAndInterner interner) {
+    llvm::orc::SymbolMap map;
+    for (auto &[name, address] : emuAbiSymbols())
+      map[interner(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),
+                             llvm::JITSymbolFlags::Exported};
+    return map;
+  });
+}
+
 EmuModule::~EmuModule() = default;
 
 Result<std::unique_ptr<EmuModule>> EmuModule::compile(mlir::ModuleOp module) {
@@ -32,13 +42,7 @@ Result<std::unique_ptr<EmuModule>> EmuModule::compile(mlir::ModuleOp module) {
   result->engine = cpu::jitCompile(module, error);
   if (!result->engine)
     return Status::error("JIT compilation for cuda-emu failed: " + error);
-  result->engine->registerSymbols([](llvm::orc::MangleAndInterner interner) {
-    llvm::orc::SymbolMap map;
-    for (auto &[name, address] : emuAbiSymbols())
-      map[interner(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),
-                             llvm::JITSymbolFlags::Exported};
-    return map;
-  });
+  registerEmuAbiSymbols(*result->engine);
   return result;
 }
 

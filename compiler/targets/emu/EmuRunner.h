@@ -23,6 +23,9 @@ class ExecutionEngine;
 
 namespace attnc::emu {
 
+/// Resolves the emulator's ABI functions (runtime/emu/EmuAbi.h) in JIT-compiled code.
+void registerEmuAbiSymbols(mlir::ExecutionEngine &engine);
+
 class EmuModule {
 public:
   ~EmuModule();
