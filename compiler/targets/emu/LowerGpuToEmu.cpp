@@ -474,7 +474,7 @@ LogicalResult KernelLowering::rewrite(Operation *op) {
 
 /// Drops the memory spaces of all memref types in `module` (host code has one kind
 /// of memory), then removes the memory-space casts that became no-ops and the
-/// placeholder token values of async copies.
+/// stand-in token values of async copies.
 void dropMemorySpaces(ModuleOp module) {
   AttrTypeReplacer replacer;
   replacer.addReplacement([](BaseMemRefType type) -> std::optional<Type> {
