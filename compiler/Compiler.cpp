@@ -5,6 +5,8 @@
 #include "compiler/frontend/Frontend.h"
 #include "compiler/transforms/Passes.h"
 #include "compiler/targets/cpu/Passes.h"
+#include "compiler/targets/cuda/CudaPipeline.h"
+#include "compiler/targets/emu/EmuProgram.h"
 
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/IR/Diagnostics.h"
@@ -114,6 +116,8 @@ Status CompiledVariant::reference(const AttentionCall &call) const {
 }
 
 AttentionFunction CompiledVariant::function() const {
+  if (std::shared_ptr<EmuKernel> kernel = emuKernel)
+    return [kernel](const AttentionCall &call) { return kernel->run(call); };
   std::shared_ptr<CpuKernel> kernel = cpuKernel;
   return [kernel](const AttentionCall &call) { return kernel->run(call); };
 }
@@ -143,6 +147,49 @@ std::shared_ptr<CompiledVariant> Compiler::compileFile(const std::string &path,
   if (!module)
     return nullptr;
   return compileModule(*module, spec, options);
+}
+
+std::shared_ptr<CompiledVariant> Compiler::compileFileFor(const std::string &path,
+                                                          Target target,
+                                                          const cpu::CpuOptions &options) {
+  if (target == Target::Cpu)
+    return compileFile(path, options);
+  auto spec = std::make_shared<frontend::Spec>();
+  OwningOpRef<ModuleOp> module = import(path, spec.get());
+  if (!module)
+    return nullptr;
+  return compileModuleForEmu(*module, spec, options);
+}
+
+std::shared_ptr<CompiledVariant>
+Compiler::compileModuleForEmu(ModuleOp module, std::shared_ptr<frontend::Spec> spec,
+                              const cpu::CpuOptions &options) {
+  cuda::GpuTileOptions tiles;
+  tiles.blockQ = options.blockQ;
+  tiles.blockKV = options.blockKV;
+  if (failed(cpu::runPipeline(module, [&](OpPassManager &pm) {
+        cuda::buildGpuKernelPipeline(pm, tiles, spec->headDim, spec->headDimV);
+      })))
+    return nullptr;
+  auto program = emu::EmuProgram::compileLibrary(module, {});
+  if (!program) {
+    reportError("compiling '" + spec->name + "' for cuda-emu failed: " +
+                program.status().message());
+    return nullptr;
+  }
+  std::shared_ptr<emu::EmuProgram> owner(program->release());
+  Result<emu::PackedKernel> entry = owner->lookupPacked(spec->name + "_gpu");
+  Result<std::vector<emu::KernelEntry>> kernels = owner->kernelTable();
+  if (!entry || !kernels) {
+    reportError((!entry ? entry.status() : kernels.status()).message());
+    return nullptr;
+  }
+  auto compiled = std::make_shared<CompiledVariant>();
+  compiled->desc = describeVariant(*spec);
+  compiled->spec = spec;
+  compiled->emuKernel = std::make_shared<EmuKernel>(compiled->desc, *entry, kernels.take(),
+                                                    owner->locationTable(), owner);
+  return compiled;
 }
 
 std::shared_ptr<CompiledVariant> Compiler::compileText(const std::string &name,

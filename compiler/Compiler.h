@@ -1,8 +1,8 @@
 //===- Compiler.h - spec → registered, runnable attention variant -*- C++ -*-===//
 //
-// The top of the compiler: imports a spec, lowers it for the CPU, JIT-compiles it,
-// and wraps the result as a runtime `CpuKernel` plus the variant's float64
-// reference (its score_mod/mask_mod evaluated by the frontend's interpreter).
+// The top of the compiler: imports a spec, lowers it for the CPU (or as a GPU kernel
+// for the cuda-emu emulator), JIT-compiles it, and wraps the result as a runtime
+// `CpuKernel` (or `EmuKernel`) plus the variant's float64 reference (its score_mod/mask_mod evaluated by the frontend's interpreter).
 // `CompiledVariant::function()` is what goes into the AttentionInterface registry.
 //
 //===----------------------------------------------------------------------===//
@@ -14,6 +14,7 @@
 #include "runtime/AttentionInterface.h"
 #include "runtime/Reference.h"
 #include "runtime/cpu/CpuKernel.h"
+#include "runtime/emu/EmuKernel.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/Support/SourceMgr.h"
@@ -31,16 +32,25 @@ namespace attnc {
 /// the kernels' argument order).
 VariantDesc describeVariant(const frontend::Spec &spec);
 
+/// Where a compiled variant runs.
+enum class Target {
+  Cpu,     ///< the CPU kernel (compiler/targets/cpu)
+  CudaEmu, ///< the GPU kernel (compiler/targets/cuda) under the cuda-emu emulator
+};
+
 class CompiledVariant {
 public:
   VariantDesc desc;
   std::shared_ptr<const frontend::Spec> spec;
-  std::shared_ptr<CpuKernel> cpuKernel;
+  std::shared_ptr<CpuKernel> cpuKernel; ///< Target::Cpu
+  std::shared_ptr<EmuKernel> emuKernel; ///< Target::CudaEmu
   std::string cacheKey;   ///< the kernel cache key (SHA-256, hex)
   bool fromCache = false; ///< machine code came from the memory or disk cache
 
   /// Runs the compiled kernel.
-  Status run(const AttentionCall &call) const { return cpuKernel->run(call); }
+  Status run(const AttentionCall &call) const {
+    return emuKernel ? emuKernel->run(call) : cpuKernel->run(call);
+  }
   /// Runs the float64 reference of this variant.
   Status reference(const AttentionCall &call) const;
   /// The registry entry: the compiled kernel.
@@ -60,6 +70,10 @@ public:
   /// Compiles the spec at `path` for the CPU; null after printing diagnostics.
   std::shared_ptr<CompiledVariant> compileFile(const std::string &path,
                                                const cpu::CpuOptions &options = {});
+  /// Compiles the spec at `path` for `target` (tile sizes in `options`; for the GPU
+  /// a block-kv of 0 picks cuda::defaultBlockKV).
+  std::shared_ptr<CompiledVariant> compileFileFor(const std::string &path, Target target,
+                                                  const cpu::CpuOptions &options);
   /// Compiles spec text; `name` labels it in diagnostics.
   std::shared_ptr<CompiledVariant> compileText(const std::string &name,
                                                const std::string &text,
@@ -69,6 +83,9 @@ private:
   std::shared_ptr<CompiledVariant> compileModule(mlir::ModuleOp module,
                                                  std::shared_ptr<frontend::Spec> spec,
                                                  const cpu::CpuOptions &options);
+  std::shared_ptr<CompiledVariant> compileModuleForEmu(mlir::ModuleOp module,
+                                                       std::shared_ptr<frontend::Spec> spec,
+                                                       const cpu::CpuOptions &options);
   mlir::MLIRContext ctx;
   llvm::SourceMgr sourceMgr;
   std::unique_ptr<mlir::SourceMgrDiagnosticHandler> diagHandler;

@@ -108,4 +108,18 @@ Status validateCall(const VariantDesc &variant, const AttentionCall &call) {
   return Status::ok();
 }
 
+Status kernelStatus(const VariantDesc &variant, const AttentionCall &call, int64_t code) {
+  if (code >= kKernelStatusBufferBase &&
+      code < kKernelStatusBufferBase + int64_t(variant.buffers.size())) {
+    const BufferDecl &decl = variant.buffers[size_t(code - kKernelStatusBufferBase)];
+    return Status::error("index out of range reading buffer '" + decl.name + "' (shape " +
+                         call.buffers.at(decl.name).shapeString() + ")");
+  }
+  if (code == kKernelStatusDivisionByZero)
+    return Status::error("integer division or modulo by zero in score_mod or mask_mod");
+  if (code != 0)
+    return Status::error("kernel reported unknown status " + std::to_string(code));
+  return Status::ok();
+}
+
 } // namespace attnc

@@ -66,6 +66,13 @@ int64_t resolveDim(int64_t dim, const VariantDesc &variant, const AttentionCall 
 
 Status validateCall(const VariantDesc &variant, const AttentionCall &call);
 
+/// Status codes that generated kernels write to status[0].
+constexpr int64_t kKernelStatusDivisionByZero = -1;
+constexpr int64_t kKernelStatusBufferBase = 1; ///< + the buffer's position
+
+/// The error a kernel's status word stands for (ok for 0).
+Status kernelStatus(const VariantDesc &variant, const AttentionCall &call, int64_t code);
+
 } // namespace attnc
 
 #endif // ATTNC_RUNTIME_VARIANT_H

@@ -274,18 +274,8 @@ Status CpuKernel::run(const AttentionCall &call, ThreadPool &pool) const {
   pool.parallelFor(B * H * numQTiles, callRange);
   phase("kernel");
 
-  int64_t code = statusWords[0];
-  if (code >= kKernelStatusBufferBase &&
-      code < kKernelStatusBufferBase + int64_t(variant_.buffers.size())) {
-    const BufferDecl &decl = variant_.buffers[size_t(code - kKernelStatusBufferBase)];
-    return Status::error("index out of range reading buffer '" + decl.name +
-                         "' (shape " +
-                         call.buffers.at(decl.name).shapeString() + ")");
-  }
-  if (code == kKernelStatusDivisionByZero)
-    return Status::error("integer division or modulo by zero in score_mod or mask_mod");
-  if (code != 0)
-    return Status::error("kernel reported unknown status " + std::to_string(code));
+  if (Status s = kernelStatus(variant_, call, statusWords[0]); !s)
+    return s;
 
   // Unpack out and lse into the caller's tensors.
   pool.parallelFor(B * H, [&](int64_t begin, int64_t end) {

@@ -32,9 +32,6 @@ struct CpuKernelLayout {
 /// The packed interface function: `_mlir__mlir_ciface_<name>_cpu(void **args)`.
 using CpuKernelEntry = void (*)(void **);
 
-/// Status codes written by kernels (see compiler/targets/cpu/RegionVectorizer.h).
-constexpr int64_t kKernelStatusDivisionByZero = -1;
-constexpr int64_t kKernelStatusBufferBase = 1;
 
 class CpuKernel {
 public:

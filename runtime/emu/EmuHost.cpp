@@ -48,14 +48,28 @@ Status checkLaunchConfig(const std::string &kernel, Dim3 grid, Dim3 block,
 
 namespace {
 
-/// Prints a launch error and counts it.
+struct LaunchErrors {
+  std::mutex mutex;
+  bool print = true;
+  std::vector<std::string> messages;
+};
+LaunchErrors &launchErrors() {
+  static auto *errors = new LaunchErrors();
+  return *errors;
+}
+
+/// Records a launch error (printed as it happens unless told otherwise) and counts it.
 void reportLaunchError(const std::string &message, int64_t loc, bool withLocation) {
-  std::fflush(stdout);
-  if (withLocation)
-    std::fprintf(stderr, "error: %s: %s\n", locationName(loc), message.c_str());
-  else // emulator errors start with the location of the faulty operation
-    std::fprintf(stderr, "error: %s\n", message.c_str());
-  std::fflush(stderr);
+  // Emulator errors start with the location of the faulty operation already.
+  std::string text = withLocation ? std::string(locationName(loc)) + ": " + message : message;
+  LaunchErrors &errors = launchErrors();
+  std::lock_guard<std::mutex> lock(errors.mutex);
+  errors.messages.push_back(text);
+  if (errors.print) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "error: %s\n", text.c_str());
+    std::fflush(stderr);
+  }
   ++failures;
 }
 
@@ -118,6 +132,18 @@ struct PackedArgs {
 };
 
 } // namespace
+
+void setPrintLaunchErrors(bool print) {
+  std::lock_guard<std::mutex> lock(launchErrors().mutex);
+  launchErrors().print = print;
+}
+
+std::vector<std::string> takeLaunchErrors() {
+  std::lock_guard<std::mutex> lock(launchErrors().mutex);
+  std::vector<std::string> messages;
+  messages.swap(launchErrors().messages);
+  return messages;
+}
 
 void waitForAsyncLaunches() {
   AsyncLaunches &a = asyncLaunches();

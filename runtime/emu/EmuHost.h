@@ -45,6 +45,12 @@ void waitForAsyncLaunches();
 int64_t failedLaunches();
 void resetFailedLaunches();
 
+/// Whether launch errors are printed to stderr as they happen (the default; the
+/// runner) or only collected (a library call that returns them as a Status).
+void setPrintLaunchErrors(bool print);
+/// The messages of the launch errors since the last call (and forgets them).
+std::vector<std::string> takeLaunchErrors();
+
 } // namespace attnc::emu
 
 #endif // ATTNC_RUNTIME_EMU_EMUHOST_H

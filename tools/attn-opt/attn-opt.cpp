@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/targets/cpu/Passes.h"
+#include "compiler/targets/cuda/Passes.h"
 #include "compiler/targets/emu/Passes.h"
 #include "compiler/transforms/Passes.h"
 #include "dialect/AttnOps.h"
@@ -36,6 +37,7 @@ int main(int argc, char **argv) {
   attnc::registerAttnPasses();
   attnc::cpu::registerAttnCpuPasses();
   attnc::emu::registerAttnEmuPasses();
+  attnc::cuda::registerAttnCudaPasses();
   mlir::registerGPUPasses();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "attnc optimizer driver\n", registry));

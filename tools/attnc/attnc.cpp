@@ -12,6 +12,7 @@
 #include "compiler/Compiler.h"
 #include "compiler/frontend/ExprEval.h"
 #include "compiler/targets/cpu/CpuPipeline.h"
+#include "compiler/targets/cuda/CudaPipeline.h"
 #include "tools/attnc/Inputs.h"
 
 #include "mlir/IR/Diagnostics.h"
@@ -42,11 +43,13 @@ cl::opt<std::string> specPath(cl::Positional, cl::desc("<spec.json>"), cl::Requi
                               cl::sub(checkCmd), cl::sub(compileCmd), cl::sub(runCmd),
                               cl::sub(benchCmd), cl::cat(attncCategory));
 
-enum class EmitKind { Attn, Flash, LLVM };
+enum class EmitKind { Attn, Flash, Gpu, LLVM };
 cl::opt<EmitKind> emitKind(
     "emit", cl::desc("What to emit"), cl::init(EmitKind::Attn),
     cl::values(clEnumValN(EmitKind::Attn, "attn", "the attn dialect after import"),
                clEnumValN(EmitKind::Flash, "flash", "the flash form (after tiling)"),
+               clEnumValN(EmitKind::Gpu, "gpu",
+                          "the GPU kernel: host code with a gpu.launch (cuda, cuda-emu)"),
                clEnumValN(EmitKind::LLVM, "llvm", "LLVM IR of the CPU kernel (-O3)")),
     cl::sub(compileCmd), cl::cat(attncCategory));
 
@@ -105,27 +108,48 @@ int fail(const Twine &message) {
 }
 
 Status checkTarget() {
-  if (target == "cpu")
+  if (target == "cpu" || target == "cuda-emu")
     return Status::ok();
-  if (target == "cuda" || target == "cuda-emu")
-    return Status::error("target '" + target +
-                         "' is not implemented yet in this version of attnc "
-                         "(available: cpu)");
+  if (target == "cuda")
+    return Status::error("target 'cuda' (running on an NVIDIA GPU) is not implemented yet "
+                         "in this version of attnc (available: cpu, cuda-emu)");
   return Status::error("unknown target '" + target + "' (expected cpu, cuda or cuda-emu)");
 }
 
+Target compileTarget() { return target == "cuda-emu" ? Target::CudaEmu : Target::Cpu; }
+
+/// Tile sizes: the flags, or each target's defaults (the GPU picks block-kv from
+/// the head dims unless --block-kv is given).
 cpu::CpuOptions cpuOptions() {
   cpu::CpuOptions options;
   options.blockQ = blockQ;
-  options.blockKV = blockKV;
+  options.blockKV =
+      compileTarget() == Target::CudaEmu && blockKV.getNumOccurrences() == 0 ? 0 : blockKV;
   return options;
 }
 
 int runCompile(Compiler &compiler) {
-  mlir::OwningOpRef<mlir::ModuleOp> module = compiler.import(specPath);
+  frontend::Spec spec; // its head dims pick the GPU's tile sizes
+  mlir::OwningOpRef<mlir::ModuleOp> module = compiler.import(specPath, &spec);
   if (!module)
     return 1;
-  if (emitKind != EmitKind::Attn) {
+  bool gpu = emitKind == EmitKind::Gpu || compileTarget() == Target::CudaEmu;
+  if (emitKind == EmitKind::LLVM && gpu)
+    return fail("--emit llvm prints the CPU kernel: use it with --target cpu");
+  if (emitKind != EmitKind::Attn && gpu) {
+    cuda::GpuTileOptions tiles;
+    tiles.blockQ = cpuOptions().blockQ;
+    tiles.blockKV = cpuOptions().blockKV;
+    if (!tiles.blockKV)
+      tiles.blockKV = cuda::defaultBlockKV(spec.headDim, spec.headDimV);
+    if (failed(cpu::runPipeline(*module, [&](mlir::OpPassManager &pm) {
+          if (emitKind == EmitKind::Flash)
+            cpu::buildFlashPipeline(pm, {tiles.blockQ, tiles.blockKV});
+          else
+            cuda::buildGpuKernelPipeline(pm, tiles, spec.headDim, spec.headDimV);
+        })))
+      return 1;
+  } else if (emitKind != EmitKind::Attn) {
     if (failed(cpu::runPipeline(*module, [](mlir::OpPassManager &pm) {
           cpu::buildFlashPipeline(pm, cpuOptions());
         })))
@@ -216,9 +240,9 @@ int runRandom(const CompiledVariant &variant) {
     return fail(s.message());
   double ms = millisSince(start);
   if (!checkResults) {
-    outs() << format("%-24s cpu  B=%lld Q_LEN=%lld KV_LEN=%lld %-4s  %8.3f ms  (not checked)\n",
-                     variant.desc.name.c_str(), (long long)B, (long long)Q, (long long)KV,
-                     dtypeName(variant.desc.dtype), ms);
+    outs() << format("%-24s %-4s B=%lld Q_LEN=%lld KV_LEN=%lld %-4s  %8.3f ms  (not checked)\n",
+                     variant.desc.name.c_str(), target.c_str(), (long long)B, (long long)Q,
+                     (long long)KV, dtypeName(variant.desc.dtype), ms);
     return 0;
   }
   if (Status s = variant.reference(refCall.call()); !s)
@@ -227,9 +251,10 @@ int runRandom(const CompiledVariant &variant) {
   double tol = tolerance > 0 ? double(tolerance)
                              : (variant.desc.dtype == DType::F32 ? 1e-5 : 1e-2);
   bool ok = e.badValues == 0 && e.outRel < tol && e.lseRel < tol;
-  outs() << format("%-24s cpu  B=%lld Q_LEN=%lld KV_LEN=%lld %-4s  out rel %.2e (max %.2e)"
+  outs() << format("%-24s %-4s B=%lld Q_LEN=%lld KV_LEN=%lld %-4s  out rel %.2e (max %.2e)"
                    "  lse rel %.2e (max %.2e)  %8.3f ms  %s\n",
-                   variant.desc.name.c_str(), (long long)B, (long long)Q, (long long)KV,
+                   variant.desc.name.c_str(), target.c_str(), (long long)B, (long long)Q,
+                   (long long)KV,
                    dtypeName(variant.desc.dtype), e.outRel, e.outMaxAbs, e.lseRel,
                    e.lseMaxAbs, ms, ok ? "ok" : "FAILED");
   if (!ok)
@@ -333,9 +358,10 @@ int runBench(const CompiledVariant &variant) {
   // times the fraction of pairs the mask keeps (one half for causal).
   double flops = 2.0 * double(B) * double(variant.desc.headsQ) * double(Q) * double(KV) *
                  double(variant.desc.headDim + variant.desc.headDimV) * density;
-  outs() << format("%-24s cpu  B=%lld H=%lld Q_LEN=%lld KV_LEN=%lld D=%lld %-4s  "
+  outs() << format("%-24s %-4s B=%lld H=%lld Q_LEN=%lld KV_LEN=%lld D=%lld %-4s  "
                    "%10.3f ms  %7.4f TFLOP/s  (%.2f GFLOP/s, mask density %.3f, %u threads)\n",
-                   variant.desc.name.c_str(), (long long)B, (long long)variant.desc.headsQ,
+                   variant.desc.name.c_str(), target.c_str(), (long long)B,
+                   (long long)variant.desc.headsQ,
                    (long long)Q, (long long)KV, (long long)variant.desc.headDim,
                    dtypeName(variant.desc.dtype), ms, flops / (ms * 1e9), flops / (ms * 1e6),
                    density,
@@ -393,7 +419,8 @@ int main(int argc, char **argv) {
   if (compileCmd)
     return runCompile(compiler);
 
-  std::shared_ptr<CompiledVariant> variant = compiler.compileFile(specPath, cpuOptions());
+  std::shared_ptr<CompiledVariant> variant =
+      compiler.compileFileFor(specPath, compileTarget(), cpuOptions());
   if (!variant)
     return 1;
   if (benchCmd)

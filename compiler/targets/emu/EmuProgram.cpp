@@ -81,12 +81,20 @@ Result<std::unique_ptr<EmuProgram>> EmuProgram::compile(ModuleOp module,
                                                         const ProgramOptions &options) {
   if (Status s = checkEntry(module, entry, result); !s)
     return s;
+  auto program = compileLibrary(module, options);
+  if (!program)
+    return program.status();
+  (*program)->entry = entry;
+  (*program)->result = result;
+  return program;
+}
+
+Result<std::unique_ptr<EmuProgram>> EmuProgram::compileLibrary(ModuleOp module,
+                                                               const ProgramOptions &options) {
   // Diagnostics go to the context's handler (the caller's), with their locations.
   if (failed(cpu::runPipeline(module, buildEmuProgramPipeline)))
     return Status::error("lowering the program for cuda-emu failed");
   std::unique_ptr<EmuProgram> program(new EmuProgram());
-  program->entry = entry;
-  program->result = result;
   program->locations = stringArray(module, "attn.emu.locations");
   // Launches name kernels by path; the host functions may be renamed.
   auto functions = module->getAttrOfType<DictionaryAttr>("attn.emu.kernel_functions");
@@ -118,16 +126,30 @@ static llvm::Error invokeAndPrint(ExecutionEngine &engine, const std::string &en
   return error;
 }
 
-Status EmuProgram::run() {
+Result<PackedKernel> EmuProgram::lookupPacked(const std::string &name) {
+  auto fn = engine->lookupPacked("_mlir_ciface_" + name);
+  if (!fn)
+    return Status::error("function '" + name + "' was not compiled: " +
+                         llvm::toString(fn.takeError()));
+  return PackedKernel(*fn);
+}
+
+Result<std::vector<KernelEntry>> EmuProgram::kernelTable() {
   std::vector<KernelEntry> table;
   for (const std::string &name : kernels) {
-    auto fn = engine->lookupPacked("_mlir_ciface_" + name);
+    Result<PackedKernel> fn = lookupPacked(name);
     if (!fn)
-      return Status::error("kernel '" + name + "' was not compiled: " +
-                           llvm::toString(fn.takeError()));
+      return fn.status();
     table.push_back({name, *fn});
   }
-  setKernelTable(std::move(table));
+  return table;
+}
+
+Status EmuProgram::run() {
+  Result<std::vector<KernelEntry>> table = kernelTable();
+  if (!table)
+    return table.status();
+  setKernelTable(table.take());
   setLocationTable(locations);
   resetFailedLaunches();
   llvm::Error error = result == EntryResult::Void ? engine->invokePacked(entry)

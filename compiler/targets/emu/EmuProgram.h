@@ -12,6 +12,7 @@
 #define ATTNC_COMPILER_TARGETS_EMU_EMUPROGRAM_H
 
 #include "runtime/Status.h"
+#include "runtime/emu/EmuHost.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/PassManager.h"
@@ -46,9 +47,20 @@ public:
   compile(mlir::ModuleOp module, const std::string &entry, EntryResult result,
           const ProgramOptions &options);
 
+  /// Lowers and JIT-compiles `module` (consumed) as a library: no entry point, its
+  /// functions called from C++ through lookupPacked().
+  static Result<std::unique_ptr<EmuProgram>> compileLibrary(mlir::ModuleOp module,
+                                                            const ProgramOptions &options);
+
   /// Runs the entry point. The result of a non-void entry point is printed to stdout
   /// as mlir-runner prints it. Fails if the entry point cannot be called.
   Status run();
+
+  /// The packed interface of function `name` (one pointer per argument).
+  Result<PackedKernel> lookupPacked(const std::string &name);
+  /// The kernels that the program's launches refer to, for setKernelTable.
+  Result<std::vector<KernelEntry>> kernelTable();
+  const std::vector<std::string> &locationTable() const { return locations; }
 
 private:
   EmuProgram() = default;
