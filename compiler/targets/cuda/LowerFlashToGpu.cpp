@@ -279,22 +279,27 @@ void GpuKernelBuilder::updateRow(Value k0, Value partial, Value batch, Value hea
     Value s = ifElse(
         cmp(arith::CmpIPredicate::ult, kv, kvLen), b.getF32Type(),
         [&] {
-          Value dot = loop(idx(0), idx(D), idx(1), {f32(0)}, [&](Value d, ValueRange a) {
-                        Value p = arith::MulFOp::create(b, loc, load(qRow, {d}),
-                                                        load(kTile, {j, d}));
-                        return SmallVector<Value>{arith::AddFOp::create(b, loc, a[0], p)};
-                      }).getResult(0);
           Value kvI = toI64(kv);
-          Value scaled = arith::MulFOp::create(b, loc, dot, f32(scale));
-          Value modded = mods->emit(variant.getScoreMod(),
-                                    {scaled, bI, hI, qI, kvI, qLenI, kvLenI});
+          // mask_mod first (partial tiles only): score_mod runs only for kept pairs,
+          // so a read that the mask rules out never happens.
+          Value keep = ifElse(
+              partial, b.getI1Type(),
+              [&] { return mods->emit(variant.getMaskMod(), {bI, hI, qI, kvI, qLenI, kvLenI}); },
+              [&] { return Value(arith::ConstantIntOp::create(b, loc, 1, 1)); });
           return ifElse(
-              partial, b.getF32Type(),
+              keep, b.getF32Type(),
               [&] {
-                Value keep = mods->emit(variant.getMaskMod(), {bI, hI, qI, kvI, qLenI, kvLenI});
-                return Value(arith::SelectOp::create(b, loc, keep, modded, negInf()));
+                Value dot =
+                    loop(idx(0), idx(D), idx(1), {f32(0)}, [&](Value d, ValueRange a) {
+                      Value p = arith::MulFOp::create(b, loc, load(qRow, {d}),
+                                                      load(kTile, {j, d}));
+                      return SmallVector<Value>{arith::AddFOp::create(b, loc, a[0], p)};
+                    }).getResult(0);
+                Value scaled = arith::MulFOp::create(b, loc, dot, f32(scale));
+                return mods->emit(variant.getScoreMod(),
+                                  {scaled, bI, hI, qI, kvI, qLenI, kvLenI});
               },
-              [&] { return modded; });
+              [&] { return negInf(); });
         },
         [&] { return negInf(); });
     store(s, scores, {j});
