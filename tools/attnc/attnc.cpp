@@ -1,7 +1,8 @@
 //===- attnc.cpp - the attnc command line ----------------------------------===//
 //
 //   attnc check   SPEC
-//   attnc compile SPEC [--emit attn|flash|llvm] [-o FILE]
+//   attnc compile SPEC [--target cpu|cuda|cuda-emu] [--emit attn|flash|gpu|llvm|ptx|cubin]
+//                      [--chip sm_80|sm_90a] [--report] [-o FILE]
 //   attnc run     SPEC --inputs IN.safetensors --output OUT.safetensors
 //   attnc run     SPEC --random B,Q_LEN,KV_LEN [--seed N] [--scalar NAME=V]...
 //   attnc bench   SPEC --shape B,Q_LEN,KV_LEN [--reps N]
@@ -13,6 +14,7 @@
 #include "compiler/frontend/ExprEval.h"
 #include "compiler/targets/cpu/CpuPipeline.h"
 #include "compiler/targets/cuda/CudaPipeline.h"
+#include "compiler/targets/cuda/PtxPipeline.h"
 #include "tools/attnc/Inputs.h"
 
 #include "mlir/IR/Diagnostics.h"
@@ -43,19 +45,30 @@ cl::opt<std::string> specPath(cl::Positional, cl::desc("<spec.json>"), cl::Requi
                               cl::sub(checkCmd), cl::sub(compileCmd), cl::sub(runCmd),
                               cl::sub(benchCmd), cl::cat(attncCategory));
 
-enum class EmitKind { Attn, Flash, Gpu, LLVM };
+enum class EmitKind { Attn, Flash, Gpu, LLVM, Ptx, Cubin };
 cl::opt<EmitKind> emitKind(
     "emit", cl::desc("What to emit"), cl::init(EmitKind::Attn),
     cl::values(clEnumValN(EmitKind::Attn, "attn", "the attn dialect after import"),
                clEnumValN(EmitKind::Flash, "flash", "the flash form (after tiling)"),
                clEnumValN(EmitKind::Gpu, "gpu",
                           "the GPU kernel: host code with a gpu.launch (cuda, cuda-emu)"),
-               clEnumValN(EmitKind::LLVM, "llvm", "LLVM IR of the CPU kernel (-O3)")),
+               clEnumValN(EmitKind::LLVM, "llvm", "LLVM IR of the CPU kernel (-O3)"),
+               clEnumValN(EmitKind::Ptx, "ptx", "PTX of the GPU kernel for --chip"),
+               clEnumValN(EmitKind::Cubin, "cubin",
+                          "the GPU kernel assembled by ptxas for --chip (needs -o)")),
     cl::sub(compileCmd), cl::cat(attncCategory));
 
 cl::opt<std::string> outputPath("o", cl::desc("Output file (default: stdout)"),
                                 cl::value_desc("file"), cl::init("-"),
                                 cl::sub(compileCmd), cl::cat(attncCategory));
+
+cl::opt<std::string> chip("chip", cl::desc("GPU for --emit ptx|cubin and --report: sm_80 "
+                                          "(default) or sm_90a"),
+                          cl::init("sm_80"), cl::sub(compileCmd), cl::cat(attncCategory));
+cl::opt<bool> report("report",
+                     cl::desc("Print the GPU kernel's registers, spills, stack and shared "
+                              "memory (ptxas -v) and its occupancy for --chip"),
+                     cl::init(false), cl::sub(compileCmd), cl::cat(attncCategory));
 
 cl::opt<std::string> target("target", cl::desc("cpu (default), cuda or cuda-emu"),
                             cl::init("cpu"), cl::sub(compileCmd), cl::sub(runCmd),
@@ -110,13 +123,16 @@ int fail(const Twine &message) {
 Status checkTarget() {
   if (target == "cpu" || target == "cuda-emu")
     return Status::ok();
+  if (target == "cuda" && compileCmd) // compiling needs no GPU
+    return Status::ok();
   if (target == "cuda")
     return Status::error("target 'cuda' (running on an NVIDIA GPU) is not implemented yet "
                          "in this version of attnc (available: cpu, cuda-emu)");
   return Status::error("unknown target '" + target + "' (expected cpu, cuda or cuda-emu)");
 }
 
-Target compileTarget() { return target == "cuda-emu" ? Target::CudaEmu : Target::Cpu; }
+/// The kernel to compile: the CPU's, or the GPU's (for cuda and cuda-emu).
+Target compileTarget() { return target == "cpu" ? Target::Cpu : Target::CudaEmu; }
 
 /// Tile sizes: the flags, or each target's defaults (the GPU picks block-kv from
 /// the head dims unless --block-kv is given).
@@ -133,9 +149,16 @@ int runCompile(Compiler &compiler) {
   mlir::OwningOpRef<mlir::ModuleOp> module = compiler.import(specPath, &spec);
   if (!module)
     return 1;
-  bool gpu = emitKind == EmitKind::Gpu || compileTarget() == Target::CudaEmu;
+  bool ptx = emitKind == EmitKind::Ptx || emitKind == EmitKind::Cubin || report;
+  bool gpu = emitKind == EmitKind::Gpu || compileTarget() == Target::CudaEmu || ptx;
   if (emitKind == EmitKind::LLVM && gpu)
     return fail("--emit llvm prints the CPU kernel: use it with --target cpu");
+  if (ptx && !cuda::isSupportedChip(chip))
+    return fail("unsupported --chip '" + chip + "' (expected sm_80 or sm_90a)");
+  if (emitKind == EmitKind::Cubin && outputPath == "-")
+    return fail("--emit cubin writes a binary: give the file with -o");
+  if (report && emitKind == EmitKind::Attn)
+    emitKind = EmitKind::Ptx; // the kernel --report is about (printed only with -o)
   if (emitKind != EmitKind::Attn && gpu) {
     cuda::GpuTileOptions tiles;
     tiles.blockQ = cpuOptions().blockQ;
@@ -160,6 +183,30 @@ int runCompile(Compiler &compiler) {
         cpu::buildCpuToLLVMPipeline(pm);
       })))
     return 1;
+  if (ptx) {
+    Result<std::string> code = cuda::lowerToPtx(*module, chip);
+    if (!code)
+      return fail(code.status().message());
+    if (report) {
+      Result<std::string> usage = cuda::ptxasReport(*code, chip, blockQ);
+      if (!usage)
+        return fail(usage.status().message());
+      outs() << usage.take();
+      if (outputPath == "-" && emitKind == EmitKind::Ptx && !emitKind.getNumOccurrences())
+        return 0;
+    }
+    if (emitKind == EmitKind::Cubin) {
+      Result<std::string> usage = cuda::ptxasReport(*code, chip, blockQ, outputPath);
+      return usage ? 0 : fail(usage.status().message());
+    }
+    std::string errorMessage;
+    std::unique_ptr<ToolOutputFile> output = mlir::openOutputFile(outputPath, &errorMessage);
+    if (!output)
+      return fail(errorMessage);
+    output->os() << *code;
+    output->keep();
+    return 0;
+  }
   std::string errorMessage;
   std::unique_ptr<ToolOutputFile> output = mlir::openOutputFile(outputPath, &errorMessage);
   if (!output)

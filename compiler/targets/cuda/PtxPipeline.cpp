@@ -1,0 +1,188 @@
+//===- PtxPipeline.cpp - the GPU kernel → PTX for NVIDIA GPUs --------------===//
+#include "compiler/targets/cuda/PtxPipeline.h"
+#include "dialect/AttnOps.h"
+
+#include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
+#include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
+#include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVM.h"
+#include "mlir/Conversion/GPUCommon/GPUToLLVM.h"
+#include "mlir/Conversion/IndexToLLVM/IndexToLLVM.h"
+#include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
+#include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
+#include "mlir/Conversion/NVVMToLLVM/NVVMToLLVM.h"
+#include "mlir/Conversion/UBToLLVM/UBToLLVM.h"
+#include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVM.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Pipelines/Passes.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVM/NVVM/Target.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+using namespace mlir;
+
+namespace attnc::cuda {
+
+bool isSupportedChip(const std::string &chip) { return chip == "sm_80" || chip == "sm_90a"; }
+
+Result<std::string> lowerToPtx(ModuleOp module, const std::string &chip) {
+  if (!isSupportedChip(chip))
+    return Status::error("unsupported chip '" + chip + "' (expected sm_80 or sm_90a)");
+  MLIRContext *ctx = module.getContext();
+  DialectRegistry registry;
+  NVVM::registerNVVMTargetInterfaceExternalModels(registry);
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+  registerGPUDialectTranslation(registry);
+  registerNVVMDialectTranslation(registry);
+  // The NVVM pipeline converts every dialect through its ConvertToLLVM interface.
+  arith::registerConvertArithToLLVMInterface(registry);
+  cf::registerConvertControlFlowToLLVMInterface(registry);
+  registerConvertFuncToLLVMInterface(registry);
+  gpu::registerConvertGpuToLLVMInterface(registry);
+  index::registerConvertIndexToLLVMInterface(registry);
+  registerConvertMathToLLVMInterface(registry);
+  registerConvertMemRefToLLVMInterface(registry);
+  registerConvertNVVMToLLVMInterface(registry);
+  ub::registerConvertUBToLLVMInterface(registry);
+  vector::registerConvertVectorToLLVMInterface(registry);
+  ctx->appendDialectRegistry(registry);
+  ctx->loadDialect<NVVM::NVVMDialect>();
+
+  std::string diagnostics;
+  ScopedDiagnosticHandler handler(ctx, [&](Diagnostic &d) {
+    llvm::raw_string_ostream os(diagnostics);
+    os << d.getLocation() << ": " << d.str() << "\n";
+    return success();
+  });
+  // Outline, then keep only the kernels: the host side is attnc's runtime.
+  PassManager outline(ctx);
+  outline.addPass(createGpuKernelOutliningPass());
+  if (failed(outline.run(module)))
+    return Status::error("outlining the GPU kernel failed: " + diagnostics);
+  for (Operation &op : llvm::make_early_inc_range(module.getBody()->getOperations()))
+    if (!isa<gpu::GPUModuleOp>(op))
+      op.erase();
+  // Math functions (exp, log, tanh...) become libdevice calls, which the NVVM target
+  // links from the CUDA toolkit it finds through CUDA_HOME and friends: point it at
+  // the usual installation when none is set.
+  if (!std::getenv("CUDA_ROOT") && !std::getenv("CUDA_HOME") && !std::getenv("CUDA_PATH") &&
+      llvm::sys::fs::exists("/usr/local/cuda/nvvm/libdevice/libdevice.10.bc"))
+    setenv("CUDA_HOME", "/usr/local/cuda", /*overwrite=*/0);
+  PassManager pm(ctx);
+  gpu::GPUToNVVMPipelineOptions options;
+  options.cubinChip = chip;
+  options.cubinFeatures = chip == "sm_90a" ? "+ptx80" : "+ptx70";
+  options.cubinFormat = "isa";
+  gpu::buildLowerToNVVMPassPipeline(pm, options);
+  if (failed(pm.run(module)))
+    return Status::error("lowering the GPU kernel to PTX failed: " + diagnostics);
+  std::string ptx;
+  module.walk([&](gpu::BinaryOp binary) {
+    for (Attribute a : binary.getObjects())
+      if (auto object = dyn_cast<gpu::ObjectAttr>(a))
+        ptx += object.getObject().getValue().str();
+  });
+  if (ptx.empty())
+    return Status::error("the NVVM pipeline produced no PTX");
+  return ptx;
+}
+
+std::string findPtxas() {
+  if (llvm::sys::fs::can_execute("/usr/local/cuda/bin/ptxas"))
+    return "/usr/local/cuda/bin/ptxas";
+  if (auto path = llvm::sys::findProgramByName("ptxas"))
+    return *path;
+  return "";
+}
+
+std::string occupancy(const std::string &chip, int64_t registers, int64_t sharedBytes,
+                      int64_t threadsPerBlock) {
+  // Per SM on sm_80 and sm_90: 64K registers (allocated per warp in units of 256),
+  // 2048 threads (64 warps), 32 blocks; 164 KiB (sm_80) or 228 KiB (sm_90) of shared
+  // memory, of which each block also reserves 1 KiB.
+  int64_t warps = (threadsPerBlock + 31) / 32;
+  int64_t regsPerWarp = (registers * 32 + 255) / 256 * 256;
+  int64_t byRegs = regsPerWarp ? 65536 / (regsPerWarp * warps) : 32;
+  int64_t smemPerSm = chip == "sm_90a" ? 228 * 1024 : 164 * 1024;
+  int64_t bySmem = smemPerSm / (sharedBytes + 1024);
+  int64_t blocks = std::min({byRegs, bySmem, int64_t(64) / warps, int64_t(32)});
+  const char *limit = blocks == byRegs ? "registers" : blocks == bySmem ? "shared memory"
+                                                                        : "threads";
+  return std::to_string(blocks * warps * 100 / 64) + "% occupancy (" +
+         std::to_string(blocks) + " blocks of " + std::to_string(threadsPerBlock) +
+         " threads per SM, limited by " + limit + ")";
+}
+
+Result<std::string> ptxasReport(const std::string &ptx, const std::string &chip,
+                                int64_t threadsPerBlock, const std::string &cubinPath) {
+  std::string ptxas = findPtxas();
+  if (ptxas.empty())
+    return Status::error("ptxas not found (install the CUDA toolkit for cubins and "
+                         "--report)");
+  llvm::SmallString<128> ptxFile, logFile, outFile;
+  llvm::sys::fs::createTemporaryFile("attnc", "ptx", ptxFile);
+  llvm::sys::fs::createTemporaryFile("attnc", "log", logFile);
+  llvm::sys::fs::createTemporaryFile("attnc", "cubin", outFile);
+  {
+    std::ofstream out(ptxFile.c_str());
+    out << ptx;
+  }
+  std::string output = cubinPath.empty() ? std::string(outFile) : cubinPath;
+  llvm::SmallVector<llvm::StringRef> args{ptxas, "-v", "-arch", chip, ptxFile, "-o", output};
+  std::optional<llvm::StringRef> redirects[] = {std::nullopt, llvm::StringRef(logFile),
+                                                llvm::StringRef(logFile)};
+  std::string error;
+  int rc = llvm::sys::ExecuteAndWait(ptxas, args, std::nullopt, redirects, 0, 0, &error);
+  std::ifstream in(logFile.c_str());
+  std::stringstream log;
+  log << in.rdbuf();
+  llvm::sys::fs::remove(ptxFile);
+  llvm::sys::fs::remove(logFile);
+  llvm::sys::fs::remove(outFile);
+  if (rc != 0)
+    return Status::error("ptxas failed" + (error.empty() ? "" : ": " + error) + "\n" +
+                         log.str());
+  // "Compiling entry function 'k' for 'sm_80'", then "Used N registers, ... smem".
+  std::string report, kernel, line;
+  std::regex entry("Compiling entry function '([^']+)'"),
+      spills("(\\d+) bytes stack frame, (\\d+) bytes spill stores, (\\d+) bytes spill loads"),
+      used("Used (\\d+) registers(.*)");
+  std::smatch m;
+  std::string frame;
+  while (std::getline(log, line)) {
+    if (std::regex_search(line, m, entry))
+      kernel = m[1];
+    else if (std::regex_search(line, m, spills))
+      frame = std::string(m[1]) + " B stack, " + std::string(m[2]) + " B spill stores, " +
+              std::string(m[3]) + " B spill loads";
+    else if (std::regex_search(line, m, used)) {
+      std::smatch sm;
+      std::string rest = m[2];
+      int64_t smem = std::regex_search(rest, sm, std::regex("(\\d+) bytes smem"))
+                         ? std::stoll(sm[1])
+                         : 0;
+      report += kernel + " (" + chip + "): " + std::string(m[1]) + " registers, " + frame +
+                ", " + std::to_string(smem) + " B shared memory, " +
+                occupancy(chip, std::stoll(m[1]), smem, threadsPerBlock) + "\n";
+    }
+  }
+  return report;
+}
+
+} // namespace attnc::cuda
