@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job: compile every example spec for the CPU, run it on random inputs
 # (shapes that are not tile multiples), check it against the float64 reference,
-# and print one line per variant; then run the C++ registry example.
+# and print one line per variant; the same for the GPU kernel under the cuda-emu
+# emulator (smaller shape: it is slow); then run the C++ registry example.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -21,6 +22,22 @@ for spec in examples/specs/*.json; do
     continue
   fi
   # "<name> cpu B=.. Q_LEN=.. KV_LEN=.. <dtype> out rel X (max Y) lse rel Z (max W) T ms ok"
+  awk '{ printf "%-24s %-5s %-11s %-11s %-11s %s\n", $1, $6, $9, substr($11, 1, length($11) - 1), $14, $17 }' <<<"$line"
+done
+
+EMU_SHAPE=${EMU_SHAPE:-1,67,131}
+echo
+echo "== the GPU kernel of every example under the cuda-emu emulator (checks on), B,Q_LEN,KV_LEN = $EMU_SHAPE =="
+printf '%-24s %-5s %-11s %-11s %-11s %s\n' variant dtype "out rel" "out max" "lse rel" "ms"
+for spec in examples/specs/*.json; do
+  args=()
+  grep -q '"offset"' "$spec" && args=(--scalar offset=16)
+  line=$("$ATTNC" run "$spec" --random "$EMU_SHAPE" --seed 1 --target cuda-emu "${args[@]}" 2>&1)
+  if [ $? -ne 0 ]; then
+    echo "$line"
+    status=1
+    continue
+  fi
   awk '{ printf "%-24s %-5s %-11s %-11s %-11s %s\n", $1, $6, $9, substr($11, 1, length($11) - 1), $14, $17 }' <<<"$line"
 done
 echo
