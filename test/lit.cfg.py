@@ -16,6 +16,20 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.attnc_tools_dir, append_path=True)
 config.substitutions.append(("%examples", os.path.join(config.attnc_src_root, "examples")))
 
+# A CUDA device (tests that need one, or that check the error without one).
+def has_cuda_device():
+    import ctypes
+    try:
+        cuda = ctypes.CDLL("libcuda.so.1")
+        count = ctypes.c_int(0)
+        return cuda.cuInit(0) == 0 and cuda.cuDeviceGetCount(ctypes.byref(count)) == 0 \
+            and count.value > 0
+    except OSError:
+        return False
+
+if has_cuda_device():
+    config.available_features.add("cuda-device")
+
 # GPU code checks need the CUDA toolkit's assembler (optional).
 if os.path.exists("/usr/local/cuda/bin/ptxas"):
     config.available_features.add("ptxas")

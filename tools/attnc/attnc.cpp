@@ -15,6 +15,7 @@
 #include "compiler/targets/cpu/CpuPipeline.h"
 #include "compiler/targets/cuda/CudaPipeline.h"
 #include "compiler/targets/cuda/PtxPipeline.h"
+#include "runtime/cuda/CudaDriver.h"
 #include "tools/attnc/Inputs.h"
 
 #include "mlir/IR/Diagnostics.h"
@@ -125,9 +126,17 @@ Status checkTarget() {
     return Status::ok();
   if (target == "cuda" && compileCmd) // compiling needs no GPU
     return Status::ok();
-  if (target == "cuda")
-    return Status::error("target 'cuda' (running on an NVIDIA GPU) is not implemented yet "
-                         "in this version of attnc (available: cpu, cuda-emu)");
+  if (target == "cuda") {
+    Result<cuda::CudaDevice> device = cuda::firstDevice();
+    if (!device)
+      return device.status();
+    return Status::error("running kernels on the GPU (" + device->name + ", sm_" +
+                         std::to_string(device->computeMajor) +
+                         std::to_string(device->computeMinor) +
+                         ") is not implemented yet in this version of attnc: use "
+                         "--target cuda-emu, or attnc compile --target cuda --emit "
+                         "ptx|cubin");
+  }
   return Status::error("unknown target '" + target + "' (expected cpu, cuda or cuda-emu)");
 }
 
