@@ -193,11 +193,11 @@ int runCompile(Compiler &compiler) {
       })))
     return 1;
   if (ptx) {
-    Result<std::string> code = cuda::lowerToPtx(*module, chip);
+    Result<cuda::PtxKernel> code = cuda::lowerToPtx(*module, chip);
     if (!code)
       return fail(code.status().message());
     if (report) {
-      Result<std::string> usage = cuda::ptxasReport(*code, chip, blockQ);
+      Result<std::string> usage = cuda::ptxasReport(code->ptx, chip, code->threadsPerBlock);
       if (!usage)
         return fail(usage.status().message());
       outs() << usage.take();
@@ -205,14 +205,15 @@ int runCompile(Compiler &compiler) {
         return 0;
     }
     if (emitKind == EmitKind::Cubin) {
-      Result<std::string> usage = cuda::ptxasReport(*code, chip, blockQ, outputPath);
+      Result<std::string> usage =
+          cuda::ptxasReport(code->ptx, chip, code->threadsPerBlock, outputPath);
       return usage ? 0 : fail(usage.status().message());
     }
     std::string errorMessage;
     std::unique_ptr<ToolOutputFile> output = mlir::openOutputFile(outputPath, &errorMessage);
     if (!output)
       return fail(errorMessage);
-    output->os() << *code;
+    output->os() << code->ptx;
     output->keep();
     return 0;
   }

@@ -40,7 +40,7 @@ namespace attnc::cuda {
 
 bool isSupportedChip(const std::string &chip) { return chip == "sm_80" || chip == "sm_90a"; }
 
-Result<std::string> lowerToPtx(ModuleOp module, const std::string &chip) {
+Result<PtxKernel> lowerToPtx(ModuleOp module, const std::string &chip) {
   if (!isSupportedChip(chip))
     return Status::error("unsupported chip '" + chip + "' (expected sm_80 or sm_90a)");
   MLIRContext *ctx = module.getContext();
@@ -75,6 +75,11 @@ Result<std::string> lowerToPtx(ModuleOp module, const std::string &chip) {
   outline.addPass(createGpuKernelOutliningPass());
   if (failed(outline.run(module)))
     return Status::error("outlining the GPU kernel failed: " + diagnostics);
+  PtxKernel result;
+  module.walk([&](gpu::GPUFuncOp fn) {
+    if (std::optional<llvm::ArrayRef<int32_t>> block = fn.getKnownBlockSize())
+      result.threadsPerBlock = int64_t((*block)[0]) * (*block)[1] * (*block)[2];
+  });
   for (Operation &op : llvm::make_early_inc_range(module.getBody()->getOperations()))
     if (!isa<gpu::GPUModuleOp>(op))
       op.erase();
@@ -92,15 +97,14 @@ Result<std::string> lowerToPtx(ModuleOp module, const std::string &chip) {
   gpu::buildLowerToNVVMPassPipeline(pm, options);
   if (failed(pm.run(module)))
     return Status::error("lowering the GPU kernel to PTX failed: " + diagnostics);
-  std::string ptx;
   module.walk([&](gpu::BinaryOp binary) {
     for (Attribute a : binary.getObjects())
       if (auto object = dyn_cast<gpu::ObjectAttr>(a))
-        ptx += object.getObject().getValue().str();
+        result.ptx += object.getObject().getValue().str();
   });
-  if (ptx.empty())
+  if (result.ptx.empty())
     return Status::error("the NVVM pipeline produced no PTX");
-  return ptx;
+  return result;
 }
 
 std::string findPtxas() {

@@ -22,8 +22,13 @@ namespace attnc::cuda {
 /// The chips attnc compiles for, and their PTX feature.
 bool isSupportedChip(const std::string &chip);
 
+struct PtxKernel {
+  std::string ptx;
+  int64_t threadsPerBlock = 0; ///< of the launch (for the occupancy)
+};
+
 /// The PTX of every kernel in `module` (consumed), for `chip`.
-Result<std::string> lowerToPtx(mlir::ModuleOp module, const std::string &chip);
+Result<PtxKernel> lowerToPtx(mlir::ModuleOp module, const std::string &chip);
 
 /// The path of ptxas (the CUDA toolkit's, or one on PATH); empty if none.
 std::string findPtxas();
