@@ -94,7 +94,7 @@ private:
   void stageTile(Value k0, Value tid, Value batch, Value kvHead);
   void updateRow(Value k0, Value partial, Value batch, Value head, Value row);
 
-  // The tensor-core kernel (f16): 4 warps of 16 query rows, mma.sync m16n8k16.
+  // The tensor-core kernel (f16, bf16): 4 warps of 16 query rows, mma.sync m16n8k16.
   bool useTensorCores();
   void emitTensorCoreKernel(gpu::LaunchOp launch);
   /// Copies rows [r0, r0 + rows) x [0, cols) of a 4-D tensor (b, head, row, col) into
@@ -117,6 +117,7 @@ private:
   int64_t BQ = 0, BK = 0, D = 0, DV = 0, H = 0, HKV = 0;
   int64_t Dp = 0, DVp = 0; ///< head dims padded for the tensor cores (16, 8)
   bool tensorCores = false;
+  Type half; ///< the tensor-core kernel's element type: f16 or bf16
   float scale = 1;
   Value q, k, v, out, lse, status, qLen, kvLen;
   SmallVector<Value> scalarArgs;
@@ -179,8 +180,9 @@ LogicalResult GpuKernelBuilder::build() {
                                                       gpu::AddressSpace::Workgroup));
   };
   bool tc = useTensorCores();
+  half = cast<MemRefType>(q.getType()).getElementType();
   auto f16Tile = [&](int64_t rows, int64_t cols) {
-    return MemRefType::get({rows, cols}, b.getF16Type(), MemRefLayoutAttrInterface(),
+    return MemRefType::get({rows, cols}, half, MemRefLayoutAttrInterface(),
                            gpu::AddressSpaceAttr::get(b.getContext(),
                                                       gpu::AddressSpace::Workgroup));
   };
@@ -370,10 +372,11 @@ void GpuKernelBuilder::updateRow(Value k0, Value partial, Value batch, Value hea
 }
 
 bool GpuKernelBuilder::useTensorCores() {
-  // f16 (upstream's NVVM lowering cannot type bf16 mma.sync yet), 4 warps of 16 rows,
-  // key tiles in steps of 16, and the Q, K and V tiles in f16 within 48 KiB.
-  return tensorCores && cast<MemRefType>(flash.getArgument(0).getType()).getElementType().isF16() &&
-         BQ == 64 && BK % 16 == 0 && (BQ * Dp + BK * Dp + BK * DVp) * 2 <= 48 * 1024;
+  // f16 or bf16, 4 warps of 16 rows, key tiles in steps of 16, and the Q, K and V
+  // tiles (16-bit) within 48 KiB.
+  Type element = cast<MemRefType>(flash.getArgument(0).getType()).getElementType();
+  return tensorCores && (element.isF16() || element.isBF16()) && BQ == 64 && BK % 16 == 0 &&
+         (BQ * Dp + BK * Dp + BK * DVp) * 2 <= 48 * 1024;
 }
 
 void GpuKernelBuilder::stageF16(Value tensor, Value tile, Value batch, Value head, Value r0,
@@ -386,10 +389,8 @@ void GpuKernelBuilder::stageF16(Value tensor, Value tile, Value batch, Value hea
     Value in = arith::AndIOp::create(b, loc, cmp(arith::CmpIPredicate::ult, row, limit),
                                      cmp(arith::CmpIPredicate::ult, c, idx(valid)));
     Value x = ifElse(
-        in, b.getF16Type(), [&] { return load(tensor, {batch, head, row, c}); },
-        [&] {
-          return Value(arith::ConstantFloatOp::create(b, loc, b.getF16Type(), APFloat::getZero(APFloat::IEEEhalf())));
-        });
+        in, half, [&] { return load(tensor, {batch, head, row, c}); },
+        [&] { return Value(arith::ConstantOp::create(b, loc, half, b.getZeroAttr(half))); });
     store(x, tile, {r, c});
     return SmallVector<Value>{};
   });
@@ -424,7 +425,7 @@ void GpuKernelBuilder::emitTensorCoreKernel(gpu::LaunchOp launch) {
   Value g = arith::DivUIOp::create(b, loc, lane, idx(4)); // the fragment's row group
   Value t = arith::RemUIOp::create(b, loc, lane, idx(4)); // and column pair
   Value warpRow = mul(warp, idx(16));
-  auto f16x2 = [&](int64_t n) { return VectorType::get({n, 2}, b.getF16Type()); };
+  auto f16x2 = [&](int64_t n) { return VectorType::get({n, 2}, half); };
   auto f32x2 = VectorType::get({2, 2}, b.getF32Type());
   auto zeros = [&](VectorType type) -> Value {
     return arith::ConstantOp::create(b, loc, type, b.getZeroAttr(type));
@@ -534,7 +535,7 @@ void GpuKernelBuilder::emitTensorCoreKernel(gpu::LaunchOp launch) {
     // P = exp(S - max) in f16, reused as the A fragments of P·V.
     SmallVector<Value> pFrag;
     for (int64_t n = 0; n < nTiles; ++n) {
-      Value p = zeros(VectorType::get({2, 2}, b.getF16Type()));
+      Value p = zeros(VectorType::get({2, 2}, half));
       for (int64_t i = 0; i < 2; ++i)
         for (int64_t e = 0; e < 2; ++e) {
           Value sv = extract(sFrag[n], i, e);
@@ -543,7 +544,7 @@ void GpuKernelBuilder::emitTensorCoreKernel(gpu::LaunchOp launch) {
               b, loc, masked, f32(0),
               math::ExpOp::create(b, loc, arith::SubFOp::create(b, loc, sv, next[i])));
           next[2 + i] = arith::AddFOp::create(b, loc, next[2 + i], pv);
-          p = insert(arith::TruncFOp::create(b, loc, b.getF16Type(), pv), p, i, e);
+          p = insert(arith::TruncFOp::create(b, loc, half, pv), p, i, e);
         }
       pFrag.push_back(p);
     }
@@ -583,7 +584,7 @@ void GpuKernelBuilder::emitTensorCoreKernel(gpu::LaunchOp launch) {
         o = arith::SelectOp::create(b, loc, empty, f32(0), o);
         Value ok = arith::AndIOp::create(b, loc, rowOk, cmp(arith::CmpIPredicate::ult, col, idx(DV)));
         ifThen(ok, [&] {
-          store(arith::TruncFOp::create(b, loc, b.getF16Type(), o), out, {batch, head, rowQ[i], col});
+          store(arith::TruncFOp::create(b, loc, half, o), out, {batch, head, rowQ[i], col});
         });
       }
     Value logSum = arith::AddFOp::create(b, loc, m, math::LogOp::create(b, loc, l));

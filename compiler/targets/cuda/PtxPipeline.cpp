@@ -16,7 +16,10 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/GPU/Pipelines/Passes.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVM/NVVM/Target.h"
@@ -37,6 +40,46 @@
 using namespace mlir;
 
 namespace attnc::cuda {
+
+/// Upstream's nvgpu-to-nvvm cannot type a bf16 nvgpu.mma.sync ("failed to deduce
+/// operand PTX types"): emit nvvm.mma.sync for those directly, with the registers
+/// of the PTX ISA's m16n8k16 .bf16 form (A: 4 x b32, B: 2 x b32, each holding two
+/// bf16 in element order; C and D: 4 x f32).
+static void lowerBf16MmaSync(ModuleOp module) {
+  module.walk([](nvgpu::MmaSyncOp op) {
+    auto aType = op.getMatrixA().getType();
+    if (!aType.getElementType().isBF16())
+      return;
+    OpBuilder b(op);
+    Location loc = op.getLoc();
+    auto packed = [&](Value v, int64_t rows) {
+      SmallVector<Value> regs;
+      for (int64_t r = 0; r < rows; ++r) {
+        Value row = vector::ExtractOp::create(b, loc, v, ArrayRef<int64_t>{r});
+        Value bits = vector::BitCastOp::create(
+            b, loc, VectorType::get({1}, b.getI32Type()), row);
+        regs.push_back(vector::ExtractOp::create(b, loc, bits, ArrayRef<int64_t>{0}));
+      }
+      return regs;
+    };
+    SmallVector<Value> a = packed(op.getMatrixA(), 4), bm = packed(op.getMatrixB(), 2), c;
+    for (int64_t i = 0; i < 2; ++i)
+      for (int64_t j = 0; j < 2; ++j)
+        c.push_back(vector::ExtractOp::create(b, loc, op.getMatrixC(), ArrayRef<int64_t>{i, j}));
+    Type f32 = b.getF32Type();
+    auto resultType = LLVM::LLVMStructType::getLiteral(b.getContext(), {f32, f32, f32, f32});
+    auto mma = NVVM::MmaOp::create(
+        b, loc, resultType, a, bm, c, ArrayRef<int64_t>{16, 8, 16}, std::nullopt, std::nullopt,
+        std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16, NVVM::MMATypes::bf16},
+        std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row, NVVM::MMALayout::col});
+    SmallVector<Value> d;
+    for (int64_t i = 0; i < 4; ++i)
+      d.push_back(LLVM::ExtractValueOp::create(b, loc, mma, ArrayRef<int64_t>{i}));
+    Value result = vector::FromElementsOp::create(b, loc, op.getRes().getType(), d);
+    op.getRes().replaceAllUsesWith(result);
+    op.erase();
+  });
+}
 
 bool isSupportedChip(const std::string &chip) { return chip == "sm_80" || chip == "sm_90a"; }
 
@@ -83,6 +126,7 @@ Result<PtxKernel> lowerToPtx(ModuleOp module, const std::string &chip) {
   for (Operation &op : llvm::make_early_inc_range(module.getBody()->getOperations()))
     if (!isa<gpu::GPUModuleOp>(op))
       op.erase();
+  lowerBf16MmaSync(module);
   // Math functions (exp, log, tanh...) become libdevice calls, which the NVVM target
   // links from the CUDA toolkit it finds through CUDA_HOME and friends: point it at
   // the usual installation when none is set.
