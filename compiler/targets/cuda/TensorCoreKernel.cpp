@@ -1,0 +1,241 @@
+//===- TensorCoreKernel.cpp - the f16/bf16 tensor-core flash kernel --------===//
+//
+// FlashAttention-2's arrangement: 4 warps of 16 query rows; Q fragments loaded once
+// with ldmatrix and kept in registers; per key tile S = Q·Kᵀ and O += P·V with
+// mma.sync m16n8k16 (f32 accumulators), score_mod/mask_mod on the accumulator
+// fragments with each element's (q_idx, kv_idx) from the PTX fragment layout, row
+// max and sum over the quad with shuffles, and P reused from registers as the A
+// operand of P·V.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/targets/cuda/GpuKernelBuilder.h"
+#include "compiler/transforms/MaskIntervals.h"
+
+using namespace mlir;
+
+namespace attnc::cuda::detail {
+
+bool GpuKernelBuilder::useTensorCores() {
+  // f16 or bf16, 4 warps of 16 rows, key tiles in steps of 16, and the Q, K and V
+  // tiles (16-bit) within 48 KiB.
+  Type element = cast<MemRefType>(flash.getArgument(0).getType()).getElementType();
+  return tensorCores && (element.isF16() || element.isBF16()) && BQ == 64 && BK % 16 == 0 &&
+         (BQ * Dp + BK * Dp + BK * DVp) * 2 <= 48 * 1024;
+}
+
+void GpuKernelBuilder::stageF16(Value tensor, Value tile, Value batch, Value head, Value r0,
+                                int64_t rows, int64_t cols, int64_t valid, Value limit,
+                                Value tid, int64_t threads) {
+  loop(tid, idx(rows * cols), idx(threads), {}, [&](Value e, ValueRange) {
+    Value r = arith::DivUIOp::create(b, loc, e, idx(cols));
+    Value c = arith::RemUIOp::create(b, loc, e, idx(cols));
+    Value row = add(r0, r);
+    Value in = arith::AndIOp::create(b, loc, cmp(arith::CmpIPredicate::ult, row, limit),
+                                     cmp(arith::CmpIPredicate::ult, c, idx(valid)));
+    Value x = ifElse(
+        in, half, [&] { return load(tensor, {batch, head, row, c}); },
+        [&] { return Value(arith::ConstantOp::create(b, loc, half, b.getZeroAttr(half))); });
+    store(x, tile, {r, c});
+    return SmallVector<Value>{};
+  });
+}
+
+/// The max (or sum) of `v` over the 4 lanes of a quad (lanes 4g .. 4g + 3 hold the
+/// same rows of an mma fragment).
+Value GpuKernelBuilder::quadReduce(Value v, bool isMax) {
+  for (int64_t offset : {1, 2}) {
+    Value o = arith::ConstantIntOp::create(b, loc, offset, 32);
+    Value w = arith::ConstantIntOp::create(b, loc, 32, 32);
+    Value other = gpu::ShuffleOp::create(b, loc, v, o, w, gpu::ShuffleMode::XOR).getShuffleResult();
+    v = isMax ? Value(arith::MaximumFOp::create(b, loc, v, other))
+              : Value(arith::AddFOp::create(b, loc, v, other));
+  }
+  return v;
+}
+
+void GpuKernelBuilder::emitTensorCoreKernel(gpu::LaunchOp launch) {
+  Value tid = launch.getThreadIds().x;
+  Value qTile = launch.getBlockIds().x, head = launch.getBlockIds().y;
+  Value batch = launch.getBlockIds().z;
+  Value qs = launch.getWorkgroupAttributions()[0];
+  Value ks = launch.getWorkgroupAttributions()[1];
+  Value vs = launch.getWorkgroupAttributions()[2];
+  Value kvHead = arith::DivUIOp::create(b, loc, head, idx(H / HKV));
+  Value q0 = mul(qTile, idx(BQ));
+  Value q1 = arith::SubIOp::create(
+      b, loc, arith::MinUIOp::create(b, loc, add(q0, idx(BQ)), qLen), idx(1));
+  Value warp = arith::DivUIOp::create(b, loc, tid, idx(32));
+  Value lane = arith::RemUIOp::create(b, loc, tid, idx(32));
+  Value g = arith::DivUIOp::create(b, loc, lane, idx(4)); // the fragment's row group
+  Value t = arith::RemUIOp::create(b, loc, lane, idx(4)); // and column pair
+  Value warpRow = mul(warp, idx(16));
+  auto f16x2 = [&](int64_t n) { return VectorType::get({n, 2}, half); };
+  auto f32x2 = VectorType::get({2, 2}, b.getF32Type());
+  auto zeros = [&](VectorType type) -> Value {
+    return arith::ConstantOp::create(b, loc, type, b.getZeroAttr(type));
+  };
+  auto mma = [&](Value a, Value bm, Value c) -> Value {
+    return nvgpu::MmaSyncOp::create(b, loc, a, bm, c, ArrayRef<int64_t>{16, 8, 16});
+  };
+  auto ldmatrix = [&](Value tile, Value r, Value c, int64_t n, bool trans) -> Value {
+    return nvgpu::LdMatrixOp::create(b, loc, f16x2(n), tile, ValueRange{r, c},
+                                     b.getBoolAttr(trans), b.getI32IntegerAttr(int32_t(n)));
+  };
+  const int64_t kSteps = Dp / 16, nTiles = BK / 8, vTiles = DVp / 8;
+
+  // Q tile in workgroup memory, then each warp's A fragments (rows warpRow .. +16).
+  stageF16(q, qs, batch, head, q0, BQ, Dp, D, qLen, tid, 128);
+  gpu::BarrierOp::create(b, loc);
+  SmallVector<Value> qFrag;
+  {
+    // ldmatrix.x4: lane l gives row l % 8 of matrix l / 8 (rows 0-7, 8-15 of the two
+    // 8-column halves).
+    Value r8 = arith::RemUIOp::create(b, loc, lane, idx(8));
+    Value m = arith::DivUIOp::create(b, loc, lane, idx(8));
+    Value row = add(warpRow, add(r8, mul(arith::RemUIOp::create(b, loc, m, idx(2)), idx(8))));
+    Value colHalf = mul(arith::DivUIOp::create(b, loc, m, idx(2)), idx(8));
+    for (int64_t k = 0; k < kSteps; ++k)
+      qFrag.push_back(ldmatrix(qs, row, add(colHalf, idx(16 * k)), 4, false));
+  }
+  // The running state of the lane's two rows (g and g + 8): max, partial sum, and
+  // the O fragments (vTiles of 16 x 8).
+  Value rowQ[2] = {add(q0, add(warpRow, g)), add(q0, add(warpRow, add(g, idx(8))))};
+  SmallVector<Value> init{negInf(), negInf(), f32(0), f32(0)};
+  for (int64_t j = 0; j < vTiles; ++j)
+    init.push_back(zeros(f32x2));
+  Value numKVTiles = arith::CeilDivUIOp::create(b, loc, kvLen, idx(BK));
+  Value bI = toI64(batch), hI = toI64(head), qLenI = toI64(qLen), kvLenI = toI64(kvLen);
+  // Lane address for ldmatrix.x2 of K (8 keys x 16 dims): lanes 0-7 rows of the
+  // first 8 columns, 8-15 of the second; of V (.trans, 16 keys x 8 dims): lanes 0-15
+  // give keys 0-15.
+  Value l16 = arith::RemUIOp::create(b, loc, lane, idx(16));
+  Value kRow = arith::RemUIOp::create(b, loc, l16, idx(8));
+  Value kCol = mul(arith::DivUIOp::create(b, loc, l16, idx(8)), idx(8));
+  auto tileLoop = loop(idx(0), numKVTiles, idx(1), init, [&](Value kt, ValueRange st) {
+    Value k0 = mul(kt, idx(BK));
+    Value k1 = arith::SubIOp::create(
+        b, loc, arith::MinUIOp::create(b, loc, add(k0, idx(BK)), kvLen), idx(1));
+    Value cls = emitMaskClass(b, loc, variant, batch, head, q0, q1, k0, k1, qLen, kvLen,
+                              scalarArgs);
+    auto ifOp = scf::IfOp::create(b, loc, ValueRange(st).getTypes(),
+                                  cmp(arith::CmpIPredicate::ne, cls, idx(0)), true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    scf::YieldOp::create(b, loc, st);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    stageF16(k, ks, batch, kvHead, k0, BK, Dp, D, kvLen, tid, 128);
+    stageF16(v, vs, batch, kvHead, k0, BK, DVp, DV, kvLen, tid, 128);
+    gpu::BarrierOp::create(b, loc);
+    Value partial = cmp(arith::CmpIPredicate::eq, cls, idx(2));
+    // S = Q·Kᵀ, 16 x BK per warp, as nTiles fragments of 16 x 8.
+    SmallVector<Value> sFrag;
+    for (int64_t n = 0; n < nTiles; ++n) {
+      Value acc = zeros(f32x2);
+      for (int64_t k = 0; k < kSteps; ++k)
+        acc = mma(qFrag[k], ldmatrix(ks, add(kRow, idx(8 * n)), add(kCol, idx(16 * k)), 2, false),
+                  acc);
+      sFrag.push_back(acc);
+    }
+    // score_mod / mask_mod per element: (row g + 8i, key 8n + 2t + e).
+    Value rowMax[2] = {st[0], st[1]};
+    for (int64_t n = 0; n < nTiles; ++n)
+      for (int64_t i = 0; i < 2; ++i)
+        for (int64_t e = 0; e < 2; ++e) {
+          Value kv = add(k0, add(idx(8 * n + e), mul(t, idx(2))));
+          Value inRange = arith::AndIOp::create(b, loc, cmp(arith::CmpIPredicate::ult, kv, kvLen),
+                                                cmp(arith::CmpIPredicate::ult, rowQ[i], qLen));
+          Value qI = toI64(rowQ[i]), kvI = toI64(kv);
+          Value keep = ifElse(
+              inRange, b.getI1Type(),
+              [&] {
+                return ifElse(
+                    partial, b.getI1Type(),
+                    [&] { return mods->emit(variant.getMaskMod(), {bI, hI, qI, kvI, qLenI, kvLenI}); },
+                    [&] { return Value(arith::ConstantIntOp::create(b, loc, 1, 1)); });
+              },
+              [&] { return Value(arith::ConstantIntOp::create(b, loc, 0, 1)); });
+          Value raw = extract(sFrag[n], i, e);
+          Value sv = ifElse(
+              keep, b.getF32Type(),
+              [&] {
+                Value scaled = arith::MulFOp::create(b, loc, raw, f32(scale));
+                return mods->emit(variant.getScoreMod(), {scaled, bI, hI, qI, kvI, qLenI, kvLenI});
+              },
+              [&] { return negInf(); });
+          sFrag[n] = insert(sv, sFrag[n], i, e);
+          rowMax[i] = arith::MaximumFOp::create(b, loc, rowMax[i], sv);
+        }
+    SmallVector<Value> next(st.size());
+    Value alpha[2];
+    for (int64_t i = 0; i < 2; ++i) {
+      Value mNew = quadReduce(rowMax[i], /*isMax=*/true);
+      Value allMasked = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, mNew, negInf());
+      alpha[i] = arith::SelectOp::create(
+          b, loc, allMasked, f32(1),
+          math::ExpOp::create(b, loc, arith::SubFOp::create(b, loc, st[i], mNew)));
+      next[i] = mNew;
+      next[2 + i] = arith::MulFOp::create(b, loc, st[2 + i], alpha[i]);
+    }
+    // P = exp(S - max) in f16, reused as the A fragments of P·V.
+    SmallVector<Value> pFrag;
+    for (int64_t n = 0; n < nTiles; ++n) {
+      Value p = zeros(VectorType::get({2, 2}, half));
+      for (int64_t i = 0; i < 2; ++i)
+        for (int64_t e = 0; e < 2; ++e) {
+          Value sv = extract(sFrag[n], i, e);
+          Value masked = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, sv, negInf());
+          Value pv = arith::SelectOp::create(
+              b, loc, masked, f32(0),
+              math::ExpOp::create(b, loc, arith::SubFOp::create(b, loc, sv, next[i])));
+          next[2 + i] = arith::AddFOp::create(b, loc, next[2 + i], pv);
+          p = insert(arith::TruncFOp::create(b, loc, half, pv), p, i, e);
+        }
+      pFrag.push_back(p);
+    }
+    // O = O * alpha + P·V.
+    for (int64_t j = 0; j < vTiles; ++j) {
+      Value o = st[4 + j];
+      for (int64_t i = 0; i < 2; ++i)
+        for (int64_t e = 0; e < 2; ++e)
+          o = insert(arith::MulFOp::create(b, loc, extract(o, i, e), alpha[i]), o, i, e);
+      for (int64_t s = 0; s < BK / 16; ++s) {
+        // A (16 rows x 16 keys): a0a1, a2a3 from n-tile 2s (rows g, g+8), a4a5, a6a7
+        // from n-tile 2s + 1.
+        Value a = zeros(f16x2(4));
+        for (int64_t r = 0; r < 4; ++r)
+          for (int64_t e = 0; e < 2; ++e)
+            a = insert(extract(pFrag[2 * s + r / 2], r % 2, e), a, r, e);
+        Value bv = ldmatrix(vs, add(l16, idx(16 * s)), idx(8 * j), 2, /*trans=*/true);
+        o = mma(a, bv, o);
+      }
+      next[4 + j] = o;
+    }
+    gpu::BarrierOp::create(b, loc);
+    scf::YieldOp::create(b, loc, next);
+    return SmallVector<Value>(ifOp.getResults());
+  });
+  // out = O / l and lse = max + log(l) for the lane's rows (l summed over the quad).
+  for (int64_t i = 0; i < 2; ++i) {
+    Value m = tileLoop.getResult(i);
+    Value l = quadReduce(tileLoop.getResult(2 + i), /*isMax=*/false);
+    Value empty = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, l, f32(0));
+    Value inv = arith::DivFOp::create(b, loc, f32(1), l);
+    Value rowOk = cmp(arith::CmpIPredicate::ult, rowQ[i], qLen);
+    for (int64_t j = 0; j < vTiles; ++j)
+      for (int64_t e = 0; e < 2; ++e) {
+        Value col = add(idx(8 * j + e), mul(t, idx(2)));
+        Value o = arith::MulFOp::create(b, loc, extract(tileLoop.getResult(4 + j), i, e), inv);
+        o = arith::SelectOp::create(b, loc, empty, f32(0), o);
+        Value ok = arith::AndIOp::create(b, loc, rowOk, cmp(arith::CmpIPredicate::ult, col, idx(DV)));
+        ifThen(ok, [&] {
+          store(arith::TruncFOp::create(b, loc, half, o), out, {batch, head, rowQ[i], col});
+        });
+      }
+    Value logSum = arith::AddFOp::create(b, loc, m, math::LogOp::create(b, loc, l));
+    Value lseValue = arith::SelectOp::create(b, loc, empty, negInf(), logSum);
+    ifThen(arith::AndIOp::create(b, loc, rowOk, cmp(arith::CmpIPredicate::eq, t, idx(0))),
+           [&] { store(lseValue, lse, {batch, head, rowQ[i]}); });
+  }
+}
+
+} // namespace attnc::cuda::detail
