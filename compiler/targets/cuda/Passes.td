@@ -6,35 +6,38 @@
 include "mlir/Pass/PassBase.td"
 
 def AttnLowerFlashToGpu : Pass<"attn-lower-flash-to-gpu", "mlir::ModuleOp"> {
-  let summary = "Lowers the flash form to a GPU kernel (SIMT, K/V tiles in shared memory)";
+  let summary = "Lowers the flash form to a GPU kernel (tensor cores for f16/bf16, else SIMT)";
   let description = [{
     Turns each `@X_flash` function into `@X_gpu`, a host function with the same
     arguments (q, k, v, out, lse in the spec's dtype with any strides, the scalars,
     the buffers, the status word) and the C interface, whose body is one
-    `gpu.launch`: a block per (query tile, query head, batch), one thread per query
-    row of the tile (block-q threads).
+    `gpu.launch` with a block per (query tile of 64 rows, query head, batch).
 
-    For each key tile that the mask does not rule out (the flash form's tile
-    classes: empty tiles are skipped, full tiles skip mask_mod), the block stages the
-    K and V tile in workgroup memory (converted to f32; rows past KV_LEN are zero),
-    waits at a barrier, and each thread computes its row's scores
-    `scale * q·k`, applies `score_mod` and (partial tiles) `mask_mod` with its
-    (q_idx, kv_idx), and updates its online softmax (running max, sum and f32
-    accumulator in thread-private memory); a second barrier frees the tile. At the
-    end each thread writes its row of `out` (rounded to the spec's dtype) and `lse`;
-    a row with no kept key gets 0 and -inf. Buffer reads are bounds-checked and
-    integer divisions guarded, recording errors in the status word. GQA maps query
-    head h to key/value head h / (H / H_KV).
+    For f16 and bf16 specs whose tiles fit (block-q 64, block-kv a multiple of 16,
+    the 16-bit Q, K and V tiles within 48 KiB) it is the tensor-core kernel:
+    4 warps of 16 query rows; the Q tile is staged in workgroup memory and each
+    warp keeps its A fragments (`nvgpu.ldmatrix` x4) in registers; per key tile the
+    block stages K and V, and each warp computes S = Q·Kᵀ with `nvgpu.mma.sync`
+    m16n8k16 (f32 accumulators), applies `mask_mod` and `score_mod` to each
+    accumulator element with its (q_idx, kv_idx) from the PTX fragment layout,
+    reduces the row max over the quad with `gpu.shuffle xor`, and accumulates
+    O += P·V with P rounded to 16 bits and reused from registers as the A operand
+    (V's B fragments by ldmatrix .trans). Otherwise (f32, other tile shapes) it is
+    the SIMT kernel: a thread per query row, K and V tiles staged in f32, scalar
+    FMAs and the online softmax in thread-private memory.
 
-    This is the first CUDA kernel of attnc: it runs under cuda-emu and compiles for
-    sm_80+; tensor cores (ldmatrix + mma.sync) and cp.async pipelining come next.
+    Both skip key tiles that the mask rules out (the flash form's tile classes),
+    evaluate `mask_mod` only on partial tiles and before `score_mod`, bounds-check
+    buffer reads and guard integer divisions (errors in the status word), write
+    out (in the spec's dtype) and lse, with 0 and -inf for rows with nothing kept,
+    and map query head h to key/value head h / (H / H_KV).
 
     ```mlir
-    func.func @causal_gpu(%q: memref<?x8x?x64xf32, strided<...>>, ...) {
-      gpu.launch blocks(%qt, %h, %b) in (%nq, %c8, %B) threads(%t, ...) in (%c64, ...)
-          workgroup(%ks : memref<64x64xf32, #gpu.address_space<workgroup>>,
-                    %vs : memref<64x64xf32, #gpu.address_space<workgroup>>) {
-        ...
+    func.func @causal_gpu(%q: memref<?x8x?x64xf16, strided<...>>, ...) {
+      gpu.launch blocks(%qt, %h, %b) in (%nq, %c8, %B) threads(%t, ...) in (%c128, ...)
+          workgroup(%qs : memref<64x64xf16, #gpu.address_space<workgroup>>, ...) {
+        %a = nvgpu.ldmatrix %qs[...] {numTiles = 4 : i32, transpose = false} ...
+        %s = nvgpu.mma.sync (%a, %b, %c) {mmaShape = [16, 8, 16]} ...
       }
     }
     ```
