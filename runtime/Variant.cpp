@@ -1,6 +1,8 @@
 //===- Variant.cpp - validating a call against its variant -----------------===//
 #include "runtime/Variant.h"
 
+#include <cstring>
+
 namespace attnc {
 
 int64_t resolveDim(int64_t dim, const VariantDesc &variant,
@@ -106,6 +108,28 @@ Status validateCall(const VariantDesc &variant, const AttentionCall &call) {
                            variant.name + "' does not declare it");
   }
   return Status::ok();
+}
+
+ScalarSlots::ScalarSlots(const std::vector<ScalarValue> &values) : slots_(values.size(), 0) {
+  for (size_t i = 0; i < values.size(); ++i) {
+    const ScalarValue &v = values[i];
+    if (v.type == DType::I32) {
+      int32_t x = int32_t(v.i);
+      std::memcpy(&slots_[i], &x, sizeof(x));
+    } else if (v.type == DType::I64) {
+      std::memcpy(&slots_[i], &v.i, sizeof(v.i));
+    } else {
+      float x = float(v.f);
+      std::memcpy(&slots_[i], &x, sizeof(x));
+    }
+  }
+}
+
+std::vector<ScalarValue> scalarValues(const VariantDesc &variant, const AttentionCall &call) {
+  std::vector<ScalarValue> values;
+  for (const ScalarDecl &d : variant.scalars)
+    values.push_back(call.scalars.at(d.name));
+  return values;
 }
 
 Status kernelStatus(const VariantDesc &variant, const AttentionCall &call, int64_t code) {

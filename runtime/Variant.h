@@ -66,6 +66,21 @@ int64_t resolveDim(int64_t dim, const VariantDesc &variant, const AttentionCall 
 
 Status validateCall(const VariantDesc &variant, const AttentionCall &call);
 
+/// The packed-interface slots of a kernel's scalar arguments, in declaration
+/// order: each holds the value in its C type (i32, i64 or f32) at the slot's start.
+class ScalarSlots {
+public:
+  explicit ScalarSlots(const std::vector<ScalarValue> &values);
+  void *at(size_t i) { return &slots_[i]; }
+  size_t size() const { return slots_.size(); }
+
+private:
+  std::vector<uint64_t> slots_;
+};
+
+/// The call's scalar values in the variant's (declaration) order.
+std::vector<ScalarValue> scalarValues(const VariantDesc &variant, const AttentionCall &call);
+
 /// Status codes that generated kernels write to status[0].
 constexpr int64_t kKernelStatusDivisionByZero = -1;
 constexpr int64_t kKernelStatusBufferBase = 1; ///< + the buffer's position

@@ -9,37 +9,32 @@ BUILD=${BUILD:-build}
 ATTNC="$BUILD/bin/attnc"
 SHAPE=${SHAPE:-2,300,257}
 
-echo "== every example spec on random inputs, B,Q_LEN,KV_LEN = $SHAPE (cpu, $(nproc) threads) =="
-printf '%-24s %-5s %-11s %-11s %-11s %s\n' variant dtype "out rel" "out max" "lse rel" "ms"
-status=0
-for spec in examples/specs/*.json; do
-  args=()
-  grep -q '"offset"' "$spec" && args=(--scalar offset=16)
-  line=$("$ATTNC" run "$spec" --random "$SHAPE" --seed 1 "${args[@]}" 2>&1)
-  if [ $? -ne 0 ]; then
-    echo "$line"
-    status=1
-    continue
-  fi
-  # "<name> cpu B=.. Q_LEN=.. KV_LEN=.. <dtype> out rel X (max Y) lse rel Z (max W) T ms ok"
-  awk '{ printf "%-24s %-5s %-11s %-11s %-11s %s\n", $1, $6, $9, substr($11, 1, length($11) - 1), $14, $17 }' <<<"$line"
-done
+# One line per example spec: "<name> <target> B=.. Q_LEN=.. KV_LEN=.. <dtype> out rel X
+# (max Y) lse rel Z (max W) T ms ok" becomes "name dtype X Y Z T".
+table() {
+  local target=$1 shape=$2
+  printf '%-24s %-5s %-11s %-11s %-11s %s\n' variant dtype "out rel" "out max" "lse rel" "ms"
+  for spec in examples/specs/*.json; do
+    local args=()
+    grep -q '"offset"' "$spec" && args=(--scalar offset=16)
+    local line
+    line=$("$ATTNC" run "$spec" --random "$shape" --seed 1 --target "$target" "${args[@]}" 2>&1)
+    if [ $? -ne 0 ]; then
+      echo "$line"
+      status=1
+      continue
+    fi
+    awk '{ printf "%-24s %-5s %-11s %-11s %-11s %s\n", $1, $6, $9, substr($11, 1, length($11) - 1), $14, $17 }' <<<"$line"
+  done
+}
 
+status=0
+echo "== every example spec on random inputs, B,Q_LEN,KV_LEN = $SHAPE (cpu, $(nproc) threads) =="
+table cpu "$SHAPE"
 EMU_SHAPE=${EMU_SHAPE:-1,67,131}
 echo
 echo "== the GPU kernel of every example under the cuda-emu emulator (checks on), B,Q_LEN,KV_LEN = $EMU_SHAPE =="
-printf '%-24s %-5s %-11s %-11s %-11s %s\n' variant dtype "out rel" "out max" "lse rel" "ms"
-for spec in examples/specs/*.json; do
-  args=()
-  grep -q '"offset"' "$spec" && args=(--scalar offset=16)
-  line=$("$ATTNC" run "$spec" --random "$EMU_SHAPE" --seed 1 --target cuda-emu "${args[@]}" 2>&1)
-  if [ $? -ne 0 ]; then
-    echo "$line"
-    status=1
-    continue
-  fi
-  awk '{ printf "%-24s %-5s %-11s %-11s %-11s %s\n", $1, $6, $9, substr($11, 1, length($11) - 1), $14, $17 }' <<<"$line"
-done
+table cuda-emu "$EMU_SHAPE"
 echo
 echo "== examples/cpp/attention_layer.cpp: register variants, switch implementations =="
 "$BUILD/bin/attention-layer-example" examples/specs || status=1

@@ -225,9 +225,7 @@ Status CpuKernel::run(const AttentionCall &call, ThreadPool &pool) const {
   descriptors.push_back(flatDescriptor(vp.data, int64_t(vp.size)));
   descriptors.push_back(flatDescriptor(op.data, int64_t(op.size)));
   descriptors.push_back(flatDescriptor(lp.data, int64_t(lp.size)));
-  std::vector<ScalarValue> scalarValues;
-  for (const ScalarDecl &decl : variant_.scalars)
-    scalarValues.push_back(call.scalars.at(decl.name));
+  std::vector<ScalarValue> values = scalarValues(variant_, call);
   for (const BufferDecl &decl : variant_.buffers)
     descriptors.push_back(viewDescriptor(call.buffers.at(decl.name)));
   Descriptor statusDesc;
@@ -239,9 +237,7 @@ Status CpuKernel::run(const AttentionCall &call, ThreadPool &pool) const {
 
   auto callRange = [&](int64_t begin, int64_t end) {
     // Per-call copies: several threads run this at once.
-    std::vector<int32_t> scalarI32(scalarValues.size());
-    std::vector<int64_t> scalarI64(scalarValues.size());
-    std::vector<float> scalarF32(scalarValues.size());
+    ScalarSlots scalars(values);
     std::vector<void *> descPtrs;
     for (Descriptor &d : descriptors)
       descPtrs.push_back(d.ptr());
@@ -249,19 +245,8 @@ Status CpuKernel::run(const AttentionCall &call, ThreadPool &pool) const {
     std::vector<void *> args;
     for (int i = 0; i < 5; ++i)
       args.push_back(&descPtrs[size_t(i)]);
-    for (size_t i = 0; i < scalarValues.size(); ++i) {
-      const ScalarValue &v = scalarValues[i];
-      if (v.type == DType::I32) {
-        scalarI32[i] = int32_t(v.i);
-        args.push_back(&scalarI32[i]);
-      } else if (v.type == DType::I64) {
-        scalarI64[i] = v.i;
-        args.push_back(&scalarI64[i]);
-      } else {
-        scalarF32[i] = float(v.f);
-        args.push_back(&scalarF32[i]);
-      }
-    }
+    for (size_t i = 0; i < scalars.size(); ++i)
+      args.push_back(scalars.at(i));
     for (size_t i = 5; i < descPtrs.size(); ++i)
       args.push_back(&descPtrs[i]);
     args.push_back(&statusPtr);

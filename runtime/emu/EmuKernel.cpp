@@ -46,25 +46,12 @@ Status EmuKernel::run(const AttentionCall &call) const {
   for (std::vector<int64_t> &d : descs)
     descPtrs.push_back(d.data());
   // Packed arguments: a pointer to each memref's descriptor pointer, to each scalar.
-  std::vector<int32_t> i32s(variant_.scalars.size());
-  std::vector<int64_t> i64s(variant_.scalars.size());
-  std::vector<float> f32s(variant_.scalars.size());
+  ScalarSlots scalars(scalarValues(variant_, call));
   std::vector<void *> args;
   for (size_t i = 0; i < 5; ++i)
     args.push_back(&descPtrs[i]);
-  for (size_t i = 0; i < variant_.scalars.size(); ++i) {
-    const ScalarValue &v = call.scalars.at(variant_.scalars[i].name);
-    if (v.type == DType::I32) {
-      i32s[i] = int32_t(v.i);
-      args.push_back(&i32s[i]);
-    } else if (v.type == DType::I64) {
-      i64s[i] = v.i;
-      args.push_back(&i64s[i]);
-    } else {
-      f32s[i] = float(v.f);
-      args.push_back(&f32s[i]);
-    }
-  }
+  for (size_t i = 0; i < scalars.size(); ++i)
+    args.push_back(scalars.at(i));
   for (size_t i = 5; i < descPtrs.size(); ++i)
     args.push_back(&descPtrs[i]);
 

@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/targets/cpu/Passes.h"
 #include "compiler/targets/cpu/RegionVectorizer.h"
+#include "compiler/transforms/FlashForm.h"
 #include "compiler/transforms/MaskIntervals.h"
 
 #include "mlir/IR/Builders.h"
@@ -156,16 +157,10 @@ private:
 
 LogicalResult CpuKernelBuilder::build() {
   // Tile sizes come from the flash form's score tile.
-  memref::AllocaOp scoresAlloca;
-  flash.walk([&](memref::AllocaOp a) {
-    if (auto role = a->getAttrOfType<StringAttr>("attn.scratch"))
-      if (role.getValue() == "scores")
-        scoresAlloca = a;
-  });
-  if (!scoresAlloca)
+  auto tiles = flashTileSizes(flash);
+  if (!tiles)
     return flash.emitError("attn-lower-flash-to-cpu: no score tile in the flash form");
-  BQ = scoresAlloca.getType().getDimSize(0);
-  BK = scoresAlloca.getType().getDimSize(1);
+  std::tie(BQ, BK) = *tiles;
   if (BQ % RB != 0 || BK % VW != 0)
     return flash.emitError("the CPU target needs block-q to be a multiple of ")
            << RB << " and block-kv a multiple of " << VW << ", got " << BQ << " and "

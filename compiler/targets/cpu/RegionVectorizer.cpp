@@ -63,7 +63,7 @@ Value RegionVectorizer::emitBufferLoad(attn::BufferLoadOp op, IRMapping &map,
       b, loc, active,
       arith::XOrIOp::create(b, loc, inBounds,
                             splat(b.getBoolAttr(true), b.getI1Type())));
-  recordErrorIfAny(outOfRange, kStatusBufferBase + access.ordinal);
+  recordErrorIfAny(outOfRange, kKernelStatusBufferBase + access.ordinal);
   Type elementType = op.getType();
   auto resultType = cast<VectorType>(widen(elementType));
   Value passThru = splat(b.getZeroAttr(elementType), elementType);
@@ -81,7 +81,7 @@ Value RegionVectorizer::emitDivision(Operation *op, IRMapping &map, Value active
   Value minusOne = splat(b.getIntegerAttr(elt, -1), elt);
   Value isZero = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, rhs, zero);
   recordErrorIfAny(arith::AndIOp::create(b, loc, isZero, active),
-                   kStatusDivisionByZero);
+                   kKernelStatusDivisionByZero);
   // x / -1 is -x (and x % -1 is 0); dividing by -1 would trap on INT64_MIN.
   Value isMinusOne =
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, rhs, minusOne);

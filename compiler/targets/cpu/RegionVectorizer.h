@@ -13,6 +13,7 @@
 #define ATTNC_COMPILER_TARGETS_CPU_REGIONVECTORIZER_H
 
 #include "dialect/AttnOps.h"
+#include "runtime/Variant.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
@@ -20,10 +21,8 @@
 
 namespace attnc::cpu {
 
-/// Status codes written to status[0] by generated kernels.
-constexpr int64_t kStatusDivisionByZero = -1;
-/// Buffer `i` (in declaration order) read out of range: kStatusBufferBase + i.
-constexpr int64_t kStatusBufferBase = 1;
+// Status codes: kKernelStatusBufferBase + the buffer's position, or
+// kKernelStatusDivisionByZero (runtime/Variant.h, which turns them into messages).
 
 /// A run-time buffer as the kernel sees it: a 1-D view of its memory, and its
 /// sizes and strides as i64 scalars.

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/targets/cuda/GpuKernelBuilder.h"
+#include "compiler/transforms/FlashForm.h"
 #include "compiler/transforms/MaskIntervals.h"
 
 using namespace mlir;
@@ -20,16 +21,10 @@ namespace attnc::cuda {
 namespace detail {
 
 LogicalResult GpuKernelBuilder::build() {
-  memref::AllocaOp scoresAlloca;
-  flash.walk([&](memref::AllocaOp a) {
-    if (auto role = a->getAttrOfType<StringAttr>("attn.scratch"))
-      if (role.getValue() == "scores")
-        scoresAlloca = a;
-  });
-  if (!scoresAlloca)
+  auto tileSizes = flashTileSizes(flash);
+  if (!tileSizes)
     return flash.emitError("attn-lower-flash-to-gpu: no score tile in the flash form");
-  BQ = scoresAlloca.getType().getDimSize(0);
-  BK = scoresAlloca.getType().getDimSize(1);
+  std::tie(BQ, BK) = *tileSizes;
   D = variant.getHeadDim();
   DV = variant.getHeadDimV();
   H = variant.getHeadsQ();

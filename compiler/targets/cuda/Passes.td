@@ -44,7 +44,7 @@ def AttnLowerFlashToGpu : Pass<"attn-lower-flash-to-gpu", "mlir::ModuleOp"> {
   }];
   let options = [
     Option<"tensorCores", "tensor-cores", "bool", /*default=*/"true",
-           "Use the tensor-core kernel (mma.sync) for f16 specs whose tiles fit">
+           "Use the tensor-core kernel (mma.sync) for f16 and bf16 specs whose tiles fit">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect",
                            "::mlir::scf::SCFDialect", "::mlir::math::MathDialect",

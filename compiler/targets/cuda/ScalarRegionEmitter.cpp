@@ -50,7 +50,7 @@ Value ScalarRegionEmitter::emitBufferLoad(attn::BufferLoadOp op, IRMapping &map)
     Value v = memref::LoadOp::create(b, loc, buffer.memref, indices);
     scf::YieldOp::create(b, loc, v);
     b.setInsertionPointToStart(ifOp.elseBlock());
-    Value c = arith::ConstantIntOp::create(b, loc, kStatusBufferBase + buffer.ordinal, 64);
+    Value c = arith::ConstantIntOp::create(b, loc, kKernelStatusBufferBase + buffer.ordinal, 64);
     memref::StoreOp::create(b, loc, c, status,
                             ValueRange{arith::ConstantIndexOp::create(b, loc, 0)});
     scf::YieldOp::create(b, loc, ValueRange{arith::ConstantOp::create(
@@ -67,7 +67,7 @@ Value ScalarRegionEmitter::emitDivision(Operation *op, IRMapping &map) {
   Value one = arith::ConstantOp::create(b, loc, t, b.getIntegerAttr(t, 1));
   Value minusOne = arith::ConstantOp::create(b, loc, t, b.getIntegerAttr(t, -1));
   Value isZero = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, rhs, zero);
-  recordError(isZero, kStatusDivisionByZero);
+  recordError(isZero, kKernelStatusDivisionByZero);
   // x / -1 is -x (and x % -1 is 0); dividing by -1 would trap on INT64_MIN.
   Value isMinusOne = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, rhs, minusOne);
   Value safe = arith::SelectOp::create(

@@ -13,6 +13,7 @@
 #define ATTNC_COMPILER_TARGETS_CUDA_SCALARREGIONEMITTER_H
 
 #include "dialect/AttnOps.h"
+#include "runtime/Variant.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
@@ -20,9 +21,8 @@
 
 namespace attnc::cuda {
 
-/// Status codes (the same as the CPU kernels', runtime/cpu/CpuKernel.h).
-constexpr int64_t kStatusDivisionByZero = -1;
-constexpr int64_t kStatusBufferBase = 1;
+// Status codes: kKernelStatusBufferBase + the buffer's position, or
+// kKernelStatusDivisionByZero (runtime/Variant.h, which turns them into messages).
 
 struct GpuBuffer {
   mlir::Value memref; ///< the buffer argument (any strides)
