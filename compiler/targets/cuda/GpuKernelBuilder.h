@@ -95,8 +95,17 @@ private:
   void emitTensorCoreKernel(gpu::LaunchOp launch);
   /// Copies rows [r0, r0 + rows) x [0, cols) of a 4-D tensor (b, head, row, col) into
   /// a workgroup tile, zero outside `limit` rows and `valid` columns.
-  void stageF16(Value tensor, Value tile, Value batch, Value head, Value r0, int64_t rows,
-                int64_t cols, int64_t valid, Value limit, Value tid, int64_t threads);
+  void stageF16(Value tensor, Value tile, ValueRange prefix, Value batch, Value head,
+                Value r0, int64_t rows, int64_t cols, int64_t valid, Value limit, Value tid,
+                int64_t threads);
+  /// The same with cp.async into tile[buf] (16-byte chunks; the caller commits).
+  void stageAsync(Value tensor, Value tile, Value buf, Value batch, Value head, Value r0,
+                  int64_t rows, int64_t cols, int64_t valid, Value limit, Value tid,
+                  int64_t threads);
+  /// Whether every 8-element chunk of `tensor`'s rows is 16-byte aligned (cp.async).
+  Value cpAsyncAligned(Value tensor);
+  /// `tensor` retyped with a static innermost stride of 1 (where cpAsyncAligned).
+  Value withUnitInnerStride(Value tensor);
   Value extract(Value v, int64_t i, int64_t j) {
     return vector::ExtractOp::create(b, loc, v, ArrayRef<int64_t>{i, j});
   }

@@ -72,9 +72,14 @@ LogicalResult GpuKernelBuilder::build() {
                            gpu::AddressSpaceAttr::get(b.getContext(),
                                                       gpu::AddressSpace::Workgroup));
   };
+  auto f16Tiles = [&](int64_t rows, int64_t cols) { // two, for double buffering
+    return MemRefType::get({2, rows, cols}, half, MemRefLayoutAttrInterface(),
+                           gpu::AddressSpaceAttr::get(b.getContext(),
+                                                      gpu::AddressSpace::Workgroup));
+  };
   SmallVector<Type> tiles;
   if (tc)
-    tiles = {f16Tile(BQ, Dp), f16Tile(BK, Dp), f16Tile(BK, DVp)};
+    tiles = {f16Tile(BQ, Dp), f16Tiles(BK, Dp), f16Tiles(BK, DVp)};
   else
     tiles = {f32Tile(BK, D), f32Tile(BK, DV)};
   auto launch = gpu::LaunchOp::create(

@@ -16,16 +16,16 @@ using namespace mlir;
 namespace attnc::cuda::detail {
 
 bool GpuKernelBuilder::useTensorCores() {
-  // f16 or bf16, 4 warps of 16 rows, key tiles in steps of 16, and the Q, K and V
-  // tiles (16-bit) within 48 KiB.
+  // f16 or bf16, 4 warps of 16 rows, key tiles in steps of 16, and the Q tile and
+  // two K and V tiles (16-bit, double-buffered) within 48 KiB.
   Type element = cast<MemRefType>(flash.getArgument(0).getType()).getElementType();
   return tensorCores && (element.isF16() || element.isBF16()) && BQ == 64 && BK % 16 == 0 &&
-         (BQ * Dp + BK * Dp + BK * DVp) * 2 <= 48 * 1024;
+         (BQ * Dp + 2 * BK * (Dp + DVp)) * 2 <= 48 * 1024;
 }
 
-void GpuKernelBuilder::stageF16(Value tensor, Value tile, Value batch, Value head, Value r0,
-                                int64_t rows, int64_t cols, int64_t valid, Value limit,
-                                Value tid, int64_t threads) {
+void GpuKernelBuilder::stageF16(Value tensor, Value tile, ValueRange prefix, Value batch,
+                                Value head, Value r0, int64_t rows, int64_t cols,
+                                int64_t valid, Value limit, Value tid, int64_t threads) {
   loop(tid, idx(rows * cols), idx(threads), {}, [&](Value e, ValueRange) {
     Value r = arith::DivUIOp::create(b, loc, e, idx(cols));
     Value c = arith::RemUIOp::create(b, loc, e, idx(cols));
@@ -35,9 +35,73 @@ void GpuKernelBuilder::stageF16(Value tensor, Value tile, Value batch, Value hea
     Value x = ifElse(
         in, half, [&] { return load(tensor, {batch, head, row, c}); },
         [&] { return Value(arith::ConstantOp::create(b, loc, half, b.getZeroAttr(half))); });
-    store(x, tile, {r, c});
+    SmallVector<Value> at(prefix);
+    at.append({r, c});
+    store(x, tile, at);
     return SmallVector<Value>{};
   });
+}
+
+void GpuKernelBuilder::stageAsync(Value tensor, Value tile, Value buf, Value batch, Value head,
+                                  Value r0, int64_t rows, int64_t cols, int64_t valid,
+                                  Value limit, Value tid, int64_t threads) {
+  // 16-byte cp.async chunks of 8 elements; rows past `limit` and columns past `valid`
+  // are zero-filled (the source then is a valid element that is not read).
+  int64_t chunks = cols / 8;
+  loop(tid, idx(rows * chunks), idx(threads), {}, [&](Value e, ValueRange) {
+    Value r = arith::DivUIOp::create(b, loc, e, idx(chunks));
+    Value c = mul(arith::RemUIOp::create(b, loc, e, idx(chunks)), idx(8));
+    Value row = add(r0, r);
+    Value rowIn = cmp(arith::CmpIPredicate::ult, row, limit);
+    Value left = arith::SubIOp::create(
+        b, loc, idx(valid), arith::MinUIOp::create(b, loc, c, idx(valid)));
+    Value n = arith::SelectOp::create(b, loc, rowIn, arith::MinUIOp::create(b, loc, left, idx(8)),
+                                      idx(0));
+    Value any = cmp(arith::CmpIPredicate::ne, n, idx(0));
+    Value srcRow = arith::SelectOp::create(b, loc, rowIn, row, idx(0));
+    Value srcCol = arith::SelectOp::create(b, loc, any, c, idx(0));
+    nvgpu::DeviceAsyncCopyOp::create(
+        b, loc, nvgpu::DeviceAsyncTokenType::get(b.getContext()), tile, ValueRange{buf, r, c},
+        tensor, ValueRange{batch, head, srcRow, srcCol}, b.getIndexAttr(8), n, b.getUnitAttr());
+    return SmallVector<Value>{};
+  });
+}
+
+Value GpuKernelBuilder::withUnitInnerStride(Value tensor) {
+  // The same view typed with a static innermost stride of 1 (cp.async's source must
+  // say so); only used where cpAsyncAligned holds.
+  auto type = cast<MemRefType>(tensor.getType());
+  auto meta = memref::ExtractStridedMetadataOp::create(b, loc, tensor);
+  SmallVector<OpFoldResult> sizes, strides;
+  SmallVector<int64_t> staticStrides;
+  for (int64_t d = 0; d < type.getRank(); ++d) {
+    sizes.push_back(type.isDynamicDim(d) ? OpFoldResult(meta.getSizes()[d])
+                                         : OpFoldResult(b.getIndexAttr(type.getDimSize(d))));
+    bool last = d + 1 == type.getRank();
+    strides.push_back(last ? OpFoldResult(b.getIndexAttr(1)) : OpFoldResult(meta.getStrides()[d]));
+    staticStrides.push_back(last ? 1 : ShapedType::kDynamic);
+  }
+  auto layout = StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, staticStrides);
+  auto viewType = MemRefType::get(type.getShape(), type.getElementType(), layout);
+  return memref::ReinterpretCastOp::create(b, loc, viewType, meta.getBaseBuffer(),
+                                           OpFoldResult(meta.getOffset()), sizes, strides);
+}
+
+Value GpuKernelBuilder::cpAsyncAligned(Value tensor) {
+  // cp.async reads 16 aligned bytes: the element (b, h, row, 8j) must be 16-byte
+  // aligned for every index, i.e. the start and the outer strides, in 2-byte
+  // elements, multiples of 8, and the last stride 1.
+  auto meta = memref::ExtractStridedMetadataOp::create(b, loc, tensor);
+  Value ptr = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, tensor);
+  Value start = add(ptr, mul(meta.getOffset(), idx(2)));
+  Value ok = cmp(arith::CmpIPredicate::eq, arith::RemUIOp::create(b, loc, start, idx(16)), idx(0));
+  for (int64_t d = 0; d < 3; ++d)
+    ok = arith::AndIOp::create(
+        b, loc, ok,
+        cmp(arith::CmpIPredicate::eq,
+            arith::RemUIOp::create(b, loc, meta.getStrides()[d], idx(8)), idx(0)));
+  return arith::AndIOp::create(b, loc, ok,
+                               cmp(arith::CmpIPredicate::eq, meta.getStrides()[3], idx(1)));
 }
 
 /// The max (or sum) of `v` over the 4 lanes of a quad (lanes 4g .. 4g + 3 hold the
@@ -77,14 +141,17 @@ void GpuKernelBuilder::emitTensorCoreKernel(gpu::LaunchOp launch) {
   auto mma = [&](Value a, Value bm, Value c) -> Value {
     return nvgpu::MmaSyncOp::create(b, loc, a, bm, c, ArrayRef<int64_t>{16, 8, 16});
   };
+  auto ldmatrixAt = [&](Value tile, ValueRange at, int64_t n, bool trans) -> Value {
+    return nvgpu::LdMatrixOp::create(b, loc, f16x2(n), tile, at, b.getBoolAttr(trans),
+                                     b.getI32IntegerAttr(int32_t(n)));
+  };
   auto ldmatrix = [&](Value tile, Value r, Value c, int64_t n, bool trans) -> Value {
-    return nvgpu::LdMatrixOp::create(b, loc, f16x2(n), tile, ValueRange{r, c},
-                                     b.getBoolAttr(trans), b.getI32IntegerAttr(int32_t(n)));
+    return ldmatrixAt(tile, ValueRange{r, c}, n, trans);
   };
   const int64_t kSteps = Dp / 16, nTiles = BK / 8, vTiles = DVp / 8;
 
   // Q tile in workgroup memory, then each warp's A fragments (rows warpRow .. +16).
-  stageF16(q, qs, batch, head, q0, BQ, Dp, D, qLen, tid, 128);
+  stageF16(q, qs, {}, batch, head, q0, BQ, Dp, D, qLen, tid, 128);
   gpu::BarrierOp::create(b, loc);
   SmallVector<Value> qFrag;
   {
@@ -111,7 +178,9 @@ void GpuKernelBuilder::emitTensorCoreKernel(gpu::LaunchOp launch) {
   Value l16 = arith::RemUIOp::create(b, loc, lane, idx(16));
   Value kRow = arith::RemUIOp::create(b, loc, l16, idx(8));
   Value kCol = mul(arith::DivUIOp::create(b, loc, l16, idx(8)), idx(8));
-  auto tileLoop = loop(idx(0), numKVTiles, idx(1), init, [&](Value kt, ValueRange st) {
+  // One key tile on buffer `buf` of the K and V tiles, staged here (synchronously)
+  // when `stage`; returns the new state.
+  auto tileBody = [&](Value kt, ValueRange st, Value buf, bool stage) -> SmallVector<Value> {
     Value k0 = mul(kt, idx(BK));
     Value k1 = arith::SubIOp::create(
         b, loc, arith::MinUIOp::create(b, loc, add(k0, idx(BK)), kvLen), idx(1));
@@ -123,16 +192,20 @@ void GpuKernelBuilder::emitTensorCoreKernel(gpu::LaunchOp launch) {
     b.setInsertionPointToStart(ifOp.elseBlock());
     scf::YieldOp::create(b, loc, st);
     b.setInsertionPointToStart(ifOp.thenBlock());
-    stageF16(k, ks, batch, kvHead, k0, BK, Dp, D, kvLen, tid, 128);
-    stageF16(v, vs, batch, kvHead, k0, BK, DVp, DV, kvLen, tid, 128);
-    gpu::BarrierOp::create(b, loc);
+    if (stage) {
+      stageF16(k, ks, {buf}, batch, kvHead, k0, BK, Dp, D, kvLen, tid, 128);
+      stageF16(v, vs, {buf}, batch, kvHead, k0, BK, DVp, DV, kvLen, tid, 128);
+      gpu::BarrierOp::create(b, loc);
+    }
     Value partial = cmp(arith::CmpIPredicate::eq, cls, idx(2));
     // S = Q·Kᵀ, 16 x BK per warp, as nTiles fragments of 16 x 8.
     SmallVector<Value> sFrag;
     for (int64_t n = 0; n < nTiles; ++n) {
       Value acc = zeros(f32x2);
       for (int64_t k = 0; k < kSteps; ++k)
-        acc = mma(qFrag[k], ldmatrix(ks, add(kRow, idx(8 * n)), add(kCol, idx(16 * k)), 2, false),
+        acc = mma(qFrag[k],
+                  ldmatrixAt(ks, ValueRange{buf, add(kRow, idx(8 * n)), add(kCol, idx(16 * k))},
+                             2, false),
                   acc);
       sFrag.push_back(acc);
     }
@@ -205,7 +278,8 @@ void GpuKernelBuilder::emitTensorCoreKernel(gpu::LaunchOp launch) {
         for (int64_t r = 0; r < 4; ++r)
           for (int64_t e = 0; e < 2; ++e)
             a = insert(extract(pFrag[2 * s + r / 2], r % 2, e), a, r, e);
-        Value bv = ldmatrix(vs, add(l16, idx(16 * s)), idx(8 * j), 2, /*trans=*/true);
+        Value bv = ldmatrixAt(vs, ValueRange{buf, add(l16, idx(16 * s)), idx(8 * j)}, 2,
+                              /*trans=*/true);
         o = mma(a, bv, o);
       }
       next[4 + j] = o;
@@ -213,7 +287,51 @@ void GpuKernelBuilder::emitTensorCoreKernel(gpu::LaunchOp launch) {
     gpu::BarrierOp::create(b, loc);
     scf::YieldOp::create(b, loc, next);
     return SmallVector<Value>(ifOp.getResults());
-  });
+  };
+  // With 16-byte aligned K and V rows, the next tile's cp.async copies run while this
+  // one is computed (double buffering: tile kt in buffer kt % 2); otherwise the tiles
+  // are staged by plain loads into buffer 0.
+  auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
+  Value kUnit, vUnit; // k and v with their unit innermost stride in the type
+  auto prefetch = [&](Value kt, Value buf) {
+    Value r0 = mul(kt, idx(BK));
+    stageAsync(kUnit, ks, buf, batch, kvHead, r0, BK, Dp, D, kvLen, tid, 128);
+    stageAsync(vUnit, vs, buf, batch, kvHead, r0, BK, DVp, DV, kvLen, tid, 128);
+  };
+  auto runTiles = [&](bool async) -> SmallVector<Value> {
+    if (!async)
+      return SmallVector<Value>(
+          loop(idx(0), numKVTiles, idx(1), init, [&](Value kt, ValueRange st) {
+            return tileBody(kt, st, idx(0), /*stage=*/true);
+          }).getResults());
+    kUnit = withUnitInnerStride(k);
+    vUnit = withUnitInnerStride(v);
+    ifThen(cmp(arith::CmpIPredicate::ugt, numKVTiles, idx(0)), [&] { prefetch(idx(0), idx(0)); });
+    nvgpu::DeviceAsyncCreateGroupOp::create(b, loc, tokenType, ValueRange{});
+    return SmallVector<Value>(
+        loop(idx(0), numKVTiles, idx(1), init, [&](Value kt, ValueRange st) {
+          Value buf = arith::RemUIOp::create(b, loc, kt, idx(2));
+          Value nextTile = add(kt, idx(1));
+          ifThen(cmp(arith::CmpIPredicate::ult, nextTile, numKVTiles), [&] {
+            prefetch(nextTile, arith::SubIOp::create(b, loc, idx(1), buf));
+          });
+          // An empty group on the last tile keeps "all but the newest group" = tile kt.
+          Value group = nvgpu::DeviceAsyncCreateGroupOp::create(b, loc, tokenType, ValueRange{});
+          nvgpu::DeviceAsyncWaitOp::create(b, loc, group, b.getI32IntegerAttr(1));
+          gpu::BarrierOp::create(b, loc);
+          return tileBody(kt, st, buf, /*stage=*/false);
+        }).getResults());
+  };
+  Value aligned = arith::AndIOp::create(b, loc, cpAsyncAligned(k), cpAsyncAligned(v));
+  auto tileLoop =
+      scf::IfOp::create(b, loc, ValueRange(init).getTypes(), aligned, /*withElseRegion=*/true);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(tileLoop.thenBlock());
+    scf::YieldOp::create(b, loc, runTiles(true));
+    b.setInsertionPointToStart(tileLoop.elseBlock());
+    scf::YieldOp::create(b, loc, runTiles(false));
+  }
   // out = O / l and lse = max + log(l) for the lane's rows (l summed over the quad).
   for (int64_t i = 0; i < 2; ++i) {
     Value m = tileLoop.getResult(i);
