@@ -16,8 +16,10 @@ def AttnLowerFlashToGpu : Pass<"attn-lower-flash-to-gpu", "mlir::ModuleOp"> {
     For f16 and bf16 specs whose tiles fit (block-q 64, block-kv a multiple of 16,
     the 16-bit Q, K and V tiles within 48 KiB) it is the tensor-core kernel:
     4 warps of 16 query rows; the Q tile is staged in workgroup memory and each
-    warp keeps its A fragments (`nvgpu.ldmatrix` x4) in registers; per key tile the
-    block stages K and V, and each warp computes S = Q·Kᵀ with `nvgpu.mma.sync`
+    warp keeps its A fragments (`nvgpu.ldmatrix` x4) in registers; K and V tiles
+    are double-buffered (with 16-byte aligned rows the next one is fetched with
+    `nvgpu.device_async_copy` while this one is computed; else plain loads), and
+    each warp computes S = Q·Kᵀ with `nvgpu.mma.sync`
     m16n8k16 (f32 accumulators), applies `mask_mod` and `score_mod` to each
     accumulator element with its (q_idx, kv_idx) from the PTX fragment layout,
     reduces the row max over the quad with `gpu.shuffle xor`, and accumulates
