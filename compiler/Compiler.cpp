@@ -142,23 +142,18 @@ OwningOpRef<ModuleOp> Compiler::import(const std::string &path, frontend::Spec *
 
 std::shared_ptr<CompiledVariant> Compiler::compileFile(const std::string &path,
                                                        const cpu::CpuOptions &options) {
-  auto spec = std::make_shared<frontend::Spec>();
-  OwningOpRef<ModuleOp> module = import(path, spec.get());
-  if (!module)
-    return nullptr;
-  return compileModule(*module, spec, options);
+  return compileFileFor(path, Target::Cpu, options);
 }
 
 std::shared_ptr<CompiledVariant> Compiler::compileFileFor(const std::string &path,
                                                           Target target,
                                                           const cpu::CpuOptions &options) {
-  if (target == Target::Cpu)
-    return compileFile(path, options);
   auto spec = std::make_shared<frontend::Spec>();
   OwningOpRef<ModuleOp> module = import(path, spec.get());
   if (!module)
     return nullptr;
-  return compileModuleForEmu(*module, spec, options);
+  return target == Target::Cpu ? compileModule(*module, spec, options)
+                               : compileModuleForEmu(*module, spec, options);
 }
 
 std::shared_ptr<CompiledVariant>

@@ -595,22 +595,11 @@ struct AttnLowerFlashToCpuPass
     : impl::AttnLowerFlashToCpuBase<AttnLowerFlashToCpuPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    SmallVector<func::FuncOp> flashFuncs;
-    module.walk([&](func::FuncOp f) {
-      if (f->hasAttr("attn.variant"))
-        flashFuncs.push_back(f);
-    });
-    SymbolTable symbols(module);
-    for (func::FuncOp f : flashFuncs) {
-      auto ref = f->getAttrOfType<FlatSymbolRefAttr>("attn.variant");
-      auto variant = symbols.lookup<attn::VariantOp>(ref.getValue());
-      if (!variant) {
-        f.emitError("attn-lower-flash-to-cpu: unknown variant ") << ref;
-        return signalPassFailure();
-      }
-      if (failed(CpuKernelBuilder(f, variant).build()))
-        return signalPassFailure();
-    }
+    if (failed(forEachFlashFunction(module, "attn-lower-flash-to-cpu",
+                                    [](func::FuncOp f, attn::VariantOp variant) {
+                                      return CpuKernelBuilder(f, variant).build();
+                                    })))
+      return signalPassFailure();
     // The variants are now inlined into the kernels.
     for (auto variant : llvm::make_early_inc_range(module.getOps<attn::VariantOp>()))
       variant.erase();

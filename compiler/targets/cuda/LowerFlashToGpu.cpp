@@ -119,22 +119,11 @@ struct AttnLowerFlashToGpuPass : impl::AttnLowerFlashToGpuBase<AttnLowerFlashToG
   using AttnLowerFlashToGpuBase::AttnLowerFlashToGpuBase;
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    SmallVector<func::FuncOp> flashes;
-    module.walk([&](func::FuncOp fn) {
-      if (fn->hasAttr("attn.variant") && fn.getSymName().ends_with("_flash"))
-        flashes.push_back(fn);
-    });
-    for (func::FuncOp fn : flashes) {
-      auto ref = fn->getAttrOfType<FlatSymbolRefAttr>("attn.variant");
-      auto variant = module.lookupSymbol<attn::VariantOp>(ref.getValue());
-      if (!variant) {
-        fn.emitError("attn-lower-flash-to-gpu: unknown variant ") << ref;
-        return signalPassFailure();
-      }
-      GpuKernelBuilder builder(fn, variant, tensorCores);
-      if (failed(builder.build()))
-        return signalPassFailure();
-    }
+    if (failed(forEachFlashFunction(module, "attn-lower-flash-to-gpu",
+                                    [&](func::FuncOp fn, attn::VariantOp variant) {
+                                      return GpuKernelBuilder(fn, variant, tensorCores).build();
+                                    })))
+      return signalPassFailure();
   }
 };
 
