@@ -6,6 +6,8 @@
 #include "compiler/transforms/Passes.h"
 #include "compiler/targets/cpu/Passes.h"
 #include "compiler/targets/cuda/CudaPipeline.h"
+#include "compiler/targets/cuda/CudaProgram.h"
+#include "runtime/cuda/CudaDriver.h"
 #include "compiler/targets/emu/EmuProgram.h"
 
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
@@ -15,6 +17,7 @@
 #include "llvm/Support/WithColor.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 
@@ -116,6 +119,8 @@ Status CompiledVariant::reference(const AttentionCall &call) const {
 }
 
 AttentionFunction CompiledVariant::function() const {
+  if (std::shared_ptr<CudaKernel> kernel = cudaKernel)
+    return [kernel](const AttentionCall &call) { return kernel->run(call); };
   if (std::shared_ptr<EmuKernel> kernel = emuKernel)
     return [kernel](const AttentionCall &call) { return kernel->run(call); };
   std::shared_ptr<CpuKernel> kernel = cpuKernel;
@@ -152,8 +157,59 @@ std::shared_ptr<CompiledVariant> Compiler::compileFileFor(const std::string &pat
   OwningOpRef<ModuleOp> module = import(path, spec.get());
   if (!module)
     return nullptr;
-  return target == Target::Cpu ? compileModule(*module, spec, options)
-                               : compileModuleForEmu(*module, spec, options);
+  switch (target) {
+  case Target::Cpu:
+    return compileModule(*module, spec, options);
+  case Target::CudaEmu:
+    return compileModuleForEmu(*module, spec, options);
+  case Target::Cuda:
+    return compileModuleForCuda(*module, spec, options);
+  }
+  return nullptr;
+}
+
+cuda::Assembler cachedCubinAssembler() {
+  return [](const std::string &ptx, const std::string &chip,
+            int64_t) -> Result<std::string> {
+    std::string ptxas = cuda::findPtxas();
+    const char *jit = std::getenv("ATTNC_CUDA_JIT_PTX");
+    if (ptxas.empty() || (jit && *jit && std::string(jit) != "0"))
+      return std::string(); // the driver compiles the PTX
+    std::string key = KernelCache::key(ptx, "cubin chip=" + chip + " ptxas=" + ptxas);
+    return KernelCache::getOrBuildFile(key, "cubin",
+                                       [&] { return cuda::assembleCubin(ptx, chip); });
+  };
+}
+
+std::shared_ptr<CompiledVariant>
+Compiler::compileModuleForCuda(ModuleOp module, std::shared_ptr<frontend::Spec> spec,
+                               const cpu::CpuOptions &options) {
+  Result<cuda::CudaDevice> device = cuda::firstDevice();
+  if (!device) {
+    reportError(device.status().message());
+    return nullptr;
+  }
+  cuda::GpuTileOptions tiles;
+  tiles.blockQ = options.blockQ;
+  tiles.blockKV = options.blockKV;
+  if (failed(cpu::runPipeline(module, [&](OpPassManager &pm) {
+        cuda::buildGpuKernelPipeline(pm, tiles, spec->headDim, spec->headDimV);
+      })))
+    return nullptr;
+  std::string chip = device->chip();
+  Result<cuda::CudaProgram> program =
+      cuda::compileCudaProgram(module, spec->name + "_gpu", chip, cachedCubinAssembler());
+  if (!program) {
+    reportError("compiling '" + spec->name + "' for " + device->name + " (" + chip +
+                ") failed: " + program.status().message());
+    return nullptr;
+  }
+  auto compiled = std::make_shared<CompiledVariant>();
+  compiled->desc = describeVariant(*spec);
+  compiled->spec = spec;
+  compiled->cudaKernel = std::make_shared<CudaKernel>(compiled->desc, program->entry, chip,
+                                                      program->owner);
+  return compiled;
 }
 
 std::shared_ptr<CompiledVariant>

@@ -1,8 +1,8 @@
 //===- Compiler.h - spec → registered, runnable attention variant -*- C++ -*-===//
 //
 // The top of the compiler: imports a spec, lowers it for the CPU (or as a GPU kernel
-// for the cuda-emu emulator), JIT-compiles it, and wraps the result as a runtime
-// `CpuKernel` (or `EmuKernel`) plus the variant's float64 reference (its score_mod/mask_mod evaluated by the frontend's interpreter).
+// for a CUDA device or the cuda-emu emulator), JIT-compiles it, and wraps the result
+// as a runtime `CpuKernel` (or `CudaKernel`, `EmuKernel`) plus the variant's float64 reference (its score_mod/mask_mod evaluated by the frontend's interpreter).
 // `CompiledVariant::function()` is what goes into the AttentionInterface registry.
 //
 //===----------------------------------------------------------------------===//
@@ -15,6 +15,8 @@
 #include "runtime/Reference.h"
 #include "runtime/cpu/CpuKernel.h"
 #include "runtime/emu/EmuKernel.h"
+#include "runtime/cuda/CudaKernel.h"
+#include "compiler/targets/cuda/PtxPipeline.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/Support/SourceMgr.h"
@@ -36,6 +38,7 @@ VariantDesc describeVariant(const frontend::Spec &spec);
 enum class Target {
   Cpu,     ///< the CPU kernel (compiler/targets/cpu)
   CudaEmu, ///< the GPU kernel (compiler/targets/cuda) under the cuda-emu emulator
+  Cuda,    ///< the GPU kernel on the CUDA device (needs a GPU and its driver)
 };
 
 class CompiledVariant {
@@ -44,12 +47,15 @@ public:
   std::shared_ptr<const frontend::Spec> spec;
   std::shared_ptr<CpuKernel> cpuKernel; ///< Target::Cpu
   std::shared_ptr<EmuKernel> emuKernel; ///< Target::CudaEmu
+  std::shared_ptr<CudaKernel> cudaKernel; ///< Target::Cuda
   std::string cacheKey;   ///< the kernel cache key (SHA-256, hex)
   bool fromCache = false; ///< machine code came from the memory or disk cache
 
   /// Runs the compiled kernel.
   Status run(const AttentionCall &call) const {
-    return emuKernel ? emuKernel->run(call) : cpuKernel->run(call);
+    return cudaKernel ? cudaKernel->run(call)
+           : emuKernel ? emuKernel->run(call)
+                       : cpuKernel->run(call);
   }
   /// Runs the float64 reference of this variant.
   Status reference(const AttentionCall &call) const;
@@ -83,6 +89,9 @@ private:
   std::shared_ptr<CompiledVariant> compileModule(mlir::ModuleOp module,
                                                  std::shared_ptr<frontend::Spec> spec,
                                                  const cpu::CpuOptions &options);
+  std::shared_ptr<CompiledVariant> compileModuleForCuda(mlir::ModuleOp module,
+                                                        std::shared_ptr<frontend::Spec> spec,
+                                                        const cpu::CpuOptions &options);
   std::shared_ptr<CompiledVariant> compileModuleForEmu(mlir::ModuleOp module,
                                                        std::shared_ptr<frontend::Spec> spec,
                                                        const cpu::CpuOptions &options);
@@ -90,6 +99,11 @@ private:
   llvm::SourceMgr sourceMgr;
   std::unique_ptr<mlir::SourceMgrDiagnosticHandler> diagHandler;
 };
+
+/// ptxas through the kernel cache: the cubin of a PTX text for a chip is assembled
+/// once and kept in $ATTNC_CACHE_DIR; without ptxas, or with ATTNC_CUDA_JIT_PTX=1,
+/// an empty result (the driver compiles the PTX).
+cuda::Assembler cachedCubinAssembler();
 
 /// Registers "sdpa" in ALL_ATTENTION_FUNCTIONS: plain softmax attention (scale
 /// 1/sqrt(head_dim)) compiled on first use for each head layout, head dims and dtype

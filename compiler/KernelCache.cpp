@@ -160,4 +160,50 @@ LoadedKernel KernelCache::getOrCompile(const std::string &key, const std::string
   return loaded;
 }
 
+namespace {
+/// Writes `bytes` to `path` through a unique temporary name and a rename.
+void writeAtomically(const std::string &path, const std::string &bytes) {
+  std::random_device rd;
+  std::string tmp = path + ".tmp." + std::to_string(llvm::sys::Process::getProcessId()) +
+                    "." + std::to_string(rd());
+  std::error_code ec;
+  {
+    llvm::raw_fd_ostream out(tmp, ec, llvm::sys::fs::OF_None);
+    if (ec)
+      return;
+    out << bytes;
+  }
+  if (llvm::sys::fs::rename(tmp, path))
+    llvm::sys::fs::remove(tmp);
+}
+} // namespace
+
+Result<std::string> KernelCache::getOrBuildFile(const std::string &key, const std::string &ext,
+                                                const std::function<Result<std::string>()> &build,
+                                                bool *fromCache) {
+  static std::mutex fileMutex;
+  static auto *files = new std::map<std::string, std::string>();
+  std::lock_guard<std::mutex> lock(fileMutex);
+  std::string name = key + "." + ext;
+  if (fromCache)
+    *fromCache = true;
+  if (auto it = files->find(name); it != files->end())
+    return it->second;
+  std::string dir = directory();
+  llvm::SmallString<256> path(dir);
+  llvm::sys::path::append(path, name);
+  if (!dir.empty())
+    if (auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false);
+        buffer && (*buffer)->getBufferSize() > 0)
+      return (*files)[name] = (*buffer)->getBuffer().str();
+  if (fromCache)
+    *fromCache = false;
+  Result<std::string> built = build();
+  if (!built)
+    return built.status();
+  if (!dir.empty() && !llvm::sys::fs::create_directories(dir))
+    writeAtomically(std::string(path), *built);
+  return (*files)[name] = *built;
+}
+
 } // namespace attnc

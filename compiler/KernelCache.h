@@ -6,11 +6,14 @@
 // object file under $ATTNC_CACHE_DIR (default ~/.cache/attnc) for later processes.
 // Files are written to a unique temporary name and renamed into place, so
 // concurrent processes never see a partial file; a file that fails to load is
-// ignored and rewritten.
+// ignored and rewritten. The CUDA target caches its cubins the same way
+// (getOrBuildFile), keyed by the PTX and the chip.
 //
 //===----------------------------------------------------------------------===//
 #ifndef ATTNC_COMPILER_KERNELCACHE_H
 #define ATTNC_COMPILER_KERNELCACHE_H
+
+#include "runtime/Status.h"
 
 #include "mlir/IR/BuiltinOps.h"
 
@@ -42,6 +45,13 @@ public:
   static LoadedKernel getOrCompile(const std::string &key, const std::string &symbol,
                                    const std::function<mlir::ModuleOp()> &lower,
                                    std::string &error);
+
+  /// A compiled artefact that is not machine code for this process (a cubin, PTX):
+  /// from memory, else $ATTNC_CACHE_DIR/KEY.EXT, else made by `build` (called only
+  /// on a miss) and stored. `fromCache` tells which.
+  static Result<std::string> getOrBuildFile(const std::string &key, const std::string &ext,
+                                            const std::function<Result<std::string>()> &build,
+                                            bool *fromCache = nullptr);
 };
 
 } // namespace attnc

@@ -18,6 +18,8 @@ size_t dtypeSize(DType dtype) {
   return 0;
 }
 
+const char *deviceName(Device device) { return device == Device::Cpu ? "cpu" : "cuda"; }
+
 const char *dtypeName(DType dtype) {
   switch (dtype) {
   case DType::F32: return "f32";

@@ -20,6 +20,12 @@ namespace attnc {
 
 enum class DType { F32, F16, BF16, I32, I64 };
 
+/// Where a view's memory lives: host memory, or the current CUDA device's global
+/// memory (`data` is then a device address, never dereferenced on the host).
+enum class Device { Cpu, Cuda };
+/// "cpu", "cuda".
+const char *deviceName(Device device);
+
 size_t dtypeSize(DType dtype);
 /// "f32", "f16", "bf16", "i32", "i64".
 const char *dtypeName(DType dtype);
@@ -36,6 +42,7 @@ struct TensorView {
   DType dtype = DType::F32;
   std::vector<int64_t> shape;
   std::vector<int64_t> strides; ///< in elements
+  Device device = Device::Cpu;
 
   int64_t rank() const { return int64_t(shape.size()); }
   int64_t numel() const;

@@ -46,7 +46,23 @@ static Status checkTensor(const std::string &name, const TensorView &view,
   return Status::ok();
 }
 
-Status validateCall(const VariantDesc &variant, const AttentionCall &call) {
+Status validateCall(const VariantDesc &variant, const AttentionCall &call, Device device) {
+  auto onDevice = [&](const char *name, const TensorView &t) -> Status {
+    if (t.device == device)
+      return Status::ok();
+    return Status::error(std::string("tensor '") + name + "' is in " + deviceName(t.device) +
+                         " memory, but '" + variant.name + "' runs on the " +
+                         (device == Device::Cpu ? "CPU" : "GPU") + " (move the tensors to " +
+                         deviceName(device) + " memory)");
+  };
+  for (auto [name, t] : {std::pair<const char *, const TensorView *>{"q", &call.q},
+                         {"k", &call.k}, {"v", &call.v}, {"out", &call.out},
+                         {"lse", &call.lse}})
+    if (Status s = onDevice(name, *t); !s)
+      return s;
+  for (const auto &[name, view] : call.buffers)
+    if (Status s = onDevice(name.c_str(), view); !s)
+      return s;
   if (call.q.shape.size() != 4)
     return Status::error("tensor 'q' must have 4 dimensions [B, H, Q_LEN, head_dim], got " +
                          call.q.shapeString());
@@ -144,6 +160,39 @@ Status kernelStatus(const VariantDesc &variant, const AttentionCall &call, int64
   if (code != 0)
     return Status::error("kernel reported unknown status " + std::to_string(code));
   return Status::ok();
+}
+
+} // namespace attnc
+
+namespace attnc {
+
+namespace {
+std::vector<int64_t> descriptorOf(const TensorView &t) {
+  auto ptr = int64_t(reinterpret_cast<intptr_t>(t.data));
+  std::vector<int64_t> d{ptr, ptr, 0};
+  d.insert(d.end(), t.shape.begin(), t.shape.end());
+  d.insert(d.end(), t.strides.begin(), t.strides.end());
+  return d;
+}
+} // namespace
+
+PackedMemrefCall::PackedMemrefCall(const VariantDesc &variant, const AttentionCall &call,
+                                   const TensorView &status)
+    : scalars_(scalarValues(variant, call)) {
+  for (const TensorView *t : {&call.q, &call.k, &call.v, &call.out, &call.lse})
+    descriptors_.push_back(descriptorOf(*t));
+  for (const BufferDecl &b : variant.buffers)
+    descriptors_.push_back(descriptorOf(call.buffers.at(b.name)));
+  descriptors_.push_back(descriptorOf(status));
+  for (std::vector<int64_t> &d : descriptors_)
+    descriptorPointers_.push_back(d.data());
+  // A pointer to each memref's descriptor pointer, to each scalar.
+  for (size_t i = 0; i < 5; ++i)
+    args_.push_back(&descriptorPointers_[i]);
+  for (size_t i = 0; i < scalars_.size(); ++i)
+    args_.push_back(scalars_.at(i));
+  for (size_t i = 5; i < descriptorPointers_.size(); ++i)
+    args_.push_back(&descriptorPointers_[i]);
 }
 
 } // namespace attnc

@@ -64,7 +64,10 @@ struct AttentionCall {
 /// The concrete size of a buffer dimension for this call.
 int64_t resolveDim(int64_t dim, const VariantDesc &variant, const AttentionCall &call);
 
-Status validateCall(const VariantDesc &variant, const AttentionCall &call);
+/// Checks shapes, dtypes, scalars and buffers, and that every tensor is in `device`'s
+/// memory (the kernel's; `eager` and CPU kernels read host memory).
+Status validateCall(const VariantDesc &variant, const AttentionCall &call,
+                    Device device = Device::Cpu);
 
 /// The packed-interface slots of a kernel's scalar arguments, in declaration
 /// order: each holds the value in its C type (i32, i64 or f32) at the slot's start.
@@ -80,6 +83,26 @@ private:
 
 /// The call's scalar values in the variant's (declaration) order.
 std::vector<ScalarValue> scalarValues(const VariantDesc &variant, const AttentionCall &call);
+
+/// The packed-interface arguments of a generated `@X_gpu` entry (and of the emulated
+/// one): q, k, v, out, lse as memref descriptors, the scalars, the buffers'
+/// descriptors in declaration order, then `status`'s. Each descriptor is the C
+/// interface's {allocated, aligned, offset, sizes..., strides...} over the view's data
+/// pointer (a host or device address; it is never dereferenced here).
+class PackedMemrefCall {
+public:
+  PackedMemrefCall(const VariantDesc &variant, const AttentionCall &call,
+                   const TensorView &status);
+  PackedMemrefCall(const PackedMemrefCall &) = delete;
+  PackedMemrefCall &operator=(const PackedMemrefCall &) = delete;
+  void **args() { return args_.data(); }
+
+private:
+  std::vector<std::vector<int64_t>> descriptors_;
+  std::vector<void *> descriptorPointers_;
+  ScalarSlots scalars_;
+  std::vector<void *> args_;
+};
 
 /// Status codes that generated kernels write to status[0].
 constexpr int64_t kKernelStatusDivisionByZero = -1;

@@ -30,6 +30,9 @@ def has_cuda_device():
 if has_cuda_device():
     config.available_features.add("cuda-device")
 
+# The stand-in CUDA driver of test/fake-cuda (host memory, records launches).
+config.substitutions.append(("%fake_cuda_driver", os.path.join(config.attnc_obj_root, "lib", "libattnc-fake-cuda.so")))
+
 # GPU code checks need the CUDA toolkit's assembler (optional).
 if os.path.exists("/usr/local/cuda/bin/ptxas"):
     config.available_features.add("ptxas")

@@ -14,15 +14,6 @@ EmuKernel::EmuKernel(VariantDesc variant, emu::PackedKernel entry,
 
 namespace {
 
-/// A memref descriptor (the C interface's layout) over a tensor view.
-std::vector<int64_t> descriptorOf(const TensorView &t) {
-  auto ptr = int64_t(reinterpret_cast<intptr_t>(t.data));
-  std::vector<int64_t> d{ptr, ptr, 0};
-  d.insert(d.end(), t.shape.begin(), t.shape.end());
-  d.insert(d.end(), t.strides.begin(), t.strides.end());
-  return d;
-}
-
 std::mutex &emulatorMutex() {
   static auto *mutex = new std::mutex();
   return *mutex;
@@ -33,27 +24,9 @@ std::mutex &emulatorMutex() {
 Status EmuKernel::run(const AttentionCall &call) const {
   if (Status s = validateCall(variant_, call); !s)
     return s;
-  // Descriptors (q, k, v, out, lse, buffers..., status) and pointers to them.
   int64_t statusWords[4] = {0, 0, 0, 0};
   TensorView status{statusWords, DType::I64, {4}, {1}};
-  std::vector<std::vector<int64_t>> descs;
-  for (const TensorView *t : {&call.q, &call.k, &call.v, &call.out, &call.lse})
-    descs.push_back(descriptorOf(*t));
-  for (const BufferDecl &b : variant_.buffers)
-    descs.push_back(descriptorOf(call.buffers.at(b.name)));
-  descs.push_back(descriptorOf(status));
-  std::vector<void *> descPtrs;
-  for (std::vector<int64_t> &d : descs)
-    descPtrs.push_back(d.data());
-  // Packed arguments: a pointer to each memref's descriptor pointer, to each scalar.
-  ScalarSlots scalars(scalarValues(variant_, call));
-  std::vector<void *> args;
-  for (size_t i = 0; i < 5; ++i)
-    args.push_back(&descPtrs[i]);
-  for (size_t i = 0; i < scalars.size(); ++i)
-    args.push_back(scalars.at(i));
-  for (size_t i = 5; i < descPtrs.size(); ++i)
-    args.push_back(&descPtrs[i]);
+  PackedMemrefCall packed(variant_, call, status);
 
   std::vector<std::string> errors;
   {
@@ -62,7 +35,7 @@ Status EmuKernel::run(const AttentionCall &call) const {
     emu::setLocationTable(locations_);
     emu::setPrintLaunchErrors(false);
     emu::takeLaunchErrors();
-    entry_(args.data());
+    entry_(packed.args());
     errors = emu::takeLaunchErrors();
     emu::setPrintLaunchErrors(true);
   }

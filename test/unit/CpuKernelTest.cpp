@@ -1,9 +1,10 @@
 //===- CpuKernelTest.cpp - compiled CPU kernels against the reference -----===//
 //
-// Built twice: attnc-cpu-kernel-tests compiles for the CPU target, and
+// Built three times: attnc-cpu-kernel-tests compiles for the CPU target,
 // attnc-emu-attention-tests (ATTNC_TEST_CUDA_EMU) for the GPU kernel run under
-// cuda-emu, with the same checks; a few tests of the CPU runtime's thread pool are
-// skipped there.
+// cuda-emu, and attnc-cuda-attention-tests (ATTNC_TEST_CUDA) for the GPU kernel on
+// a CUDA device (every test skipped, with the reason, without one), with the same
+// checks; a few tests of the CPU runtime's thread pool are skipped on the GPU.
 //
 // Specs (written here, or the examples) are compiled for the CPU and run on fresh
 // random inputs; out and lse are poisoned first, and the kernel's results are
@@ -22,6 +23,7 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/Compiler.h"
 #include "runtime/AttentionInterface.h"
+#include "runtime/cuda/CudaDriver.h"
 
 #include <gtest/gtest.h>
 
@@ -136,10 +138,14 @@ const std::map<std::string, std::string> &testSpecs() {
 
 std::string examplesDir() { return ATTNC_EXAMPLES_DIR; }
 
-#ifdef ATTNC_TEST_CUDA_EMU
+#if defined(ATTNC_TEST_CUDA_EMU)
 constexpr Target kTarget = Target::CudaEmu;
 /// Tests of the CPU runtime (its thread pool) that have no GPU counterpart.
 #define CPU_RUNTIME_ONLY() GTEST_SKIP() << "tests the CPU runtime's thread pool"
+#elif defined(ATTNC_TEST_CUDA)
+constexpr Target kTarget = Target::Cuda;
+#define CPU_RUNTIME_ONLY() GTEST_SKIP() << "tests the CPU runtime's thread pool"
+
 #else
 constexpr Target kTarget = Target::Cpu;
 #define CPU_RUNTIME_ONLY() (void)0
@@ -161,7 +167,7 @@ std::shared_ptr<CompiledVariant> compile(const std::string &key,
     return it->second;
   std::shared_ptr<CompiledVariant> v;
   // The default tiles are each target's own (the GPU's key tiles follow the head dims).
-  if (kTarget == Target::CudaEmu && options.blockQ == 64 && options.blockKV == 64)
+  if (kTarget != Target::Cpu && options.blockQ == 64 && options.blockKV == 64)
     options.blockKV = 0;
   auto spec = testSpecs().find(key);
   if (spec != testSpecs().end()) {
@@ -1073,3 +1079,18 @@ INSTANTIATE_TEST_SUITE_P(Options, TileSizes,
                          });
 
 } // namespace
+
+#ifdef ATTNC_TEST_CUDA
+/// Without a CUDA device nothing runs: the reason is printed and the exit status
+/// is 77, which ctest reports as skipped.
+int main(int argc, char **argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  Result<cuda::CudaDevice> device = cuda::firstDevice();
+  if (!device) {
+    std::printf("skipped: %s\n", device.status().message().c_str());
+    return 77;
+  }
+  std::printf("running on %s (%s)\n", device->name.c_str(), device->chip().c_str());
+  return RUN_ALL_TESTS();
+}
+#endif

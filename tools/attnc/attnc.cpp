@@ -16,6 +16,7 @@
 #include "compiler/targets/cuda/CudaPipeline.h"
 #include "compiler/targets/cuda/PtxPipeline.h"
 #include "runtime/cuda/CudaDriver.h"
+#include "runtime/cuda/DeviceMemory.h"
 #include "tools/attnc/Inputs.h"
 
 #include "mlir/IR/Diagnostics.h"
@@ -126,22 +127,15 @@ Status checkTarget() {
     return Status::ok();
   if (target == "cuda" && compileCmd) // compiling needs no GPU
     return Status::ok();
-  if (target == "cuda") {
-    Result<cuda::CudaDevice> device = cuda::firstDevice();
-    if (!device)
-      return device.status();
-    return Status::error("running kernels on the GPU (" + device->name + ", sm_" +
-                         std::to_string(device->computeMajor) +
-                         std::to_string(device->computeMinor) +
-                         ") is not implemented yet in this version of attnc: use "
-                         "--target cuda-emu, or attnc compile --target cuda --emit "
-                         "ptx|cubin");
-  }
+  if (target == "cuda")
+    return cuda::firstDevice().status();
   return Status::error("unknown target '" + target + "' (expected cpu, cuda or cuda-emu)");
 }
 
-/// The kernel to compile: the CPU's, or the GPU's (for cuda and cuda-emu).
-Target compileTarget() { return target == "cpu" ? Target::Cpu : Target::CudaEmu; }
+/// The kernel to compile: the CPU's, or the GPU's (on a CUDA device or cuda-emu).
+Target compileTarget() {
+  return target == "cpu" ? Target::Cpu : target == "cuda" ? Target::Cuda : Target::CudaEmu;
+}
 
 /// Tile sizes: the flags, or each target's defaults (the GPU picks block-kv from
 /// the head dims unless --block-kv is given).
@@ -149,7 +143,7 @@ cpu::CpuOptions cpuOptions() {
   cpu::CpuOptions options;
   options.blockQ = blockQ;
   options.blockKV =
-      compileTarget() == Target::CudaEmu && blockKV.getNumOccurrences() == 0 ? 0 : blockKV;
+      compileTarget() != Target::Cpu && blockKV.getNumOccurrences() == 0 ? 0 : blockKV;
   return options;
 }
 
@@ -159,7 +153,7 @@ int runCompile(Compiler &compiler) {
   if (!module)
     return 1;
   bool ptx = emitKind == EmitKind::Ptx || emitKind == EmitKind::Cubin || report;
-  bool gpu = emitKind == EmitKind::Gpu || compileTarget() == Target::CudaEmu || ptx;
+  bool gpu = emitKind == EmitKind::Gpu || compileTarget() != Target::Cpu || ptx;
   if (emitKind == EmitKind::LLVM && gpu)
     return fail("--emit llvm prints the CPU kernel: use it with --target cpu");
   if (ptx && !cuda::isSupportedChip(chip))
@@ -205,9 +199,20 @@ int runCompile(Compiler &compiler) {
         return 0;
     }
     if (emitKind == EmitKind::Cubin) {
-      Result<std::string> usage =
-          cuda::ptxasReport(code->ptx, chip, code->threadsPerBlock, outputPath);
-      return usage ? 0 : fail(usage.status().message());
+      if (cuda::findPtxas().empty())
+        return fail("ptxas not found (install the CUDA toolkit for cubins and --report)");
+      Result<std::string> cubin = cachedCubinAssembler()(code->ptx, chip,
+                                                         code->threadsPerBlock);
+      if (!cubin)
+        return fail(cubin.status().message());
+      std::string errorMessage;
+      std::unique_ptr<ToolOutputFile> output =
+          mlir::openOutputFile(outputPath, &errorMessage);
+      if (!output)
+        return fail(errorMessage);
+      output->os() << *cubin;
+      output->keep();
+      return 0;
     }
     std::string errorMessage;
     std::unique_ptr<ToolOutputFile> output = mlir::openOutputFile(outputPath, &errorMessage);
@@ -390,7 +395,16 @@ int runBench(const CompiledVariant &variant) {
   if (!created)
     return fail(created.status().message());
   CallTensors &tensors = *created;
-  AttentionCall call = tensors.call();
+  AttentionCall call = tensors.call(), hostCall = call;
+  // On a GPU the tensors are staged once: the timed calls run on GPU memory.
+  std::unique_ptr<cuda::StagedCall> staged;
+  if (variant.cudaKernel) {
+    Result<std::unique_ptr<cuda::StagedCall>> s = cuda::stageCall(call);
+    if (!s)
+      return fail(s.status().message());
+    staged = s.take();
+    call = staged->device;
+  }
   auto timeIt = [&](const std::function<Status()> &fn, int repetitions,
                     double &median) -> Status {
     std::vector<double> times;
@@ -415,17 +429,20 @@ int runBench(const CompiledVariant &variant) {
   // times the fraction of pairs the mask keeps (one half for causal).
   double flops = 2.0 * double(B) * double(variant.desc.headsQ) * double(Q) * double(KV) *
                  double(variant.desc.headDim + variant.desc.headDimV) * density;
+  std::string where = std::to_string(ThreadPool::global().size()) + " threads";
+  if (variant.cudaKernel)
+    if (Result<cuda::CudaDevice> device = cuda::firstDevice())
+      where = device->name + ", " + variant.cudaKernel->chip();
   outs() << format("%-24s %-4s B=%lld H=%lld Q_LEN=%lld KV_LEN=%lld D=%lld %-4s  "
-                   "%10.3f ms  %7.4f TFLOP/s  (%.2f GFLOP/s, mask density %.3f, %u threads)\n",
+                   "%10.3f ms  %7.4f TFLOP/s  (%.2f GFLOP/s, mask density %.3f, %s)\n",
                    variant.desc.name.c_str(), target.c_str(), (long long)B,
                    (long long)variant.desc.headsQ,
                    (long long)Q, (long long)KV, (long long)variant.desc.headDim,
                    dtypeName(variant.desc.dtype), ms, flops / (ms * 1e9), flops / (ms * 1e6),
-                   density,
-                   ThreadPool::global().size());
+                   density, where.c_str());
   if (withReference) {
     double refMs = 0;
-    if (Status s = timeIt([&] { return variant.reference(call); }, 1, refMs); !s)
+    if (Status s = timeIt([&] { return variant.reference(hostCall); }, 1, refMs); !s)
       return fail(s.message());
     outs() << format("%-24s eager reference (float64)              %10.3f ms  %7.4f TFLOP/s  "
                      "(%.2f GFLOP/s)\n",

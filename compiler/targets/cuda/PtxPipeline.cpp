@@ -83,15 +83,16 @@ static void lowerBf16MmaSync(ModuleOp module) {
 
 bool isSupportedChip(const std::string &chip) { return chip == "sm_80" || chip == "sm_90a"; }
 
-Result<PtxKernel> lowerToPtx(ModuleOp module, const std::string &chip) {
-  if (!isSupportedChip(chip))
-    return Status::error("unsupported chip '" + chip + "' (expected sm_80 or sm_90a)");
-  MLIRContext *ctx = module.getContext();
+namespace {
+
+/// Registers what the NVVM pipeline and the translation of its result need.
+void registerNvvmLowering(MLIRContext *ctx) {
   DialectRegistry registry;
   NVVM::registerNVVMTargetInterfaceExternalModels(registry);
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
   registerGPUDialectTranslation(registry);
+  gpu::registerOffloadingLLVMTranslationInterfaceExternalModels(registry);
   registerNVVMDialectTranslation(registry);
   // The NVVM pipeline converts every dialect through its ConvertToLLVM interface.
   arith::registerConvertArithToLLVMInterface(registry);
@@ -106,26 +107,36 @@ Result<PtxKernel> lowerToPtx(ModuleOp module, const std::string &chip) {
   vector::registerConvertVectorToLLVMInterface(registry);
   ctx->appendDialectRegistry(registry);
   ctx->loadDialect<NVVM::NVVMDialect>();
+}
 
-  std::string diagnostics;
-  ScopedDiagnosticHandler handler(ctx, [&](Diagnostic &d) {
-    llvm::raw_string_ostream os(diagnostics);
-    os << d.getLocation() << ": " << d.str() << "\n";
-    return success();
-  });
-  // Outline, then keep only the kernels: the host side is attnc's runtime.
-  PassManager outline(ctx);
-  outline.addPass(createGpuKernelOutliningPass());
-  if (failed(outline.run(module)))
-    return Status::error("outlining the GPU kernel failed: " + diagnostics);
-  PtxKernel result;
+/// Collects diagnostics as "LOCATION: MESSAGE" lines.
+struct DiagnosticText {
+  explicit DiagnosticText(MLIRContext *ctx)
+      : handler(ctx, [this](Diagnostic &d) {
+          llvm::raw_string_ostream os(text);
+          os << d.getLocation() << ": " << d.str() << "\n";
+          return success();
+        }) {}
+  std::string text;
+  ScopedDiagnosticHandler handler;
+};
+
+/// Outlines the gpu.launch of @X_gpu into a gpu.module; returns the block size.
+Result<int64_t> outline(ModuleOp module, DiagnosticText &diagnostics) {
+  PassManager pm(module.getContext());
+  pm.addPass(createGpuKernelOutliningPass());
+  if (failed(pm.run(module)))
+    return Status::error("outlining the GPU kernel failed: " + diagnostics.text);
+  int64_t threads = 0;
   module.walk([&](gpu::GPUFuncOp fn) {
     if (std::optional<llvm::ArrayRef<int32_t>> block = fn.getKnownBlockSize())
-      result.threadsPerBlock = int64_t((*block)[0]) * (*block)[1] * (*block)[2];
+      threads = int64_t((*block)[0]) * (*block)[1] * (*block)[2];
   });
-  for (Operation &op : llvm::make_early_inc_range(module.getBody()->getOperations()))
-    if (!isa<gpu::GPUModuleOp>(op))
-      op.erase();
+  return threads;
+}
+
+/// Upstream's gpu-lower-to-nvvm-pipeline for `chip`, kernels serialised as PTX.
+Status runNvvmPipeline(ModuleOp module, const std::string &chip, DiagnosticText &diagnostics) {
   lowerBf16MmaSync(module);
   // Math functions (exp, log, tanh...) become libdevice calls, which the NVVM target
   // links from the CUDA toolkit it finds through CUDA_HOME and friends: point it at
@@ -133,14 +144,35 @@ Result<PtxKernel> lowerToPtx(ModuleOp module, const std::string &chip) {
   if (!std::getenv("CUDA_ROOT") && !std::getenv("CUDA_HOME") && !std::getenv("CUDA_PATH") &&
       llvm::sys::fs::exists("/usr/local/cuda/nvvm/libdevice/libdevice.10.bc"))
     setenv("CUDA_HOME", "/usr/local/cuda", /*overwrite=*/0);
-  PassManager pm(ctx);
+  PassManager pm(module.getContext());
   gpu::GPUToNVVMPipelineOptions options;
   options.cubinChip = chip;
   options.cubinFeatures = chip == "sm_90a" ? "+ptx80" : "+ptx70";
   options.cubinFormat = "isa";
   gpu::buildLowerToNVVMPassPipeline(pm, options);
   if (failed(pm.run(module)))
-    return Status::error("lowering the GPU kernel to PTX failed: " + diagnostics);
+    return Status::error("lowering the GPU kernel to PTX failed: " + diagnostics.text);
+  return Status::ok();
+}
+
+} // namespace
+
+Result<PtxKernel> lowerToPtx(ModuleOp module, const std::string &chip) {
+  if (!isSupportedChip(chip))
+    return Status::error("unsupported chip '" + chip + "' (expected sm_80 or sm_90a)");
+  registerNvvmLowering(module.getContext());
+  DiagnosticText diagnostics(module.getContext());
+  Result<int64_t> threads = outline(module, diagnostics);
+  if (!threads)
+    return threads.status();
+  // Keep only the kernels: the host side is not part of the PTX.
+  for (Operation &op : llvm::make_early_inc_range(module.getBody()->getOperations()))
+    if (!isa<gpu::GPUModuleOp>(op))
+      op.erase();
+  if (Status s = runNvvmPipeline(module, chip, diagnostics); !s)
+    return s;
+  PtxKernel result;
+  result.threadsPerBlock = *threads;
   module.walk([&](gpu::BinaryOp binary) {
     for (Attribute a : binary.getObjects())
       if (auto object = dyn_cast<gpu::ObjectAttr>(a))
@@ -148,6 +180,55 @@ Result<PtxKernel> lowerToPtx(ModuleOp module, const std::string &chip) {
   });
   if (result.ptx.empty())
     return Status::error("the NVVM pipeline produced no PTX");
+  return result;
+}
+
+Result<LaunchableModule> lowerForLaunch(ModuleOp module, const std::string &chip,
+                                        const Assembler &assemble) {
+  if (!isSupportedChip(chip))
+    return Status::error("unsupported chip '" + chip + "' (expected sm_80 or sm_90a)");
+  registerNvvmLowering(module.getContext());
+  DiagnosticText diagnostics(module.getContext());
+  Result<int64_t> threads = outline(module, diagnostics);
+  if (!threads)
+    return threads.status();
+  // The variants' regions are inlined into the kernel by now.
+  for (auto variant : llvm::make_early_inc_range(module.getOps<attn::VariantOp>()))
+    variant.erase();
+  if (Status s = runNvvmPipeline(module, chip, diagnostics); !s)
+    return s;
+  LaunchableModule result;
+  result.threadsPerBlock = *threads;
+  result.format = "ptx";
+  Status status = Status::ok();
+  module.walk([&](gpu::BinaryOp binary) {
+    SmallVector<Attribute> objects;
+    for (Attribute a : binary.getObjects()) {
+      auto object = dyn_cast<gpu::ObjectAttr>(a);
+      if (!object || !assemble) {
+        objects.push_back(a);
+        continue;
+      }
+      Result<std::string> cubin = assemble(object.getObject().getValue().str(), chip,
+                                           *threads);
+      if (!cubin) {
+        status = cubin.status();
+        return;
+      }
+      if (cubin->empty()) { // no ptxas: the driver compiles the PTX
+        objects.push_back(a);
+        continue;
+      }
+      result.format = "cubin";
+      objects.push_back(gpu::ObjectAttr::get(
+          module.getContext(), object.getTarget(), gpu::CompilationTarget::Binary,
+          StringAttr::get(module.getContext(), *cubin), object.getProperties(),
+          object.getKernels()));
+    }
+    binary.setObjectsAttr(ArrayAttr::get(module.getContext(), objects));
+  });
+  if (!status)
+    return status;
   return result;
 }
 
@@ -231,6 +312,28 @@ Result<std::string> ptxasReport(const std::string &ptx, const std::string &chip,
     }
   }
   return report;
+}
+
+} // namespace attnc::cuda
+
+namespace attnc::cuda {
+
+Result<std::string> assembleCubin(const std::string &ptx, const std::string &chip) {
+  llvm::SmallString<128> cubinFile;
+  if (llvm::sys::fs::createTemporaryFile("attnc", "cubin", cubinFile))
+    return Status::error("cannot create a temporary file for the cubin");
+  Result<std::string> report = ptxasReport(ptx, chip, /*threadsPerBlock=*/32, std::string(cubinFile));
+  if (!report) {
+    llvm::sys::fs::remove(cubinFile);
+    return report.status();
+  }
+  std::ifstream in(cubinFile.c_str(), std::ios::binary);
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  llvm::sys::fs::remove(cubinFile);
+  if (bytes.str().empty())
+    return Status::error("ptxas produced no cubin");
+  return bytes.str();
 }
 
 } // namespace attnc::cuda

@@ -15,6 +15,7 @@
 
 #include "mlir/IR/BuiltinOps.h"
 
+#include <functional>
 #include <string>
 
 namespace attnc::cuda {
@@ -30,6 +31,24 @@ struct PtxKernel {
 /// The PTX of every kernel in `module` (consumed), for `chip`.
 Result<PtxKernel> lowerToPtx(mlir::ModuleOp module, const std::string &chip);
 
+/// Assembles PTX for a chip into a cubin (the kernel cache's ptxas); an empty
+/// result leaves the PTX for the driver's JIT.
+using Assembler = std::function<Result<std::string>(const std::string &ptx,
+                                                    const std::string &chip,
+                                                    int64_t threadsPerBlock)>;
+
+struct LaunchableModule {
+  int64_t threadsPerBlock = 0;
+  std::string format; ///< "cubin" or "ptx": what the gpu.binary holds
+};
+
+/// Lowers `module` (@X_gpu with its gpu.launch) for running on a GPU: the kernel is
+/// outlined and compiled to PTX for `chip`, `assemble` turns it into a cubin, and
+/// the host code is lowered to the LLVM dialect with launches that call the GPU
+/// runtime ABI (runtime/cuda/CudaAbi.h) and the binary embedded as a gpu.binary.
+Result<LaunchableModule> lowerForLaunch(mlir::ModuleOp module, const std::string &chip,
+                                        const Assembler &assemble);
+
 /// The path of ptxas (the CUDA toolkit's, or one on PATH); empty if none.
 std::string findPtxas();
 
@@ -38,6 +57,9 @@ std::string findPtxas();
 /// `threadsPerBlock` threads; with `cubinPath`, the cubin is written there.
 Result<std::string> ptxasReport(const std::string &ptx, const std::string &chip,
                                 int64_t threadsPerBlock, const std::string &cubinPath = "");
+
+/// ptxas on `ptx` for `chip`: the cubin's bytes.
+Result<std::string> assembleCubin(const std::string &ptx, const std::string &chip);
 
 } // namespace attnc::cuda
 

@@ -1,0 +1,138 @@
+//===- CudaAbi.cpp - the GPU runtime functions of MLIR's host code ---------===//
+#include "runtime/cuda/CudaAbi.h"
+#include "runtime/cuda/CudaDriver.h"
+
+namespace attnc::cuda {
+namespace {
+
+constexpr int kJitOptimizationLevel = 7; // CU_JIT_OPTIMIZATION_LEVEL
+constexpr int kJitErrorLogBuffer = 5;    // CU_JIT_ERROR_LOG_BUFFER
+constexpr int kJitErrorLogBufferSize = 6;
+constexpr int kMaxDynamicSharedBytes = 8; // CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES
+
+std::vector<std::string> &errors() {
+  thread_local std::vector<std::string> list;
+  return list;
+}
+
+void record(const Status &s) {
+  if (!s)
+    errors().push_back(s.message());
+}
+
+/// The driver, or null after recording why there is none.
+const DriverApi *api() {
+  Result<const DriverApi *> d = driver();
+  if (!d) {
+    record(d.status());
+    return nullptr;
+  }
+  return *d;
+}
+
+} // namespace
+
+const std::vector<std::pair<const char *, void *>> &cudaAbiSymbols() {
+  static const std::vector<std::pair<const char *, void *>> symbols = {
+      {"mgpuModuleLoad", reinterpret_cast<void *>(&mgpuModuleLoad)},
+      {"mgpuModuleLoadJIT", reinterpret_cast<void *>(&mgpuModuleLoadJIT)},
+      {"mgpuModuleUnload", reinterpret_cast<void *>(&mgpuModuleUnload)},
+      {"mgpuModuleGetFunction", reinterpret_cast<void *>(&mgpuModuleGetFunction)},
+      {"mgpuStreamCreate", reinterpret_cast<void *>(&mgpuStreamCreate)},
+      {"mgpuStreamSynchronize", reinterpret_cast<void *>(&mgpuStreamSynchronize)},
+      {"mgpuStreamDestroy", reinterpret_cast<void *>(&mgpuStreamDestroy)},
+      {"mgpuLaunchKernel", reinterpret_cast<void *>(&mgpuLaunchKernel)},
+  };
+  return symbols;
+}
+
+std::vector<std::string> takeCudaErrors() {
+  std::vector<std::string> taken;
+  taken.swap(errors());
+  return taken;
+}
+
+} // namespace attnc::cuda
+
+using namespace attnc;
+using namespace attnc::cuda;
+
+extern "C" void *mgpuModuleLoad(void *data, size_t /*size*/) {
+  const DriverApi *d = api();
+  void *module = nullptr;
+  if (d)
+    record(check(d->cuModuleLoadData(&module, data), "loading the kernel's cubin (cuModuleLoadData)"));
+  return module;
+}
+
+extern "C" void *mgpuModuleLoadJIT(void *data, int optLevel) {
+  const DriverApi *d = api();
+  if (!d)
+    return nullptr;
+  char log[8192] = {};
+  int options[] = {kJitOptimizationLevel, kJitErrorLogBuffer, kJitErrorLogBufferSize};
+  void *values[] = {reinterpret_cast<void *>(intptr_t(optLevel)), log,
+                    reinterpret_cast<void *>(intptr_t(sizeof(log)))};
+  void *module = nullptr;
+  Status s = check(d->cuModuleLoadDataEx(&module, data, 3, options, values),
+                   "compiling the kernel's PTX (cuModuleLoadDataEx)");
+  if (!s && log[0])
+    s = Status::error(s.message() + "\n" + log);
+  record(s);
+  return s ? module : nullptr;
+}
+
+extern "C" void mgpuModuleUnload(void *module) {
+  if (!module)
+    return;
+  if (const DriverApi *d = api())
+    record(check(d->cuModuleUnload(module), "cuModuleUnload"));
+}
+
+extern "C" void *mgpuModuleGetFunction(void *module, const char *name) {
+  const DriverApi *d = module ? api() : nullptr; // no module: its load failed
+  void *function = nullptr;
+  if (d)
+    record(check(d->cuModuleGetFunction(&function, module, name),
+                 std::string("looking up kernel '") + name + "' (cuModuleGetFunction)"));
+  return function;
+}
+
+extern "C" void *mgpuStreamCreate() {
+  thread_local void *stream = nullptr;
+  if (stream)
+    return stream;
+  if (const DriverApi *d = api())
+    record(check(d->cuStreamCreate(&stream, /*CU_STREAM_DEFAULT=*/0), "cuStreamCreate"));
+  return stream;
+}
+
+extern "C" void mgpuStreamSynchronize(void *stream) {
+  if (const DriverApi *d = stream ? api() : nullptr)
+    record(check(d->cuStreamSynchronize(stream), "running the kernel (cuStreamSynchronize)"));
+}
+
+extern "C" void mgpuStreamDestroy(void *) {} // the thread's stream is kept
+
+extern "C" void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
+                                 intptr_t gridZ, intptr_t blockX, intptr_t blockY,
+                                 intptr_t blockZ, int32_t sharedMemBytes, void *stream,
+                                 void **params, void **extra, size_t /*paramsCount*/) {
+  const DriverApi *d = function && stream ? api() : nullptr;
+  if (!d)
+    return;
+  if (sharedMemBytes > 48 * 1024) {
+    Status s = check(d->cuFuncSetAttribute(function, kMaxDynamicSharedBytes, sharedMemBytes),
+                     "cuFuncSetAttribute (dynamic shared memory)");
+    record(s);
+    if (!s)
+      return;
+  }
+  record(check(d->cuLaunchKernel(function, unsigned(gridX), unsigned(gridY), unsigned(gridZ),
+                                 unsigned(blockX), unsigned(blockY), unsigned(blockZ),
+                                 unsigned(sharedMemBytes), stream, params, extra),
+               "launching the kernel (cuLaunchKernel, grid " + std::to_string(gridX) + "x" +
+                   std::to_string(gridY) + "x" + std::to_string(gridZ) + ", block " +
+                   std::to_string(blockX) + "x" + std::to_string(blockY) + "x" +
+                   std::to_string(blockZ) + ")"));
+}

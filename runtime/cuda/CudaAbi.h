@@ -1,0 +1,48 @@
+//===- CudaAbi.h - the GPU runtime functions of MLIR's host code -*- C++ -*-===//
+//
+// Host code lowered by upstream's gpu-to-llvm and gpu.binary translation calls a
+// small C ABI (mgpuModuleLoad, mgpuLaunchKernel, ...; MLIR's CudaRuntimeWrappers).
+// attnc implements it itself, on the driver loaded at run time (CudaDriver.h), so
+// that nothing links against CUDA. The translated code loads its module in a global
+// constructor (when the JIT initialises), and each synchronous launch asks for a
+// stream, launches and synchronises it. Differences from upstream's wrappers: the
+// stream is one per thread, created once (blocking, so it is ordered with the
+// copies on the default stream); a launch that needs more than 48 KiB of dynamic
+// shared memory raises the function's limit first; errors are collected per
+// thread, not printed: a failing call records `CALL failed: CUDA_ERROR_...`
+// (takeCudaErrors) and the calls that depend on it are skipped.
+//
+//===----------------------------------------------------------------------===//
+#ifndef ATTNC_RUNTIME_CUDA_CUDAABI_H
+#define ATTNC_RUNTIME_CUDA_CUDAABI_H
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+extern "C" {
+void *mgpuModuleLoad(void *data, size_t size);
+void *mgpuModuleLoadJIT(void *data, int optLevel);
+void mgpuModuleUnload(void *module);
+void *mgpuModuleGetFunction(void *module, const char *name);
+void *mgpuStreamCreate();
+void mgpuStreamSynchronize(void *stream);
+void mgpuStreamDestroy(void *stream);
+void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY, intptr_t gridZ,
+                      intptr_t blockX, intptr_t blockY, intptr_t blockZ,
+                      int32_t sharedMemBytes, void *stream, void **params, void **extra,
+                      size_t paramsCount);
+}
+
+namespace attnc::cuda {
+
+/// The functions above by name, for the JIT's symbol table.
+const std::vector<std::pair<const char *, void *>> &cudaAbiSymbols();
+
+/// The errors recorded since the last call (and forgets them).
+std::vector<std::string> takeCudaErrors();
+
+} // namespace attnc::cuda
+
+#endif // ATTNC_RUNTIME_CUDA_CUDAABI_H

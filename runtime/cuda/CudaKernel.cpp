@@ -1,0 +1,58 @@
+//===- CudaKernel.cpp - an attention kernel run on a CUDA GPU --------------===//
+#include "runtime/cuda/CudaKernel.h"
+#include "runtime/cuda/CudaAbi.h"
+#include "runtime/cuda/CudaDriver.h"
+#include "runtime/cuda/DeviceMemory.h"
+
+namespace attnc {
+
+CudaKernel::CudaKernel(VariantDesc variant, PackedEntry entry, std::string chip,
+                       std::shared_ptr<void> owner)
+    : variant_(std::move(variant)), entry_(entry), chip_(std::move(chip)),
+      owner_(std::move(owner)) {}
+
+Status CudaKernel::run(const AttentionCall &call) const {
+  if (call.q.device == Device::Cuda) {
+    if (Status s = validateCall(variant_, call, Device::Cuda); !s)
+      return s;
+    return runOnDevice(call);
+  }
+  if (Status s = validateCall(variant_, call, Device::Cpu); !s)
+    return s;
+  // Host tensors: stage each to the GPU, run, copy out and lse back.
+  Result<std::unique_ptr<cuda::StagedCall>> staged = cuda::stageCall(call);
+  if (!staged)
+    return staged.status();
+  if (Status s = runOnDevice((*staged)->device); !s)
+    return s;
+  return (*staged)->copyOutputs(call);
+}
+
+Status CudaKernel::runOnDevice(const AttentionCall &call) const {
+  Result<const cuda::DriverApi *> driver = cuda::driver();
+  if (!driver)
+    return driver.status();
+  Result<cuda::DeviceBuffer> statusBuffer = cuda::DeviceBuffer::allocate(32, "status");
+  if (!statusBuffer)
+    return statusBuffer.status();
+  if (Status s = cuda::check((*driver)->cuMemsetD8(statusBuffer->address(), 0, 32),
+                             "clearing the status word (cuMemsetD8)");
+      !s)
+    return s;
+  TensorView status{reinterpret_cast<void *>(uintptr_t(statusBuffer->address())),
+                    DType::I64, {4}, {1}, Device::Cuda};
+  PackedMemrefCall packed(variant_, call, status);
+  cuda::takeCudaErrors();
+  entry_(packed.args());
+  std::vector<std::string> errors = cuda::takeCudaErrors();
+  if (!errors.empty())
+    return Status::error("cuda: " + errors.front());
+  int64_t statusWords[4] = {0, 0, 0, 0};
+  if (Status s = cuda::check((*driver)->cuMemcpyDtoH(statusWords, statusBuffer->address(), 32),
+                             "reading the status word (cuMemcpyDtoH)");
+      !s)
+    return s;
+  return kernelStatus(variant_, call, statusWords[0]);
+}
+
+} // namespace attnc

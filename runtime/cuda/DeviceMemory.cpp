@@ -1,0 +1,115 @@
+//===- DeviceMemory.cpp - GPU memory and host↔device copies ----------------===//
+#include "runtime/cuda/DeviceMemory.h"
+#include "runtime/cuda/CudaDriver.h"
+
+#include <tuple>
+
+namespace attnc::cuda {
+
+DeviceBuffer &DeviceBuffer::operator=(DeviceBuffer &&other) noexcept {
+  std::swap(address_, other.address_);
+  std::swap(bytes_, other.bytes_);
+  return *this;
+}
+
+DeviceBuffer::~DeviceBuffer() {
+  if (!address_)
+    return;
+  if (Result<const DriverApi *> d = driver())
+    (*d)->cuMemFree(address_);
+}
+
+Result<DeviceBuffer> DeviceBuffer::allocate(size_t bytes, const std::string &what) {
+  Result<const DriverApi *> d = driver();
+  if (!d)
+    return d.status();
+  DeviceBuffer buffer;
+  buffer.bytes_ = bytes ? bytes : 1;
+  if (Status s = check((*d)->cuMemAlloc(&buffer.address_, buffer.bytes_),
+                       "allocating " + std::to_string(buffer.bytes_) +
+                           " bytes of GPU memory for '" + what + "' (cuMemAlloc)");
+      !s) {
+    buffer.address_ = 0;
+    return s;
+  }
+  return buffer;
+}
+
+Result<StagedTensor> stageToDevice(const TensorView &host, const std::string &name) {
+  if (host.device != Device::Cpu)
+    return Status::error("tensor '" + name + "' is already in GPU memory");
+  Result<const DriverApi *> d = driver();
+  if (!d)
+    return d.status();
+  int64_t lowest = 0, highest = 0;
+  bool empty = false;
+  for (size_t i = 0; i < host.shape.size(); ++i) {
+    empty |= host.shape[i] == 0;
+    int64_t extent = (host.shape[i] - 1) * host.strides[i];
+    (extent < 0 ? lowest : highest) += extent;
+  }
+  size_t elt = dtypeSize(host.dtype);
+  StagedTensor staged;
+  staged.lowest = lowest;
+  staged.spanBytes = empty ? 0 : size_t(highest - lowest + 1) * elt;
+  Result<DeviceBuffer> buffer = DeviceBuffer::allocate(staged.spanBytes, name);
+  if (!buffer)
+    return buffer.status();
+  staged.buffer = buffer.take();
+  const char *start = static_cast<const char *>(host.data) + lowest * int64_t(elt);
+  if (staged.spanBytes)
+    if (Status s = check((*d)->cuMemcpyHtoD(staged.buffer.address(), start, staged.spanBytes),
+                         "copying '" + name + "' to the GPU (cuMemcpyHtoD)");
+        !s)
+      return s;
+  staged.device = host;
+  staged.device.device = Device::Cuda;
+  staged.device.data =
+      reinterpret_cast<void *>(uintptr_t(staged.buffer.address() - lowest * int64_t(elt)));
+  return staged;
+}
+
+Status copyToHost(const StagedTensor &staged, const TensorView &host) {
+  if (!staged.spanBytes)
+    return Status::ok();
+  Result<const DriverApi *> d = driver();
+  if (!d)
+    return d.status();
+  char *start = static_cast<char *>(host.data) + staged.lowest * int64_t(dtypeSize(host.dtype));
+  return check((*d)->cuMemcpyDtoH(start, staged.buffer.address(), staged.spanBytes),
+               "copying a result from the GPU (cuMemcpyDtoH)");
+}
+
+Result<std::unique_ptr<StagedCall>> stageCall(const AttentionCall &host) {
+  auto staged = std::make_unique<StagedCall>();
+  staged->device = host;
+  auto stage = [&](const TensorView &view, TensorView &device, const std::string &name) {
+    Result<StagedTensor> s = stageToDevice(view, name);
+    if (!s)
+      return s.status();
+    device = s->device;
+    staged->tensors.push_back(s.take());
+    return Status::ok();
+  };
+  AttentionCall &d = staged->device;
+  for (auto [name, view, device] :
+       {std::tuple<const char *, const TensorView *, TensorView *>{"q", &host.q, &d.q},
+        {"k", &host.k, &d.k},
+        {"v", &host.v, &d.v},
+        {"out", &host.out, &d.out},
+        {"lse", &host.lse, &d.lse}})
+    if (Status s = stage(*view, *device, name); !s)
+      return s;
+  for (auto &[name, view] : d.buffers)
+    if (Status s = stage(host.buffers.at(name), view, name); !s)
+      return s;
+  return staged;
+}
+
+Status StagedCall::copyOutputs(const AttentionCall &host) const {
+  if (Status s = copyToHost(tensors[3], host.out); !s)
+    return s;
+  return copyToHost(tensors[4], host.lse);
+}
+
+} // namespace attnc::cuda

@@ -1,0 +1,216 @@
+//===- FakeCudaDriver.cpp - a stand-in libcuda.so.1 for the runtime's tests ===//
+//
+// Implements the driver API entry points attnc's CUDA runtime binds (CudaDriver.h)
+// over host memory, so the GPU path (device lookup, staging, module load, function
+// lookup, launch configuration, copies back, error reporting) is tested on machines
+// without a GPU: point ATTNC_CUDA_DRIVER at this library. It checks what a driver
+// checks (copies inside live allocations, frees of live allocations, a loaded
+// cubin is ELF and a PTX image is PTX, the kernel name is in the image, launch
+// limits) and records every launch; it cannot run kernels, so their outputs are
+// left as they were. FAKE_CUDA_FAIL=init|alloc|load|launch makes that call fail;
+// FAKE_CUDA_CC=MAJOR.MINOR sets the compute capability (default 8.0).
+//
+//===----------------------------------------------------------------------===//
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <string>
+
+namespace {
+
+constexpr int kSuccess = 0, kInvalidValue = 1, kOutOfMemory = 2, kNoDevice = 100,
+              kInvalidImage = 200, kNotFound = 500, kLaunchFailed = 719;
+
+std::mutex mutex;
+std::map<uint64_t, size_t> allocations;
+std::string launchLog;
+struct Module {
+  std::string image;
+  bool ptx;
+};
+
+bool failing(const char *what) {
+  const char *f = std::getenv("FAKE_CUDA_FAIL");
+  return f && std::strcmp(f, what) == 0;
+}
+
+/// Whether [address, address + bytes) lies inside one live allocation.
+bool inside(uint64_t address, size_t bytes) {
+  auto it = allocations.upper_bound(address);
+  if (it == allocations.begin())
+    return false;
+  --it;
+  return address >= it->first && address + bytes <= it->first + it->second;
+}
+
+} // namespace
+
+extern "C" {
+
+int cuInit(unsigned) { return failing("init") ? kNoDevice : kSuccess; }
+int cuDeviceGetCount(int *n) {
+  *n = 1;
+  return kSuccess;
+}
+int cuDeviceGet(int *d, int ordinal) {
+  *d = ordinal;
+  return ordinal == 0 ? kSuccess : kInvalidValue;
+}
+int cuDeviceGetName(char *name, int len, int) {
+  std::snprintf(name, size_t(len), "attnc fake GPU");
+  return kSuccess;
+}
+int cuDeviceGetAttribute(int *value, int attribute, int) {
+  const char *cc = std::getenv("FAKE_CUDA_CC");
+  int major = 8, minor = 0;
+  if (cc)
+    std::sscanf(cc, "%d.%d", &major, &minor);
+  *value = attribute == 75 ? major : attribute == 76 ? minor : 0;
+  return kSuccess;
+}
+int cuDevicePrimaryCtxRetain(void **ctx, int) {
+  static int context;
+  *ctx = &context;
+  return kSuccess;
+}
+int cuCtxSetCurrent(void *) { return kSuccess; }
+int cuCtxSynchronize() { return kSuccess; }
+
+int cuGetErrorName(int r, const char **name) {
+  static const std::map<int, const char *> names = {
+      {kSuccess, "CUDA_SUCCESS"},           {kInvalidValue, "CUDA_ERROR_INVALID_VALUE"},
+      {kOutOfMemory, "CUDA_ERROR_OUT_OF_MEMORY"}, {kNoDevice, "CUDA_ERROR_NO_DEVICE"},
+      {kInvalidImage, "CUDA_ERROR_INVALID_IMAGE"}, {kNotFound, "CUDA_ERROR_NOT_FOUND"},
+      {kLaunchFailed, "CUDA_ERROR_LAUNCH_FAILED"}};
+  auto it = names.find(r);
+  *name = it == names.end() ? nullptr : it->second;
+  return it == names.end() ? kInvalidValue : kSuccess;
+}
+int cuGetErrorString(int r, const char **text) {
+  *text = r == kLaunchFailed ? "unspecified launch failure" : nullptr;
+  return *text ? kSuccess : kInvalidValue;
+}
+
+int cuMemAlloc_v2(uint64_t *address, size_t bytes) {
+  if (failing("alloc") || bytes == 0)
+    return failing("alloc") ? kOutOfMemory : kInvalidValue;
+  void *p = std::aligned_alloc(256, (bytes + 255) / 256 * 256);
+  if (!p)
+    return kOutOfMemory;
+  std::lock_guard<std::mutex> lock(mutex);
+  *address = reinterpret_cast<uintptr_t>(p);
+  allocations[*address] = bytes;
+  return kSuccess;
+}
+int cuMemFree_v2(uint64_t address) {
+  std::lock_guard<std::mutex> lock(mutex);
+  if (!allocations.erase(address))
+    return kInvalidValue;
+  std::free(reinterpret_cast<void *>(uintptr_t(address)));
+  return kSuccess;
+}
+int cuMemcpyHtoD_v2(uint64_t dst, const void *src, size_t bytes) {
+  std::lock_guard<std::mutex> lock(mutex);
+  if (!inside(dst, bytes))
+    return kInvalidValue;
+  std::memcpy(reinterpret_cast<void *>(uintptr_t(dst)), src, bytes);
+  return kSuccess;
+}
+int cuMemcpyDtoH_v2(void *dst, uint64_t src, size_t bytes) {
+  std::lock_guard<std::mutex> lock(mutex);
+  if (!inside(src, bytes))
+    return kInvalidValue;
+  std::memcpy(dst, reinterpret_cast<const void *>(uintptr_t(src)), bytes);
+  return kSuccess;
+}
+int cuMemsetD8_v2(uint64_t dst, unsigned char value, size_t bytes) {
+  std::lock_guard<std::mutex> lock(mutex);
+  if (!inside(dst, bytes))
+    return kInvalidValue;
+  std::memset(reinterpret_cast<void *>(uintptr_t(dst)), value, bytes);
+  return kSuccess;
+}
+
+int cuModuleLoadData(void **module, const void *image) {
+  if (failing("load") || std::memcmp(image, "\x7f" "ELF", 4) != 0)
+    return kInvalidImage;
+  // An ELF's size is in its header: e_shoff + e_shnum * e_shentsize (64-bit).
+  const auto *bytes = static_cast<const unsigned char *>(image);
+  uint64_t shoff;
+  uint16_t shentsize, shnum;
+  std::memcpy(&shoff, bytes + 0x28, 8);
+  std::memcpy(&shentsize, bytes + 0x3A, 2);
+  std::memcpy(&shnum, bytes + 0x3C, 2);
+  *module = new Module{std::string(static_cast<const char *>(image),
+                                   size_t(shoff + uint64_t(shentsize) * shnum)),
+                       false};
+  return kSuccess;
+}
+int cuModuleLoadDataEx(void **module, const void *image, unsigned, int *, void **) {
+  const char *text = static_cast<const char *>(image);
+  if (failing("load") || !std::strstr(text, ".version") || !std::strstr(text, ".entry"))
+    return kInvalidImage;
+  *module = new Module{text, true};
+  return kSuccess;
+}
+int cuModuleUnload(void *module) {
+  delete static_cast<Module *>(module);
+  return kSuccess;
+}
+int cuModuleGetFunction(void **function, void *module, const char *name) {
+  const std::string &image = static_cast<Module *>(module)->image;
+  if (image.find(name) == std::string::npos)
+    return kNotFound;
+  *function = new std::string(name); // leaked with the module, as a driver would keep it
+  return kSuccess;
+}
+int cuFuncSetAttribute(void *, int, int) { return kSuccess; }
+int cuLaunchKernel(void *function, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
+                   unsigned by, unsigned bz, unsigned shared, void *, void **params,
+                   void **) {
+  if (!function || !params || gx == 0 || gy == 0 || gz == 0 || bx * by * bz == 0 ||
+      bx * by * bz > 1024 || gy > 65535 || gz > 65535 || shared > 227 * 1024)
+    return kInvalidValue;
+  std::lock_guard<std::mutex> lock(mutex);
+  launchLog += *static_cast<std::string *>(function) + " grid " + std::to_string(gx) + "x" +
+               std::to_string(gy) + "x" + std::to_string(gz) + " block " +
+               std::to_string(bx) + "x" + std::to_string(by) + "x" + std::to_string(bz) +
+               "\n";
+  return failing("launch") ? kLaunchFailed : kSuccess;
+}
+int cuStreamCreate(void **stream, unsigned) {
+  static int s;
+  *stream = &s;
+  return kSuccess;
+}
+int cuStreamSynchronize(void *) { return kSuccess; }
+int cuStreamDestroy_v2(void *) { return kSuccess; }
+int cuEventCreate(void **event, unsigned) {
+  static int e;
+  *event = &e;
+  return kSuccess;
+}
+int cuEventRecord(void *, void *) { return kSuccess; }
+int cuEventSynchronize(void *) { return kSuccess; }
+int cuEventElapsedTime(float *ms, void *, void *) {
+  *ms = 0;
+  return kSuccess;
+}
+int cuEventDestroy_v2(void *) { return kSuccess; }
+
+/// For the tests: the launches so far (and forgets them), the live allocations.
+const char *fakeCudaTakeLaunchLog() {
+  static std::string taken;
+  std::lock_guard<std::mutex> lock(mutex);
+  taken = launchLog;
+  launchLog.clear();
+  return taken.c_str();
+}
+size_t fakeCudaLiveAllocations() {
+  std::lock_guard<std::mutex> lock(mutex);
+  return allocations.size();
+}
+
+} // extern "C"

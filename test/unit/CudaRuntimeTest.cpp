@@ -1,0 +1,289 @@
+//===- CudaRuntimeTest.cpp - the CUDA runtime against a stand-in driver ----===//
+//
+// The `cuda` target's host side without a GPU: ATTNC_CUDA_DRIVER points at
+// test/fake-cuda (a libcuda.so.1 over host memory that checks its arguments and
+// records launches, but cannot run kernels). Covered: the device and its chip,
+// staging strided and broadcast views (span, gaps, copies back), the cubin and PTX
+// module paths, launch configuration, device dispatch (GPU tensors, host tensors,
+// mixed), errors from each driver call with the call named, no leaked device
+// memory, the cubin cache. The kernels' numerics are tested under cuda-emu
+// (attnc-emu-attention-tests) and on a real GPU (attnc-cuda-attention-tests).
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/Compiler.h"
+#include "compiler/KernelCache.h"
+#include "runtime/cuda/CudaDriver.h"
+#include "runtime/cuda/DeviceMemory.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <dlfcn.h>
+#include <fstream>
+#include <unistd.h>
+
+using namespace attnc;
+
+namespace {
+
+void *fakeDriver() {
+  static void *lib = dlopen(ATTNC_FAKE_CUDA_DRIVER, RTLD_NOW | RTLD_LOCAL);
+  return lib;
+}
+
+std::string takeLaunchLog() {
+  auto fn = reinterpret_cast<const char *(*)()>(dlsym(fakeDriver(), "fakeCudaTakeLaunchLog"));
+  return fn ? fn() : "(no fake driver)";
+}
+
+size_t liveAllocations() {
+  auto fn = reinterpret_cast<size_t (*)()>(dlsym(fakeDriver(), "fakeCudaLiveAllocations"));
+  return fn ? fn() : size_t(-1);
+}
+
+/// Sets an environment variable for one scope.
+struct ScopedEnv {
+  ScopedEnv(const char *name, const char *value) : name(name) { setenv(name, value, 1); }
+  ~ScopedEnv() { unsetenv(name); }
+  const char *name;
+};
+
+Compiler &compiler() {
+  static Compiler *c = new Compiler(); // never destroyed, like the registry
+  return *c;
+}
+
+std::shared_ptr<CompiledVariant> compileSpec(const std::string &name, const std::string &json,
+                                             Target target = Target::Cuda) {
+  std::string path = ::testing::TempDir() + "/attnc_cuda_runtime_" + std::to_string(getpid()) +
+                     "_" + name + ".json";
+  {
+    std::ofstream out(path);
+    out << json;
+  }
+  cpu::CpuOptions options;
+  if (target != Target::Cpu)
+    options.blockKV = 0;
+  auto v = compiler().compileFileFor(path, target, options);
+  std::remove(path.c_str());
+  return v;
+}
+
+const char *kCausalF16 = R"json({"name": "fake_causal_f16", "heads": {"q": 4, "kv": 2},
+  "head_dim": 64, "dtype": "f16", "mask_mod": "q_idx >= kv_idx"})json";
+
+/// Host tensors for a [B, H, Q, D] call of `v`, out and lse poisoned.
+struct HostCall {
+  Tensor q, k, v, out, lse;
+  HostCall(const VariantDesc &d, int64_t B, int64_t Q, int64_t KV)
+      : q(d.dtype, {B, d.headsQ, Q, d.headDim}), k(d.dtype, {B, d.headsKV, KV, d.headDim}),
+        v(d.dtype, {B, d.headsKV, KV, d.headDimV}), out(d.dtype, {B, d.headsQ, Q, d.headDimV}),
+        lse(DType::F32, {B, d.headsQ, Q}) {
+    std::vector<int64_t> idx(4, 0);
+    for (Tensor *t : {&q, &k, &v}) {
+      TensorView view = t->view();
+      std::fill(idx.begin(), idx.end(), 0);
+      int64_t n = 0;
+      do
+        view.set(idx.data(), std::sin(double(++n)));
+      while (nextIndex(idx, view.shape));
+    }
+    for (int64_t i = 0; i < lse.numel(); ++i)
+      lse.as<float>()[i] = NAN;
+  }
+  AttentionCall call() const {
+    AttentionCall c;
+    c.q = q.view();
+    c.k = k.view();
+    c.v = v.view();
+    c.out = out.view();
+    c.lse = lse.view();
+    return c;
+  }
+};
+
+class CudaRuntime : public ::testing::Test {
+protected:
+  void SetUp() override { ASSERT_NE(fakeDriver(), nullptr) << dlerror(); }
+};
+
+TEST_F(CudaRuntime, FindsTheDeviceAndItsChip) {
+  Result<cuda::CudaDevice> device = cuda::firstDevice();
+  ASSERT_TRUE(device) << device.status().message();
+  EXPECT_EQ(device->name, "attnc fake GPU");
+  EXPECT_EQ(device->chip(), "sm_80");
+  cuda::CudaDevice hopper{0, "H100", 9, 0}, ada{0, "L4", 8, 9}, blackwell{0, "B200", 10, 0};
+  EXPECT_EQ(hopper.chip(), "sm_90a");
+  EXPECT_EQ(ada.chip(), "sm_80");
+  EXPECT_EQ(blackwell.chip(), "sm_80");
+}
+
+TEST_F(CudaRuntime, StagesStridedViewsWithTheirGaps) {
+  size_t before = liveAllocations();
+  std::vector<float> host(200);
+  for (size_t i = 0; i < host.size(); ++i)
+    host[i] = float(i);
+  // [3, 4] with strides [20, 2], starting at element 5: span 5 .. 5+46.
+  TensorView view{host.data() + 5, DType::F32, {3, 4}, {20, 2}};
+  {
+    Result<cuda::StagedTensor> staged = cuda::stageToDevice(view, "t");
+    ASSERT_TRUE(staged) << staged.status().message();
+    EXPECT_EQ(staged->spanBytes, size_t(2 * 20 + 3 * 2 + 1) * 4);
+    EXPECT_EQ(staged->device.device, Device::Cuda);
+    EXPECT_EQ(staged->device.strides, view.strides);
+    EXPECT_EQ(liveAllocations(), before + 1);
+    for (float &x : host)
+      x = -1;
+    ASSERT_TRUE(cuda::copyToHost(*staged, view));
+    for (size_t i = 0; i < host.size(); ++i) {
+      bool inSpan = i >= 5 && i <= 5 + 46;
+      EXPECT_EQ(host[i], inSpan ? float(i) : -1.0f) << "element " << i;
+    }
+    EXPECT_FALSE(cuda::stageToDevice(staged->device, "t")); // already on the device
+  }
+  // A broadcast (stride 0) view covers one row.
+  TensorView broadcast{host.data(), DType::F32, {5, 3}, {0, 1}};
+  Result<cuda::StagedTensor> staged = cuda::stageToDevice(broadcast, "b");
+  ASSERT_TRUE(staged);
+  EXPECT_EQ(staged->spanBytes, 3u * 4);
+  staged = Status::error("released");
+  EXPECT_EQ(liveAllocations(), before);
+}
+
+TEST_F(CudaRuntime, CompilesLoadsAndLaunchesTheKernel) {
+  auto variant = compileSpec("causal", kCausalF16);
+  ASSERT_TRUE(variant && variant->cudaKernel);
+  EXPECT_EQ(variant->cudaKernel->chip(), "sm_80");
+  takeLaunchLog();
+  size_t before = liveAllocations();
+  HostCall host(variant->desc, 2, 67, 131);
+  Status s = variant->run(host.call());
+  ASSERT_TRUE(s) << s.message();
+  // One block per (query tile of 64, head, batch); 4 warps for the tensor-core kernel.
+  EXPECT_EQ(takeLaunchLog(), "fake_causal_f16_gpu_kernel grid 2x4x2 block 128x1x1\n");
+  EXPECT_EQ(liveAllocations(), before);
+  // The registry entry dispatches the same way.
+  ALL_ATTENTION_FUNCTIONS.registerFunction("fake_causal_f16", variant->function());
+  ASSERT_TRUE(ALL_ATTENTION_FUNCTIONS["fake_causal_f16"](host.call()));
+  EXPECT_NE(takeLaunchLog().find("grid 2x4x2"), std::string::npos);
+}
+
+TEST_F(CudaRuntime, RunsOnTensorsAlreadyInGpuMemory) {
+  auto variant = compileSpec("causal", kCausalF16);
+  ASSERT_TRUE(variant);
+  HostCall host(variant->desc, 1, 200, 50);
+  Result<std::unique_ptr<cuda::StagedCall>> staged = cuda::stageCall(host.call());
+  ASSERT_TRUE(staged) << staged.status().message();
+  takeLaunchLog();
+  ASSERT_TRUE(variant->run((*staged)->device));
+  EXPECT_EQ(takeLaunchLog(), "fake_causal_f16_gpu_kernel grid 4x4x1 block 128x1x1\n");
+  ASSERT_TRUE((*staged)->copyOutputs(host.call()));
+  // Mixed devices are refused, naming the tensor.
+  AttentionCall mixed = (*staged)->device;
+  mixed.k = host.k.view();
+  Status s = variant->run(mixed);
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.message().find("tensor 'k' is in cpu memory"), std::string::npos) << s.message();
+}
+
+TEST_F(CudaRuntime, CpuKernelsRefuseGpuTensors) {
+  auto variant = compileSpec("causal_cpu", kCausalF16, Target::Cpu);
+  ASSERT_TRUE(variant && variant->cpuKernel);
+  HostCall host(variant->desc, 1, 8, 8);
+  AttentionCall call = host.call();
+  call.q.device = Device::Cuda;
+  Status s = variant->run(call);
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.message().find("tensor 'q' is in cuda memory, but 'fake_causal_f16' runs on "
+                             "the CPU"),
+            std::string::npos)
+      << s.message();
+}
+
+TEST_F(CudaRuntime, PtxGoesThroughTheDriverJit) {
+  ScopedEnv jit("ATTNC_CUDA_JIT_PTX", "1");
+  auto variant = compileSpec("plain_f32", R"json({"name": "fake_plain_f32", "heads": {"q": 3},
+    "head_dim": 40})json");
+  ASSERT_TRUE(variant);
+  HostCall host(variant->desc, 1, 65, 9);
+  takeLaunchLog();
+  ASSERT_TRUE(variant->run(host.call()));
+  // The SIMT kernel: a thread per query row, 64 rows per block.
+  EXPECT_EQ(takeLaunchLog(), "fake_plain_f32_gpu_kernel grid 2x3x1 block 64x1x1\n");
+}
+
+TEST_F(CudaRuntime, DriverErrorsNameTheCall) {
+  auto variant = compileSpec("causal", kCausalF16);
+  ASSERT_TRUE(variant);
+  HostCall host(variant->desc, 2, 67, 131);
+  size_t before = liveAllocations();
+  {
+    ScopedEnv fail("FAKE_CUDA_FAIL", "launch");
+    Status s = variant->run(host.call());
+    ASSERT_FALSE(s);
+    EXPECT_EQ(s.message(), "cuda: launching the kernel (cuLaunchKernel, grid 2x4x2, block "
+                           "128x1x1) failed: CUDA_ERROR_LAUNCH_FAILED: unspecified launch "
+                           "failure");
+  }
+  {
+    ScopedEnv fail("FAKE_CUDA_FAIL", "alloc");
+    Status s = variant->run(host.call());
+    ASSERT_FALSE(s);
+    EXPECT_NE(s.message().find("bytes of GPU memory for 'q' (cuMemAlloc) failed: "
+                               "CUDA_ERROR_OUT_OF_MEMORY"),
+              std::string::npos)
+        << s.message();
+  }
+  EXPECT_EQ(liveAllocations(), before);
+  takeLaunchLog();
+  ASSERT_TRUE(variant->run(host.call())); // and it works again
+  EXPECT_NE(takeLaunchLog(), "");
+}
+
+TEST_F(CudaRuntime, ModulesTheDriverRefusesFailTheCompilation) {
+  ScopedEnv fail("FAKE_CUDA_FAIL", "load");
+  testing::internal::CaptureStderr();
+  auto variant = compileSpec("refused", R"json({"name": "fake_refused", "heads": {"q": 1},
+    "head_dim": 16, "dtype": "bf16"})json");
+  std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(variant, nullptr);
+  EXPECT_NE(err.find("compiling 'fake_refused' for attnc fake GPU (sm_80) failed: "),
+            std::string::npos)
+      << err;
+  EXPECT_NE(err.find("CUDA_ERROR_INVALID_IMAGE"), std::string::npos) << err;
+}
+
+TEST_F(CudaRuntime, CubinsAreCached) {
+  int builds = 0;
+  auto build = [&]() -> Result<std::string> {
+    ++builds;
+    return std::string("\x7f" "ELF\0bytes", 10);
+  };
+  std::string key = KernelCache::key("ptx text " + std::to_string(getpid()), "cubin test");
+  bool fromCache = true;
+  Result<std::string> first = KernelCache::getOrBuildFile(key, "cubin", build, &fromCache);
+  ASSERT_TRUE(first);
+  EXPECT_FALSE(fromCache);
+  EXPECT_EQ(first->size(), 10u);
+  Result<std::string> second = KernelCache::getOrBuildFile(key, "cubin", build, &fromCache);
+  EXPECT_TRUE(fromCache);
+  EXPECT_EQ(*second, *first);
+  EXPECT_EQ(builds, 1);
+  std::ifstream file(KernelCache::directory() + "/" + key + ".cubin", std::ios::binary);
+  std::string onDisk((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(onDisk, *first);
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  // Before anything loads a driver: the stand-in, and a private kernel cache.
+  setenv("ATTNC_CUDA_DRIVER", ATTNC_FAKE_CUDA_DRIVER, 1);
+  std::string cache = "/tmp/attnc-cuda-runtime-test-" + std::to_string(getpid());
+  setenv("ATTNC_CACHE_DIR", cache.c_str(), 1);
+  ::testing::InitGoogleTest(&argc, argv);
+  int rc = RUN_ALL_TESTS();
+  std::system(("rm -rf " + cache).c_str());
+  return rc;
+}
