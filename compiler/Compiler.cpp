@@ -168,6 +168,24 @@ std::shared_ptr<CompiledVariant> Compiler::compileFileFor(const std::string &pat
   return nullptr;
 }
 
+/// The GPU tiles asked for (0: chosen by the heuristic).
+static cuda::GpuTileOptions gpuTiles(const cpu::CpuOptions &options) {
+  cuda::GpuTileOptions tiles;
+  tiles.blockQ = options.blockQ;
+  tiles.blockKV = options.blockKV;
+  tiles.stages = options.stages;
+  return tiles;
+}
+
+cuda::GpuKernelTraits gpuTraits(const frontend::Spec &spec) {
+  cuda::GpuKernelTraits traits;
+  traits.headDim = spec.headDim;
+  traits.headDimV = spec.headDimV;
+  traits.sixteenBit = spec.dtype == "f16" || spec.dtype == "bf16";
+  traits.scoreMod = spec.scoreMod.expr != nullptr;
+  return traits;
+}
+
 cuda::Assembler cachedCubinAssembler() {
   return [](const std::string &ptx, const std::string &chip,
             int64_t) -> Result<std::string> {
@@ -189,11 +207,8 @@ Compiler::compileModuleForCuda(ModuleOp module, std::shared_ptr<frontend::Spec> 
     reportError(device.status().message());
     return nullptr;
   }
-  cuda::GpuTileOptions tiles;
-  tiles.blockQ = options.blockQ;
-  tiles.blockKV = options.blockKV;
   if (failed(cpu::runPipeline(module, [&](OpPassManager &pm) {
-        cuda::buildGpuKernelPipeline(pm, tiles, spec->headDim, spec->headDimV);
+        cuda::buildGpuKernelPipeline(pm, gpuTiles(options), gpuTraits(*spec));
       })))
     return nullptr;
   std::string chip = device->chip();
@@ -215,11 +230,8 @@ Compiler::compileModuleForCuda(ModuleOp module, std::shared_ptr<frontend::Spec> 
 std::shared_ptr<CompiledVariant>
 Compiler::compileModuleForEmu(ModuleOp module, std::shared_ptr<frontend::Spec> spec,
                               const cpu::CpuOptions &options) {
-  cuda::GpuTileOptions tiles;
-  tiles.blockQ = options.blockQ;
-  tiles.blockKV = options.blockKV;
   if (failed(cpu::runPipeline(module, [&](OpPassManager &pm) {
-        cuda::buildGpuKernelPipeline(pm, tiles, spec->headDim, spec->headDimV);
+        cuda::buildGpuKernelPipeline(pm, gpuTiles(options), gpuTraits(*spec));
       })))
     return nullptr;
   auto program = emu::EmuProgram::compileLibrary(module, {});

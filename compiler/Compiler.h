@@ -16,6 +16,7 @@
 #include "runtime/cpu/CpuKernel.h"
 #include "runtime/emu/EmuKernel.h"
 #include "runtime/cuda/CudaKernel.h"
+#include "compiler/targets/cuda/CudaPipeline.h"
 #include "compiler/targets/cuda/PtxPipeline.h"
 
 #include "mlir/IR/MLIRContext.h"
@@ -77,7 +78,7 @@ public:
   std::shared_ptr<CompiledVariant> compileFile(const std::string &path,
                                                const cpu::CpuOptions &options = {});
   /// Compiles the spec at `path` for `target` (tile sizes in `options`; for the GPU
-  /// a block-kv of 0 picks cuda::defaultBlockKV).
+  /// targets a 0 is chosen by cuda::chooseGpuTiles).
   std::shared_ptr<CompiledVariant> compileFileFor(const std::string &path, Target target,
                                                   const cpu::CpuOptions &options);
   /// Compiles spec text; `name` labels it in diagnostics.
@@ -99,6 +100,9 @@ private:
   llvm::SourceMgr sourceMgr;
   std::unique_ptr<mlir::SourceMgrDiagnosticHandler> diagHandler;
 };
+
+/// What the GPU tile heuristic (cuda::chooseGpuTiles) needs to know of a spec.
+cuda::GpuKernelTraits gpuTraits(const frontend::Spec &spec);
 
 /// ptxas through the kernel cache: the cubin of a PTX text for a chip is assembled
 /// once and kept in $ATTNC_CACHE_DIR; without ptxas, or with ATTNC_CUDA_JIT_PTX=1,

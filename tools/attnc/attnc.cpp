@@ -83,6 +83,18 @@ cl::opt<int64_t> blockKV("block-kv", cl::desc("Key rows per tile (multiple of 16
                          cl::init(64), cl::sub(compileCmd), cl::sub(runCmd),
                          cl::sub(benchCmd), cl::cat(attncCategory));
 
+cl::opt<int64_t> warps("warps",
+                       cl::desc("GPU targets: warps per block of the tensor-core kernel, 1 "
+                                "to 8 (block-q = 16 x warps; default: the heuristic)"),
+                       cl::init(0), cl::sub(compileCmd), cl::sub(runCmd), cl::sub(benchCmd),
+                       cl::cat(attncCategory));
+cl::opt<int64_t> stages("stages",
+                        cl::desc("GPU targets: K/V tiles in flight in the tensor-core "
+                                 "kernel's cp.async pipeline, 1 to 4 (default: the "
+                                 "heuristic)"),
+                        cl::init(0), cl::sub(compileCmd), cl::sub(runCmd), cl::sub(benchCmd),
+                        cl::cat(attncCategory));
+
 cl::opt<std::string> inputsPath("inputs", cl::desc("Input tensors (safetensors)"),
                                 cl::value_desc("file"), cl::sub(runCmd),
                                 cl::cat(attncCategory));
@@ -141,10 +153,26 @@ Target compileTarget() {
 /// the head dims unless --block-kv is given).
 cpu::CpuOptions cpuOptions() {
   cpu::CpuOptions options;
-  options.blockQ = blockQ;
-  options.blockKV =
-      compileTarget() != Target::Cpu && blockKV.getNumOccurrences() == 0 ? 0 : blockKV;
+  bool gpu = compileTarget() != Target::Cpu;
+  options.blockQ = gpu && blockQ.getNumOccurrences() == 0 ? 16 * warps : blockQ;
+  options.blockKV = gpu && blockKV.getNumOccurrences() == 0 ? 0 : blockKV;
+  options.stages = stages;
   return options;
+}
+
+Status checkGpuOptions() {
+  if ((warps.getNumOccurrences() || stages.getNumOccurrences()) &&
+      compileTarget() == Target::Cpu)
+    return Status::error("--warps and --stages configure the GPU kernel: use them with "
+                         "--target cuda or cuda-emu");
+  if (warps.getNumOccurrences() && (warps < 1 || warps > 8))
+    return Status::error("--warps must be 1 to 8, got " + std::to_string(warps));
+  if (stages.getNumOccurrences() && (stages < 1 || stages > 4))
+    return Status::error("--stages must be 1 to 4, got " + std::to_string(stages));
+  if (warps.getNumOccurrences() && blockQ.getNumOccurrences() && blockQ != 16 * warps)
+    return Status::error("--warps " + std::to_string(warps) + " means --block-q " +
+                         std::to_string(16 * warps) + ", not " + std::to_string(blockQ));
+  return Status::ok();
 }
 
 int runCompile(Compiler &compiler) {
@@ -162,17 +190,17 @@ int runCompile(Compiler &compiler) {
     return fail("--emit cubin writes a binary: give the file with -o");
   if (report && emitKind == EmitKind::Attn)
     emitKind = EmitKind::Ptx; // the kernel --report is about (printed only with -o)
+  cuda::GpuTileOptions tiles;
   if (emitKind != EmitKind::Attn && gpu) {
-    cuda::GpuTileOptions tiles;
     tiles.blockQ = cpuOptions().blockQ;
     tiles.blockKV = cpuOptions().blockKV;
-    if (!tiles.blockKV)
-      tiles.blockKV = cuda::defaultBlockKV(spec.headDim, spec.headDimV);
+    tiles.stages = cpuOptions().stages;
+    tiles = cuda::chooseGpuTiles(tiles, gpuTraits(spec));
     if (failed(cpu::runPipeline(*module, [&](mlir::OpPassManager &pm) {
           if (emitKind == EmitKind::Flash)
             cpu::buildFlashPipeline(pm, {tiles.blockQ, tiles.blockKV});
           else
-            cuda::buildGpuKernelPipeline(pm, tiles, spec.headDim, spec.headDimV);
+            cuda::buildGpuKernelPipeline(pm, tiles, gpuTraits(spec));
         })))
       return 1;
   } else if (emitKind != EmitKind::Attn) {
@@ -194,7 +222,18 @@ int runCompile(Compiler &compiler) {
       Result<std::string> usage = cuda::ptxasReport(code->ptx, chip, code->threadsPerBlock);
       if (!usage)
         return fail(usage.status().message());
-      outs() << usage.take();
+      // The tensor-core kernel runs two threads per query row (16 rows per warp).
+      bool tc = code->threadsPerBlock == 2 * tiles.blockQ;
+      outs() << spec.name << "_gpu_kernel: "
+             << (tc ? "tensor cores, block-q " + std::to_string(tiles.blockQ) + " (" +
+                          std::to_string(tiles.blockQ / 16) + " warps), block-kv " +
+                          std::to_string(tiles.blockKV) + ", " +
+                          std::to_string(tiles.stages) + " stage" +
+                          (tiles.stages > 1 ? "s" : "")
+                    : "SIMT, block-q " + std::to_string(tiles.blockQ) + " (threads), block-kv " +
+                          std::to_string(tiles.blockKV))
+             << "\n"
+             << usage.take();
       if (outputPath == "-" && emitKind == EmitKind::Ptx && !emitKind.getNumOccurrences())
         return 0;
     }
@@ -477,6 +516,8 @@ int main(int argc, char **argv) {
   if (!checkCmd && !compileCmd && !runCmd && !benchCmd)
     return fail("expected a command: check, compile, run or bench (see attnc --help)");
   if (Status s = checkTarget(); !s)
+    return fail(s.message());
+  if (Status s = checkGpuOptions(); !s)
     return fail(s.message());
   if (blockQ < 4 || blockQ % 4 != 0 || blockQ > 1024 || blockKV < 16 ||
       blockKV % 16 != 0 || blockKV > 512)

@@ -24,6 +24,9 @@ namespace attnc::cpu {
 struct CpuOptions {
   int64_t blockQ = 64;
   int64_t blockKV = 64;
+  /// GPU targets only (which read the tiles above too, 0 meaning their heuristic):
+  /// the tensor-core kernel's K/V pipeline stages, 0 for the heuristic.
+  int64_t stages = 0;
 };
 
 /// attn → flash form.

@@ -12,14 +12,52 @@ int64_t defaultBlockKV(int64_t headDim, int64_t headDimV) {
   return blockKV;
 }
 
+int64_t tensorCoreSharedBytes(int64_t blockQ, int64_t blockKV, int64_t headDim,
+                              int64_t headDimV, int64_t stages) {
+  int64_t dp = (headDim + 15) / 16 * 16, dvp = (headDimV + 7) / 8 * 8;
+  return 2 * (blockQ * dp + stages * blockKV * (dp + dvp));
+}
+
+GpuTileOptions chooseGpuTiles(GpuTileOptions requested, const GpuKernelTraits &traits,
+                              bool tensorCores) {
+  int64_t headDim = traits.headDim, headDimV = traits.headDimV;
+  constexpr int64_t kSharedBytes = 48 * 1024;
+  GpuTileOptions t = requested;
+  if (!traits.sixteenBit || !tensorCores) {
+    t.blockQ = t.blockQ ? t.blockQ : 64;
+    t.blockKV = t.blockKV ? t.blockKV : defaultBlockKV(headDim, headDimV);
+    t.stages = t.stages ? t.stages : 2;
+    return t;
+  }
+  auto fits = [&](int64_t bq, int64_t bk, int64_t s) {
+    return tensorCoreSharedBytes(bq, bk, headDim, headDimV, s) <= kSharedBytes;
+  };
+  auto pickBlockKV = [&](int64_t bq, int64_t s) {
+    int64_t bk = traits.scoreMod ? 32 : 64; // a score_mod keeps fewer scores live
+    while (bk > 16 && !fits(bq, bk, s))
+      bk /= 2;
+    return bk;
+  };
+  if (!t.stages)
+    t.stages = fits(t.blockQ ? t.blockQ : 64, t.blockKV ? t.blockKV : 16, 2) ? 2 : 1;
+  if (!t.blockQ)
+    t.blockQ = !traits.scoreMod && fits(128, t.blockKV ? t.blockKV : 64, t.stages) ? 128 : 64;
+  if (!t.blockKV)
+    t.blockKV = pickBlockKV(t.blockQ, t.stages);
+  return t;
+}
+
 void buildGpuKernelPipeline(mlir::OpPassManager &pm, const GpuTileOptions &options,
-                            int64_t headDim, int64_t headDimV) {
+                            const GpuKernelTraits &traits) {
+  GpuTileOptions t = chooseGpuTiles(options, traits);
   pm.addPass(createAttnSimplify());
   AttnTileFlashOptions tile;
-  tile.blockQ = options.blockQ;
-  tile.blockKV = options.blockKV ? options.blockKV : defaultBlockKV(headDim, headDimV);
+  tile.blockQ = t.blockQ;
+  tile.blockKV = t.blockKV;
   pm.addPass(createAttnTileFlash(tile));
-  pm.addPass(createAttnLowerFlashToGpu());
+  AttnLowerFlashToGpuOptions lower;
+  lower.stages = t.stages;
+  pm.addPass(createAttnLowerFlashToGpu(lower));
 }
 
 } // namespace attnc::cuda

@@ -15,18 +15,43 @@
 
 namespace attnc::cuda {
 
+/// The GPU kernel's configuration; 0 leaves a field to chooseGpuTiles.
 struct GpuTileOptions {
-  int64_t blockQ = 64;  ///< query rows per block = threads per block
-  int64_t blockKV = 0;  ///< key rows staged per tile; 0: defaultBlockKV
+  int64_t blockQ = 0;  ///< query rows per block (tensor cores: 16 per warp)
+  int64_t blockKV = 0; ///< key rows per staged tile
+  int64_t stages = 0;  ///< K/V tiles in flight (tensor-core kernel)
 };
 
-/// Key rows per staged tile: 64, or fewer so that a K and a V tile in f32 fit in
-/// 32 KiB of shared memory (head dims 64+64: 64; 128+128: 32; 256+256: 16).
+/// Key rows per staged tile of the SIMT kernel: 64, or fewer so that a K and a V
+/// tile in f32 fit in 32 KiB of shared memory (head dims 64+64: 64; 128+128: 32;
+/// 256+256: 16).
 int64_t defaultBlockKV(int64_t headDim, int64_t headDimV);
 
-/// attn → @X_gpu.
+/// Workgroup memory of the tensor-core kernel: the 16-bit Q tile (head dim padded
+/// to 16) and `stages` K and V tiles (head_dim_v padded to 8).
+int64_t tensorCoreSharedBytes(int64_t blockQ, int64_t blockKV, int64_t headDim,
+                              int64_t headDimV, int64_t stages);
+
+/// What the tile heuristic looks at in a spec.
+struct GpuKernelTraits {
+  int64_t headDim = 64, headDimV = 64;
+  bool sixteenBit = false; ///< f16 or bf16: the tensor-core kernel
+  bool scoreMod = false;   ///< a score_mod (more registers per score)
+};
+
+/// The tile heuristic (docs/cuda-target.md, "Configurations"), filling the fields
+/// left 0. Tensor-core kernels, within the 48 KiB of static shared memory: stages
+/// 2 (1 if 2 do not fit with 16-row key tiles); block-q 128 (8 warps, kept within
+/// 128 registers) when the spec has no score_mod and that fits with 64-row key
+/// tiles, else 64 (4 warps); block-kv 64 (32 with a score_mod, whose evaluation
+/// needs registers beside the scores), halved down to 16 until the tiles fit.
+/// SIMT kernels (f32, or `tensorCores` off): block-q 64, block-kv defaultBlockKV.
+GpuTileOptions chooseGpuTiles(GpuTileOptions requested, const GpuKernelTraits &traits,
+                              bool tensorCores = true);
+
+/// attn → @X_gpu, with `options` completed by chooseGpuTiles.
 void buildGpuKernelPipeline(mlir::OpPassManager &pm, const GpuTileOptions &options,
-                            int64_t headDim, int64_t headDimV);
+                            const GpuKernelTraits &traits);
 
 } // namespace attnc::cuda
 

@@ -9,6 +9,7 @@
 #ifndef ATTNC_COMPILER_TARGETS_CUDA_GPUKERNELBUILDER_H
 #define ATTNC_COMPILER_TARGETS_CUDA_GPUKERNELBUILDER_H
 
+#include "compiler/targets/cuda/CudaPipeline.h"
 #include "compiler/targets/cuda/Passes.h"
 #include "compiler/targets/cuda/ScalarRegionEmitter.h"
 
@@ -25,9 +26,10 @@ using namespace mlir;
 
 class GpuKernelBuilder {
 public:
-  GpuKernelBuilder(func::FuncOp flash, attn::VariantOp variant, bool tensorCores)
+  GpuKernelBuilder(func::FuncOp flash, attn::VariantOp variant, bool tensorCores,
+                   int64_t stages)
       : flash(flash), variant(variant), b(flash), loc(flash.getLoc()),
-        tensorCores(tensorCores) {}
+        tensorCores(tensorCores), stages(stages) {}
 
   LogicalResult build();
 
@@ -90,8 +92,10 @@ private:
   void stageTile(Value k0, Value tid, Value batch, Value kvHead);
   void updateRow(Value k0, Value partial, Value batch, Value head, Value row);
 
-  // The tensor-core kernel (f16, bf16): 4 warps of 16 query rows, mma.sync m16n8k16.
+  // The tensor-core kernel (f16, bf16): block-q / 16 warps of 16 query rows,
+  // mma.sync m16n8k16, `stages` K/V tiles in flight.
   bool useTensorCores();
+  int64_t tcThreads() const { return BQ / 16 * 32; }
   void emitTensorCoreKernel(gpu::LaunchOp launch);
   /// Copies rows [r0, r0 + rows) x [0, cols) of a 4-D tensor (b, head, row, col) into
   /// a workgroup tile, zero outside `limit` rows and `valid` columns.
@@ -122,6 +126,7 @@ private:
   int64_t BQ = 0, BK = 0, D = 0, DV = 0, H = 0, HKV = 0;
   int64_t Dp = 0, DVp = 0; ///< head dims padded for the tensor cores (16, 8)
   bool tensorCores = false;
+  int64_t stages = 2; ///< K/V tiles in workgroup memory (the cp.async pipeline depth)
   Type half; ///< the tensor-core kernel's element type: f16 or bf16
   float scale = 1;
   Value q, k, v, out, lse, status, qLen, kvLen;

@@ -30,6 +30,8 @@ LogicalResult GpuKernelBuilder::build() {
   H = variant.getHeadsQ();
   HKV = variant.getHeadsKv();
   scale = variant.getScale().convertToFloat();
+  if (stages < 1 || stages > 4)
+    return flash.emitError("attn-lower-flash-to-gpu: stages must be 1 to 4, got ") << stages;
   if (BQ > 1024)
     return flash.emitError("the GPU target runs a thread per query row: block-q must be "
                            "at most 1024, got ")
@@ -72,8 +74,8 @@ LogicalResult GpuKernelBuilder::build() {
                            gpu::AddressSpaceAttr::get(b.getContext(),
                                                       gpu::AddressSpace::Workgroup));
   };
-  auto f16Tiles = [&](int64_t rows, int64_t cols) { // two, for double buffering
-    return MemRefType::get({2, rows, cols}, half, MemRefLayoutAttrInterface(),
+  auto f16Tiles = [&](int64_t rows, int64_t cols) { // a ring of `stages`
+    return MemRefType::get({stages, rows, cols}, half, MemRefLayoutAttrInterface(),
                            gpu::AddressSpaceAttr::get(b.getContext(),
                                                       gpu::AddressSpace::Workgroup));
   };
@@ -83,7 +85,7 @@ LogicalResult GpuKernelBuilder::build() {
   else
     tiles = {f32Tile(BK, D), f32Tile(BK, DV)};
   auto launch = gpu::LaunchOp::create(
-      b, loc, numQTiles, idx(H), batch, idx(tc ? 128 : BQ), idx(1), idx(1),
+      b, loc, numQTiles, idx(H), batch, idx(tc ? tcThreads() : BQ), idx(1), idx(1),
       /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
       /*asyncDependencies=*/{}, tiles);
 
@@ -121,7 +123,7 @@ struct AttnLowerFlashToGpuPass : impl::AttnLowerFlashToGpuBase<AttnLowerFlashToG
     ModuleOp module = getOperation();
     if (failed(forEachFlashFunction(module, "attn-lower-flash-to-gpu",
                                     [&](func::FuncOp fn, attn::VariantOp variant) {
-                                      return GpuKernelBuilder(fn, variant, tensorCores).build();
+                                      return GpuKernelBuilder(fn, variant, tensorCores, stages).build();
                                     })))
       return signalPassFailure();
   }

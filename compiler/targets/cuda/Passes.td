@@ -11,14 +11,15 @@ def AttnLowerFlashToGpu : Pass<"attn-lower-flash-to-gpu", "mlir::ModuleOp"> {
     Turns each `@X_flash` function into `@X_gpu`, a host function with the same
     arguments (q, k, v, out, lse in the spec's dtype with any strides, the scalars,
     the buffers, the status word) and the C interface, whose body is one
-    `gpu.launch` with a block per (query tile of 64 rows, query head, batch).
+    `gpu.launch` with a block per (query tile of block-q rows, query head, batch).
 
-    For f16 and bf16 specs whose tiles fit (block-q 64, block-kv a multiple of 16,
-    the 16-bit Q, K and V tiles within 48 KiB) it is the tensor-core kernel:
-    4 warps of 16 query rows; the Q tile is staged in workgroup memory and each
-    warp keeps its A fragments (`nvgpu.ldmatrix` x4) in registers; K and V tiles
-    are double-buffered (with 16-byte aligned rows the next one is fetched with
-    `nvgpu.device_async_copy` while this one is computed; else plain loads), and
+    For f16 and bf16 specs whose tiles fit (block-q a multiple of 16 up to 128,
+    block-kv a multiple of 16, the 16-bit Q tile and `stages` K and V tiles within
+    48 KiB) it is the tensor-core kernel: block-q / 16 warps of 16 query rows; the
+    Q tile is staged in workgroup memory and each warp keeps its A fragments
+    (`nvgpu.ldmatrix` x4) in registers; K and V tiles go through a ring of
+    `stages` buffers (with 16-byte aligned rows, tile kt + stages - 1 is fetched
+    with `nvgpu.device_async_copy` while tile kt is computed; else plain loads), and
     each warp computes S = Q·Kᵀ with `nvgpu.mma.sync`
     m16n8k16 (f32 accumulators), applies `mask_mod` and `score_mod` to each
     accumulator element with its (q_idx, kv_idx) from the PTX fragment layout,
@@ -46,7 +47,9 @@ def AttnLowerFlashToGpu : Pass<"attn-lower-flash-to-gpu", "mlir::ModuleOp"> {
   }];
   let options = [
     Option<"tensorCores", "tensor-cores", "bool", /*default=*/"true",
-           "Use the tensor-core kernel (mma.sync) for f16 and bf16 specs whose tiles fit">
+           "Use the tensor-core kernel (mma.sync) for f16 and bf16 specs whose tiles fit">,
+    Option<"stages", "stages", "int64_t", /*default=*/"2",
+           "K/V tiles in flight in the tensor-core kernel's cp.async pipeline (1 to 4)">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect",
                            "::mlir::scf::SCFDialect", "::mlir::math::MathDialect",

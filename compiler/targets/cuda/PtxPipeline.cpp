@@ -131,6 +131,15 @@ Result<int64_t> outline(ModuleOp module, DiagnosticText &diagnostics) {
   module.walk([&](gpu::GPUFuncOp fn) {
     if (std::optional<llvm::ArrayRef<int32_t>> block = fn.getKnownBlockSize())
       threads = int64_t((*block)[0]) * (*block)[1] * (*block)[2];
+    // Tensor-core blocks of 8 warps (128-row tiles) are asked to fit twice per
+    // SM: ptxas then keeps them within 128 registers, the 25% occupancy that 4-warp
+    // blocks of 128 registers have (it would otherwise take 129 on sm_90a and fit
+    // one block).
+    bool tensorCores = false;
+    fn.walk([&](nvgpu::MmaSyncOp) { tensorCores = true; });
+    if (threads >= 256 && threads <= 512 && fn.isKernel() && tensorCores)
+      fn->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
+                  Builder(fn.getContext()).getI32IntegerAttr(int32_t(512 / threads)));
   });
   return threads;
 }

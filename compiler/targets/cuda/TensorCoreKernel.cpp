@@ -1,7 +1,8 @@
 //===- TensorCoreKernel.cpp - the f16/bf16 tensor-core flash kernel --------===//
 //
-// FlashAttention-2's arrangement: 4 warps of 16 query rows; Q fragments loaded once
-// with ldmatrix and kept in registers; per key tile S = Q·Kᵀ and O += P·V with
+// FlashAttention-2's arrangement: block-q / 16 warps (1 to 8) of 16 query rows; Q
+// fragments loaded once with ldmatrix and kept in registers; K and V tiles in a ring
+// of `stages` workgroup buffers filled by cp.async ahead of use; per key tile S = Q·Kᵀ and O += P·V with
 // mma.sync m16n8k16 (f32 accumulators), score_mod/mask_mod on the accumulator
 // fragments with each element's (q_idx, kv_idx) from the PTX fragment layout, row
 // max and sum over the quad with shuffles, and P reused from registers as the A
@@ -16,11 +17,11 @@ using namespace mlir;
 namespace attnc::cuda::detail {
 
 bool GpuKernelBuilder::useTensorCores() {
-  // f16 or bf16, 4 warps of 16 rows, key tiles in steps of 16, and the Q tile and
-  // two K and V tiles (16-bit, double-buffered) within 48 KiB.
+  // f16 or bf16, 1 to 8 warps of 16 rows, key tiles in steps of 16, and the Q tile
+  // and `stages` K and V tiles (16-bit) within 48 KiB.
   Type element = cast<MemRefType>(flash.getArgument(0).getType()).getElementType();
-  return tensorCores && (element.isF16() || element.isBF16()) && BQ == 64 && BK % 16 == 0 &&
-         (BQ * Dp + 2 * BK * (Dp + DVp)) * 2 <= 48 * 1024;
+  return tensorCores && (element.isF16() || element.isBF16()) && BQ % 16 == 0 && BQ <= 128 &&
+         BK % 16 == 0 && tensorCoreSharedBytes(BQ, BK, D, DV, stages) <= 48 * 1024;
 }
 
 void GpuKernelBuilder::stageF16(Value tensor, Value tile, ValueRange prefix, Value batch,
@@ -151,7 +152,7 @@ void GpuKernelBuilder::emitTensorCoreKernel(gpu::LaunchOp launch) {
   const int64_t kSteps = Dp / 16, nTiles = BK / 8, vTiles = DVp / 8;
 
   // Q tile in workgroup memory, then each warp's A fragments (rows warpRow .. +16).
-  stageF16(q, qs, {}, batch, head, q0, BQ, Dp, D, qLen, tid, 128);
+  stageF16(q, qs, {}, batch, head, q0, BQ, Dp, D, qLen, tid, tcThreads());
   gpu::BarrierOp::create(b, loc);
   SmallVector<Value> qFrag;
   {
@@ -193,8 +194,8 @@ void GpuKernelBuilder::emitTensorCoreKernel(gpu::LaunchOp launch) {
     scf::YieldOp::create(b, loc, st);
     b.setInsertionPointToStart(ifOp.thenBlock());
     if (stage) {
-      stageF16(k, ks, {buf}, batch, kvHead, k0, BK, Dp, D, kvLen, tid, 128);
-      stageF16(v, vs, {buf}, batch, kvHead, k0, BK, DVp, DV, kvLen, tid, 128);
+      stageF16(k, ks, {buf}, batch, kvHead, k0, BK, Dp, D, kvLen, tid, tcThreads());
+      stageF16(v, vs, {buf}, batch, kvHead, k0, BK, DVp, DV, kvLen, tid, tcThreads());
       gpu::BarrierOp::create(b, loc);
     }
     Value partial = cmp(arith::CmpIPredicate::eq, cls, idx(2));
@@ -288,15 +289,16 @@ void GpuKernelBuilder::emitTensorCoreKernel(gpu::LaunchOp launch) {
     scf::YieldOp::create(b, loc, next);
     return SmallVector<Value>(ifOp.getResults());
   };
-  // With 16-byte aligned K and V rows, the next tile's cp.async copies run while this
-  // one is computed (double buffering: tile kt in buffer kt % 2); otherwise the tiles
-  // are staged by plain loads into buffer 0.
+  // With 16-byte aligned K and V rows, K/V tiles are fetched by cp.async `stages - 1`
+  // tiles ahead into a ring of `stages` buffers (tile kt in buffer kt % stages): a
+  // commit group per tile, and before tile kt a wait for all but the newest
+  // `stages - 1` groups. Otherwise the tiles are staged by plain loads into buffer 0.
   auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
   Value kUnit, vUnit; // k and v with their unit innermost stride in the type
   auto prefetch = [&](Value kt, Value buf) {
     Value r0 = mul(kt, idx(BK));
-    stageAsync(kUnit, ks, buf, batch, kvHead, r0, BK, Dp, D, kvLen, tid, 128);
-    stageAsync(vUnit, vs, buf, batch, kvHead, r0, BK, DVp, DV, kvLen, tid, 128);
+    stageAsync(kUnit, ks, buf, batch, kvHead, r0, BK, Dp, D, kvLen, tid, tcThreads());
+    stageAsync(vUnit, vs, buf, batch, kvHead, r0, BK, DVp, DV, kvLen, tid, tcThreads());
   };
   auto runTiles = [&](bool async) -> SmallVector<Value> {
     if (!async)
@@ -306,18 +308,23 @@ void GpuKernelBuilder::emitTensorCoreKernel(gpu::LaunchOp launch) {
           }).getResults());
     kUnit = withUnitInnerStride(k);
     vUnit = withUnitInnerStride(v);
-    ifThen(cmp(arith::CmpIPredicate::ugt, numKVTiles, idx(0)), [&] { prefetch(idx(0), idx(0)); });
-    nvgpu::DeviceAsyncCreateGroupOp::create(b, loc, tokenType, ValueRange{});
+    // The prologue: tiles 0 .. stages - 2, a group each (empty past the last tile).
+    for (int64_t s = 0; s + 1 < stages; ++s) {
+      ifThen(cmp(arith::CmpIPredicate::ugt, numKVTiles, idx(s)),
+             [&] { prefetch(idx(s), idx(s)); });
+      nvgpu::DeviceAsyncCreateGroupOp::create(b, loc, tokenType, ValueRange{});
+    }
     return SmallVector<Value>(
         loop(idx(0), numKVTiles, idx(1), init, [&](Value kt, ValueRange st) {
-          Value buf = arith::RemUIOp::create(b, loc, kt, idx(2));
-          Value nextTile = add(kt, idx(1));
-          ifThen(cmp(arith::CmpIPredicate::ult, nextTile, numKVTiles), [&] {
-            prefetch(nextTile, arith::SubIOp::create(b, loc, idx(1), buf));
+          Value buf = arith::RemUIOp::create(b, loc, kt, idx(stages));
+          Value ahead = add(kt, idx(stages - 1));
+          ifThen(cmp(arith::CmpIPredicate::ult, ahead, numKVTiles), [&] {
+            prefetch(ahead, arith::RemUIOp::create(b, loc, ahead, idx(stages)));
           });
-          // An empty group on the last tile keeps "all but the newest group" = tile kt.
+          // Empty groups near the end keep "all but the newest stages - 1" = tile kt.
           Value group = nvgpu::DeviceAsyncCreateGroupOp::create(b, loc, tokenType, ValueRange{});
-          nvgpu::DeviceAsyncWaitOp::create(b, loc, group, b.getI32IntegerAttr(1));
+          nvgpu::DeviceAsyncWaitOp::create(b, loc, group,
+                                           b.getI32IntegerAttr(int32_t(stages - 1)));
           gpu::BarrierOp::create(b, loc);
           return tileBody(kt, st, buf, /*stage=*/false);
         }).getResults());
