@@ -186,6 +186,13 @@ cuda::GpuKernelTraits gpuTraits(const frontend::Spec &spec) {
   return traits;
 }
 
+cuda::ArtifactCache gpuArtifactCache() {
+  return [](const std::string &ir, const std::string &options, const std::string &ext,
+            const std::function<Result<std::string>()> &build) {
+    return KernelCache::getOrBuildFile(KernelCache::key(ir, options), ext, build);
+  };
+}
+
 cuda::Assembler cachedCubinAssembler() {
   return [](const std::string &ptx, const std::string &chip,
             int64_t) -> Result<std::string> {
@@ -193,9 +200,8 @@ cuda::Assembler cachedCubinAssembler() {
     const char *jit = std::getenv("ATTNC_CUDA_JIT_PTX");
     if (ptxas.empty() || (jit && *jit && std::string(jit) != "0"))
       return std::string(); // the driver compiles the PTX
-    std::string key = KernelCache::key(ptx, "cubin chip=" + chip + " ptxas=" + ptxas);
-    return KernelCache::getOrBuildFile(key, "cubin",
-                                       [&] { return cuda::assembleCubin(ptx, chip); });
+    return gpuArtifactCache()(ptx, "cubin chip=" + chip + " ptxas=" + ptxas, "cubin",
+                              [&] { return cuda::assembleCubin(ptx, chip); });
   };
 }
 
@@ -213,7 +219,8 @@ Compiler::compileModuleForCuda(ModuleOp module, std::shared_ptr<frontend::Spec> 
     return nullptr;
   std::string chip = device->chip();
   Result<cuda::CudaProgram> program =
-      cuda::compileCudaProgram(module, spec->name + "_gpu", chip, cachedCubinAssembler());
+      cuda::compileCudaProgram(module, spec->name + "_gpu", chip, cachedCubinAssembler(),
+                               gpuArtifactCache());
   if (!program) {
     reportError("compiling '" + spec->name + "' for " + device->name + " (" + chip +
                 ") failed: " + program.status().message());

@@ -101,6 +101,10 @@ private:
   std::unique_ptr<mlir::SourceMgrDiagnosticHandler> diagHandler;
 };
 
+/// The kernel cache (memory, then $ATTNC_CACHE_DIR) for GPU artefacts: PTX keyed by
+/// the kernel's IR, cubins by the PTX.
+cuda::ArtifactCache gpuArtifactCache();
+
 /// What the GPU tile heuristic (cuda::chooseGpuTiles) needs to know of a spec.
 cuda::GpuKernelTraits gpuTraits(const frontend::Spec &spec);
 

@@ -30,6 +30,9 @@ def has_cuda_device():
 if has_cuda_device():
     config.available_features.add("cuda-device")
 
+# A kernel cache of the test run's own (tests that look into one set their own).
+config.environment["ATTNC_CACHE_DIR"] = os.path.join(config.attnc_obj_root, "test", "kernel-cache")
+
 # The stand-in CUDA driver of test/fake-cuda (host memory, records launches).
 config.substitutions.append(("%fake_cuda_driver", os.path.join(config.attnc_obj_root, "lib", "libattnc-fake-cuda.so")))
 

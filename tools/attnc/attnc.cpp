@@ -215,7 +215,7 @@ int runCompile(Compiler &compiler) {
       })))
     return 1;
   if (ptx) {
-    Result<cuda::PtxKernel> code = cuda::lowerToPtx(*module, chip);
+    Result<cuda::PtxKernel> code = cuda::lowerToPtx(*module, chip, gpuArtifactCache());
     if (!code)
       return fail(code.status().message());
     if (report) {

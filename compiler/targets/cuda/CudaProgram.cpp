@@ -9,8 +9,9 @@
 namespace attnc::cuda {
 
 Result<CudaProgram> compileCudaProgram(mlir::ModuleOp module, const std::string &entryName,
-                                       const std::string &chip, const Assembler &assemble) {
-  Result<LaunchableModule> lowered = lowerForLaunch(module, chip, assemble);
+                                       const std::string &chip, const Assembler &assemble,
+                                       const ArtifactCache &cache) {
+  Result<LaunchableModule> lowered = lowerForLaunch(module, chip, assemble, cache);
   if (!lowered)
     return lowered.status();
   std::string error;

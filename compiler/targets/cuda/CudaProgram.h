@@ -30,7 +30,8 @@ struct CudaProgram {
 /// Compiles `module` (consumed) for `chip` and looks up `entryName`'s packed
 /// interface (a function with llvm.emit_c_interface).
 Result<CudaProgram> compileCudaProgram(mlir::ModuleOp module, const std::string &entryName,
-                                       const std::string &chip, const Assembler &assemble);
+                                       const std::string &chip, const Assembler &assemble,
+                                       const ArtifactCache &cache = {});
 
 } // namespace attnc::cuda
 

@@ -164,9 +164,40 @@ Status runNvvmPipeline(ModuleOp module, const std::string &chip, DiagnosticText 
   return Status::ok();
 }
 
+/// The PTX of `kernels` (a module holding only gpu.modules; consumed).
+Result<std::string> compileKernels(ModuleOp kernels, const std::string &chip,
+                                   DiagnosticText &diagnostics) {
+  if (Status s = runNvvmPipeline(kernels, chip, diagnostics); !s)
+    return s;
+  std::string ptx;
+  kernels.walk([&](gpu::BinaryOp binary) {
+    for (Attribute a : binary.getObjects())
+      if (auto object = dyn_cast<gpu::ObjectAttr>(a))
+        ptx += object.getObject().getValue().str();
+  });
+  if (ptx.empty())
+    return Status::error("the NVVM pipeline produced no PTX");
+  return ptx;
+}
+
+/// compileKernels through `cache`, keyed by the kernels' IR and the chip.
+Result<std::string> cachedPtx(ModuleOp kernels, const std::string &chip,
+                              const ArtifactCache &cache, DiagnosticText &diagnostics) {
+  if (!cache)
+    return compileKernels(kernels, chip, diagnostics);
+  std::string ir;
+  llvm::raw_string_ostream os(ir);
+  kernels.print(os);
+  // What this file does to the IR beyond upstream's pipeline (the bf16 mma.sync
+  // lowering) is not in the key's IR: its revision is, bump it with any change.
+  return cache(ir, "ptx chip=" + chip + " attnc-nvvm=1", "ptx",
+               [&] { return compileKernels(kernels, chip, diagnostics); });
+}
+
 } // namespace
 
-Result<PtxKernel> lowerToPtx(ModuleOp module, const std::string &chip) {
+Result<PtxKernel> lowerToPtx(ModuleOp module, const std::string &chip,
+                             const ArtifactCache &cache) {
   if (!isSupportedChip(chip))
     return Status::error("unsupported chip '" + chip + "' (expected sm_80 or sm_90a)");
   registerNvvmLowering(module.getContext());
@@ -178,66 +209,59 @@ Result<PtxKernel> lowerToPtx(ModuleOp module, const std::string &chip) {
   for (Operation &op : llvm::make_early_inc_range(module.getBody()->getOperations()))
     if (!isa<gpu::GPUModuleOp>(op))
       op.erase();
-  if (Status s = runNvvmPipeline(module, chip, diagnostics); !s)
-    return s;
+  Result<std::string> ptx = cachedPtx(module, chip, cache, diagnostics);
+  if (!ptx)
+    return ptx.status();
   PtxKernel result;
   result.threadsPerBlock = *threads;
-  module.walk([&](gpu::BinaryOp binary) {
-    for (Attribute a : binary.getObjects())
-      if (auto object = dyn_cast<gpu::ObjectAttr>(a))
-        result.ptx += object.getObject().getValue().str();
-  });
-  if (result.ptx.empty())
-    return Status::error("the NVVM pipeline produced no PTX");
+  result.ptx = ptx.take();
   return result;
 }
 
 Result<LaunchableModule> lowerForLaunch(ModuleOp module, const std::string &chip,
-                                        const Assembler &assemble) {
+                                        const Assembler &assemble, const ArtifactCache &cache) {
   if (!isSupportedChip(chip))
     return Status::error("unsupported chip '" + chip + "' (expected sm_80 or sm_90a)");
-  registerNvvmLowering(module.getContext());
-  DiagnosticText diagnostics(module.getContext());
+  MLIRContext *ctx = module.getContext();
+  registerNvvmLowering(ctx);
+  DiagnosticText diagnostics(ctx);
   Result<int64_t> threads = outline(module, diagnostics);
   if (!threads)
     return threads.status();
   // The variants' regions are inlined into the kernel by now.
   for (auto variant : llvm::make_early_inc_range(module.getOps<attn::VariantOp>()))
     variant.erase();
-  if (Status s = runNvvmPipeline(module, chip, diagnostics); !s)
-    return s;
   LaunchableModule result;
   result.threadsPerBlock = *threads;
-  result.format = "ptx";
-  Status status = Status::ok();
-  module.walk([&](gpu::BinaryOp binary) {
-    SmallVector<Attribute> objects;
-    for (Attribute a : binary.getObjects()) {
-      auto object = dyn_cast<gpu::ObjectAttr>(a);
-      if (!object || !assemble) {
-        objects.push_back(a);
-        continue;
-      }
-      Result<std::string> cubin = assemble(object.getObject().getValue().str(), chip,
-                                           *threads);
-      if (!cubin) {
-        status = cubin.status();
-        return;
-      }
-      if (cubin->empty()) { // no ptxas: the driver compiles the PTX
-        objects.push_back(a);
-        continue;
-      }
-      result.format = "cubin";
-      objects.push_back(gpu::ObjectAttr::get(
-          module.getContext(), object.getTarget(), gpu::CompilationTarget::Binary,
-          StringAttr::get(module.getContext(), *cubin), object.getProperties(),
-          object.getKernels()));
-    }
-    binary.setObjectsAttr(ArrayAttr::get(module.getContext(), objects));
-  });
-  if (!status)
-    return status;
+  // Each gpu.module becomes a gpu.binary of the same name holding its cubin (or
+  // PTX), compiled on its own (and cached); the NVVM pipeline then lowers the host.
+  for (auto kernelModule : llvm::make_early_inc_range(module.getOps<gpu::GPUModuleOp>())) {
+    OwningOpRef<ModuleOp> kernels = ModuleOp::create(module.getLoc());
+    (*kernels)->setAttrs(module->getAttrDictionary());
+    kernels->getBody()->push_back(kernelModule->clone());
+    Result<std::string> ptx = cachedPtx(*kernels, chip, cache, diagnostics);
+    if (!ptx)
+      return ptx.status();
+    Result<std::string> cubin = assemble ? assemble(*ptx, chip, *threads) : std::string();
+    if (!cubin)
+      return cubin.status();
+    bool binary = !cubin->empty();
+    result.format = binary ? "cubin" : "ptx";
+    Builder b(ctx);
+    // Without a cubin the driver compiles the PTX, at its highest level ("O").
+    auto object = gpu::ObjectAttr::get(
+        ctx, NVVM::NVVMTargetAttr::get(ctx, 2, "nvptx64-nvidia-cuda", chip),
+        binary ? gpu::CompilationTarget::Binary : gpu::CompilationTarget::Assembly,
+        b.getStringAttr(binary ? *cubin : *ptx),
+        binary ? DictionaryAttr() : b.getDictionaryAttr(b.getNamedAttr("O", b.getI32IntegerAttr(4))),
+        nullptr);
+    OpBuilder ob(kernelModule);
+    gpu::BinaryOp::create(ob, kernelModule.getLoc(), kernelModule.getSymName(), nullptr,
+                          ArrayRef<Attribute>{object});
+    kernelModule.erase();
+  }
+  if (Status s = runNvvmPipeline(module, chip, diagnostics); !s)
+    return s;
   return result;
 }
 

@@ -28,8 +28,16 @@ struct PtxKernel {
   int64_t threadsPerBlock = 0; ///< of the launch (for the occupancy)
 };
 
-/// The PTX of every kernel in `module` (consumed), for `chip`.
-Result<PtxKernel> lowerToPtx(mlir::ModuleOp module, const std::string &chip);
+/// Where compiled artefacts are kept (the compiler's KernelCache): the artefact
+/// (file extension `ext`) of `ir` compiled with `options`, made by `build` on a miss.
+using ArtifactCache = std::function<Result<std::string>(
+    const std::string &ir, const std::string &options, const std::string &ext,
+    const std::function<Result<std::string>()> &build)>;
+
+/// The PTX of every kernel in `module` (consumed), for `chip`; with `cache`, keyed
+/// by the outlined kernels' IR.
+Result<PtxKernel> lowerToPtx(mlir::ModuleOp module, const std::string &chip,
+                             const ArtifactCache &cache = {});
 
 /// Assembles PTX for a chip into a cubin (the kernel cache's ptxas); an empty
 /// result leaves the PTX for the driver's JIT.
@@ -43,11 +51,13 @@ struct LaunchableModule {
 };
 
 /// Lowers `module` (@X_gpu with its gpu.launch) for running on a GPU: the kernel is
-/// outlined and compiled to PTX for `chip`, `assemble` turns it into a cubin, and
-/// the host code is lowered to the LLVM dialect with launches that call the GPU
-/// runtime ABI (runtime/cuda/CudaAbi.h) and the binary embedded as a gpu.binary.
+/// outlined and compiled to PTX for `chip` (through `cache`), `assemble` turns it
+/// into a cubin, and the host code is lowered to the LLVM dialect with launches
+/// that call the GPU runtime ABI (runtime/cuda/CudaAbi.h) and the binary embedded
+/// as a gpu.binary.
 Result<LaunchableModule> lowerForLaunch(mlir::ModuleOp module, const std::string &chip,
-                                        const Assembler &assemble);
+                                        const Assembler &assemble,
+                                        const ArtifactCache &cache = {});
 
 /// The path of ptxas (the CUDA toolkit's, or one on PATH); empty if none.
 std::string findPtxas();
