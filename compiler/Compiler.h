@@ -62,6 +62,13 @@ public:
   Status reference(const AttentionCall &call) const;
   /// The registry entry: the compiled kernel.
   AttentionFunction function() const;
+  /// The memory its kernel works on: Device::Cuda for Target::Cuda (which also
+  /// stages host tensors), else Device::Cpu (the emulator runs on host memory).
+  Device device() const { return cudaKernel ? Device::Cuda : Device::Cpu; }
+  /// Registers function() as `desc.name` for device().
+  void registerIn(AttentionInterface &registry = ALL_ATTENTION_FUNCTIONS) const {
+    registry.registerFunction(desc.name, function(), device());
+  }
 };
 
 class Compiler {
@@ -81,6 +88,11 @@ public:
   /// targets a 0 is chosen by cuda::chooseGpuTiles).
   std::shared_ptr<CompiledVariant> compileFileFor(const std::string &path, Target target,
                                                   const cpu::CpuOptions &options);
+  /// The same with each target's default tiles (the GPU's from its heuristic).
+  std::shared_ptr<CompiledVariant> compileFileFor(const std::string &path, Target target) {
+    return compileFileFor(path, target,
+                          target == Target::Cpu ? cpu::CpuOptions{} : cpu::CpuOptions{0, 0, 0});
+  }
   /// Compiles spec text; `name` labels it in diagnostics.
   std::shared_ptr<CompiledVariant> compileText(const std::string &name,
                                                const std::string &text,

@@ -7,15 +7,15 @@ namespace attnc {
 AttentionInterface &ALL_ATTENTION_FUNCTIONS = *new AttentionInterface();
 
 AttentionInterface::AttentionInterface() {
-  functions["eager"] = [](const AttentionCall &call) {
+  functions["eager"][Device::Cpu] = [](const AttentionCall &call) {
     return eagerAttention(call);
   };
 }
 
-void AttentionInterface::registerFunction(const std::string &name,
-                                          AttentionFunction fn) {
+void AttentionInterface::registerFunction(const std::string &name, AttentionFunction fn,
+                                          Device device) {
   std::lock_guard<std::mutex> lock(mutex);
-  functions[name] = std::move(fn);
+  functions[name][device] = std::move(fn);
 }
 
 bool AttentionInterface::contains(const std::string &name) const {
@@ -26,7 +26,28 @@ bool AttentionInterface::contains(const std::string &name) const {
 AttentionFunction AttentionInterface::get(const std::string &name) const {
   std::lock_guard<std::mutex> lock(mutex);
   auto it = functions.find(name);
-  return it == functions.end() ? AttentionFunction() : it->second;
+  if (it == functions.end() || it->second.empty())
+    return AttentionFunction();
+  if (it->second.size() == 1)
+    return it->second.begin()->second;
+  // One implementation per device: dispatch on the device of q.
+  std::map<Device, AttentionFunction> byDevice = it->second;
+  return [byDevice, name](const AttentionCall &call) -> Status {
+    auto fn = byDevice.find(call.q.device);
+    if (fn == byDevice.end())
+      return Status::error("'" + name + "' has no implementation for tensors in " +
+                           deviceName(call.q.device) + " memory");
+    return fn->second(call);
+  };
+}
+
+std::vector<Device> AttentionInterface::devices(const std::string &name) const {
+  std::lock_guard<std::mutex> lock(mutex);
+  std::vector<Device> result;
+  if (auto it = functions.find(name); it != functions.end())
+    for (const auto &entry : it->second)
+      result.push_back(entry.first);
+  return result;
 }
 
 AttentionFunction AttentionInterface::operator[](const std::string &name) const {

@@ -33,8 +33,13 @@ class AttentionInterface {
 public:
   AttentionInterface();
 
-  /// Adds or replaces `name`. (`register` is a C++ keyword.)
-  void registerFunction(const std::string &name, AttentionFunction fn);
+  /// Adds or replaces `name`'s implementation for tensors in `device` memory
+  /// (`register` is a C++ keyword). A name has at most one per device: a CPU kernel
+  /// and a GPU kernel of the same variant live under one name, and a call goes to
+  /// the one for its tensors' device (q's); a name with one implementation takes
+  /// every call (a GPU kernel stages host tensors; a CPU kernel refuses GPU ones).
+  void registerFunction(const std::string &name, AttentionFunction fn,
+                        Device device = Device::Cpu);
   bool contains(const std::string &name) const;
   /// The function registered as `name`; an empty function if there is none.
   AttentionFunction get(const std::string &name) const;
@@ -43,10 +48,12 @@ public:
   AttentionFunction operator[](const std::string &name) const;
   /// Registered names, sorted.
   std::vector<std::string> keys() const;
+  /// The devices `name` has implementations for (empty if none).
+  std::vector<Device> devices(const std::string &name) const;
 
 private:
   mutable std::mutex mutex;
-  std::map<std::string, AttentionFunction> functions;
+  std::map<std::string, std::map<Device, AttentionFunction>> functions;
 };
 
 /// The process-wide registry. It is never destroyed: registered functions may own

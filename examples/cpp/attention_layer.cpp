@@ -75,7 +75,7 @@ int main(int argc, char **argv) {
         compiler.compileFile(specDir + "/" + name + ".json");
     if (!variant)
       return 1;
-    ALL_ATTENTION_FUNCTIONS.registerFunction(variant->desc.name, variant->function());
+    variant->registerIn(ALL_ATTENTION_FUNCTIONS); // as desc.name, for CPU tensors
   }
   registerSdpa();
   std::printf("registered attention functions:");

@@ -62,10 +62,7 @@ std::shared_ptr<CompiledVariant> compileSpec(const std::string &name, const std:
     std::ofstream out(path);
     out << json;
   }
-  cpu::CpuOptions options;
-  if (target != Target::Cpu)
-    options.blockKV = 0;
-  auto v = compiler().compileFileFor(path, target, options);
+  auto v = compiler().compileFileFor(path, target);
   std::remove(path.c_str());
   return v;
 }
@@ -160,13 +157,25 @@ TEST_F(CudaRuntime, CompilesLoadsAndLaunchesTheKernel) {
   HostCall host(variant->desc, 2, 67, 131);
   Status s = variant->run(host.call());
   ASSERT_TRUE(s) << s.message();
-  // One block per (query tile of 64, head, batch); 4 warps for the tensor-core kernel.
-  EXPECT_EQ(takeLaunchLog(), "fake_causal_f16_gpu_kernel grid 2x4x2 block 128x1x1\n");
+  // One block per (query tile, head, batch): the heuristic's 128-row tiles of the
+  // tensor-core kernel (8 warps) for a 16-bit head dim 64 without score_mod.
+  EXPECT_EQ(takeLaunchLog(), "fake_causal_f16_gpu_kernel grid 1x4x2 block 256x1x1\n");
   EXPECT_EQ(liveAllocations(), before);
-  // The registry entry dispatches the same way.
-  ALL_ATTENTION_FUNCTIONS.registerFunction("fake_causal_f16", variant->function());
-  ASSERT_TRUE(ALL_ATTENTION_FUNCTIONS["fake_causal_f16"](host.call()));
-  EXPECT_NE(takeLaunchLog().find("grid 2x4x2"), std::string::npos);
+  // In the registry beside the CPU kernel of the same spec: host tensors go to the
+  // CPU kernel, GPU tensors to the GPU kernel.
+  auto cpuVariant = compileSpec("causal_cpu_registry", kCausalF16, Target::Cpu);
+  ASSERT_TRUE(cpuVariant);
+  AttentionInterface registry;
+  variant->registerIn(registry);
+  cpuVariant->registerIn(registry);
+  EXPECT_EQ(registry.devices("fake_causal_f16"), (std::vector<Device>{Device::Cpu, Device::Cuda}));
+  ASSERT_TRUE(registry["fake_causal_f16"](host.call()));
+  EXPECT_EQ(takeLaunchLog(), ""); // ran on the CPU
+  EXPECT_FALSE(std::isnan(host.lse.as<float>()[0]));
+  Result<std::unique_ptr<cuda::StagedCall>> staged = cuda::stageCall(host.call());
+  ASSERT_TRUE(staged);
+  ASSERT_TRUE(registry["fake_causal_f16"]((*staged)->device));
+  EXPECT_NE(takeLaunchLog().find("grid 1x4x2"), std::string::npos);
 }
 
 TEST_F(CudaRuntime, RunsOnTensorsAlreadyInGpuMemory) {
@@ -177,7 +186,7 @@ TEST_F(CudaRuntime, RunsOnTensorsAlreadyInGpuMemory) {
   ASSERT_TRUE(staged) << staged.status().message();
   takeLaunchLog();
   ASSERT_TRUE(variant->run((*staged)->device));
-  EXPECT_EQ(takeLaunchLog(), "fake_causal_f16_gpu_kernel grid 4x4x1 block 128x1x1\n");
+  EXPECT_EQ(takeLaunchLog(), "fake_causal_f16_gpu_kernel grid 2x4x1 block 256x1x1\n");
   ASSERT_TRUE((*staged)->copyOutputs(host.call()));
   // Mixed devices are refused, naming the tensor.
   AttentionCall mixed = (*staged)->device;
@@ -222,8 +231,8 @@ TEST_F(CudaRuntime, DriverErrorsNameTheCall) {
     ScopedEnv fail("FAKE_CUDA_FAIL", "launch");
     Status s = variant->run(host.call());
     ASSERT_FALSE(s);
-    EXPECT_EQ(s.message(), "cuda: launching the kernel (cuLaunchKernel, grid 2x4x2, block "
-                           "128x1x1) failed: CUDA_ERROR_LAUNCH_FAILED: unspecified launch "
+    EXPECT_EQ(s.message(), "cuda: launching the kernel (cuLaunchKernel, grid 1x4x2, block "
+                           "256x1x1) failed: CUDA_ERROR_LAUNCH_FAILED: unspecified launch "
                            "failure");
   }
   {

@@ -871,6 +871,30 @@ TEST(AttentionInterfaceTest, UnknownNameListsRegisteredNames) {
   EXPECT_FALSE(registry.contains("flash_v9")) << "lookup must not register";
 }
 
+TEST(AttentionInterfaceTest, OneNameDispatchesByTheTensorsDevice) {
+  AttentionInterface registry;
+  auto says = [](const char *what) {
+    return [what](const AttentionCall &) { return Status::error(what); };
+  };
+  registry.registerFunction("softcap", says("cpu kernel"));
+  AttentionCall host, gpu;
+  gpu.q.device = Device::Cuda;
+  // One implementation takes every call (it checks the devices itself).
+  EXPECT_EQ(registry["softcap"](gpu).message(), "cpu kernel");
+  registry.registerFunction("softcap", says("gpu kernel"), Device::Cuda);
+  EXPECT_EQ(registry["softcap"](host).message(), "cpu kernel");
+  EXPECT_EQ(registry["softcap"](gpu).message(), "gpu kernel");
+  EXPECT_EQ(registry.devices("softcap"), (std::vector<Device>{Device::Cpu, Device::Cuda}));
+  EXPECT_EQ(registry.keys(), (std::vector<std::string>{"eager", "softcap"}));
+  // Re-registering a device replaces only that one.
+  registry.registerFunction("softcap", says("gpu kernel v2"), Device::Cuda);
+  EXPECT_EQ(registry["softcap"](gpu).message(), "gpu kernel v2");
+  EXPECT_EQ(registry["softcap"](host).message(), "cpu kernel");
+  registry.registerFunction("gpu_only", says("gpu only"), Device::Cuda);
+  EXPECT_EQ(registry["gpu_only"](host).message(), "gpu only");
+  EXPECT_TRUE(registry.devices("nope").empty());
+}
+
 TEST(AttentionInterfaceTest, RegistriesAreIndependentAndGlobalHasEager) {
   AttentionInterface a, b;
   a.registerFunction("only_in_a", [](const AttentionCall &) { return Status::ok(); });
