@@ -33,7 +33,10 @@ GpuTileOptions chooseGpuTiles(GpuTileOptions requested, const GpuKernelTraits &t
     return tensorCoreSharedBytes(bq, bk, headDim, headDimV, s) <= kSharedBytes;
   };
   auto pickBlockKV = [&](int64_t bq, int64_t s) {
-    int64_t bk = traits.scoreMod ? 32 : 64; // a score_mod keeps fewer scores live
+    // A score_mod needs registers beside the live scores: 32-row key tiles, and 16
+    // for head dims 81 to 96, whose fragments otherwise sit at the 128-register
+    // step where ptxas spills rather than lose occupancy (measured on CUDA 13).
+    int64_t bk = !traits.scoreMod ? 64 : headDim > 80 && headDim <= 96 ? 16 : 32;
     while (bk > 16 && !fits(bq, bk, s))
       bk /= 2;
     return bk;

@@ -181,12 +181,28 @@ void GpuKernelBuilder::emitTensorCoreKernel(gpu::LaunchOp launch) {
   Value kCol = mul(arith::DivUIOp::create(b, loc, l16, idx(8)), idx(8));
   // One key tile on buffer `buf` of the K and V tiles, staged here (synchronously)
   // when `stage`; returns the new state.
-  auto tileBody = [&](Value kt, ValueRange st, Value buf, bool stage) -> SmallVector<Value> {
+  // The class of key tile kt for this query tile (0 empty, 1 full, 2 partial).
+  auto tileClass = [&](Value kt) {
     Value k0 = mul(kt, idx(BK));
     Value k1 = arith::SubIOp::create(
         b, loc, arith::MinUIOp::create(b, loc, add(k0, idx(BK)), kvLen), idx(1));
-    Value cls = emitMaskClass(b, loc, variant, batch, head, q0, q1, k0, k1, qLen, kvLen,
-                              scalarArgs);
+    return emitMaskClass(b, loc, variant, batch, head, q0, q1, k0, k1, qLen, kvLen,
+                         scalarArgs);
+  };
+  // Tiles past the last one the mask keeps are not visited (nor fetched): a causal
+  // query tile reads keys up to its diagonal only. Empty tiles before it are still
+  // fetched, then skipped. (Starting at the first kept tile too costs a register
+  // that made two examples spill at 128 registers.)
+  Value firstTile = idx(0), endTile;
+  endTile = loop(idx(0), numKVTiles, idx(1), ValueRange{idx(0)},
+                 [&](Value kt, ValueRange end) -> SmallVector<Value> {
+                   Value kept = cmp(arith::CmpIPredicate::ne, tileClass(kt), idx(0));
+                   return {arith::SelectOp::create(b, loc, kept, add(kt, idx(1)), end[0])};
+                 })
+                .getResult(0);
+  auto tileBody = [&](Value kt, ValueRange st, Value buf, bool stage) -> SmallVector<Value> {
+    Value k0 = mul(kt, idx(BK));
+    Value cls = tileClass(kt);
     auto ifOp = scf::IfOp::create(b, loc, ValueRange(st).getTypes(),
                                   cmp(arith::CmpIPredicate::ne, cls, idx(0)), true);
     OpBuilder::InsertionGuard guard(b);
@@ -303,22 +319,24 @@ void GpuKernelBuilder::emitTensorCoreKernel(gpu::LaunchOp launch) {
   auto runTiles = [&](bool async) -> SmallVector<Value> {
     if (!async)
       return SmallVector<Value>(
-          loop(idx(0), numKVTiles, idx(1), init, [&](Value kt, ValueRange st) {
+          loop(firstTile, endTile, idx(1), init, [&](Value kt, ValueRange st) {
             return tileBody(kt, st, idx(0), /*stage=*/true);
           }).getResults());
     kUnit = withUnitInnerStride(k);
     vUnit = withUnitInnerStride(v);
-    // The prologue: tiles 0 .. stages - 2, a group each (empty past the last tile).
+    // The prologue: tiles first .. first + stages - 2, a group each (empty past the
+    // range).
     for (int64_t s = 0; s + 1 < stages; ++s) {
-      ifThen(cmp(arith::CmpIPredicate::ugt, numKVTiles, idx(s)),
-             [&] { prefetch(idx(s), idx(s)); });
+      Value kt = add(firstTile, idx(s));
+      ifThen(cmp(arith::CmpIPredicate::ult, kt, endTile),
+             [&] { prefetch(kt, arith::RemUIOp::create(b, loc, kt, idx(stages))); });
       nvgpu::DeviceAsyncCreateGroupOp::create(b, loc, tokenType, ValueRange{});
     }
     return SmallVector<Value>(
-        loop(idx(0), numKVTiles, idx(1), init, [&](Value kt, ValueRange st) {
+        loop(firstTile, endTile, idx(1), init, [&](Value kt, ValueRange st) {
           Value buf = arith::RemUIOp::create(b, loc, kt, idx(stages));
           Value ahead = add(kt, idx(stages - 1));
-          ifThen(cmp(arith::CmpIPredicate::ult, ahead, numKVTiles), [&] {
+          ifThen(cmp(arith::CmpIPredicate::ult, ahead, endTile), [&] {
             prefetch(ahead, arith::RemUIOp::create(b, loc, ahead, idx(stages)));
           });
           // Empty groups near the end keep "all but the newest stages - 1" = tile kt.
