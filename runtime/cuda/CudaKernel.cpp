@@ -32,14 +32,20 @@ Status CudaKernel::runOnDevice(const AttentionCall &call) const {
   Result<const cuda::DriverApi *> driver = cuda::driver();
   if (!driver)
     return driver.status();
-  Result<cuda::DeviceBuffer> statusBuffer = cuda::DeviceBuffer::allocate(32, "status");
-  if (!statusBuffer)
-    return statusBuffer.status();
-  if (Status s = cuda::check((*driver)->cuMemsetD8(statusBuffer->address(), 0, 32),
+  // The status word: one buffer per calling thread, kept (calls on a thread are
+  // synchronous), cleared before each launch.
+  thread_local cuda::DeviceBuffer statusBuffer;
+  if (!statusBuffer.address()) {
+    Result<cuda::DeviceBuffer> allocated = cuda::DeviceBuffer::allocate(32, "status");
+    if (!allocated)
+      return allocated.status();
+    statusBuffer = allocated.take();
+  }
+  if (Status s = cuda::check((*driver)->cuMemsetD8(statusBuffer.address(), 0, 32),
                              "clearing the status word (cuMemsetD8)");
       !s)
     return s;
-  TensorView status{reinterpret_cast<void *>(uintptr_t(statusBuffer->address())),
+  TensorView status{reinterpret_cast<void *>(uintptr_t(statusBuffer.address())),
                     DType::I64, {4}, {1}, Device::Cuda};
   PackedMemrefCall packed(variant_, call, status);
   cuda::takeCudaErrors();
@@ -48,7 +54,7 @@ Status CudaKernel::runOnDevice(const AttentionCall &call) const {
   if (!errors.empty())
     return Status::error("cuda: " + errors.front());
   int64_t statusWords[4] = {0, 0, 0, 0};
-  if (Status s = cuda::check((*driver)->cuMemcpyDtoH(statusWords, statusBuffer->address(), 32),
+  if (Status s = cuda::check((*driver)->cuMemcpyDtoH(statusWords, statusBuffer.address(), 32),
                              "reading the status word (cuMemcpyDtoH)");
       !s)
     return s;

@@ -152,9 +152,10 @@ TEST_F(CudaRuntime, CompilesLoadsAndLaunchesTheKernel) {
   auto variant = compileSpec("causal", kCausalF16);
   ASSERT_TRUE(variant && variant->cudaKernel);
   EXPECT_EQ(variant->cudaKernel->chip(), "sm_80");
+  HostCall host(variant->desc, 2, 67, 131);
+  ASSERT_TRUE(variant->run(host.call())); // allocates this thread's status word
   takeLaunchLog();
   size_t before = liveAllocations();
-  HostCall host(variant->desc, 2, 67, 131);
   Status s = variant->run(host.call());
   ASSERT_TRUE(s) << s.message();
   // One block per (query tile, head, batch): the heuristic's 128-row tiles of the
@@ -226,6 +227,7 @@ TEST_F(CudaRuntime, DriverErrorsNameTheCall) {
   auto variant = compileSpec("causal", kCausalF16);
   ASSERT_TRUE(variant);
   HostCall host(variant->desc, 2, 67, 131);
+  ASSERT_TRUE(variant->run(host.call()));
   size_t before = liveAllocations();
   {
     ScopedEnv fail("FAKE_CUDA_FAIL", "launch");
