@@ -218,9 +218,12 @@ Compiler::compileModuleForCuda(ModuleOp module, std::shared_ptr<frontend::Spec> 
       })))
     return nullptr;
   std::string chip = device->chip();
-  Result<cuda::CudaProgram> program =
-      cuda::compileCudaProgram(module, spec->name + "_gpu", chip, cachedCubinAssembler(),
-                               gpuArtifactCache());
+  // Cubins run on GPUs of their major version; newer GPUs (compute capability 10
+  // and up) get the PTX, which their driver compiles.
+  bool cubinRuns = device->computeMajor == 8 || device->computeMajor == 9;
+  Result<cuda::CudaProgram> program = cuda::compileCudaProgram(
+      module, spec->name + "_gpu", chip, cubinRuns ? cachedCubinAssembler() : cuda::Assembler(),
+      gpuArtifactCache());
   if (!program) {
     reportError("compiling '" + spec->name + "' for " + device->name + " (" + chip +
                 ") failed: " + program.status().message());
@@ -229,8 +232,8 @@ Compiler::compileModuleForCuda(ModuleOp module, std::shared_ptr<frontend::Spec> 
   auto compiled = std::make_shared<CompiledVariant>();
   compiled->desc = describeVariant(*spec);
   compiled->spec = spec;
-  compiled->cudaKernel = std::make_shared<CudaKernel>(compiled->desc, program->entry, chip,
-                                                      program->owner);
+  compiled->cudaKernel = std::make_shared<CudaKernel>(
+      compiled->desc, program->entry, chip + " " + program->binary.format, program->owner);
   return compiled;
 }
 

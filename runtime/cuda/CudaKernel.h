@@ -25,7 +25,8 @@ class CudaKernel {
 public:
   using PackedEntry = void (*)(void **);
   /// `entry` is the packed interface of `@X_gpu`; `owner` keeps the compiled code
-  /// (and its loaded GPU module) alive; `chip` is what it was compiled for.
+  /// (and its loaded GPU module) alive; `chip` says what it was compiled for
+  /// ("sm_90a cubin", "sm_80 ptx").
   CudaKernel(VariantDesc variant, PackedEntry entry, std::string chip,
              std::shared_ptr<void> owner);
 
