@@ -10,6 +10,8 @@ constexpr int kJitErrorLogBuffer = 5;    // CU_JIT_ERROR_LOG_BUFFER
 constexpr int kJitErrorLogBufferSize = 6;
 constexpr int kMaxDynamicSharedBytes = 8; // CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES
 
+thread_local size_t lastParamCount = 0;
+
 std::vector<std::string> &errors() {
   thread_local std::vector<std::string> list;
   return list;
@@ -45,6 +47,8 @@ const std::vector<std::pair<const char *, void *>> &cudaAbiSymbols() {
   };
   return symbols;
 }
+
+size_t lastLaunchParamCount() { return lastParamCount; }
 
 std::vector<std::string> takeCudaErrors() {
   std::vector<std::string> taken;
@@ -117,7 +121,8 @@ extern "C" void mgpuStreamDestroy(void *) {} // the thread's stream is kept
 extern "C" void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
                                  intptr_t gridZ, intptr_t blockX, intptr_t blockY,
                                  intptr_t blockZ, int32_t sharedMemBytes, void *stream,
-                                 void **params, void **extra, size_t /*paramsCount*/) {
+                                 void **params, void **extra, size_t paramsCount) {
+  lastParamCount = paramsCount;
   const DriverApi *d = function && stream ? api() : nullptr;
   if (!d)
     return;

@@ -43,6 +43,10 @@ const std::vector<std::pair<const char *, void *>> &cudaAbiSymbols();
 /// The errors recorded since the last call (and forgets them).
 std::vector<std::string> takeCudaErrors();
 
+/// The parameter count the host code passed with this thread's last launch (the
+/// expanded kernel operands; a check of the host/kernel agreement in tests).
+size_t lastLaunchParamCount();
+
 } // namespace attnc::cuda
 
 #endif // ATTNC_RUNTIME_CUDA_CUDAABI_H

@@ -6,7 +6,8 @@
 // without a GPU: point ATTNC_CUDA_DRIVER at this library. It checks what a driver
 // checks (copies inside live allocations, frees of live allocations, a loaded
 // cubin is ELF and a PTX image is PTX, the kernel name is in the image, launch
-// limits) and records every launch; it cannot run kernels, so their outputs are
+// limits) and records every launch (with a PTX module, each parameter as the
+// PTX's signature types it); it cannot run kernels, so their outputs are
 // left as they were. FAKE_CUDA_FAIL=init|alloc|load|launch makes that call fail;
 // FAKE_CUDA_CC=MAJOR.MINOR sets the compute capability (default 8.0).
 //
@@ -17,6 +18,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -26,10 +28,32 @@ constexpr int kSuccess = 0, kInvalidValue = 1, kOutOfMemory = 2, kNoDevice = 100
 std::mutex mutex;
 std::map<uint64_t, size_t> allocations;
 std::string launchLog;
+std::string paramLog;
+struct Function {
+  std::string name;
+  std::vector<int> paramSizes; ///< from the PTX's .entry (empty for a cubin)
+};
 struct Module {
   std::string image;
   bool ptx;
 };
+
+/// The byte sizes of the parameters of `.entry name(...)` in PTX text.
+std::vector<int> ptxParams(const std::string &ptx, const std::string &name) {
+  std::vector<int> sizes;
+  size_t at = ptx.find(".entry " + name + "(");
+  if (at == std::string::npos)
+    return sizes;
+  size_t end = ptx.find(')', at);
+  for (size_t p = ptx.find(".param", at); p < end; p = ptx.find(".param", p + 1)) {
+    std::string type = ptx.substr(p + 7, 4);
+    sizes.push_back(type.find("64") != std::string::npos ? 8
+                    : type.find("16") != std::string::npos ? 2
+                    : type.find("8") != std::string::npos  ? 1
+                                                          : 4);
+  }
+  return sizes;
+}
 
 bool failing(const char *what) {
   const char *f = std::getenv("FAKE_CUDA_FAIL");
@@ -163,7 +187,9 @@ int cuModuleGetFunction(void **function, void *module, const char *name) {
   const std::string &image = static_cast<Module *>(module)->image;
   if (image.find(name) == std::string::npos)
     return kNotFound;
-  *function = new std::string(name); // leaked with the module, as a driver would keep it
+  auto *m = static_cast<Module *>(module);
+  // Leaked with the module, as a driver keeps it.
+  *function = new Function{name, m->ptx ? ptxParams(m->image, name) : std::vector<int>()};
   return kSuccess;
 }
 int cuFuncSetAttribute(void *, int, int) { return kSuccess; }
@@ -174,7 +200,17 @@ int cuLaunchKernel(void *function, unsigned gx, unsigned gy, unsigned gz, unsign
       bx * by * bz > 1024 || gy > 65535 || gz > 65535 || shared > 227 * 1024)
     return kInvalidValue;
   std::lock_guard<std::mutex> lock(mutex);
-  launchLog += *static_cast<std::string *>(function) + " grid " + std::to_string(gx) + "x" +
+  const auto *f = static_cast<const Function *>(function);
+  // With the PTX's signature, each parameter is read as the kernel would read it.
+  if (!f->paramSizes.empty()) {
+    paramLog = std::to_string(f->paramSizes.size()) + ":";
+    for (size_t i = 0; i < f->paramSizes.size(); ++i) {
+      uint64_t value = 0;
+      std::memcpy(&value, params[i], size_t(f->paramSizes[i]));
+      paramLog += " " + std::to_string(value);
+    }
+  }
+  launchLog += f->name + " grid " + std::to_string(gx) + "x" +
                std::to_string(gy) + "x" + std::to_string(gz) + " block " +
                std::to_string(bx) + "x" + std::to_string(by) + "x" + std::to_string(bz) +
                "\n";
@@ -206,6 +242,13 @@ const char *fakeCudaTakeLaunchLog() {
   std::lock_guard<std::mutex> lock(mutex);
   taken = launchLog;
   launchLog.clear();
+  return taken.c_str();
+}
+/// The last launch's parameters as "COUNT: v0 v1 ..." (PTX modules only).
+const char *fakeCudaLastParams() {
+  static std::string taken;
+  std::lock_guard<std::mutex> lock(mutex);
+  taken = paramLog;
   return taken.c_str();
 }
 size_t fakeCudaLiveAllocations() {

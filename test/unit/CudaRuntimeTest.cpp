@@ -3,6 +3,7 @@
 // The `cuda` target's host side without a GPU: ATTNC_CUDA_DRIVER points at
 // test/fake-cuda (a libcuda.so.1 over host memory that checks its arguments and
 // records launches, but cannot run kernels). Covered: the device and its chip,
+// the kernel parameters (each tensor's descriptor where the PTX signature has it),
 // staging strided and broadcast views (span, gaps, copies back), the cubin and PTX
 // module paths, launch configuration, device dispatch (GPU tensors, host tensors,
 // mixed), errors from each driver call with the call named, no leaked device
@@ -12,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/Compiler.h"
 #include "compiler/KernelCache.h"
+#include "runtime/cuda/CudaAbi.h"
 #include "runtime/cuda/CudaDriver.h"
 #include "runtime/cuda/DeviceMemory.h"
 
@@ -34,6 +36,11 @@ void *fakeDriver() {
 
 std::string takeLaunchLog() {
   auto fn = reinterpret_cast<const char *(*)()>(dlsym(fakeDriver(), "fakeCudaTakeLaunchLog"));
+  return fn ? fn() : "(no fake driver)";
+}
+
+std::string lastParams() {
+  auto fn = reinterpret_cast<const char *(*)()>(dlsym(fakeDriver(), "fakeCudaLastParams"));
   return fn ? fn() : "(no fake driver)";
 }
 
@@ -222,6 +229,37 @@ TEST_F(CudaRuntime, PtxGoesThroughTheDriverJit) {
   ASSERT_TRUE(variant->run(host.call()));
   // The SIMT kernel: a thread per query row, 64 rows per block.
   EXPECT_EQ(takeLaunchLog(), "fake_plain_f32_gpu_kernel grid 2x3x1 block 64x1x1\n");
+}
+
+TEST_F(CudaRuntime, KernelParametersAreTheTensorsDescriptors) {
+  // With PTX the stand-in reads each parameter as the kernel's .entry types it.
+  ScopedEnv jit("ATTNC_CUDA_JIT_PTX", "1");
+  auto variant = compileSpec("params", R"json({"name": "fake_params", "heads": {"q": 3},
+    "head_dim": 40, "dtype": "bf16", "mask_mod": "q_idx >= kv_idx"})json");
+  ASSERT_TRUE(variant);
+  HostCall host(variant->desc, 2, 65, 9);
+  Result<std::unique_ptr<cuda::StagedCall>> staged = cuda::stageCall(host.call());
+  ASSERT_TRUE(staged);
+  ASSERT_TRUE(variant->run((*staged)->device));
+  std::string params = lastParams();
+  ASSERT_NE(params.find(':'), std::string::npos) << params;
+  // The host code passed as many parameters as the kernel declares.
+  EXPECT_EQ(std::stoul(params), cuda::lastLaunchParamCount()) << params;
+  // Each tensor as its memref descriptor: allocated and aligned pointers (the GPU
+  // copy), offset 0, sizes, strides (q [2, 3, 65, 40], contiguous; lse [2, 3, 65]).
+  auto descriptor = [](const TensorView &t) {
+    std::string address = std::to_string(uintptr_t(t.data));
+    std::string d = " " + address + " " + address + " 0";
+    for (int64_t x : t.shape)
+      d += " " + std::to_string(x);
+    for (int64_t x : t.strides)
+      d += " " + std::to_string(x);
+    return d + " ";
+  };
+  const AttentionCall &d = (*staged)->device;
+  for (const TensorView *t : {&d.q, &d.k, &d.v, &d.out, &d.lse})
+    EXPECT_NE((params + " ").find(descriptor(*t)), std::string::npos)
+        << "no descriptor" << descriptor(*t) << "in " << params;
 }
 
 TEST_F(CudaRuntime, DriverErrorsNameTheCall) {
