@@ -328,8 +328,10 @@ void GpuKernelBuilder::emitTensorCoreKernel(gpu::LaunchOp launch) {
     // range).
     for (int64_t s = 0; s + 1 < stages; ++s) {
       Value kt = add(firstTile, idx(s));
-      ifThen(cmp(arith::CmpIPredicate::ult, kt, endTile),
-             [&] { prefetch(kt, arith::RemUIOp::create(b, loc, kt, idx(stages))); });
+      ifThen(cmp(arith::CmpIPredicate::ult, kt, endTile), [&] {
+        ifThen(cmp(arith::CmpIPredicate::ne, tileClass(kt), idx(0)),
+               [&] { prefetch(kt, arith::RemUIOp::create(b, loc, kt, idx(stages))); });
+      });
       nvgpu::DeviceAsyncCreateGroupOp::create(b, loc, tokenType, ValueRange{});
     }
     return SmallVector<Value>(
@@ -337,7 +339,10 @@ void GpuKernelBuilder::emitTensorCoreKernel(gpu::LaunchOp launch) {
           Value buf = arith::RemUIOp::create(b, loc, kt, idx(stages));
           Value ahead = add(kt, idx(stages - 1));
           ifThen(cmp(arith::CmpIPredicate::ult, ahead, endTile), [&] {
-            prefetch(ahead, arith::RemUIOp::create(b, loc, ahead, idx(stages)));
+            // A tile the mask empties is not fetched (its body skips it).
+            ifThen(cmp(arith::CmpIPredicate::ne, tileClass(ahead), idx(0)), [&] {
+              prefetch(ahead, arith::RemUIOp::create(b, loc, ahead, idx(stages)));
+            });
           });
           // Empty groups near the end keep "all but the newest stages - 1" = tile kt.
           Value group = nvgpu::DeviceAsyncCreateGroupOp::create(b, loc, tokenType, ValueRange{});
