@@ -13,6 +13,7 @@
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/WithColor.h"
 
@@ -200,7 +201,14 @@ cuda::Assembler cachedCubinAssembler() {
     const char *jit = std::getenv("ATTNC_CUDA_JIT_PTX");
     if (ptxas.empty() || (jit && *jit && std::string(jit) != "0"))
       return std::string(); // the driver compiles the PTX
-    return gpuArtifactCache()(ptx, "cubin chip=" + chip + " ptxas=" + ptxas, "cubin",
+    // The ptxas is part of the key: another toolkit at the same path (its size and
+    // time) assembles anew.
+    llvm::sys::fs::file_status st;
+    std::string tool = ptxas;
+    if (!llvm::sys::fs::status(ptxas, st))
+      tool += " " + std::to_string(st.getSize()) + " " +
+              std::to_string(llvm::sys::toTimeT(st.getLastModificationTime()));
+    return gpuArtifactCache()(ptx, "cubin chip=" + chip + " ptxas=" + tool, "cubin",
                               [&] { return cuda::assembleCubin(ptx, chip); });
   };
 }
@@ -218,12 +226,22 @@ Compiler::compileModuleForCuda(ModuleOp module, std::shared_ptr<frontend::Spec> 
       })))
     return nullptr;
   std::string chip = device->chip();
-  // Cubins run on GPUs of their major version; newer GPUs (compute capability 10
-  // and up) get the PTX, which their driver compiles.
-  bool cubinRuns = device->computeMajor == 8 || device->computeMajor == 9;
+  // Cubins for sm_80 run on 8.x GPUs, those for sm_90a on 9.0; other GPUs (newer
+  // ones) get the PTX, which their driver compiles.
+  bool cubinRuns = device->computeMajor == 8 || (device->computeMajor == 9 &&
+                                                 device->computeMinor == 0);
+  OwningOpRef<ModuleOp> copy = cubinRuns ? module.clone() : nullptr;
   Result<cuda::CudaProgram> program = cuda::compileCudaProgram(
       module, spec->name + "_gpu", chip, cubinRuns ? cachedCubinAssembler() : cuda::Assembler(),
       gpuArtifactCache());
+  // A driver older than the toolkit refuses its cubins; it may still compile the PTX.
+  if (!program && copy && program.status().message().find("cuModuleLoadData)") !=
+                              std::string::npos) {
+    Result<cuda::CudaProgram> jit = cuda::compileCudaProgram(
+        *copy, spec->name + "_gpu", chip, cuda::Assembler(), gpuArtifactCache());
+    if (jit)
+      program = std::move(jit);
+  }
   if (!program) {
     reportError("compiling '" + spec->name + "' for " + device->name + " (" + chip +
                 ") failed: " + program.status().message());

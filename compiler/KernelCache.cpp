@@ -172,6 +172,12 @@ void writeAtomically(const std::string &path, const std::string &bytes) {
     if (ec)
       return;
     out << bytes;
+    out.close();
+    if (out.has_error()) { // a full disk: no cache entry, and no abort
+      out.clear_error();
+      llvm::sys::fs::remove(tmp);
+      return;
+    }
   }
   if (llvm::sys::fs::rename(tmp, path))
     llvm::sys::fs::remove(tmp);

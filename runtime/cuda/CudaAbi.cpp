@@ -102,13 +102,25 @@ extern "C" void *mgpuModuleGetFunction(void *module, const char *name) {
   return function;
 }
 
+namespace {
+/// The calling thread's stream, destroyed with the thread.
+struct ThreadStream {
+  void *stream = nullptr;
+  ~ThreadStream() {
+    if (stream)
+      if (Result<const DriverApi *> d = driver())
+        (*d)->cuStreamDestroy(stream);
+  }
+};
+} // namespace
+
 extern "C" void *mgpuStreamCreate() {
-  thread_local void *stream = nullptr;
-  if (stream)
-    return stream;
+  thread_local ThreadStream mine;
+  if (mine.stream)
+    return mine.stream;
   if (const DriverApi *d = api())
-    record(check(d->cuStreamCreate(&stream, /*CU_STREAM_DEFAULT=*/0), "cuStreamCreate"));
-  return stream;
+    record(check(d->cuStreamCreate(&mine.stream, /*CU_STREAM_DEFAULT=*/0), "cuStreamCreate"));
+  return mine.stream;
 }
 
 extern "C" void mgpuStreamSynchronize(void *stream) {

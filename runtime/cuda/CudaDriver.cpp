@@ -53,6 +53,7 @@ LoadedDriver *load() {
             bind(lib, a.cuDeviceGetAttribute, "cuDeviceGetAttribute") &&
             bind(lib, a.cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain") &&
             bind(lib, a.cuCtxSetCurrent, "cuCtxSetCurrent") &&
+            bind(lib, a.cuCtxGetCurrent, "cuCtxGetCurrent") &&
             bind(lib, a.cuCtxSynchronize, "cuCtxSynchronize") &&
             bind(lib, a.cuGetErrorName, "cuGetErrorName") &&
             bind(lib, a.cuGetErrorString, "cuGetErrorString") &&
@@ -127,12 +128,12 @@ Result<const DriverApi *> driver() {
   LoadedDriver &d = loaded();
   if (!d.status)
     return d.status;
-  thread_local void *current = nullptr;
-  if (current != d.context) {
+  // Asked each time: the application (or another library) may have made another
+  // context current on this thread since.
+  void *current = nullptr;
+  if (d.api.cuCtxGetCurrent(&current) != 0 || current != d.context)
     if (Status s = check(d.api.cuCtxSetCurrent(d.context), "cuCtxSetCurrent"); !s)
       return s;
-    current = d.context;
-  }
   return &d.api;
 }
 

@@ -39,6 +39,7 @@ struct DriverApi {
   CUresult (*cuDeviceGetAttribute)(int *, int, int);
   CUresult (*cuDevicePrimaryCtxRetain)(void **, int);
   CUresult (*cuCtxSetCurrent)(void *);
+  CUresult (*cuCtxGetCurrent)(void **);
   CUresult (*cuCtxSynchronize)();
   CUresult (*cuGetErrorName)(CUresult, const char **);
   CUresult (*cuGetErrorString)(CUresult, const char **);
@@ -66,7 +67,8 @@ struct DriverApi {
   CudaDevice device; ///< device 0, whose primary context is used
 };
 
-/// The loaded driver with device 0's primary context current on this thread, or
+/// The loaded driver with device 0's primary context current on this thread (made
+/// current when another context is: attnc's calls run in its own context), or
 /// `no CUDA device (REASON)`: no driver library, the driver failed to initialise,
 /// or it sees no device.
 Result<const DriverApi *> driver();

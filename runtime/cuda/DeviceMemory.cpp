@@ -2,7 +2,9 @@
 #include "runtime/cuda/DeviceMemory.h"
 #include "runtime/cuda/CudaDriver.h"
 
+#include <cstring>
 #include <tuple>
+#include <vector>
 
 namespace attnc::cuda {
 
@@ -75,9 +77,25 @@ Status copyToHost(const StagedTensor &staged, const TensorView &host) {
   Result<const DriverApi *> d = driver();
   if (!d)
     return d.status();
-  char *start = static_cast<char *>(host.data) + staged.lowest * int64_t(dtypeSize(host.dtype));
-  return check((*d)->cuMemcpyDtoH(start, staged.buffer.address(), staged.spanBytes),
-               "copying a result from the GPU (cuMemcpyDtoH)");
+  size_t elt = dtypeSize(host.dtype);
+  char *start = static_cast<char *>(host.data) + staged.lowest * int64_t(elt);
+  if (staged.spanBytes == size_t(host.numel()) * elt) // dense: the span is the view
+    return check((*d)->cuMemcpyDtoH(start, staged.buffer.address(), staged.spanBytes),
+                 "copying a result from the GPU (cuMemcpyDtoH)");
+  // Gaps (another view's elements, perhaps written meanwhile) are not written:
+  // the span comes back into a scratch copy and only the view's elements move.
+  std::vector<char> span(staged.spanBytes);
+  if (Status s = check((*d)->cuMemcpyDtoH(span.data(), staged.buffer.address(),
+                                          staged.spanBytes),
+                       "copying a result from the GPU (cuMemcpyDtoH)");
+      !s)
+    return s;
+  std::vector<int64_t> index(host.shape.size(), 0);
+  do {
+    int64_t offset = host.offsetOf(index.data()) - staged.lowest;
+    std::memcpy(start + offset * int64_t(elt), span.data() + offset * int64_t(elt), elt);
+  } while (nextIndex(index, host.shape));
+  return Status::ok();
 }
 
 Result<std::unique_ptr<StagedCall>> stageCall(const AttentionCall &host) {

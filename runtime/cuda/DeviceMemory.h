@@ -4,7 +4,8 @@
 // to the GPU for one call: the device copy covers the span of memory the view
 // addresses (from its lowest to its highest element, gaps included) and keeps the
 // view's strides, so strided and broadcast (stride 0) views need no packing; copying
-// back writes the same span, so bytes in the gaps come back unchanged.
+// back writes only the view's own elements (bytes in the gaps, which may belong to
+// another view, are left alone).
 //
 //===----------------------------------------------------------------------===//
 #ifndef ATTNC_RUNTIME_CUDA_DEVICEMEMORY_H
@@ -48,7 +49,7 @@ struct StagedTensor {
 
 /// Copies the span of `host` (named `name` in errors) to new device memory.
 Result<StagedTensor> stageToDevice(const TensorView &host, const std::string &name);
-/// Copies the staged span back over `host`.
+/// Copies the staged view's elements back into `host`.
 Status copyToHost(const StagedTensor &staged, const TensorView &host);
 
 /// Every tensor of a host call staged to the GPU: `device` is the same call over

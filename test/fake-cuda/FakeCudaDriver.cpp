@@ -8,7 +8,8 @@
 // cubin is ELF and a PTX image is PTX, the kernel name is in the image, launch
 // limits) and records every launch (with a PTX module, each parameter as the
 // PTX's signature types it); it cannot run kernels, so their outputs are
-// left as they were. FAKE_CUDA_FAIL=init|alloc|load|launch makes that call fail;
+// left as they were. FAKE_CUDA_FAIL=init|alloc|load|launch makes that call fail
+// (cubin: only cubins are refused, as by a driver older than the toolkit);
 // FAKE_CUDA_CC=MAJOR.MINOR sets the compute capability (default 8.0).
 //
 //===----------------------------------------------------------------------===//
@@ -23,7 +24,8 @@
 namespace {
 
 constexpr int kSuccess = 0, kInvalidValue = 1, kOutOfMemory = 2, kNoDevice = 100,
-              kInvalidImage = 200, kNotFound = 500, kLaunchFailed = 719;
+              kInvalidImage = 200, kUnsupportedPtxVersion = 222, kNotFound = 500,
+              kLaunchFailed = 719;
 
 std::mutex mutex;
 std::map<uint64_t, size_t> allocations;
@@ -99,7 +101,15 @@ int cuDevicePrimaryCtxRetain(void **ctx, int) {
   *ctx = &context;
   return kSuccess;
 }
-int cuCtxSetCurrent(void *) { return kSuccess; }
+thread_local void *currentContext = nullptr;
+int cuCtxSetCurrent(void *ctx) {
+  currentContext = ctx;
+  return kSuccess;
+}
+int cuCtxGetCurrent(void **ctx) {
+  *ctx = currentContext;
+  return kSuccess;
+}
 int cuCtxSynchronize() { return kSuccess; }
 
 int cuGetErrorName(int r, const char **name) {
@@ -107,6 +117,7 @@ int cuGetErrorName(int r, const char **name) {
       {kSuccess, "CUDA_SUCCESS"},           {kInvalidValue, "CUDA_ERROR_INVALID_VALUE"},
       {kOutOfMemory, "CUDA_ERROR_OUT_OF_MEMORY"}, {kNoDevice, "CUDA_ERROR_NO_DEVICE"},
       {kInvalidImage, "CUDA_ERROR_INVALID_IMAGE"}, {kNotFound, "CUDA_ERROR_NOT_FOUND"},
+      {kUnsupportedPtxVersion, "CUDA_ERROR_UNSUPPORTED_PTX_VERSION"},
       {kLaunchFailed, "CUDA_ERROR_LAUNCH_FAILED"}};
   auto it = names.find(r);
   *name = it == names.end() ? nullptr : it->second;
@@ -158,6 +169,8 @@ int cuMemsetD8_v2(uint64_t dst, unsigned char value, size_t bytes) {
 }
 
 int cuModuleLoadData(void **module, const void *image) {
+  if (failing("cubin")) // a driver older than the toolkit that made the cubin
+    return kUnsupportedPtxVersion;
   if (failing("load") || std::memcmp(image, "\x7f" "ELF", 4) != 0)
     return kInvalidImage;
   // An ELF's size is in its header: e_shoff + e_shnum * e_shentsize (64-bit).

@@ -123,7 +123,7 @@ TEST_F(CudaRuntime, FindsTheDeviceAndItsChip) {
   EXPECT_EQ(blackwell.chip(), "sm_80");
 }
 
-TEST_F(CudaRuntime, StagesStridedViewsWithTheirGaps) {
+TEST_F(CudaRuntime, StagesStridedViewsAsTheirSpans) {
   size_t before = liveAllocations();
   std::vector<float> host(200);
   for (size_t i = 0; i < host.size(); ++i)
@@ -140,10 +140,13 @@ TEST_F(CudaRuntime, StagesStridedViewsWithTheirGaps) {
     for (float &x : host)
       x = -1;
     ASSERT_TRUE(cuda::copyToHost(*staged, view));
-    for (size_t i = 0; i < host.size(); ++i) {
-      bool inSpan = i >= 5 && i <= 5 + 46;
-      EXPECT_EQ(host[i], inSpan ? float(i) : -1.0f) << "element " << i;
-    }
+    // The view's elements come back; the gaps and the rest keep what the host has.
+    std::vector<bool> inView(host.size(), false);
+    for (int64_t r = 0; r < 3; ++r)
+      for (int64_t c = 0; c < 4; ++c)
+        inView[size_t(5 + 20 * r + 2 * c)] = true;
+    for (size_t i = 0; i < host.size(); ++i)
+      EXPECT_EQ(host[i], inView[i] ? float(i) : -1.0f) << "element " << i;
     EXPECT_FALSE(cuda::stageToDevice(staged->device, "t")); // already on the device
   }
   // A broadcast (stride 0) view covers one row.
@@ -302,6 +305,32 @@ TEST_F(CudaRuntime, ModulesTheDriverRefusesFailTheCompilation) {
             std::string::npos)
       << err;
   EXPECT_NE(err.find("CUDA_ERROR_INVALID_IMAGE"), std::string::npos) << err;
+}
+
+TEST_F(CudaRuntime, ARefusedCubinFallsBackToPtx) {
+  ScopedEnv fail("FAKE_CUDA_FAIL", "cubin");
+  auto variant = compileSpec("old_driver", R"json({"name": "fake_old_driver", "heads": {"q": 2},
+    "head_dim": 32, "dtype": "f16"})json");
+  ASSERT_TRUE(variant);
+  EXPECT_EQ(variant->cudaKernel->chip(), "sm_80 ptx");
+  HostCall host(variant->desc, 1, 20, 20);
+  takeLaunchLog();
+  ASSERT_TRUE(variant->run(host.call()));
+  EXPECT_NE(takeLaunchLog(), "");
+}
+
+TEST_F(CudaRuntime, CopiesBackOnlyTheViewsElements) {
+  // out's rows are interleaved with another tensor's: copying back must not write
+  // the other's elements (here changed on the host after staging).
+  std::vector<float> host(2 * 6);
+  TensorView even{host.data(), DType::F32, {6}, {2}};
+  Result<cuda::StagedTensor> staged = cuda::stageToDevice(even, "even");
+  ASSERT_TRUE(staged);
+  for (size_t i = 0; i < host.size(); ++i)
+    host[i] = float(i % 2 ? 100 + i : -1);
+  ASSERT_TRUE(cuda::copyToHost(*staged, even));
+  for (size_t i = 0; i < host.size(); ++i)
+    EXPECT_EQ(host[i], i % 2 ? float(100 + i) : 0.0f) << i;
 }
 
 TEST_F(CudaRuntime, CubinsAreCached) {

@@ -135,6 +135,11 @@ Result<int64_t> outline(ModuleOp module, DiagnosticText &diagnostics) {
     // SM: ptxas then keeps them within 128 registers, the 25% occupancy that 4-warp
     // blocks of 128 registers have (it would otherwise take 129 on sm_90a and fit
     // one block).
+    // Workgroup buffers 16-byte aligned: ldmatrix rows and cp.async chunks are 16
+    // bytes (the lowering would otherwise declare them .align 2).
+    for (unsigned i = 0; i < fn.getNumWorkgroupAttributions(); ++i)
+      fn.setWorkgroupAttributionAttr(i, LLVM::LLVMDialect::getAlignAttrName(),
+                                     Builder(fn.getContext()).getI64IntegerAttr(16));
     bool tensorCores = false;
     fn.walk([&](nvgpu::MmaSyncOp) { tensorCores = true; });
     if (threads >= 256 && threads <= 512 && fn.isKernel() && tensorCores)
