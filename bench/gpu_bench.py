@@ -57,7 +57,9 @@ def run_attnc(attnc, path, batch, length, reps):
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed:\n{proc.stderr.strip()}")
-    match = re.search(r"([0-9.]+) ms\s+([0-9.]+) TFLOP/s", proc.stdout)
+    # The kernel's time from CUDA events (as PyTorch's below), else the call's.
+    match = (re.search(r"CUDA events, median\)\s+([0-9.]+) ms\s+([0-9.]+) TFLOP/s", proc.stdout)
+             or re.search(r"([0-9.]+) ms\s+([0-9.]+) TFLOP/s", proc.stdout))
     if not match:
         sys.exit(f"unexpected output of {' '.join(cmd)}:\n{proc.stdout}")
     return float(match.group(1)), float(match.group(2)), proc.stdout.strip()

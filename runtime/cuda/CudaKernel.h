@@ -33,6 +33,9 @@ public:
   const VariantDesc &variant() const { return variant_; }
   const std::string &chip() const { return chip_; }
   Status run(const AttentionCall &call) const;
+  /// The GPU time of this thread's last launch, in ms (CUDA events recorded on the
+  /// default stream around it; 0 if none or the driver reports none).
+  static double lastKernelMilliseconds();
 
 private:
   Status runOnDevice(const AttentionCall &call) const;

@@ -13,6 +13,7 @@
 // FAKE_CUDA_CC=MAJOR.MINOR sets the compute capability (default 8.0).
 //
 //===----------------------------------------------------------------------===//
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -236,18 +237,28 @@ int cuStreamCreate(void **stream, unsigned) {
 }
 int cuStreamSynchronize(void *) { return kSuccess; }
 int cuStreamDestroy_v2(void *) { return kSuccess; }
+// Events hold the host time of their record (there is no GPU time to measure).
 int cuEventCreate(void **event, unsigned) {
-  static int e;
-  *event = &e;
+  *event = new std::chrono::steady_clock::time_point();
   return kSuccess;
 }
-int cuEventRecord(void *, void *) { return kSuccess; }
+int cuEventRecord(void *event, void *) {
+  *static_cast<std::chrono::steady_clock::time_point *>(event) =
+      std::chrono::steady_clock::now();
+  return kSuccess;
+}
 int cuEventSynchronize(void *) { return kSuccess; }
-int cuEventElapsedTime(float *ms, void *, void *) {
-  *ms = 0;
+int cuEventElapsedTime(float *ms, void *start, void *end) {
+  using Time = std::chrono::steady_clock::time_point;
+  *ms = std::chrono::duration<float, std::milli>(*static_cast<Time *>(end) -
+                                                 *static_cast<Time *>(start))
+            .count();
   return kSuccess;
 }
-int cuEventDestroy_v2(void *) { return kSuccess; }
+int cuEventDestroy_v2(void *event) {
+  delete static_cast<std::chrono::steady_clock::time_point *>(event);
+  return kSuccess;
+}
 
 /// For the tests: the launches so far (and forgets them), the live allocations.
 const char *fakeCudaTakeLaunchLog() {

@@ -76,10 +76,10 @@ cl::opt<std::string> target("target", cl::desc("cpu (default), cuda or cuda-emu"
                             cl::init("cpu"), cl::sub(compileCmd), cl::sub(runCmd),
                             cl::sub(benchCmd), cl::cat(attncCategory));
 
-cl::opt<int64_t> blockQ("block-q", cl::desc("Query rows per tile (multiple of 4)"),
+cl::opt<int64_t> blockQ("block-q", cl::desc("Query rows per tile, a multiple of 4 (default: 64 on the CPU, the heuristic on GPU targets)"),
                         cl::init(64), cl::sub(compileCmd), cl::sub(runCmd),
                         cl::sub(benchCmd), cl::cat(attncCategory));
-cl::opt<int64_t> blockKV("block-kv", cl::desc("Key rows per tile (multiple of 16)"),
+cl::opt<int64_t> blockKV("block-kv", cl::desc("Key rows per tile, a multiple of 16 (default: 64 on the CPU, the heuristic on GPU targets)"),
                          cl::init(64), cl::sub(compileCmd), cl::sub(runCmd),
                          cl::sub(benchCmd), cl::cat(attncCategory));
 
@@ -461,7 +461,16 @@ int runBench(const CompiledVariant &variant) {
     return Status::ok();
   };
   double ms = 0;
-  if (Status s = timeIt([&] { return variant.run(call); }, reps, ms); !s)
+  std::vector<double> gpuTimes; // CUDA events around each launch (--target cuda)
+  if (Status s = timeIt(
+          [&] {
+            Status st = variant.run(call);
+            if (variant.cudaKernel)
+              gpuTimes.push_back(CudaKernel::lastKernelMilliseconds());
+            return st;
+          },
+          reps, ms);
+      !s)
     return fail(s.message());
   double density = maskDensity(variant, tensors);
   // FlashAttention's count: 2·B·H·Q·KV·(D + DV) (= 4·B·H·Q·KV·D when DV = D),
@@ -479,6 +488,17 @@ int runBench(const CompiledVariant &variant) {
                    (long long)Q, (long long)KV, (long long)variant.desc.headDim,
                    dtypeName(variant.desc.dtype), ms, flops / (ms * 1e9), flops / (ms * 1e6),
                    density, where.c_str());
+  if (variant.cudaKernel) {
+    gpuTimes.erase(gpuTimes.begin(), gpuTimes.begin() + std::min<size_t>(2, gpuTimes.size()));
+    std::sort(gpuTimes.begin(), gpuTimes.end());
+    double gpuMs = gpuTimes.empty() ? 0 : gpuTimes[gpuTimes.size() / 2];
+    if (gpuMs > 0)
+      outs() << format("%-24s kernel time on the GPU (CUDA events, median) %10.3f ms  %7.4f "
+                       "TFLOP/s\n",
+                       variant.desc.name.c_str(), gpuMs, flops / (gpuMs * 1e9));
+    else
+      outs() << variant.desc.name << ": the driver reported no kernel time\n";
+  }
   if (withReference) {
     double refMs = 0;
     if (Status s = timeIt([&] { return variant.reference(hostCall); }, 1, refMs); !s)
