@@ -184,6 +184,7 @@ cuda::GpuKernelTraits gpuTraits(const frontend::Spec &spec) {
   traits.headDimV = spec.headDimV;
   traits.sixteenBit = spec.dtype == "f16" || spec.dtype == "bf16";
   traits.scoreMod = spec.scoreMod.expr != nullptr;
+  traits.readsBuffers = !spec.buffers.empty();
   return traits;
 }
 

@@ -32,11 +32,15 @@ GpuTileOptions chooseGpuTiles(GpuTileOptions requested, const GpuKernelTraits &t
   auto fits = [&](int64_t bq, int64_t bk, int64_t s) {
     return tensorCoreSharedBytes(bq, bk, headDim, headDimV, s) <= kSharedBytes;
   };
+  // A score_mod, or buffer reads in the mods, need registers beside the live
+  // scores: 32-row key tiles, and 16 for head dims 81 to 96 with a score_mod, whose
+  // fragments otherwise sit at the 128-register step where ptxas spills rather than
+  // lose occupancy (measured on CUDA 13).
+  int64_t firstBlockKV = !traits.scoreMod && !traits.readsBuffers ? 64
+                         : traits.scoreMod && headDim > 80 && headDim <= 96 ? 16
+                                                                            : 32;
   auto pickBlockKV = [&](int64_t bq, int64_t s) {
-    // A score_mod needs registers beside the live scores: 32-row key tiles, and 16
-    // for head dims 81 to 96, whose fragments otherwise sit at the 128-register
-    // step where ptxas spills rather than lose occupancy (measured on CUDA 13).
-    int64_t bk = !traits.scoreMod ? 64 : headDim > 80 && headDim <= 96 ? 16 : 32;
+    int64_t bk = firstBlockKV;
     while (bk > 16 && !fits(bq, bk, s))
       bk /= 2;
     return bk;
@@ -44,7 +48,8 @@ GpuTileOptions chooseGpuTiles(GpuTileOptions requested, const GpuKernelTraits &t
   if (!t.stages)
     t.stages = fits(t.blockQ ? t.blockQ : 64, t.blockKV ? t.blockKV : 16, 2) ? 2 : 1;
   if (!t.blockQ)
-    t.blockQ = !traits.scoreMod && fits(128, t.blockKV ? t.blockKV : 64, t.stages) ? 128 : 64;
+    t.blockQ =
+        !traits.scoreMod && fits(128, t.blockKV ? t.blockKV : firstBlockKV, t.stages) ? 128 : 64;
   if (!t.blockKV)
     t.blockKV = pickBlockKV(t.blockQ, t.stages);
   return t;

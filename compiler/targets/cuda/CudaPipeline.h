@@ -37,15 +37,16 @@ struct GpuKernelTraits {
   int64_t headDim = 64, headDimV = 64;
   bool sixteenBit = false; ///< f16 or bf16: the tensor-core kernel
   bool scoreMod = false;   ///< a score_mod (more registers per score)
+  bool readsBuffers = false; ///< buffers declared (reads in score_mod/mask_mod)
 };
 
 /// The tile heuristic (docs/cuda-target.md, "Configurations"), filling the fields
 /// left 0. Tensor-core kernels, within the 48 KiB of static shared memory: stages
 /// 2 (1 if 2 do not fit with 16-row key tiles); block-q 128 (8 warps, kept within
-/// 128 registers) when the spec has no score_mod and that fits with 64-row key
-/// tiles, else 64 (4 warps); block-kv 64 (with a score_mod, whose evaluation needs
-/// registers beside the scores, 32, or 16 for head dims 81 to 96), halved down to
-/// 16 until the tiles fit.
+/// 128 registers) when the spec has no score_mod and that fits with its first
+/// key tile size below, else 64 (4 warps); block-kv 64 (with a score_mod or buffers, whose
+/// evaluation needs registers beside the scores, 32, or 16 for head dims 81 to 96
+/// with a score_mod), halved down to 16 until the tiles fit.
 /// SIMT kernels (f32, or `tensorCores` off): block-q 64, block-kv defaultBlockKV.
 GpuTileOptions chooseGpuTiles(GpuTileOptions requested, const GpuKernelTraits &traits,
                               bool tensorCores = true);

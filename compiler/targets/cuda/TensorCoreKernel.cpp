@@ -179,8 +179,6 @@ void GpuKernelBuilder::emitTensorCoreKernel(gpu::LaunchOp launch) {
   Value l16 = arith::RemUIOp::create(b, loc, lane, idx(16));
   Value kRow = arith::RemUIOp::create(b, loc, l16, idx(8));
   Value kCol = mul(arith::DivUIOp::create(b, loc, l16, idx(8)), idx(8));
-  // One key tile on buffer `buf` of the K and V tiles, staged here (synchronously)
-  // when `stage`; returns the new state.
   // The class of key tile kt for this query tile (0 empty, 1 full, 2 partial).
   auto tileClass = [&](Value kt) {
     Value k0 = mul(kt, idx(BK));
@@ -189,10 +187,11 @@ void GpuKernelBuilder::emitTensorCoreKernel(gpu::LaunchOp launch) {
     return emitMaskClass(b, loc, variant, batch, head, q0, q1, k0, k1, qLen, kvLen,
                          scalarArgs);
   };
-  // Tiles past the last one the mask keeps are not visited (nor fetched): a causal
-  // query tile reads keys up to its diagonal only. Empty tiles before it are still
-  // fetched, then skipped. (Starting at the first kept tile too costs a register
-  // that made two examples spill at 128 registers.)
+  // Tiles past the last one the mask keeps are not visited: a causal query tile
+  // reads keys up to its diagonal only. Empty tiles before it (a sliding window's
+  // leading tiles) are visited but neither fetched, waited for nor synchronised.
+  // (Starting the loop at the first kept tile costs a register that made two
+  // examples spill at 128 registers.)
   Value firstTile = idx(0), endTile;
   endTile = loop(idx(0), numKVTiles, idx(1), ValueRange{idx(0)},
                  [&](Value kt, ValueRange end) -> SmallVector<Value> {
@@ -200,7 +199,12 @@ void GpuKernelBuilder::emitTensorCoreKernel(gpu::LaunchOp launch) {
                    return {arith::SelectOp::create(b, loc, kept, add(kt, idx(1)), end[0])};
                  })
                 .getResult(0);
-  auto tileBody = [&](Value kt, ValueRange st, Value buf, bool stage) -> SmallVector<Value> {
+  // One key tile on buffer `buf` of the K and V tiles, staged here (synchronously)
+  // when `stage`, else made ready by `ready` (the cp.async wait and barrier), which
+  // only kept tiles run: the tile class is the same for the whole block. Returns
+  // the new state.
+  auto tileBody = [&](Value kt, ValueRange st, Value buf, bool stage,
+                      function_ref<void()> ready) -> SmallVector<Value> {
     Value k0 = mul(kt, idx(BK));
     Value cls = tileClass(kt);
     auto ifOp = scf::IfOp::create(b, loc, ValueRange(st).getTypes(),
@@ -209,6 +213,8 @@ void GpuKernelBuilder::emitTensorCoreKernel(gpu::LaunchOp launch) {
     b.setInsertionPointToStart(ifOp.elseBlock());
     scf::YieldOp::create(b, loc, st);
     b.setInsertionPointToStart(ifOp.thenBlock());
+    if (ready)
+      ready();
     if (stage) {
       stageF16(k, ks, {buf}, batch, kvHead, k0, BK, Dp, D, kvLen, tid, tcThreads());
       stageF16(v, vs, {buf}, batch, kvHead, k0, BK, DVp, DV, kvLen, tid, tcThreads());
@@ -320,7 +326,7 @@ void GpuKernelBuilder::emitTensorCoreKernel(gpu::LaunchOp launch) {
     if (!async)
       return SmallVector<Value>(
           loop(firstTile, endTile, idx(1), init, [&](Value kt, ValueRange st) {
-            return tileBody(kt, st, idx(0), /*stage=*/true);
+            return tileBody(kt, st, idx(0), /*stage=*/true, nullptr);
           }).getResults());
     kUnit = withUnitInnerStride(k);
     vUnit = withUnitInnerStride(v);
@@ -346,10 +352,13 @@ void GpuKernelBuilder::emitTensorCoreKernel(gpu::LaunchOp launch) {
           });
           // Empty groups near the end keep "all but the newest stages - 1" = tile kt.
           Value group = nvgpu::DeviceAsyncCreateGroupOp::create(b, loc, tokenType, ValueRange{});
-          nvgpu::DeviceAsyncWaitOp::create(b, loc, group,
-                                           b.getI32IntegerAttr(int32_t(stages - 1)));
-          gpu::BarrierOp::create(b, loc);
-          return tileBody(kt, st, buf, /*stage=*/false);
+          // A tile the mask empties was not fetched and is not read: no wait, no
+          // barrier (every computed tile ends with one, which protects its buffer).
+          return tileBody(kt, st, buf, /*stage=*/false, [&] {
+            nvgpu::DeviceAsyncWaitOp::create(b, loc, group,
+                                             b.getI32IntegerAttr(int32_t(stages - 1)));
+            gpu::BarrierOp::create(b, loc);
+          });
         }).getResults());
   };
   Value aligned = arith::AndIOp::create(b, loc, cpAsyncAligned(k), cpAsyncAligned(v));
