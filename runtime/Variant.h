@@ -55,6 +55,10 @@ struct AttentionCall {
   TensorView q, k, v, out, lse;
   std::map<std::string, ScalarValue> scalars;
   std::map<std::string, TensorView> buffers;
+  /// GPU kernels with tensors in GPU memory: the CUDA stream (a CUstream) to run
+  /// on, after the work already queued on it; null: the calling thread's own
+  /// stream. Calls return when the kernel is done either way.
+  void *stream = nullptr;
 
   int64_t batch() const { return q.shape.size() == 4 ? q.shape[0] : 0; }
   int64_t qLen() const { return q.shape.size() == 4 ? q.shape[2] : 0; }

@@ -11,6 +11,7 @@ constexpr int kJitErrorLogBufferSize = 6;
 constexpr int kMaxDynamicSharedBytes = 8; // CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES
 
 thread_local size_t lastParamCount = 0;
+thread_local void *launchStream = nullptr;
 
 std::vector<std::string> &errors() {
   thread_local std::vector<std::string> list;
@@ -49,6 +50,8 @@ const std::vector<std::pair<const char *, void *>> &cudaAbiSymbols() {
 }
 
 size_t lastLaunchParamCount() { return lastParamCount; }
+
+void setLaunchStream(void *stream) { launchStream = stream; }
 
 std::vector<std::string> takeCudaErrors() {
   std::vector<std::string> taken;
@@ -115,6 +118,8 @@ struct ThreadStream {
 } // namespace
 
 extern "C" void *mgpuStreamCreate() {
+  if (launchStream)
+    return launchStream;
   thread_local ThreadStream mine;
   if (mine.stream)
     return mine.stream;

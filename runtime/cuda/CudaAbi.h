@@ -43,6 +43,10 @@ const std::vector<std::pair<const char *, void *>> &cudaAbiSymbols();
 /// The errors recorded since the last call (and forgets them).
 std::vector<std::string> takeCudaErrors();
 
+/// The stream this thread's launches go to until reset (null: the thread's own,
+/// which mgpuStreamCreate returns otherwise).
+void setLaunchStream(void *stream);
+
 /// The parameter count the host code passed with this thread's last launch (the
 /// expanded kernel operands; a check of the host/kernel agreement in tests).
 size_t lastLaunchParamCount();

@@ -61,6 +61,7 @@ LoadedDriver *load() {
             bind(lib, a.cuMemcpyHtoD, "cuMemcpyHtoD_v2") &&
             bind(lib, a.cuMemcpyDtoH, "cuMemcpyDtoH_v2") &&
             bind(lib, a.cuMemsetD8, "cuMemsetD8_v2") &&
+            bind(lib, a.cuMemsetD8Async, "cuMemsetD8Async") &&
             bind(lib, a.cuModuleLoadData, "cuModuleLoadData") &&
             bind(lib, a.cuModuleLoadDataEx, "cuModuleLoadDataEx") &&
             bind(lib, a.cuModuleUnload, "cuModuleUnload") &&

@@ -48,6 +48,7 @@ struct DriverApi {
   CUresult (*cuMemcpyHtoD)(uint64_t, const void *, size_t);
   CUresult (*cuMemcpyDtoH)(void *, uint64_t, size_t);
   CUresult (*cuMemsetD8)(uint64_t, unsigned char, size_t);
+  CUresult (*cuMemsetD8Async)(uint64_t, unsigned char, size_t, void *);
   CUresult (*cuModuleLoadData)(void **, const void *);
   CUresult (*cuModuleLoadDataEx)(void **, const void *, unsigned, int *, void **);
   CUresult (*cuModuleUnload)(void *);

@@ -45,10 +45,12 @@ Status CudaKernel::run(const AttentionCall &call) const {
   }
   if (Status s = validateCall(variant_, call, Device::Cpu); !s)
     return s;
-  // Host tensors: stage each to the GPU, run, copy out and lse back.
+  // Host tensors: stage each to the GPU, run, copy out and lse back, on the
+  // thread's own stream (blocking: ordered after the synchronous copies).
   Result<std::unique_ptr<cuda::StagedCall>> staged = cuda::stageCall(call);
   if (!staged)
     return staged.status();
+  (*staged)->device.stream = nullptr;
   if (Status s = runOnDevice((*staged)->device); !s)
     return s;
   return (*staged)->copyOutputs(call);
@@ -67,22 +69,30 @@ Status CudaKernel::runOnDevice(const AttentionCall &call) const {
       return allocated.status();
     statusBuffer = allocated.take();
   }
-  if (Status s = cuda::check((*driver)->cuMemsetD8(statusBuffer.address(), 0, 32),
+  // The call's stream, or this thread's (the same mgpuStreamCreate gives the launch).
+  void *stream = call.stream;
+  if (!stream) {
+    stream = mgpuStreamCreate();
+    if (std::vector<std::string> errors = cuda::takeCudaErrors(); !errors.empty())
+      return Status::error("cuda: " + errors.front());
+  }
+  if (Status s = cuda::check((*driver)->cuMemsetD8Async(statusBuffer.address(), 0, 32, stream),
                              "clearing the status word (cuMemsetD8)");
       !s)
     return s;
   TensorView status{reinterpret_cast<void *>(uintptr_t(statusBuffer.address())),
                     DType::I64, {4}, {1}, Device::Cuda};
   PackedMemrefCall packed(variant_, call, status);
-  // Events on the default (legacy) stream bracket the launch on the thread's
-  // blocking stream, which is ordered with it.
+  // Events on the stream bracket the launch.
   thread_local ThreadEvents events;
-  bool timed = events.ready(**driver) && (*driver)->cuEventRecord(events.start, nullptr) == 0;
+  bool timed = events.ready(**driver) && (*driver)->cuEventRecord(events.start, stream) == 0;
   cuda::takeCudaErrors();
+  cuda::setLaunchStream(stream);
   entry_(packed.args());
+  cuda::setLaunchStream(nullptr);
   std::vector<std::string> errors = cuda::takeCudaErrors();
   float ms = 0;
-  lastKernelMs = timed && (*driver)->cuEventRecord(events.end, nullptr) == 0 &&
+  lastKernelMs = timed && (*driver)->cuEventRecord(events.end, stream) == 0 &&
                          (*driver)->cuEventSynchronize(events.end) == 0 &&
                          (*driver)->cuEventElapsedTime(&ms, events.start, events.end) == 0
                      ? double(ms)

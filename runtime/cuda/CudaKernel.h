@@ -6,7 +6,9 @@
 // dispatched by the tensors' device: with every tensor in GPU memory
 // (TensorView::device == Device::Cuda) the kernel runs on them directly; with every
 // tensor in host memory each is staged to the GPU for the call (DeviceMemory.h) and
-// out and lse are copied back. The status word (an out-of-range buffer read, a
+// out and lse are copied back. GPU-memory calls run on `AttentionCall::stream` when
+// given (after the work queued there), else on the thread's stream; either way the
+// call returns when the kernel is done. The status word (an out-of-range buffer read, a
 // division by zero) is read back after the kernel and becomes the same error as on
 // the CPU.
 //
@@ -33,8 +35,8 @@ public:
   const VariantDesc &variant() const { return variant_; }
   const std::string &chip() const { return chip_; }
   Status run(const AttentionCall &call) const;
-  /// The GPU time of this thread's last launch, in ms (CUDA events recorded on the
-  /// default stream around it; 0 if none or the driver reports none).
+  /// The GPU time of this thread's last launch, in ms (CUDA events recorded on its
+  /// stream around it; 0 if none or the driver reports none).
   static double lastKernelMilliseconds();
 
 private:

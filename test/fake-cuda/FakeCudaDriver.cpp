@@ -32,6 +32,7 @@ std::mutex mutex;
 std::map<uint64_t, size_t> allocations;
 std::string launchLog;
 std::string paramLog;
+int ownStream; ///< what cuStreamCreate hands out
 struct Function {
   std::string name;
   std::vector<int> paramSizes; ///< from the PTX's .entry (empty for a cubin)
@@ -169,6 +170,10 @@ int cuMemsetD8_v2(uint64_t dst, unsigned char value, size_t bytes) {
   return kSuccess;
 }
 
+int cuMemsetD8Async(uint64_t dst, unsigned char value, size_t bytes, void *) {
+  return cuMemsetD8_v2(dst, value, bytes);
+}
+
 int cuModuleLoadData(void **module, const void *image) {
   if (failing("cubin")) // a driver older than the toolkit that made the cubin
     return kUnsupportedPtxVersion;
@@ -208,7 +213,7 @@ int cuModuleGetFunction(void **function, void *module, const char *name) {
 }
 int cuFuncSetAttribute(void *, int, int) { return kSuccess; }
 int cuLaunchKernel(void *function, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
-                   unsigned by, unsigned bz, unsigned shared, void *, void **params,
+                   unsigned by, unsigned bz, unsigned shared, void *stream, void **params,
                    void **) {
   if (!function || !params || gx == 0 || gy == 0 || gz == 0 || bx * by * bz == 0 ||
       bx * by * bz > 1024 || gy > 65535 || gz > 65535 || shared > 227 * 1024)
@@ -227,12 +232,11 @@ int cuLaunchKernel(void *function, unsigned gx, unsigned gy, unsigned gz, unsign
   launchLog += f->name + " grid " + std::to_string(gx) + "x" +
                std::to_string(gy) + "x" + std::to_string(gz) + " block " +
                std::to_string(bx) + "x" + std::to_string(by) + "x" + std::to_string(bz) +
-               "\n";
+               (stream == &ownStream ? "" : " on the caller's stream") + "\n";
   return failing("launch") ? kLaunchFailed : kSuccess;
 }
 int cuStreamCreate(void **stream, unsigned) {
-  static int s;
-  *stream = &s;
+  *stream = &ownStream;
   return kSuccess;
 }
 int cuStreamSynchronize(void *) { return kSuccess; }

@@ -199,6 +199,13 @@ TEST_F(CudaRuntime, RunsOnTensorsAlreadyInGpuMemory) {
   ASSERT_TRUE(variant->run((*staged)->device));
   EXPECT_EQ(takeLaunchLog(), "fake_causal_f16_gpu_kernel grid 2x4x1 block 256x1x1\n");
   ASSERT_TRUE((*staged)->copyOutputs(host.call()));
+  // On the caller's stream when the call names one.
+  AttentionCall onStream = (*staged)->device;
+  int callerStream = 0;
+  onStream.stream = &callerStream;
+  ASSERT_TRUE(variant->run(onStream));
+  EXPECT_EQ(takeLaunchLog(),
+            "fake_causal_f16_gpu_kernel grid 2x4x1 block 256x1x1 on the caller's stream\n");
   // Mixed devices are refused, naming the tensor.
   AttentionCall mixed = (*staged)->device;
   mixed.k = host.k.view();
