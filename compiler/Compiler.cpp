@@ -170,7 +170,7 @@ std::shared_ptr<CompiledVariant> Compiler::compileFileFor(const std::string &pat
 }
 
 /// The GPU tiles asked for (0: chosen by the heuristic).
-static cuda::GpuTileOptions gpuTiles(const cpu::CpuOptions &options) {
+cuda::GpuTileOptions gpuTiles(const cpu::CpuOptions &options) {
   cuda::GpuTileOptions tiles;
   tiles.blockQ = options.blockQ;
   tiles.blockKV = options.blockKV;
@@ -193,6 +193,14 @@ cuda::ArtifactCache gpuArtifactCache() {
             const std::function<Result<std::string>()> &build) {
     return KernelCache::getOrBuildFile(KernelCache::key(ir, options), ext, build);
   };
+}
+
+/// attn → @X_gpu with the options' tiles (the heuristic's where they are 0).
+static LogicalResult lowerToGpuKernel(ModuleOp module, const frontend::Spec &spec,
+                                      const cpu::CpuOptions &options) {
+  return cpu::runPipeline(module, [&](OpPassManager &pm) {
+    cuda::buildGpuKernelPipeline(pm, gpuTiles(options), gpuTraits(spec));
+  });
 }
 
 cuda::Assembler cachedCubinAssembler() {
@@ -222,9 +230,7 @@ Compiler::compileModuleForCuda(ModuleOp module, std::shared_ptr<frontend::Spec> 
     reportError(device.status().message());
     return nullptr;
   }
-  if (failed(cpu::runPipeline(module, [&](OpPassManager &pm) {
-        cuda::buildGpuKernelPipeline(pm, gpuTiles(options), gpuTraits(*spec));
-      })))
+  if (failed(lowerToGpuKernel(module, *spec, options)))
     return nullptr;
   std::string chip = device->chip();
   // Cubins for sm_80 run on 8.x GPUs, those for sm_90a on 9.0; other GPUs (newer
@@ -259,9 +265,7 @@ Compiler::compileModuleForCuda(ModuleOp module, std::shared_ptr<frontend::Spec> 
 std::shared_ptr<CompiledVariant>
 Compiler::compileModuleForEmu(ModuleOp module, std::shared_ptr<frontend::Spec> spec,
                               const cpu::CpuOptions &options) {
-  if (failed(cpu::runPipeline(module, [&](OpPassManager &pm) {
-        cuda::buildGpuKernelPipeline(pm, gpuTiles(options), gpuTraits(*spec));
-      })))
+  if (failed(lowerToGpuKernel(module, *spec, options)))
     return nullptr;
   auto program = emu::EmuProgram::compileLibrary(module, {});
   if (!program) {

@@ -117,6 +117,9 @@ private:
 /// the kernel's IR, cubins by the PTX.
 cuda::ArtifactCache gpuArtifactCache();
 
+/// The GPU tiles of compile options (0: chosen by cuda::chooseGpuTiles).
+cuda::GpuTileOptions gpuTiles(const cpu::CpuOptions &options);
+
 /// What the GPU tile heuristic (cuda::chooseGpuTiles) needs to know of a spec.
 cuda::GpuKernelTraits gpuTraits(const frontend::Spec &spec);
 

@@ -175,6 +175,19 @@ Status checkGpuOptions() {
   return Status::ok();
 }
 
+/// Writes -o (stdout by default) with `write`, which returns false after reporting
+/// a failure; the exit status.
+int writeOutput(function_ref<bool(raw_ostream &)> write) {
+  std::string errorMessage;
+  std::unique_ptr<ToolOutputFile> output = mlir::openOutputFile(outputPath, &errorMessage);
+  if (!output)
+    return fail(errorMessage);
+  if (!write(output->os()))
+    return 1;
+  output->keep();
+  return 0;
+}
+
 int runCompile(Compiler &compiler) {
   frontend::Spec spec; // its head dims pick the GPU's tile sizes
   mlir::OwningOpRef<mlir::ModuleOp> module = compiler.import(specPath, &spec);
@@ -192,10 +205,7 @@ int runCompile(Compiler &compiler) {
     emitKind = EmitKind::Ptx; // the kernel --report is about (printed only with -o)
   cuda::GpuTileOptions tiles;
   if (emitKind != EmitKind::Attn && gpu) {
-    tiles.blockQ = cpuOptions().blockQ;
-    tiles.blockKV = cpuOptions().blockKV;
-    tiles.stages = cpuOptions().stages;
-    tiles = cuda::chooseGpuTiles(tiles, gpuTraits(spec));
+    tiles = cuda::chooseGpuTiles(gpuTiles(cpuOptions()), gpuTraits(spec));
     if (failed(cpu::runPipeline(*module, [&](mlir::OpPassManager &pm) {
           if (emitKind == EmitKind::Flash)
             cpu::buildFlashPipeline(pm, {tiles.blockQ, tiles.blockKV});
@@ -222,8 +232,7 @@ int runCompile(Compiler &compiler) {
       Result<std::string> usage = cuda::ptxasReport(code->ptx, chip, code->threadsPerBlock);
       if (!usage)
         return fail(usage.status().message());
-      // The tensor-core kernel runs two threads per query row (16 rows per warp).
-      bool tc = code->threadsPerBlock == 2 * tiles.blockQ;
+      bool tc = code->tensorCores;
       outs() << spec.name << "_gpu_kernel: "
              << (tc ? "tensor cores, block-q " + std::to_string(tiles.blockQ) + " (" +
                           std::to_string(tiles.blockQ / 16) + " warps), block-kv " +
@@ -244,35 +253,22 @@ int runCompile(Compiler &compiler) {
                                                          code->threadsPerBlock);
       if (!cubin)
         return fail(cubin.status().message());
-      std::string errorMessage;
-      std::unique_ptr<ToolOutputFile> output =
-          mlir::openOutputFile(outputPath, &errorMessage);
-      if (!output)
-        return fail(errorMessage);
-      output->os() << *cubin;
-      output->keep();
-      return 0;
+      return writeOutput([&](raw_ostream &os) {
+        os << *cubin;
+        return true;
+      });
     }
-    std::string errorMessage;
-    std::unique_ptr<ToolOutputFile> output = mlir::openOutputFile(outputPath, &errorMessage);
-    if (!output)
-      return fail(errorMessage);
-    output->os() << code->ptx;
-    output->keep();
-    return 0;
+    return writeOutput([&](raw_ostream &os) {
+      os << code->ptx;
+      return true;
+    });
   }
-  std::string errorMessage;
-  std::unique_ptr<ToolOutputFile> output = mlir::openOutputFile(outputPath, &errorMessage);
-  if (!output)
-    return fail(errorMessage);
-  if (emitKind == EmitKind::LLVM) {
-    if (failed(cpu::printLLVMIR(*module, output->os())))
-      return 1;
-  } else {
-    module->print(output->os());
-  }
-  output->keep();
-  return 0;
+  return writeOutput([&](raw_ostream &os) {
+    if (emitKind == EmitKind::LLVM)
+      return succeeded(cpu::printLLVMIR(*module, os));
+    module->print(os);
+    return true;
+  });
 }
 
 struct Errors {

@@ -121,32 +121,39 @@ struct DiagnosticText {
   ScopedDiagnosticHandler handler;
 };
 
-/// Outlines the gpu.launch of @X_gpu into a gpu.module; returns the block size.
-Result<int64_t> outline(ModuleOp module, DiagnosticText &diagnostics) {
+/// What the outlined kernel is launched with.
+struct OutlinedKernel {
+  int64_t threads = 0;      ///< per block
+  bool tensorCores = false; ///< it uses mma.sync
+};
+
+/// Outlines the gpu.launch of @X_gpu into a gpu.module and sets the kernel's
+/// attributes for the NVVM lowering.
+Result<OutlinedKernel> outline(ModuleOp module, DiagnosticText &diagnostics) {
   PassManager pm(module.getContext());
   pm.addPass(createGpuKernelOutliningPass());
   if (failed(pm.run(module)))
     return Status::error("outlining the GPU kernel failed: " + diagnostics.text);
-  int64_t threads = 0;
+  OutlinedKernel kernel;
   module.walk([&](gpu::GPUFuncOp fn) {
+    Builder b(fn.getContext());
     if (std::optional<llvm::ArrayRef<int32_t>> block = fn.getKnownBlockSize())
-      threads = int64_t((*block)[0]) * (*block)[1] * (*block)[2];
-    // Tensor-core blocks of 8 warps (128-row tiles) are asked to fit twice per
-    // SM: ptxas then keeps them within 128 registers, the 25% occupancy that 4-warp
-    // blocks of 128 registers have (it would otherwise take 129 on sm_90a and fit
-    // one block).
+      kernel.threads = int64_t((*block)[0]) * (*block)[1] * (*block)[2];
     // Workgroup buffers 16-byte aligned: ldmatrix rows and cp.async chunks are 16
     // bytes (the lowering would otherwise declare them .align 2).
     for (unsigned i = 0; i < fn.getNumWorkgroupAttributions(); ++i)
       fn.setWorkgroupAttributionAttr(i, LLVM::LLVMDialect::getAlignAttrName(),
-                                     Builder(fn.getContext()).getI64IntegerAttr(16));
-    bool tensorCores = false;
-    fn.walk([&](nvgpu::MmaSyncOp) { tensorCores = true; });
-    if (threads >= 256 && threads <= 512 && fn.isKernel() && tensorCores)
+                                     b.getI64IntegerAttr(16));
+    fn.walk([&](nvgpu::MmaSyncOp) { kernel.tensorCores = true; });
+    // Tensor-core blocks of 8 warps (128-row tiles) are asked to fit twice per
+    // SM: ptxas then keeps them within 128 registers, the 25% occupancy that 4-warp
+    // blocks of 128 registers have (it would otherwise take 129 on sm_90a and fit
+    // one block).
+    if (kernel.threads >= 256 && kernel.threads <= 512 && fn.isKernel() && kernel.tensorCores)
       fn->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
-                  Builder(fn.getContext()).getI32IntegerAttr(int32_t(512 / threads)));
+                  b.getI32IntegerAttr(int32_t(512 / kernel.threads)));
   });
-  return threads;
+  return kernel;
 }
 
 /// Upstream's gpu-lower-to-nvvm-pipeline for `chip`, kernels serialised as PTX.
@@ -207,9 +214,9 @@ Result<PtxKernel> lowerToPtx(ModuleOp module, const std::string &chip,
     return Status::error("unsupported chip '" + chip + "' (expected sm_80 or sm_90a)");
   registerNvvmLowering(module.getContext());
   DiagnosticText diagnostics(module.getContext());
-  Result<int64_t> threads = outline(module, diagnostics);
-  if (!threads)
-    return threads.status();
+  Result<OutlinedKernel> kernel = outline(module, diagnostics);
+  if (!kernel)
+    return kernel.status();
   // Keep only the kernels: the host side is not part of the PTX.
   for (Operation &op : llvm::make_early_inc_range(module.getBody()->getOperations()))
     if (!isa<gpu::GPUModuleOp>(op))
@@ -218,7 +225,8 @@ Result<PtxKernel> lowerToPtx(ModuleOp module, const std::string &chip,
   if (!ptx)
     return ptx.status();
   PtxKernel result;
-  result.threadsPerBlock = *threads;
+  result.threadsPerBlock = kernel->threads;
+  result.tensorCores = kernel->tensorCores;
   result.ptx = ptx.take();
   return result;
 }
@@ -230,14 +238,14 @@ Result<LaunchableModule> lowerForLaunch(ModuleOp module, const std::string &chip
   MLIRContext *ctx = module.getContext();
   registerNvvmLowering(ctx);
   DiagnosticText diagnostics(ctx);
-  Result<int64_t> threads = outline(module, diagnostics);
-  if (!threads)
-    return threads.status();
+  Result<OutlinedKernel> kernel = outline(module, diagnostics);
+  if (!kernel)
+    return kernel.status();
   // The variants' regions are inlined into the kernel by now.
   for (auto variant : llvm::make_early_inc_range(module.getOps<attn::VariantOp>()))
     variant.erase();
   LaunchableModule result;
-  result.threadsPerBlock = *threads;
+  result.threadsPerBlock = kernel->threads;
   // Each gpu.module becomes a gpu.binary of the same name holding its cubin (or
   // PTX), compiled on its own (and cached); the NVVM pipeline then lowers the host.
   for (auto kernelModule : llvm::make_early_inc_range(module.getOps<gpu::GPUModuleOp>())) {
@@ -247,7 +255,7 @@ Result<LaunchableModule> lowerForLaunch(ModuleOp module, const std::string &chip
     Result<std::string> ptx = cachedPtx(*kernels, chip, cache, diagnostics);
     if (!ptx)
       return ptx.status();
-    Result<std::string> cubin = assemble ? assemble(*ptx, chip, *threads) : std::string();
+    Result<std::string> cubin = assemble ? assemble(*ptx, chip, kernel->threads) : std::string();
     if (!cubin)
       return cubin.status();
     bool binary = !cubin->empty();

@@ -26,6 +26,7 @@ bool isSupportedChip(const std::string &chip);
 struct PtxKernel {
   std::string ptx;
   int64_t threadsPerBlock = 0; ///< of the launch (for the occupancy)
+  bool tensorCores = false;    ///< the tensor-core kernel (else the SIMT one)
 };
 
 /// Where compiled artefacts are kept (the compiler's KernelCache): the artefact
