@@ -189,19 +189,25 @@ Result<std::string> KernelCache::getOrBuildFile(const std::string &key, const st
                                                 bool *fromCache) {
   static std::mutex fileMutex;
   static auto *files = new std::map<std::string, std::string>();
-  std::lock_guard<std::mutex> lock(fileMutex);
   std::string name = key + "." + ext;
   if (fromCache)
     *fromCache = true;
-  if (auto it = files->find(name); it != files->end())
-    return it->second;
+  {
+    std::lock_guard<std::mutex> lock(fileMutex);
+    if (auto it = files->find(name); it != files->end())
+      return it->second;
+  }
   std::string dir = directory();
   llvm::SmallString<256> path(dir);
   llvm::sys::path::append(path, name);
   if (!dir.empty())
     if (auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false);
-        buffer && (*buffer)->getBufferSize() > 0)
+        buffer && (*buffer)->getBufferSize() > 0) {
+      std::lock_guard<std::mutex> lock(fileMutex);
       return (*files)[name] = (*buffer)->getBuffer().str();
+    }
+  // Built without the lock (ptxas, the NVVM pipeline take a while): two threads
+  // missing the same key both build it, and write the same bytes.
   if (fromCache)
     *fromCache = false;
   Result<std::string> built = build();
@@ -209,6 +215,7 @@ Result<std::string> KernelCache::getOrBuildFile(const std::string &key, const st
     return built.status();
   if (!dir.empty() && !llvm::sys::fs::create_directories(dir))
     writeAtomically(std::string(path), *built);
+  std::lock_guard<std::mutex> lock(fileMutex);
   return (*files)[name] = *built;
 }
 
