@@ -13,6 +13,23 @@ constexpr int kMaxDynamicSharedBytes = 8; // CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARE
 thread_local size_t lastParamCount = 0;
 thread_local void *launchStream = nullptr;
 
+/// Timing of this thread's launches (when asked for): events recorded on the
+/// launch's stream just before and after it.
+struct LaunchTimer {
+  bool on = false, recorded = false;
+  void *start = nullptr, *end = nullptr;
+  ~LaunchTimer() {
+    if (start || end)
+      if (Result<const DriverApi *> d = driver()) {
+        if (start)
+          (*d)->cuEventDestroy(start);
+        if (end)
+          (*d)->cuEventDestroy(end);
+      }
+  }
+};
+thread_local LaunchTimer timer;
+
 std::vector<std::string> &errors() {
   thread_local std::vector<std::string> list;
   return list;
@@ -52,6 +69,17 @@ const std::vector<std::pair<const char *, void *>> &cudaAbiSymbols() {
 size_t lastLaunchParamCount() { return lastParamCount; }
 
 void setLaunchStream(void *stream) { launchStream = stream; }
+
+void timeLaunches(bool on) { timer.on = on; }
+
+double lastLaunchMilliseconds() {
+  Result<const DriverApi *> d = driver();
+  float ms = 0;
+  if (!timer.recorded || !d || (*d)->cuEventSynchronize(timer.end) != 0 ||
+      (*d)->cuEventElapsedTime(&ms, timer.start, timer.end) != 0)
+    return 0;
+  return ms;
+}
 
 std::vector<std::string> takeCudaErrors() {
   std::vector<std::string> taken;
@@ -150,6 +178,10 @@ extern "C" void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
     if (!s)
       return;
   }
+  timer.recorded = false;
+  bool timed = timer.on && (timer.start || d->cuEventCreate(&timer.start, 0) == 0) &&
+               (timer.end || d->cuEventCreate(&timer.end, 0) == 0) &&
+               d->cuEventRecord(timer.start, stream) == 0;
   record(check(d->cuLaunchKernel(function, unsigned(gridX), unsigned(gridY), unsigned(gridZ),
                                  unsigned(blockX), unsigned(blockY), unsigned(blockZ),
                                  unsigned(sharedMemBytes), stream, params, extra),
@@ -157,4 +189,5 @@ extern "C" void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
                    std::to_string(gridY) + "x" + std::to_string(gridZ) + ", block " +
                    std::to_string(blockX) + "x" + std::to_string(blockY) + "x" +
                    std::to_string(blockZ) + ")"));
+  timer.recorded = timed && d->cuEventRecord(timer.end, stream) == 0;
 }

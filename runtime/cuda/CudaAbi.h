@@ -47,6 +47,12 @@ std::vector<std::string> takeCudaErrors();
 /// which mgpuStreamCreate returns otherwise).
 void setLaunchStream(void *stream);
 
+/// Whether this thread's launches are timed (events around each; off by default).
+void timeLaunches(bool on);
+/// The GPU time of this thread's last timed launch in ms (waits for it); 0 if it
+/// was not timed or the driver reports no time.
+double lastLaunchMilliseconds();
+
 /// The parameter count the host code passed with this thread's last launch (the
 /// expanded kernel operands; a check of the host/kernel agreement in tests).
 size_t lastLaunchParamCount();

@@ -6,31 +6,9 @@
 
 namespace attnc {
 
-namespace {
-thread_local double lastKernelMs = 0;
+void CudaKernel::timeLaunches(bool on) { cuda::timeLaunches(on); }
 
-/// Two events per thread, for timing launches.
-struct ThreadEvents {
-  void *start = nullptr, *end = nullptr;
-  bool ready(const cuda::DriverApi &d) {
-    if (!start && d.cuEventCreate(&start, 0) != 0)
-      start = nullptr;
-    if (!end && d.cuEventCreate(&end, 0) != 0)
-      end = nullptr;
-    return start && end;
-  }
-  ~ThreadEvents() {
-    if (Result<const cuda::DriverApi *> d = cuda::driver()) {
-      if (start)
-        (*d)->cuEventDestroy(start);
-      if (end)
-        (*d)->cuEventDestroy(end);
-    }
-  }
-};
-} // namespace
-
-double CudaKernel::lastKernelMilliseconds() { return lastKernelMs; }
+double CudaKernel::lastKernelMilliseconds() { return cuda::lastLaunchMilliseconds(); }
 
 CudaKernel::CudaKernel(VariantDesc variant, PackedEntry entry, std::string chip,
                        std::shared_ptr<void> owner)
@@ -83,20 +61,11 @@ Status CudaKernel::runOnDevice(const AttentionCall &call) const {
   TensorView status{reinterpret_cast<void *>(uintptr_t(statusBuffer.address())),
                     DType::I64, {4}, {1}, Device::Cuda};
   PackedMemrefCall packed(variant_, call, status);
-  // Events on the stream bracket the launch.
-  thread_local ThreadEvents events;
-  bool timed = events.ready(**driver) && (*driver)->cuEventRecord(events.start, stream) == 0;
   cuda::takeCudaErrors();
   cuda::setLaunchStream(stream);
   entry_(packed.args());
   cuda::setLaunchStream(nullptr);
   std::vector<std::string> errors = cuda::takeCudaErrors();
-  float ms = 0;
-  lastKernelMs = timed && (*driver)->cuEventRecord(events.end, stream) == 0 &&
-                         (*driver)->cuEventSynchronize(events.end) == 0 &&
-                         (*driver)->cuEventElapsedTime(&ms, events.start, events.end) == 0
-                     ? double(ms)
-                     : 0;
   if (!errors.empty())
     return Status::error("cuda: " + errors.front());
   int64_t statusWords[4] = {0, 0, 0, 0};

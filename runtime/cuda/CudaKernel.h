@@ -35,8 +35,11 @@ public:
   const VariantDesc &variant() const { return variant_; }
   const std::string &chip() const { return chip_; }
   Status run(const AttentionCall &call) const;
-  /// The GPU time of this thread's last launch, in ms (CUDA events recorded on its
-  /// stream around it; 0 if none or the driver reports none).
+  /// Times this thread's launches from now on (CUDA events recorded on the launch's
+  /// stream just before and after it; off by default, to keep calls lean).
+  static void timeLaunches(bool on);
+  /// The GPU time of this thread's last timed launch, in ms (0 if none or the
+  /// driver reports none).
   static double lastKernelMilliseconds();
 
 private:

@@ -434,6 +434,7 @@ int runBench(const CompiledVariant &variant) {
   // On a GPU the tensors are staged once: the timed calls run on GPU memory.
   std::unique_ptr<cuda::StagedCall> staged;
   if (variant.cudaKernel) {
+    CudaKernel::timeLaunches(true);
     Result<std::unique_ptr<cuda::StagedCall>> s = cuda::stageCall(call);
     if (!s)
       return fail(s.status().message());
