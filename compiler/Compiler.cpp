@@ -237,28 +237,28 @@ Compiler::compileModuleForCuda(ModuleOp module, std::shared_ptr<frontend::Spec> 
   // ones) get the PTX, which their driver compiles.
   bool cubinRuns = device->computeMajor == 8 || (device->computeMajor == 9 &&
                                                  device->computeMinor == 0);
-  OwningOpRef<ModuleOp> copy = cubinRuns ? module.clone() : nullptr;
   Result<cuda::CudaProgram> program = cuda::compileCudaProgram(
-      module, spec->name + "_gpu", chip, cubinRuns ? cachedCubinAssembler() : cuda::Assembler(),
-      gpuArtifactCache());
+      module, chip, cubinRuns ? cachedCubinAssembler() : cuda::Assembler(), gpuArtifactCache());
+  Result<std::shared_ptr<GpuModule>> loaded =
+      program ? GpuModule::load(program->image, program->format, program->launch.kernel)
+              : Result<std::shared_ptr<GpuModule>>(program.status());
   // A driver older than the toolkit refuses its cubins; it may still compile the PTX.
-  if (!program && copy && program.status().message().find("cuModuleLoadData)") !=
-                              std::string::npos) {
-    Result<cuda::CudaProgram> jit = cuda::compileCudaProgram(
-        *copy, spec->name + "_gpu", chip, cuda::Assembler(), gpuArtifactCache());
-    if (jit)
-      program = std::move(jit);
+  if (!loaded && program && program->format == "cubin" &&
+      loaded.status().message().find("cuModuleLoadData)") != std::string::npos) {
+    program->format = "ptx";
+    program->image = program->ptx;
+    loaded = GpuModule::load(program->image, program->format, program->launch.kernel);
   }
-  if (!program) {
+  if (!loaded) {
     reportError("compiling '" + spec->name + "' for " + device->name + " (" + chip +
-                ") failed: " + program.status().message());
+                ") failed: " + loaded.status().message());
     return nullptr;
   }
   auto compiled = std::make_shared<CompiledVariant>();
   compiled->desc = describeVariant(*spec);
   compiled->spec = spec;
-  compiled->cudaKernel = std::make_shared<CudaKernel>(
-      compiled->desc, program->entry, chip + " " + program->binary.format, program->owner);
+  compiled->cudaKernel = std::make_shared<CudaKernel>(compiled->desc, program->launch,
+                                                      loaded.take(), chip + " " + program->format);
   return compiled;
 }
 

@@ -10,10 +10,10 @@ void CudaKernel::timeLaunches(bool on) { cuda::timeLaunches(on); }
 
 double CudaKernel::lastKernelMilliseconds() { return cuda::lastLaunchMilliseconds(); }
 
-CudaKernel::CudaKernel(VariantDesc variant, PackedEntry entry, std::string chip,
-                       std::shared_ptr<void> owner)
-    : variant_(std::move(variant)), entry_(entry), chip_(std::move(chip)),
-      owner_(std::move(owner)) {}
+CudaKernel::CudaKernel(VariantDesc variant, GpuLaunchDesc launch,
+                       std::shared_ptr<GpuModule> module, std::string chip)
+    : variant_(std::move(variant)), launch_(std::move(launch)), module_(std::move(module)),
+      chip_(std::move(chip)) {}
 
 Status CudaKernel::run(const AttentionCall &call) const {
   if (call.q.device == Device::Cuda) {
@@ -60,14 +60,10 @@ Status CudaKernel::runOnDevice(const AttentionCall &call) const {
     return s;
   TensorView status{reinterpret_cast<void *>(uintptr_t(statusBuffer.address())),
                     DType::I64, {4}, {1}, Device::Cuda};
-  PackedMemrefCall packed(variant_, call, status);
-  cuda::takeCudaErrors();
-  cuda::setLaunchStream(stream);
-  entry_(packed.args());
-  cuda::setLaunchStream(nullptr);
-  std::vector<std::string> errors = cuda::takeCudaErrors();
-  if (!errors.empty())
-    return Status::error("cuda: " + errors.front());
+  if (Status s = launchAttentionKernel(module_->function(), launch_, variant_, call, status,
+                                       stream);
+      !s)
+    return s;
   int64_t statusWords[4] = {0, 0, 0, 0};
   if (Status s = cuda::check((*driver)->cuMemcpyDtoH(statusWords, statusBuffer.address(), 32),
                              "reading the status word (cuMemcpyDtoH)");

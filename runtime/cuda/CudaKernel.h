@@ -1,8 +1,8 @@
 //===- CudaKernel.h - an attention kernel run on a CUDA GPU -------*- C++ -*-===//
 //
-// The `cuda` target's runtime kernel: the host function `@X_gpu` of
-// attn-lower-flash-to-gpu, JIT-compiled with its kernel embedded as a cubin (or
-// PTX for the driver's JIT) and its launches going through CudaAbi.h. A call is
+// The `cuda` target's runtime kernel: the kernel of attn-lower-flash-to-gpu loaded
+// as a cubin (or PTX for the driver's JIT), launched by GpuLaunch.h from the
+// compiler's description of its launch (no generated host code). A call is
 // dispatched by the tensors' device: with every tensor in GPU memory
 // (TensorView::device == Device::Cuda) the kernel runs on them directly; with every
 // tensor in host memory each is staged to the GPU for the call (DeviceMemory.h) and
@@ -17,6 +17,7 @@
 #define ATTNC_RUNTIME_CUDA_CUDAKERNEL_H
 
 #include "runtime/Variant.h"
+#include "runtime/cuda/GpuLaunch.h"
 
 #include <memory>
 #include <string>
@@ -25,15 +26,14 @@ namespace attnc {
 
 class CudaKernel {
 public:
-  using PackedEntry = void (*)(void **);
-  /// `entry` is the packed interface of `@X_gpu`; `owner` keeps the compiled code
-  /// (and its loaded GPU module) alive; `chip` says what it was compiled for
-  /// ("sm_90a cubin", "sm_80 ptx").
-  CudaKernel(VariantDesc variant, PackedEntry entry, std::string chip,
-             std::shared_ptr<void> owner);
+  /// `module` holds the loaded kernel `launch` describes; `chip` says what it was
+  /// compiled for ("sm_90a cubin", "sm_80 ptx").
+  CudaKernel(VariantDesc variant, GpuLaunchDesc launch, std::shared_ptr<GpuModule> module,
+             std::string chip);
 
   const VariantDesc &variant() const { return variant_; }
   const std::string &chip() const { return chip_; }
+  const GpuLaunchDesc &launch() const { return launch_; }
   Status run(const AttentionCall &call) const;
   /// Times this thread's launches from now on (CUDA events recorded on the launch's
   /// stream just before and after it; off by default, to keep calls lean).
@@ -45,9 +45,9 @@ public:
 private:
   Status runOnDevice(const AttentionCall &call) const;
   VariantDesc variant_;
-  PackedEntry entry_;
+  GpuLaunchDesc launch_;
+  std::shared_ptr<GpuModule> module_;
   std::string chip_;
-  std::shared_ptr<void> owner_;
 };
 
 } // namespace attnc

@@ -217,7 +217,13 @@ Result<PtxKernel> lowerToPtx(ModuleOp module, const std::string &chip,
   Result<OutlinedKernel> kernel = outline(module, diagnostics);
   if (!kernel)
     return kernel.status();
-  // Keep only the kernels: the host side is not part of the PTX.
+  auto variants = module.getOps<attn::VariantOp>();
+  if (variants.empty())
+    return Status::error("no attn.variant beside the GPU kernel");
+  Result<GpuLaunchDesc> launch = describeLaunch(module, (*variants.begin()).getHeadsQ());
+  if (!launch)
+    return launch.status();
+  // Keep only the kernels: the runtime launches them itself (GpuLaunch.h).
   for (Operation &op : llvm::make_early_inc_range(module.getBody()->getOperations()))
     if (!isa<gpu::GPUModuleOp>(op))
       op.erase();
@@ -227,54 +233,8 @@ Result<PtxKernel> lowerToPtx(ModuleOp module, const std::string &chip,
   PtxKernel result;
   result.threadsPerBlock = kernel->threads;
   result.tensorCores = kernel->tensorCores;
+  result.launch = launch.take();
   result.ptx = ptx.take();
-  return result;
-}
-
-Result<LaunchableModule> lowerForLaunch(ModuleOp module, const std::string &chip,
-                                        const Assembler &assemble, const ArtifactCache &cache) {
-  if (!isSupportedChip(chip))
-    return Status::error("unsupported chip '" + chip + "' (expected sm_80 or sm_90a)");
-  MLIRContext *ctx = module.getContext();
-  registerNvvmLowering(ctx);
-  DiagnosticText diagnostics(ctx);
-  Result<OutlinedKernel> kernel = outline(module, diagnostics);
-  if (!kernel)
-    return kernel.status();
-  // The variants' regions are inlined into the kernel by now.
-  for (auto variant : llvm::make_early_inc_range(module.getOps<attn::VariantOp>()))
-    variant.erase();
-  LaunchableModule result;
-  result.threadsPerBlock = kernel->threads;
-  // Each gpu.module becomes a gpu.binary of the same name holding its cubin (or
-  // PTX), compiled on its own (and cached); the NVVM pipeline then lowers the host.
-  for (auto kernelModule : llvm::make_early_inc_range(module.getOps<gpu::GPUModuleOp>())) {
-    OwningOpRef<ModuleOp> kernels = ModuleOp::create(module.getLoc());
-    (*kernels)->setAttrs(module->getAttrDictionary());
-    kernels->getBody()->push_back(kernelModule->clone());
-    Result<std::string> ptx = cachedPtx(*kernels, chip, cache, diagnostics);
-    if (!ptx)
-      return ptx.status();
-    Result<std::string> cubin = assemble ? assemble(*ptx, chip, kernel->threads) : std::string();
-    if (!cubin)
-      return cubin.status();
-    bool binary = !cubin->empty();
-    result.format = binary ? "cubin" : "ptx";
-    Builder b(ctx);
-    // Without a cubin the driver compiles the PTX, at its highest level ("O").
-    auto object = gpu::ObjectAttr::get(
-        ctx, NVVM::NVVMTargetAttr::get(ctx, 2, "nvptx64-nvidia-cuda", chip),
-        binary ? gpu::CompilationTarget::Binary : gpu::CompilationTarget::Assembly,
-        b.getStringAttr(binary ? *cubin : *ptx),
-        binary ? DictionaryAttr() : b.getDictionaryAttr(b.getNamedAttr("O", b.getI32IntegerAttr(4))),
-        nullptr);
-    OpBuilder ob(kernelModule);
-    gpu::BinaryOp::create(ob, kernelModule.getLoc(), kernelModule.getSymName(), nullptr,
-                          ArrayRef<Attribute>{object});
-    kernelModule.erase();
-  }
-  if (Status s = runNvvmPipeline(module, chip, diagnostics); !s)
-    return s;
   return result;
 }
 

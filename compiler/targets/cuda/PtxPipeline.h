@@ -12,6 +12,7 @@
 #define ATTNC_COMPILER_TARGETS_CUDA_PTXPIPELINE_H
 
 #include "runtime/Status.h"
+#include "runtime/cuda/GpuLaunch.h"
 
 #include "mlir/IR/BuiltinOps.h"
 
@@ -27,7 +28,13 @@ struct PtxKernel {
   std::string ptx;
   int64_t threadsPerBlock = 0; ///< of the launch (for the occupancy)
   bool tensorCores = false;    ///< the tensor-core kernel (else the SIMT one)
+  GpuLaunchDesc launch;        ///< how the runtime launches it
 };
+
+/// The launch of the outlined kernel in `module` (LaunchDescription.cpp): its
+/// symbol, block, query rows per block and parameter groups, read off the host
+/// code's gpu.launch_func; an error for a launch the runtime cannot reproduce.
+Result<GpuLaunchDesc> describeLaunch(mlir::ModuleOp module, int64_t headsQ);
 
 /// Where compiled artefacts are kept (the compiler's KernelCache): the artefact
 /// (file extension `ext`) of `ir` compiled with `options`, made by `build` on a miss.
@@ -35,8 +42,8 @@ using ArtifactCache = std::function<Result<std::string>(
     const std::string &ir, const std::string &options, const std::string &ext,
     const std::function<Result<std::string>()> &build)>;
 
-/// The PTX of every kernel in `module` (consumed), for `chip`; with `cache`, keyed
-/// by the outlined kernels' IR.
+/// The PTX of the kernel of `module` (@X_gpu; consumed) for `chip`, and its launch;
+/// with `cache`, keyed by the outlined kernel's IR.
 Result<PtxKernel> lowerToPtx(mlir::ModuleOp module, const std::string &chip,
                              const ArtifactCache &cache = {});
 
@@ -45,20 +52,6 @@ Result<PtxKernel> lowerToPtx(mlir::ModuleOp module, const std::string &chip,
 using Assembler = std::function<Result<std::string>(const std::string &ptx,
                                                     const std::string &chip,
                                                     int64_t threadsPerBlock)>;
-
-struct LaunchableModule {
-  int64_t threadsPerBlock = 0;
-  std::string format; ///< "cubin" or "ptx": what the gpu.binary holds
-};
-
-/// Lowers `module` (@X_gpu with its gpu.launch) for running on a GPU: the kernel is
-/// outlined and compiled to PTX for `chip` (through `cache`), `assemble` turns it
-/// into a cubin, and the host code is lowered to the LLVM dialect with launches
-/// that call the GPU runtime ABI (runtime/cuda/CudaAbi.h) and the binary embedded
-/// as a gpu.binary.
-Result<LaunchableModule> lowerForLaunch(mlir::ModuleOp module, const std::string &chip,
-                                        const Assembler &assemble,
-                                        const ArtifactCache &cache = {});
 
 /// The path of ptxas (the CUDA toolkit's, or one on PATH); empty if none.
 std::string findPtxas();
