@@ -18,11 +18,10 @@ grid at b = 0 as `attnc bench` counts it. At the first length of each (variant, 
 it prints the max abs difference of flex's output from SDPA flash's (plain, causal)
 or from eager, uncompiled flex_attention (the other variants). Each measurement is
 wrapped in try/except: failures are recorded, not fatal. Once --budget-seconds have
-passed no new measurement starts; the rest are recorded as skipped.
+passed no new measurement starts; the rest are recorded as skipped. The JSON is
+rewritten after every shape, so a run killed by a timeout keeps what it measured.
 
-Run:  python3 bench/torch_baselines.py --json /tmp/x.json   [--variants plain,causal]
-      [--dims 64,128] [--lengths 1024,...,16384] [--reps 20] [--warmup 5]
-      [--budget-seconds 150] [--no-flex]
+Run:  python3 bench/torch_baselines.py --json /tmp/x.json   (options: --help)
 Called by the device half of scripts/gpu-check.sh. Output: a markdown table on
 stdout; with --json, a list of {variant, dim, length, batch, heads, impl, ms, tflops,
 density[, max_abs_diff, check_ref][, error]} (impl "sdpa_flash" or "flex_compiled").
@@ -147,6 +146,11 @@ def main():
     results, rows, skipped = [], [], []
     torch.manual_seed(0)
 
+    def dump():
+        if args.json:
+            with open(args.json, "w") as out:
+                json.dump(results, out, indent=1)
+
     def measure(base, impl, setup, flops):
         """Time setup()'s function; returns the record (error on failure or skip)."""
         rec = dict(base, impl=impl, ms=None, tflops=None)
@@ -160,7 +164,7 @@ def main():
             ms = time_ms(fn, args.reps, args.warmup)
             rec.update(ms=ms, tflops=flops / (ms * 1e9))
             return rec, fn
-        except Exception as e:  # record, keep going
+        except Exception as e:
             rec["error"] = f"{type(e).__name__}: {e}"[:2000]
             print(f"  {impl} {base['variant']} d{base['dim']} L{base['length']}: "
                   f"{rec['error'][:300]}", file=sys.stderr, flush=True)
@@ -193,14 +197,14 @@ def main():
                 except Exception as e:  # e.g. out of memory, or a dead CUDA context
                     err = f"setup: {type(e).__name__}: {e}"[:2000]
                     print(f"  {variant} d{dim} L{length}: {err[:300]}", file=sys.stderr)
-                    impls = (["sdpa_flash"] if variant in SDPA_VARIANTS else []) + \
-                            ([] if args.no_flex else ["flex_compiled"])
-                    recs = {m: dict(base, impl=m, ms=None, tflops=None, error=err) for m in impls}
-                    results.extend(recs.values())
-                    rows.append((variant, dim, length, batch, heads,
-                                 recs.get("sdpa_flash"), recs.get("flex_compiled")))
+                    recs = [dict(base, impl=m, ms=None, tflops=None, error=err) if on else None
+                            for m, on in (("sdpa_flash", variant in SDPA_VARIANTS),
+                                          ("flex_compiled", not args.no_flex))]
+                    results.extend(r for r in recs if r)
+                    rows.append((variant, dim, length, batch, heads, *recs))
                     q = k = v = score_mod = mask_mod = None
                     torch.cuda.empty_cache()
+                    dump()
                     continue
                 flops = 4.0 * batch * heads * length * length * dim * base["density"]
                 causal = variant == "causal"
@@ -237,6 +241,7 @@ def main():
                 except Exception as e:
                     print(f"  cleanup after {variant} d{dim} L{length}: {e}", file=sys.stderr)
                 rows.append((variant, dim, length, batch, heads, sdpa_rec, flex_rec))
+                dump()
                 print(f"  done {variant} d{dim} L{length} ({time.monotonic() - t0:.0f} s)",
                       file=sys.stderr, flush=True)
 
@@ -252,8 +257,7 @@ def main():
         print(f"\nbudget of {args.budget_seconds:g} s spent; skipped: {', '.join(skipped)}")
     print(f"\ntotal {time.monotonic() - t0:.0f} s", flush=True)
     if args.json:
-        with open(args.json, "w") as out:
-            json.dump(results, out, indent=1)
+        dump()
         print(f"wrote {len(results)} results to {args.json}")
 
 

@@ -1,5 +1,6 @@
 //===- Compiler.cpp - spec → registered, runnable attention variant --------===//
 #include "compiler/Compiler.h"
+#include "compiler/frontend/ExprReference.h"
 #include "compiler/frontend/ExprEval.h"
 #include "compiler/KernelCache.h"
 #include "compiler/frontend/Frontend.h"
@@ -58,65 +59,8 @@ VariantDesc describeVariant(const frontend::Spec &spec) {
 }
 
 Status CompiledVariant::reference(const AttentionCall &call) const {
-  using namespace frontend;
-  auto spec = this->spec;
-  auto makeContext = [spec, &call](int64_t b, int64_t h, int64_t i, int64_t j) {
-    EvalContext ctx;
-    ctx.b = b;
-    ctx.h = h;
-    ctx.qIdx = i;
-    ctx.kvIdx = j;
-    ctx.qLen = call.qLen();
-    ctx.kvLen = call.kvLen();
-    ctx.scalar = [&call](const std::string &name) -> std::optional<ExprValue> {
-      auto it = call.scalars.find(name);
-      if (it == call.scalars.end())
-        return std::nullopt;
-      if (it->second.type == DType::F32)
-        return ExprValue::ofFloat(it->second.f);
-      // An i32 scalar is read as i32 and widened, as the kernel does.
-      return ExprValue::ofInt(it->second.type == DType::I32 ? int64_t(int32_t(it->second.i))
-                                                            : it->second.i);
-    };
-    ctx.buffer = [&call](const std::string &name,
-                         const std::vector<int64_t> &idx) -> std::optional<ExprValue> {
-      auto it = call.buffers.find(name);
-      if (it == call.buffers.end() || idx.size() != it->second.shape.size())
-        return std::nullopt;
-      for (size_t d = 0; d < idx.size(); ++d)
-        if (idx[d] < 0 || idx[d] >= it->second.shape[d])
-          return std::nullopt;
-      double v = it->second.get(idx.data());
-      if (it->second.dtype == DType::F32)
-        return ExprValue::ofFloat(v);
-      if (it->second.dtype == DType::I64) {
-        int64_t off = it->second.offsetOf(idx.data());
-        return ExprValue::ofInt(static_cast<const int64_t *>(it->second.data)[off]);
-      }
-      return ExprValue::ofInt(int64_t(v));
-    };
-    return ctx;
-  };
-  ModFunctions mods;
-  if (spec->scoreMod.expr)
-    mods.scoreMod = [spec, makeContext](double score, int64_t b, int64_t h, int64_t i,
-                                        int64_t j, std::string &error) -> std::optional<double> {
-      EvalContext ctx = makeContext(b, h, i, j);
-      ctx.score = score;
-      auto v = evaluate(*spec->scoreMod.expr, ctx, error);
-      if (!v)
-        return std::nullopt;
-      return v->f;
-    };
-  if (spec->maskMod.expr)
-    mods.maskMod = [spec, makeContext](int64_t b, int64_t h, int64_t i, int64_t j,
-                                       std::string &error) -> std::optional<bool> {
-      auto v = evaluate(*spec->maskMod.expr, makeContext(b, h, i, j), error);
-      if (!v)
-        return std::nullopt;
-      return v->b;
-    };
-  return referenceAttention(desc, call, mods);
+  return referenceAttention(
+      desc, call, frontend::referenceMods(spec->scoreMod.expr.get(), spec->maskMod.expr.get(), call));
 }
 
 AttentionFunction CompiledVariant::function() const {

@@ -9,6 +9,7 @@
 #ifndef ATTNC_COMPILER_COMPILER_H
 #define ATTNC_COMPILER_COMPILER_H
 
+#include "compiler/KernelLibraryWriter.h"
 #include "compiler/frontend/Spec.h"
 #include "compiler/targets/cpu/CpuPipeline.h"
 #include "runtime/AttentionInterface.h"
@@ -93,6 +94,12 @@ public:
     return compileFileFor(path, target,
                           target == Target::Cpu ? cpu::CpuOptions{} : cpu::CpuOptions{0, 0, 0});
   }
+  /// Compiles the spec at `path` into a kernel library's entry: its description and
+  /// GPU kernel, a cubin for each of `chips` (when ptxas is installed) and the PTX
+  /// of the first (for newer GPUs). Null after printing diagnostics.
+  std::optional<LibraryEntry> compileForLibrary(const std::string &path,
+                                                const cpu::CpuOptions &options,
+                                                const std::vector<std::string> &chips);
   /// Compiles spec text; `name` labels it in diagnostics.
   std::shared_ptr<CompiledVariant> compileText(const std::string &name,
                                                const std::string &text,

@@ -37,6 +37,7 @@ struct SpecBuffer {
 /// A parsed modifier expression with the map from its characters to file offsets.
 struct SpecExpr {
   ExprPtr expr;                     ///< null when the field is absent (the default)
+  std::string source;               ///< the expression as written (JSON-decoded)
   std::vector<size_t> charToOffset; ///< decoded byte → file offset (+ closing quote)
   size_t fieldOffset = 0;           ///< the field's value in the file
 

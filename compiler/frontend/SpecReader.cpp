@@ -456,6 +456,7 @@ private:
       out.charToOffset.clear();
     }
     ExprError err;
+    out.source = source;
     out.expr = parseModifier(source, env, kind, err);
     if (!out.expr)
       error(out.fileOffset(err.offset), "in " + key + ": " + err.message);

@@ -3,6 +3,7 @@
 //   attnc check   SPEC
 //   attnc compile SPEC [--target cpu|cuda|cuda-emu] [--emit attn|flash|gpu|llvm|ptx|cubin]
 //                      [--chip sm_80|sm_90a] [--report] [-o FILE]
+//   attnc compile SPEC... --emit library --target cuda [--chip sm_80,sm_90a] -o libNAME.so
 //   attnc run     SPEC --inputs IN.safetensors --output OUT.safetensors
 //   attnc run     SPEC --random B,Q_LEN,KV_LEN [--seed N] [--scalar NAME=V]...
 //   attnc bench   SPEC --shape B,Q_LEN,KV_LEN [--reps N]
@@ -17,7 +18,8 @@
 #include "compiler/targets/cuda/PtxPipeline.h"
 #include "runtime/cuda/CudaDriver.h"
 #include "runtime/cuda/DeviceMemory.h"
-#include "tools/attnc/Inputs.h"
+#include "tools/common/Inputs.h"
+#include "tools/common/RunCommands.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Support/FileUtilities.h"
@@ -47,7 +49,11 @@ cl::opt<std::string> specPath(cl::Positional, cl::desc("<spec.json>"), cl::Requi
                               cl::sub(checkCmd), cl::sub(compileCmd), cl::sub(runCmd),
                               cl::sub(benchCmd), cl::cat(attncCategory));
 
-enum class EmitKind { Attn, Flash, Gpu, LLVM, Ptx, Cubin };
+cl::list<std::string> moreSpecs(cl::Positional, cl::ZeroOrMore,
+                                cl::desc("[more specs, for --emit library]"),
+                                cl::sub(compileCmd), cl::cat(attncCategory));
+
+enum class EmitKind { Attn, Flash, Gpu, LLVM, Ptx, Cubin, Library };
 cl::opt<EmitKind> emitKind(
     "emit", cl::desc("What to emit"), cl::init(EmitKind::Attn),
     cl::values(clEnumValN(EmitKind::Attn, "attn", "the attn dialect after import"),
@@ -57,7 +63,10 @@ cl::opt<EmitKind> emitKind(
                clEnumValN(EmitKind::LLVM, "llvm", "LLVM IR of the CPU kernel (-O3)"),
                clEnumValN(EmitKind::Ptx, "ptx", "PTX of the GPU kernel for --chip"),
                clEnumValN(EmitKind::Cubin, "cubin",
-                          "the GPU kernel assembled by ptxas for --chip (needs -o)")),
+                          "the GPU kernel assembled by ptxas for --chip (needs -o)"),
+               clEnumValN(EmitKind::Library, "library",
+                          "a kernel library (shared object) of every spec given, for "
+                          "attnc-rt and the runtime (needs -o)")),
     cl::sub(compileCmd), cl::cat(attncCategory));
 
 cl::opt<std::string> outputPath("o", cl::desc("Output file (default: stdout)"),
@@ -65,7 +74,8 @@ cl::opt<std::string> outputPath("o", cl::desc("Output file (default: stdout)"),
                                 cl::sub(compileCmd), cl::cat(attncCategory));
 
 cl::opt<std::string> chip("chip", cl::desc("GPU for --emit ptx|cubin and --report: sm_80 "
-                                          "(default) or sm_90a"),
+                                          "(default) or sm_90a; for --emit library a "
+                                          "list (default sm_80,sm_90a)"),
                           cl::init("sm_80"), cl::sub(compileCmd), cl::cat(attncCategory));
 cl::opt<bool> report("report",
                      cl::desc("Print the GPU kernel's registers, spills, stack and shared "
@@ -108,7 +118,7 @@ cl::opt<std::string> randomShape("random",
                                  cl::cat(attncCategory));
 cl::opt<uint64_t> seed("seed", cl::desc("Seed of the random inputs"), cl::init(0),
                        cl::sub(runCmd), cl::sub(benchCmd), cl::cat(attncCategory));
-cl::list<std::string> scalarValues("scalar", cl::desc("A run-time scalar for random inputs"),
+cl::list<std::string> scalarFlags("scalar", cl::desc("A run-time scalar for random inputs"),
                                    cl::value_desc("NAME=VALUE"), cl::sub(runCmd),
                                    cl::sub(benchCmd), cl::cat(attncCategory));
 cl::opt<bool> checkResults("check",
@@ -129,10 +139,7 @@ cl::opt<bool> withReference("reference",
                             cl::desc("Also time the eager float64 reference"),
                             cl::init(false), cl::sub(benchCmd), cl::cat(attncCategory));
 
-int fail(const Twine &message) {
-  WithColor::error(errs(), "") << message << "\n";
-  return 1;
-}
+int fail(const Twine &message) { return failWith(message.str()); }
 
 Status checkTarget() {
   if (target == "cpu" || target == "cuda-emu")
@@ -188,7 +195,53 @@ int writeOutput(function_ref<bool(raw_ostream &)> write) {
   return 0;
 }
 
+/// The chips of --chip, a comma-separated list.
+std::vector<std::string> chipList() {
+  std::vector<std::string> chips;
+  StringRef rest = chip;
+  while (!rest.empty()) {
+    auto [head, tail] = rest.split(',');
+    chips.push_back(head.trim().str());
+    rest = tail;
+  }
+  return chips;
+}
+
+/// attnc compile SPEC... --emit library -o LIB.so
+int runCompileLibrary(Compiler &compiler) {
+  if (compileTarget() != Target::Cuda)
+    return fail("--emit library holds GPU kernels only for now: use it with --target cuda "
+                "(CPU kernels in libraries are not implemented yet)");
+  if (outputPath == "-")
+    return fail("--emit library writes a shared library: give the file with -o");
+  std::vector<std::string> chips =
+      chip.getNumOccurrences() ? chipList() : std::vector<std::string>{"sm_80", "sm_90a"};
+  for (const std::string &c : chips)
+    if (!cuda::isSupportedChip(c))
+      return fail("unsupported --chip '" + c + "' (expected sm_80 or sm_90a)");
+  std::vector<std::string> specs{specPath};
+  specs.insert(specs.end(), moreSpecs.begin(), moreSpecs.end());
+  std::vector<LibraryEntry> entries;
+  for (const std::string &path : specs) {
+    std::optional<LibraryEntry> entry = compiler.compileForLibrary(path, cpuOptions(), chips);
+    if (!entry)
+      return 1;
+    for (const LibraryEntry &e : entries)
+      if (e.variant.desc.name == entry->variant.desc.name)
+        return fail(path + ": a variant named '" + e.variant.desc.name +
+                    "' is already in the library");
+    entries.push_back(std::move(*entry));
+  }
+  if (Status s = writeKernelLibrary(entries, ATTNC_VERSION, outputPath); !s)
+    return fail(s.message());
+  return 0;
+}
+
 int runCompile(Compiler &compiler) {
+  if (emitKind == EmitKind::Library)
+    return runCompileLibrary(compiler);
+  if (!moreSpecs.empty())
+    return fail("compile takes one spec, except with --emit library");
   frontend::Spec spec; // its head dims pick the GPU's tile sizes
   mlir::OwningOpRef<mlir::ModuleOp> module = compiler.import(specPath, &spec);
   if (!module)
@@ -271,243 +324,6 @@ int runCompile(Compiler &compiler) {
   });
 }
 
-struct Errors {
-  double outMaxAbs = 0, outRel = 0, lseMaxAbs = 0, lseRel = 0;
-  int64_t badValues = 0; ///< NaN, or -inf where the reference is finite (or back)
-};
-
-Errors compare(const CallTensors &got, const CallTensors &want) {
-  Errors e;
-  TensorView g = got.out.view(), w = want.out.view();
-  double diff2 = 0, ref2 = 0;
-  int64_t n = got.out.numel();
-  std::vector<int64_t> index(4, 0);
-  for (int64_t i = 0; i < n; ++i) {
-    double a = g.get(index.data()), b = w.get(index.data());
-    if (std::isnan(a))
-      ++e.badValues;
-    double d = std::fabs(a - b);
-    e.outMaxAbs = std::max(e.outMaxAbs, d);
-    diff2 += d * d;
-    ref2 += b * b;
-    nextIndex(index, g.shape);
-  }
-  e.outRel = ref2 > 0 ? std::sqrt(diff2 / ref2) : std::sqrt(diff2);
-  const float *gl = got.lse.as<float>(), *wl = want.lse.as<float>();
-  double ldiff2 = 0, lref2 = 0;
-  for (int64_t i = 0; i < got.lse.numel(); ++i) {
-    bool gInf = std::isinf(gl[i]) && gl[i] < 0, wInf = std::isinf(wl[i]) && wl[i] < 0;
-    if (std::isnan(gl[i]) || gInf != wInf) {
-      ++e.badValues;
-      continue;
-    }
-    if (wInf)
-      continue;
-    double d = std::fabs(double(gl[i]) - double(wl[i]));
-    e.lseMaxAbs = std::max(e.lseMaxAbs, d);
-    ldiff2 += d * d;
-    lref2 += double(wl[i]) * double(wl[i]);
-  }
-  e.lseRel = lref2 > 0 ? std::sqrt(ldiff2 / lref2) : std::sqrt(ldiff2);
-  return e;
-}
-
-double millisSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-      .count();
-}
-
-int runRandom(const CompiledVariant &variant) {
-  int64_t B, Q, KV;
-  if (!parseShape(randomShape, B, Q, KV))
-    return fail("--random expects B,Q_LEN,KV_LEN with sizes in [1, 2^31), got '" +
-                randomShape + "'");
-  std::map<std::string, ScalarValue> overrides;
-  if (Status s = parseScalarOverrides(variant.desc, scalarValues, overrides); !s)
-    return fail(s.message());
-  Result<CallTensors> kernelTensors = randomCall(variant.desc, B, Q, KV, seed, overrides);
-  if (!kernelTensors)
-    return fail(kernelTensors.status().message());
-  Result<CallTensors> refTensors = randomCall(variant.desc, B, Q, KV, seed, overrides);
-  if (!refTensors)
-    return fail(refTensors.status().message());
-  CallTensors &kernelCall = *kernelTensors, &refCall = *refTensors;
-  auto start = std::chrono::steady_clock::now();
-  if (Status s = variant.run(kernelCall.call()); !s)
-    return fail(s.message());
-  double ms = millisSince(start);
-  if (!checkResults) {
-    outs() << format("%-24s %-4s B=%lld Q_LEN=%lld KV_LEN=%lld %-4s  %8.3f ms  (not checked)\n",
-                     variant.desc.name.c_str(), target.c_str(), (long long)B, (long long)Q,
-                     (long long)KV, dtypeName(variant.desc.dtype), ms);
-    return 0;
-  }
-  if (Status s = variant.reference(refCall.call()); !s)
-    return fail("reference: " + s.message());
-  Errors e = compare(kernelCall, refCall);
-  double tol = tolerance > 0 ? double(tolerance)
-                             : (variant.desc.dtype == DType::F32 ? 1e-5 : 1e-2);
-  bool ok = e.badValues == 0 && e.outRel < tol && e.lseRel < tol;
-  outs() << format("%-24s %-4s B=%lld Q_LEN=%lld KV_LEN=%lld %-4s  out rel %.2e (max %.2e)"
-                   "  lse rel %.2e (max %.2e)  %8.3f ms  %s\n",
-                   variant.desc.name.c_str(), target.c_str(), (long long)B, (long long)Q,
-                   (long long)KV,
-                   dtypeName(variant.desc.dtype), e.outRel, e.outMaxAbs, e.lseRel,
-                   e.lseMaxAbs, ms, ok ? "ok" : "FAILED");
-  if (!ok)
-  {
-    std::string message;
-    raw_string_ostream os(message);
-    os << format("'%s' differs from the float64 reference: out rel %.3e, lse rel "
-                 "%.3e, %lld bad values (tolerance %.1e)",
-                 variant.desc.name.c_str(), e.outRel, e.lseRel, (long long)e.badValues,
-                 tol);
-    return fail(message);
-  }
-  return 0;
-}
-
-int runFiles(const CompiledVariant &variant) {
-  if (inputsPath.empty() || outputTensors.empty())
-    return fail("run needs --inputs FILE and --output FILE, or --random B,Q_LEN,KV_LEN");
-  Result<CallTensors> tensors = callFromFile(variant.desc, inputsPath);
-  if (!tensors)
-    return fail(tensors.status().message());
-  if (Status s = variant.run(tensors->call()); !s)
-    return fail(s.message());
-  if (Status s = writeSafeTensors(outputTensors,
-                                  {{"out", tensors->out.view()}, {"lse", tensors->lse.view()}});
-      !s)
-    return fail(s.message());
-  return 0;
-}
-
-/// Fraction of (q, kv) pairs the mask keeps, sampled on a grid for b = h = 0.
-double maskDensity(const CompiledVariant &variant, const CallTensors &tensors) {
-  const auto &mask = variant.spec->maskMod.expr;
-  if (!mask)
-    return 1.0;
-  AttentionCall call = tensors.call();
-  int64_t Q = call.qLen(), KV = call.kvLen();
-  int64_t steps = 64, kept = 0, total = 0;
-  for (int64_t a = 0; a < steps; ++a)
-    for (int64_t c = 0; c < steps; ++c) {
-      frontend::EvalContext ctx;
-      ctx.qIdx = a * Q / steps;
-      ctx.kvIdx = c * KV / steps;
-      ctx.qLen = Q;
-      ctx.kvLen = KV;
-      ctx.scalar = [&](const std::string &n) -> std::optional<frontend::ExprValue> {
-        const ScalarValue &v = call.scalars.at(n);
-        return v.type == DType::F32 ? frontend::ExprValue::ofFloat(v.f)
-                                    : frontend::ExprValue::ofInt(v.i);
-      };
-      ctx.buffer = [&](const std::string &n, const std::vector<int64_t> &idx)
-          -> std::optional<frontend::ExprValue> {
-        const TensorView &view = call.buffers.at(n);
-        for (size_t d = 0; d < idx.size(); ++d)
-          if (idx[d] < 0 || idx[d] >= view.shape[d])
-            return std::nullopt;
-        return view.dtype == DType::F32 ? frontend::ExprValue::ofFloat(view.get(idx.data()))
-                                        : frontend::ExprValue::ofInt(int64_t(view.get(idx.data())));
-      };
-      std::string error;
-      auto v = frontend::evaluate(*mask, ctx, error);
-      kept += v && v->b;
-      ++total;
-    }
-  return double(kept) / double(total);
-}
-
-int runBench(const CompiledVariant &variant) {
-  int64_t B, Q, KV;
-  if (!parseShape(benchShape, B, Q, KV))
-    return fail("bench needs --shape B,Q_LEN,KV_LEN with sizes in [1, 2^31)");
-  std::map<std::string, ScalarValue> overrides;
-  if (Status s = parseScalarOverrides(variant.desc, scalarValues, overrides); !s)
-    return fail(s.message());
-  Result<CallTensors> created = randomCall(variant.desc, B, Q, KV, seed, overrides);
-  if (!created)
-    return fail(created.status().message());
-  CallTensors &tensors = *created;
-  AttentionCall call = tensors.call(), hostCall = call;
-  // On a GPU the tensors are staged once: the timed calls run on GPU memory.
-  std::unique_ptr<cuda::StagedCall> staged;
-  if (variant.cudaKernel) {
-    CudaKernel::timeLaunches(true);
-    Result<std::unique_ptr<cuda::StagedCall>> s = cuda::stageCall(call);
-    if (!s)
-      return fail(s.status().message());
-    staged = s.take();
-    call = staged->device;
-  }
-  auto timeIt = [&](const std::function<Status()> &fn, int repetitions,
-                    double &median) -> Status {
-    std::vector<double> times;
-    for (int i = 0; i < 2; ++i) // warm-up
-      if (Status s = fn(); !s)
-        return s;
-    for (int i = 0; i < std::max(1, repetitions); ++i) {
-      auto start = std::chrono::steady_clock::now();
-      if (Status s = fn(); !s)
-        return s;
-      times.push_back(millisSince(start));
-    }
-    std::sort(times.begin(), times.end());
-    median = times[times.size() / 2];
-    return Status::ok();
-  };
-  double ms = 0;
-  std::vector<double> gpuTimes; // CUDA events around each launch (--target cuda)
-  if (Status s = timeIt(
-          [&] {
-            Status st = variant.run(call);
-            if (variant.cudaKernel)
-              gpuTimes.push_back(CudaKernel::lastKernelMilliseconds());
-            return st;
-          },
-          reps, ms);
-      !s)
-    return fail(s.message());
-  double density = maskDensity(variant, tensors);
-  // FlashAttention's count: 2·B·H·Q·KV·(D + DV) (= 4·B·H·Q·KV·D when DV = D),
-  // times the fraction of pairs the mask keeps (one half for causal).
-  double flops = 2.0 * double(B) * double(variant.desc.headsQ) * double(Q) * double(KV) *
-                 double(variant.desc.headDim + variant.desc.headDimV) * density;
-  std::string where = std::to_string(ThreadPool::global().size()) + " threads";
-  if (variant.cudaKernel)
-    if (Result<cuda::CudaDevice> device = cuda::firstDevice())
-      where = device->name + ", " + variant.cudaKernel->chip();
-  outs() << format("%-24s %-4s B=%lld H=%lld Q_LEN=%lld KV_LEN=%lld D=%lld %-4s  "
-                   "%10.3f ms  %7.4f TFLOP/s  (%.2f GFLOP/s, mask density %.3f, %s)\n",
-                   variant.desc.name.c_str(), target.c_str(), (long long)B,
-                   (long long)variant.desc.headsQ,
-                   (long long)Q, (long long)KV, (long long)variant.desc.headDim,
-                   dtypeName(variant.desc.dtype), ms, flops / (ms * 1e9), flops / (ms * 1e6),
-                   density, where.c_str());
-  if (variant.cudaKernel) {
-    gpuTimes.erase(gpuTimes.begin(), gpuTimes.begin() + std::min<size_t>(2, gpuTimes.size()));
-    std::sort(gpuTimes.begin(), gpuTimes.end());
-    double gpuMs = gpuTimes.empty() ? 0 : gpuTimes[gpuTimes.size() / 2];
-    if (gpuMs > 0)
-      outs() << format("%-24s kernel time on the GPU (CUDA events, median) %10.3f ms  %7.4f "
-                       "TFLOP/s\n",
-                       variant.desc.name.c_str(), gpuMs, flops / (gpuMs * 1e9));
-    else
-      outs() << variant.desc.name << ": the driver reported no kernel time\n";
-  }
-  if (withReference) {
-    double refMs = 0;
-    if (Status s = timeIt([&] { return variant.reference(hostCall); }, 1, refMs); !s)
-      return fail(s.message());
-    outs() << format("%-24s eager reference (float64)              %10.3f ms  %7.4f TFLOP/s  "
-                     "(%.2f GFLOP/s)\n",
-                     variant.desc.name.c_str(), refMs, flops / (refMs * 1e9),
-                     flops / (refMs * 1e6));
-  }
-  return 0;
-}
-
 } // namespace
 
 int main(int argc, char **argv) {
@@ -555,12 +371,25 @@ int main(int argc, char **argv) {
       compiler.compileFileFor(specPath, compileTarget(), cpuOptions());
   if (!variant)
     return 1;
-  if (benchCmd)
-    return runBench(*variant);
-  if (!randomShape.empty()) {
-    if (!inputsPath.empty() || !outputTensors.empty())
-      return fail("--random cannot be combined with --inputs/--output");
-    return runRandom(*variant);
-  }
-  return runFiles(*variant);
+  Runnable runnable;
+  runnable.desc = variant->desc;
+  runnable.target = target;
+  runnable.run = [variant](const AttentionCall &call) { return variant->run(call); };
+  runnable.reference = [variant](const AttentionCall &call) { return variant->reference(call); };
+  runnable.maskMod = variant->spec->maskMod.expr.get();
+  runnable.cudaKernel = variant->cudaKernel;
+  runnable.threadsLabel = std::to_string(ThreadPool::global().size()) + " threads";
+  RunOptions options;
+  options.randomShape = randomShape;
+  options.inputsPath = inputsPath;
+  options.outputPath = outputTensors;
+  options.benchShape = benchShape;
+  options.seed = seed;
+  options.scalars = scalarFlags;
+  options.check = checkResults;
+  options.tolerance = tolerance;
+  options.reps = reps;
+  options.withReference = withReference;
+  outs().flush();
+  return benchCmd ? runBench(runnable, options) : runCommand(runnable, options);
 }

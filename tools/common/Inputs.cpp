@@ -1,5 +1,5 @@
 //===- Inputs.cpp - building attention calls for the command line ----------===//
-#include "tools/attnc/Inputs.h"
+#include "tools/common/Inputs.h"
 
 #include <algorithm>
 #include <cmath>

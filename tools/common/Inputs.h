@@ -5,8 +5,8 @@
 // name the tensor, what was expected and what was found (SPEC.md §3).
 //
 //===----------------------------------------------------------------------===//
-#ifndef ATTNC_TOOLS_ATTNC_INPUTS_H
-#define ATTNC_TOOLS_ATTNC_INPUTS_H
+#ifndef ATTNC_TOOLS_COMMON_INPUTS_H
+#define ATTNC_TOOLS_COMMON_INPUTS_H
 
 #include "runtime/SafeTensors.h"
 #include "runtime/Variant.h"
@@ -48,4 +48,4 @@ Result<CallTensors> callFromFile(const VariantDesc &variant, const std::string &
 
 } // namespace attnc
 
-#endif // ATTNC_TOOLS_ATTNC_INPUTS_H
+#endif // ATTNC_TOOLS_COMMON_INPUTS_H

@@ -1,0 +1,82 @@
+//===- CompileForLibrary.cpp - a spec compiled into a kernel library entry -===//
+//
+// `attnc compile --emit library` (KernelLibraryWriter.h) needs, per spec, what a
+// loader needs without the compiler: the variant's description, its constants and
+// modifier sources (for the float64 reference), and the GPU kernel as images for
+// several chips with one launch description. The kernel IR is the same for every
+// chip (the tiles do not depend on it), so each chip's image comes from a copy of
+// one lowered module, and their launch descriptions must agree.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/Compiler.h"
+#include "compiler/targets/cuda/CudaProgram.h"
+
+#include "mlir/IR/Diagnostics.h"
+
+using namespace mlir;
+
+namespace attnc {
+
+namespace {
+
+/// The description, constants and modifier sources of `spec`.
+LibraryVariant describeForLibrary(const frontend::Spec &spec) {
+  LibraryVariant v;
+  v.desc = describeVariant(spec);
+  for (const frontend::SpecConstant &c : spec.constants)
+    v.constants.push_back({c.name, c.isInt, c.intValue, c.floatValue});
+  v.scoreMod = spec.scoreMod.expr ? spec.scoreMod.source : "";
+  v.maskMod = spec.maskMod.expr ? spec.maskMod.source : "";
+  return v;
+}
+
+} // namespace
+
+std::optional<LibraryEntry> Compiler::compileForLibrary(const std::string &path,
+                                                        const cpu::CpuOptions &options,
+                                                        const std::vector<std::string> &chips) {
+  frontend::Spec spec;
+  OwningOpRef<ModuleOp> module = import(path, &spec);
+  if (!module)
+    return std::nullopt;
+  if (failed(cpu::runPipeline(*module, [&](OpPassManager &pm) {
+        cuda::buildGpuKernelPipeline(pm, gpuTiles(options), gpuTraits(spec));
+      })))
+    return std::nullopt;
+  LibraryEntry entry;
+  entry.variant = describeForLibrary(spec);
+  entry.variant.hasGpuKernel = true;
+  auto addImage = [&](const std::string &chip, const std::string &format, std::string bytes) {
+    entry.variant.images.push_back({chip, format, nullptr, bytes.size()});
+    entry.imageBytes.push_back(std::move(bytes));
+  };
+  std::string firstPtx;
+  for (size_t i = 0; i < chips.size(); ++i) {
+    OwningOpRef<ModuleOp> copy = module->clone();
+    Result<cuda::CudaProgram> program =
+        cuda::compileCudaProgram(*copy, chips[i], cachedCubinAssembler(), gpuArtifactCache());
+    if (!program) {
+      emitError(module->getLoc()) << "compiling '" << spec.name << "' for " << chips[i]
+                                  << " failed: " << program.status().message();
+      return std::nullopt;
+    }
+    if (i == 0) {
+      entry.variant.launch = program->launch;
+      firstPtx = program->ptx;
+    } else if (program->launch.params != entry.variant.launch.params ||
+               program->launch.kernel != entry.variant.launch.kernel ||
+               program->launch.blockQ != entry.variant.launch.blockQ ||
+               program->launch.threads != entry.variant.launch.threads) {
+      emitError(module->getLoc()) << "the kernels of '" << spec.name << "' for " << chips[0]
+                                  << " and " << chips[i] << " are launched differently";
+      return std::nullopt;
+    }
+    if (program->format == "cubin")
+      addImage(chips[i], "cubin", program->image);
+  }
+  // PTX of the first chip, which the driver of any newer GPU compiles.
+  addImage(chips.front(), "ptx", firstPtx);
+  return entry;
+}
+
+} // namespace attnc

@@ -1,0 +1,44 @@
+//===- ExprReference.h - score_mod/mask_mod for the float64 reference -*- C++ -*-===//
+//
+// The reference implementation (runtime/Reference.h) takes score_mod and mask_mod as
+// callbacks; these evaluate a variant's parsed expressions with the interpreter of
+// ExprEval.h over one call's scalars and buffers (read as the kernels read them: i32
+// scalars widened, buffer reads bounds-checked). `parseModifiers` re-parses an
+// expression's source against its variant's declarations, for programs that have
+// the source but not the spec file (a kernel library's loader). Plain C++: no MLIR.
+//
+//===----------------------------------------------------------------------===//
+#ifndef ATTNC_COMPILER_FRONTEND_EXPRREFERENCE_H
+#define ATTNC_COMPILER_FRONTEND_EXPRREFERENCE_H
+
+#include "compiler/frontend/Expr.h"
+#include "compiler/frontend/Spec.h"
+#include "runtime/Reference.h"
+#include "runtime/Status.h"
+
+namespace attnc::frontend {
+
+/// Callbacks evaluating `scoreMod` and `maskMod` (either may be null: the default)
+/// on `call`'s scalars and buffers; `call` must outlive them.
+ModFunctions referenceMods(const Expr *scoreMod, const Expr *maskMod,
+                           const AttentionCall &call);
+
+/// A variant's declarations and the sources of its modifiers.
+struct ModifierSources {
+  std::vector<SpecConstant> constants;
+  std::vector<SpecScalar> scalars;
+  std::vector<SpecBuffer> buffers;
+  std::string scoreMod, maskMod; ///< empty: absent
+};
+
+struct ParsedModifiers {
+  ExprPtr scoreMod, maskMod;
+};
+
+/// Parses both sources against the declarations (an error names the modifier, the
+/// offset and the message).
+Result<ParsedModifiers> parseModifiers(const ModifierSources &sources);
+
+} // namespace attnc::frontend
+
+#endif // ATTNC_COMPILER_FRONTEND_EXPRREFERENCE_H

@@ -1,0 +1,186 @@
+//===- KernelLibrary.cpp - loading a compiled kernel library ---------------===//
+#include "runtime/library/KernelLibrary.h"
+#include "runtime/cuda/CudaDriver.h"
+#include "runtime/library/LibraryAbi.h"
+
+#include <dlfcn.h>
+
+namespace attnc {
+
+namespace {
+
+std::string orEmpty(const char *s) { return s ? s : ""; }
+
+/// The runtime's form of one table entry.
+LibraryVariant readVariant(const attnc_lib_variant &v) {
+  LibraryVariant out;
+  VariantDesc &d = out.desc;
+  d.name = orEmpty(v.name);
+  d.headsQ = v.heads_q;
+  d.headsKV = v.heads_kv;
+  d.headDim = v.head_dim;
+  d.headDimV = v.head_dim_v;
+  d.dtype = DType(v.dtype);
+  d.scale = v.scale;
+  for (uint32_t i = 0; i < v.num_scalars; ++i)
+    d.scalars.push_back({orEmpty(v.scalars[i].name), DType(v.scalars[i].type)});
+  for (uint32_t i = 0; i < v.num_buffers; ++i) {
+    const attnc_lib_buffer &b = v.buffers[i];
+    d.buffers.push_back({orEmpty(b.name), DType(b.dtype),
+                         std::vector<int64_t>(b.shape, b.shape + b.rank)});
+  }
+  for (uint32_t i = 0; i < v.num_constants; ++i) {
+    const attnc_lib_constant &c = v.constants[i];
+    out.constants.push_back({orEmpty(c.name), c.is_int != 0, c.int_value, c.float_value});
+  }
+  out.scoreMod = orEmpty(v.score_mod);
+  out.maskMod = orEmpty(v.mask_mod);
+  out.hasGpuKernel = v.kernel != nullptr;
+  if (out.hasGpuKernel) {
+    out.launch.kernel = v.kernel;
+    out.launch.blockQ = v.block_q;
+    out.launch.threads = v.threads;
+    out.launch.dynamicSharedBytes = v.dynamic_shared_bytes;
+    for (uint32_t i = 0; i < v.num_params; ++i)
+      out.launch.params.push_back({GpuParam::Kind(v.params[i].kind), v.params[i].argument,
+                                   v.params[i].dim});
+    for (uint32_t i = 0; i < v.num_images; ++i) {
+      const attnc_lib_image &img = v.images[i];
+      out.images.push_back({orEmpty(img.chip), orEmpty(img.format), img.data, img.size});
+    }
+  }
+  return out;
+}
+
+/// Whether a table entry holds only values the runtime can represent.
+bool plausible(const attnc_lib_variant &v) {
+  auto dtypeOk = [](int32_t t) { return t >= ATTNC_F32 && t <= ATTNC_I64; };
+  if (!v.name || v.heads_q <= 0 || v.heads_kv <= 0 || v.head_dim <= 0 || v.head_dim_v <= 0 ||
+      !dtypeOk(v.dtype) || (v.num_scalars && !v.scalars) || (v.num_buffers && !v.buffers) ||
+      (v.num_constants && !v.constants))
+    return false;
+  for (uint32_t i = 0; i < v.num_scalars; ++i)
+    if (!v.scalars[i].name || !dtypeOk(v.scalars[i].type))
+      return false;
+  for (uint32_t i = 0; i < v.num_buffers; ++i)
+    if (!v.buffers[i].name || !dtypeOk(v.buffers[i].dtype) || v.buffers[i].rank < 0 ||
+        (v.buffers[i].rank && !v.buffers[i].shape))
+      return false;
+  if (v.kernel && ((v.num_params && !v.params) || (v.num_images && !v.images)))
+    return false;
+  for (uint32_t i = 0; v.kernel && i < v.num_images; ++i)
+    if (!v.images[i].chip || !v.images[i].format || !v.images[i].data)
+      return false;
+  return true;
+}
+
+} // namespace
+
+Result<std::shared_ptr<KernelLibrary>> KernelLibrary::open(const std::string &path) {
+  std::string where = "kernel library '" + path + "'";
+  // A path without a slash would be searched for on the library path: make it
+  // relative to the working directory, as the user meant.
+  std::string file = path.find('/') == std::string::npos ? "./" + path : path;
+  void *handle = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!handle)
+    return Status::error("cannot load " + where + ": " + orEmpty(dlerror()));
+  std::shared_ptr<KernelLibrary> library(new KernelLibrary());
+  library->handle_ = handle;
+  library->path_ = path;
+  using Entry = const attnc_lib *(*)();
+  auto entry = reinterpret_cast<Entry>(dlsym(handle, "attnc_library_v1"));
+  if (!entry)
+    return Status::error(where + " is not an attnc kernel library (it has no "
+                                 "attnc_library_v1)");
+  const attnc_lib *table = entry();
+  if (!table)
+    return Status::error(where + " returned no variant table");
+  library->version_ = orEmpty(table->attnc_version);
+  if (table->abi_version != ATTNC_LIBRARY_ABI_VERSION)
+    return Status::error(where + " was written by attnc " + library->version_ +
+                         " in kernel-library format " + std::to_string(table->abi_version) +
+                         "; this runtime reads format " +
+                         std::to_string(ATTNC_LIBRARY_ABI_VERSION) + ": recompile it");
+  if (table->num_variants && !table->variants)
+    return Status::error(where + " has a damaged variant table");
+  for (uint32_t i = 0; i < table->num_variants; ++i) {
+    if (!plausible(table->variants[i]))
+      return Status::error(where + " has a damaged entry for variant " + std::to_string(i));
+    library->variants_.push_back(readVariant(table->variants[i]));
+  }
+  return library;
+}
+
+KernelLibrary::~KernelLibrary() {
+  if (handle_)
+    dlclose(handle_);
+}
+
+Result<const LibraryVariant *> KernelLibrary::find(const std::string &name) const {
+  std::string names;
+  for (const LibraryVariant &v : variants_) {
+    if (v.desc.name == name)
+      return &v;
+    names += (names.empty() ? "" : ", ") + v.desc.name;
+  }
+  return Status::error("kernel library '" + path_ + "' has no variant '" + name +
+                       "' (it has: " + (names.empty() ? "none" : names) + ")");
+}
+
+const LibraryImage *KernelLibrary::imageFor(const LibraryVariant &variant, int major,
+                                            int minor) {
+  std::string chip = major == 9 && minor == 0 ? "sm_90a" : major == 8 ? "sm_80" : "";
+  for (const LibraryImage &image : variant.images)
+    if (image.format == "cubin" && image.chip == chip)
+      return &image;
+  for (const LibraryImage &image : variant.images)
+    if (image.format == "ptx" && major >= 8)
+      return &image;
+  return nullptr;
+}
+
+Result<std::shared_ptr<CudaKernel>> KernelLibrary::cudaKernel(const std::string &name) const {
+  Result<const LibraryVariant *> variant = find(name);
+  if (!variant)
+    return variant.status();
+  const LibraryVariant &v = **variant;
+  if (!v.hasGpuKernel)
+    return Status::error("variant '" + name + "' of kernel library '" + path_ +
+                         "' has no GPU kernel (compile it with --target cuda)");
+  Result<cuda::CudaDevice> device = cuda::firstDevice();
+  if (!device)
+    return device.status();
+  const LibraryImage *image = imageFor(v, device->computeMajor, device->computeMinor);
+  if (!image) {
+    std::string chips;
+    for (const LibraryImage &i : v.images)
+      chips += (chips.empty() ? "" : ", ") + i.chip + " " + i.format;
+    return Status::error("kernel library '" + path_ + "' has no kernel of '" + name +
+                         "' for " + device->name + " (compute capability " +
+                         std::to_string(device->computeMajor) + "." +
+                         std::to_string(device->computeMinor) + "); it has: " +
+                         (chips.empty() ? "none" : chips));
+  }
+  std::string bytes(reinterpret_cast<const char *>(image->data), size_t(image->size));
+  Result<std::shared_ptr<GpuModule>> module = GpuModule::load(bytes, image->format, v.launch.kernel);
+  if (!module)
+    return module.status();
+  return std::make_shared<CudaKernel>(v.desc, v.launch, module.take(),
+                                      image->chip + " " + image->format);
+}
+
+Status KernelLibrary::registerIn(AttentionInterface &registry) const {
+  for (const LibraryVariant &v : variants_) {
+    if (!v.hasGpuKernel)
+      continue;
+    Result<std::shared_ptr<CudaKernel>> kernel = cudaKernel(v.desc.name);
+    if (!kernel)
+      return kernel.status();
+    std::shared_ptr<CudaKernel> k = kernel.take();
+    registry.registerFunction(
+        v.desc.name, [k](const AttentionCall &call) { return k->run(call); }, Device::Cuda);
+  }
+  return Status::ok();
+}
+
+} // namespace attnc

@@ -1,0 +1,79 @@
+//===- KernelLibrary.h - loading a compiled kernel library ---------*- C++ -*-===//
+//
+// A kernel library (LibraryAbi.h) is opened with dlopen and its table read into
+// the runtime's types: each variant's description, the sources of its modifiers
+// (for the float64 reference), its GPU kernel's launch and images. `cudaKernel`
+// loads the image that runs on the current GPU (its chip's cubin, else PTX for the
+// driver's JIT) and gives a CudaKernel launched like a JIT-compiled one.
+// Everything a library can get wrong (not loadable, not a library, another ABI,
+// no such variant, nothing for this GPU) is an error naming the file.
+//
+//===----------------------------------------------------------------------===//
+#ifndef ATTNC_RUNTIME_LIBRARY_KERNELLIBRARY_H
+#define ATTNC_RUNTIME_LIBRARY_KERNELLIBRARY_H
+
+#include "runtime/AttentionInterface.h"
+#include "runtime/Status.h"
+#include "runtime/Variant.h"
+#include "runtime/cuda/CudaKernel.h"
+#include "runtime/cuda/GpuLaunch.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace attnc {
+
+struct LibraryConstant {
+  std::string name;
+  bool isInt = true;
+  int64_t intValue = 0;
+  double floatValue = 0;
+};
+
+struct LibraryImage {
+  std::string chip, format; ///< "sm_90a", "cubin"
+  const unsigned char *data = nullptr;
+  uint64_t size = 0;
+};
+
+struct LibraryVariant {
+  VariantDesc desc;
+  std::vector<LibraryConstant> constants;
+  std::string scoreMod, maskMod; ///< sources; empty when absent
+  bool hasGpuKernel = false;
+  GpuLaunchDesc launch;
+  std::vector<LibraryImage> images;
+};
+
+class KernelLibrary {
+public:
+  static Result<std::shared_ptr<KernelLibrary>> open(const std::string &path);
+  KernelLibrary(const KernelLibrary &) = delete;
+  KernelLibrary &operator=(const KernelLibrary &) = delete;
+  ~KernelLibrary();
+
+  const std::string &path() const { return path_; }
+  const std::string &attncVersion() const { return version_; }
+  const std::vector<LibraryVariant> &variants() const { return variants_; }
+  /// The variant called `name`, or an error listing the names the library has.
+  Result<const LibraryVariant *> find(const std::string &name) const;
+  /// The image of `variant` for a device of compute capability major.minor: the
+  /// chip's cubin (sm_90a for 9.0, sm_80 for 8.x), else PTX (any 8.0+ GPU).
+  static const LibraryImage *imageFor(const LibraryVariant &variant, int major, int minor);
+  /// `name`'s GPU kernel, loaded on the current device.
+  Result<std::shared_ptr<CudaKernel>> cudaKernel(const std::string &name) const;
+  /// Registers every variant's GPU kernel under its name (for Device::Cuda); an
+  /// error when there is no GPU or a kernel does not load.
+  Status registerIn(AttentionInterface &registry) const;
+
+private:
+  KernelLibrary() = default;
+  std::string path_, version_;
+  void *handle_ = nullptr;
+  std::vector<LibraryVariant> variants_;
+};
+
+} // namespace attnc
+
+#endif // ATTNC_RUNTIME_LIBRARY_KERNELLIBRARY_H

@@ -1,0 +1,60 @@
+//===- RunCommands.h - `run` and `bench` of attnc and attnc-rt -----*- C++ -*-===//
+//
+// `attnc run|bench` (a variant compiled from its spec) and `attnc-rt run|bench` (a
+// variant loaded from a kernel library) behave the same: the same random inputs,
+// checks against the float64 reference, file formats, output lines, errors and exit
+// codes. Both describe their variant as a `Runnable` and call these. Plain C++ (no
+// LLVM), so attnc-rt builds in the runtime-only configuration.
+//
+//===----------------------------------------------------------------------===//
+#ifndef ATTNC_TOOLS_COMMON_RUNCOMMANDS_H
+#define ATTNC_TOOLS_COMMON_RUNCOMMANDS_H
+
+#include "compiler/frontend/Expr.h"
+#include "runtime/Status.h"
+#include "runtime/Variant.h"
+#include "runtime/cuda/CudaKernel.h"
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace attnc {
+
+/// A variant ready to run, however it was obtained.
+struct Runnable {
+  VariantDesc desc;
+  std::string target; ///< printed: "cpu", "cuda", "cuda-emu"
+  std::function<Status(const AttentionCall &)> run;
+  std::function<Status(const AttentionCall &)> reference;
+  const frontend::Expr *maskMod = nullptr; ///< for the mask density (null: none)
+  std::shared_ptr<CudaKernel> cudaKernel;  ///< set when it runs on a GPU
+  std::string threadsLabel;                ///< where a CPU kernel runs ("2 threads")
+};
+
+struct RunOptions {
+  std::string randomShape, inputsPath, outputPath, benchShape;
+  uint64_t seed = 0;
+  std::vector<std::string> scalars; ///< NAME=VALUE
+  bool check = true;
+  double tolerance = 0; ///< 0: 1e-5 for f32, 1e-2 for f16/bf16
+  int reps = 10;
+  bool withReference = false;
+};
+
+/// Prints "error: MESSAGE" on stderr; returns 1 (the exit status).
+int failWith(const std::string &message);
+
+/// run --random (checked against the reference unless !check).
+int runRandom(const Runnable &variant, const RunOptions &options);
+/// run --inputs --output.
+int runFiles(const Runnable &variant, const RunOptions &options);
+/// run: --random or files, after checking the two are not mixed.
+int runCommand(const Runnable &variant, const RunOptions &options);
+/// bench --shape.
+int runBench(const Runnable &variant, const RunOptions &options);
+
+} // namespace attnc
+
+#endif // ATTNC_TOOLS_COMMON_RUNCOMMANDS_H
