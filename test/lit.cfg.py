@@ -45,5 +45,5 @@ llvm_lib_dir = os.path.join(os.path.dirname(config.llvm_tools_dir), "lib")
 config.substitutions.append(("%mlir_runner_utils", os.path.join(llvm_lib_dir, "libmlir_runner_utils.so")))
 config.substitutions.append(("%mlir_c_runner_utils", os.path.join(llvm_lib_dir, "libmlir_c_runner_utils.so")))
 
-tools = ["attn-opt", "attnc", "attn-emu-runner"]
+tools = ["attn-opt", "attnc", "attnc-rt", "attn-emu-runner"]
 llvm_config.add_tool_substitutions(tools, [config.attnc_tools_dir])

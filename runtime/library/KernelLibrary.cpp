@@ -4,6 +4,10 @@
 #include "runtime/library/LibraryAbi.h"
 
 #include <dlfcn.h>
+#include <elf.h>
+
+#include <cstring>
+#include <fstream>
 
 namespace attnc {
 
@@ -74,6 +78,45 @@ bool plausible(const attnc_lib_variant &v) {
   return true;
 }
 
+/// Checks that `path` is a whole 64-bit ELF shared object for this machine before
+/// dlopen maps it: the loader trusts the headers, and a truncated file would fault
+/// (SIGBUS) when a segment past its end is touched.
+Status checkElf(const std::string &path) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in)
+    return Status::error("No such file or it cannot be read");
+  auto size = uint64_t(in.tellg());
+  Elf64_Ehdr header;
+  in.seekg(0);
+  if (size < sizeof header || !in.read(reinterpret_cast<char *>(&header), sizeof header) ||
+      std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0)
+    return Status::error("not an ELF shared object");
+  if (header.e_ident[EI_CLASS] != ELFCLASS64 || header.e_type != ET_DYN)
+    return Status::error("not a 64-bit ELF shared object");
+#if defined(__x86_64__)
+  if (header.e_machine != EM_X86_64)
+    return Status::error("built for another processor (ELF machine " +
+                         std::to_string(header.e_machine) + ")");
+#endif
+  auto within = [&](uint64_t offset, uint64_t bytes) {
+    return offset <= size && bytes <= size - offset;
+  };
+  if (header.e_phentsize != sizeof(Elf64_Phdr) ||
+      !within(header.e_phoff, uint64_t(header.e_phnum) * sizeof(Elf64_Phdr)) ||
+      (header.e_shnum && !within(header.e_shoff, uint64_t(header.e_shnum) * header.e_shentsize)))
+    return Status::error("truncated (its headers point past the end of the file)");
+  for (uint16_t i = 0; i < header.e_phnum; ++i) {
+    Elf64_Phdr segment;
+    in.seekg(std::streamoff(header.e_phoff + i * sizeof segment));
+    if (!in.read(reinterpret_cast<char *>(&segment), sizeof segment))
+      return Status::error("truncated (cannot read its program headers)");
+    if (segment.p_type == PT_LOAD && !within(segment.p_offset, segment.p_filesz))
+      return Status::error("truncated (" + std::to_string(size) + " bytes; a segment ends at " +
+                           std::to_string(segment.p_offset + segment.p_filesz) + ")");
+  }
+  return Status::ok();
+}
+
 } // namespace
 
 Result<std::shared_ptr<KernelLibrary>> KernelLibrary::open(const std::string &path) {
@@ -81,6 +124,8 @@ Result<std::shared_ptr<KernelLibrary>> KernelLibrary::open(const std::string &pa
   // A path without a slash would be searched for on the library path: make it
   // relative to the working directory, as the user meant.
   std::string file = path.find('/') == std::string::npos ? "./" + path : path;
+  if (Status s = checkElf(file); !s)
+    return Status::error("cannot load " + where + ": " + s.message());
   void *handle = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle)
     return Status::error("cannot load " + where + ": " + orEmpty(dlerror()));
