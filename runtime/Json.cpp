@@ -1,8 +1,8 @@
 //===- Json.cpp - a small strict JSON reader and writer --------------------===//
 //
 // A recursive-descent RFC 8259 parser (depth-limited, so the recursion is bounded)
-// and a compact writer; see Json.h. Kept free of any package so the runtime-only
-// build needs nothing but the C++ standard library.
+// and a string writer; see Json.h. Free of any package so that the runtime-only build
+// needs nothing but the C++ standard library.
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/Json.h"
@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <set>
 
 namespace attnc {
@@ -38,251 +39,216 @@ static size_t utf8Length(const std::string &text, size_t i) {
     cp = (cp << 6) | (d & 0x3F);
   }
   static const uint32_t minimum[5] = {0, 0, 0x80, 0x800, 0x10000};
-  if (cp < minimum[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-    return 0;
-  return n;
+  bool bad = cp < minimum[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF);
+  return bad ? 0 : n;
 }
 
 /// Appends code point `cp` (at most U+10FFFF, not a surrogate) as UTF-8.
 static void appendUtf8(std::string &out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += char(cp);
-  } else if (cp < 0x800) {
-    out += char(0xC0 | (cp >> 6));
-    out += char(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += char(0xE0 | (cp >> 12));
-    out += char(0x80 | ((cp >> 6) & 0x3F));
-    out += char(0x80 | (cp & 0x3F));
-  } else {
-    out += char(0xF0 | (cp >> 18));
-    out += char(0x80 | ((cp >> 12) & 0x3F));
-    out += char(0x80 | ((cp >> 6) & 0x3F));
-    out += char(0x80 | (cp & 0x3F));
-  }
+  int n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+  static const unsigned char lead[5] = {0, 0x00, 0xC0, 0xE0, 0xF0};
+  out += char(lead[n] | (cp >> (6 * (n - 1))));
+  for (int k = n - 2; k >= 0; --k)
+    out += char(0x80 | ((cp >> (6 * k)) & 0x3F));
 }
 
 namespace {
 
-/// Parses one text; every method returns false after recording the first error.
-class Parser {
-public:
-  Parser(const std::string &text, JsonError &error) : text_(text), error_(error) {}
-
-  /// A whole document: one value, optionally surrounded by whitespace.
-  bool parseDocument(JsonValue &out) {
-    if (!parseValue(out, 0))
-      return false;
-    skipSpace();
-    return pos_ == text_.size() || fail("unexpected text after the JSON value");
-  }
-
-private:
-  const std::string &text_;
-  JsonError &error_;
-  size_t pos_ = 0;
+/// The state of one parse; every method returns false after recording an error.
+struct Parser {
+  const std::string &text;
+  JsonError &error;
+  size_t pos = 0;
 
   /// Records `message` at the current position; returns false.
   bool fail(const std::string &message) {
-    error_.offset = pos_;
-    error_.message = message;
+    error.offset = pos;
+    error.message = message;
     return false;
   }
+  /// The current byte, or '\0' at the end (never a valid token start).
+  char peek() const { return pos < text.size() ? text[pos] : '\0'; }
   /// Skips the four RFC 8259 whitespace characters.
   void skipSpace() {
-    while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\t' ||
-                                   text_[pos_] == '\n' || text_[pos_] == '\r'))
-      ++pos_;
+    while (peek() == ' ' || peek() == '\t' || peek() == '\n' || peek() == '\r')
+      ++pos;
   }
-  /// The current byte, or '\0' at the end (never a valid token start).
-  char peek() const { return pos_ < text_.size() ? text_[pos_] : '\0'; }
-  /// Consumes `c` (after whitespace) if it is next.
+  /// Skips whitespace, then consumes `c` if it is next.
   bool consume(char c) {
     skipSpace();
-    if (peek() != c)
-      return false;
-    ++pos_;
-    return true;
+    return peek() == c ? (++pos, true) : false;
   }
-  bool isDigit() const { return peek() >= '0' && peek() <= '9'; }
+  /// Skips a run of decimal digits; false if there is none.
+  bool digits() {
+    size_t start = pos;
+    while (peek() >= '0' && peek() <= '9')
+      ++pos;
+    return pos > start;
+  }
 
-  /// A value; `depth` counts the arrays and objects around it.
+  /// A value (after optional whitespace); `depth` counts the containers around it.
   bool parseValue(JsonValue &out, int depth) {
     skipSpace();
     char c = peek();
-    if (c == '{' || c == '[') {
-      if (depth == kMaxJsonDepth)
-        return fail("nesting deeper than " + std::to_string(kMaxJsonDepth));
-      ++pos_;
-      bool isObject = c == '{';
-      std::set<std::string> keys; // std::map-like cost, unlike a linear find()
-      out.kind = isObject ? JsonValue::Kind::Object : JsonValue::Kind::Array;
-      if (consume(isObject ? '}' : ']'))
-        return true;
-      do {
-        JsonValue *element;
-        if (isObject) {
-          skipSpace();
-          size_t keyOffset = pos_;
-          std::string key;
-          if (peek() != '"')
-            return fail("expected a string key");
-          if (!parseString(key))
-            return false;
-          if (!keys.insert(key).second) {
-            error_.duplicateKey = true;
-            error_.key = key;
-            pos_ = keyOffset;
-            return fail("duplicate key \"" + key + "\"");
-          }
-          if (!consume(':'))
-            return fail("expected ':'");
-          out.object.emplace_back(std::move(key), JsonValue());
-          element = &out.object.back().second;
-        } else {
-          out.array.emplace_back();
-          element = &out.array.back();
-        }
-        if (!parseValue(*element, depth + 1))
-          return false;
-      } while (consume(','));
-      return consume(isObject ? '}' : ']') ||
-             fail(isObject ? "expected ',' or '}'" : "expected ',' or ']'");
-    }
     if (c == '"') {
       out.kind = JsonValue::Kind::String;
       return parseString(out.string);
     }
     if (c == '-' || (c >= '0' && c <= '9'))
       return parseNumber(out);
-    for (const char *word : {"true", "false", "null"})
-      if (text_.compare(pos_, std::char_traits<char>::length(word), word) == 0) {
-        pos_ += std::char_traits<char>::length(word);
-        out.kind = word[0] == 'n' ? JsonValue::Kind::Null : JsonValue::Kind::Bool;
-        out.boolean = word[0] == 't';
-        return true;
+    if (c != '{' && c != '[') {
+      for (const char *word : {"true", "false", "null"}) {
+        size_t n = std::char_traits<char>::length(word);
+        if (text.compare(pos, n, word) == 0) {
+          pos += n;
+          out.kind = c == 'n' ? JsonValue::Kind::Null : JsonValue::Kind::Bool;
+          out.boolean = c == 't';
+          return true;
+        }
       }
-    return fail(pos_ == text_.size() ? "unexpected end of text" : "expected a value");
+      return fail(pos == text.size() ? "unexpected end of text" : "expected a value");
+    }
+    if (depth == kMaxJsonDepth)
+      return fail("nesting deeper than " + std::to_string(kMaxJsonDepth));
+    ++pos;
+    bool isObject = c == '{';
+    char close = isObject ? '}' : ']';
+    out.kind = isObject ? JsonValue::Kind::Object : JsonValue::Kind::Array;
+    if (consume(close))
+      return true;
+    std::set<std::string> keys; // not a linear find(): headers can be large
+    do {
+      if (!isObject) {
+        out.array.emplace_back();
+        if (!parseValue(out.array.back(), depth + 1))
+          return false;
+        continue;
+      }
+      skipSpace();
+      size_t keyOffset = pos;
+      std::string key;
+      if (peek() != '"')
+        return fail("expected a string key");
+      if (!parseString(key))
+        return false;
+      if (!keys.insert(key).second) {
+        error.duplicateKey = true;
+        error.key = key;
+        pos = keyOffset;
+        return fail("duplicate key \"" + key + "\"");
+      }
+      if (!consume(':'))
+        return fail("expected ':'");
+      out.object.emplace_back(std::move(key), JsonValue());
+      if (!parseValue(out.object.back().second, depth + 1))
+        return false;
+    } while (consume(','));
+    return consume(close) || fail(std::string("expected ',' or '") + close + "'");
   }
 
-  /// Four hex digits after "\u".
+  /// Four hex digits (after "\u") into `cp`.
   bool parseHex4(uint32_t &cp) {
     cp = 0;
-    for (int i = 0; i < 4; ++i, ++pos_) {
+    for (int i = 0; i < 4; ++i, ++pos) {
       char h = peek();
-      int digit = h >= '0' && h <= '9'   ? h - '0'
-                  : h >= 'a' && h <= 'f' ? h - 'a' + 10
-                  : h >= 'A' && h <= 'F' ? h - 'A' + 10
-                                         : -1;
-      if (digit < 0)
+      int d = h >= '0' && h <= '9'   ? h - '0'
+              : h >= 'a' && h <= 'f' ? h - 'a' + 10
+              : h >= 'A' && h <= 'F' ? h - 'A' + 10
+                                     : -1;
+      if (d < 0)
         return fail("expected four hex digits after \\u");
-      cp = cp * 16 + uint32_t(digit);
+      cp = cp * 16 + uint32_t(d);
     }
     return true;
   }
 
-  /// A string literal starting at the '"'; escapes are decoded into UTF-8.
+  /// A string literal starting at its '"'; escapes are decoded into UTF-8.
   bool parseString(std::string &out) {
-    ++pos_;
-    while (true) {
-      if (pos_ == text_.size())
+    for (++pos;;) {
+      if (pos == text.size())
         return fail("unterminated string");
-      unsigned char c = static_cast<unsigned char>(text_[pos_]);
-      if (c == '"') {
-        ++pos_;
-        return true;
-      }
+      unsigned char c = static_cast<unsigned char>(text[pos]);
+      if (c == '"')
+        return ++pos, true;
       if (c < 0x20)
         return fail("control character in a string");
       if (c != '\\') {
-        size_t n = utf8Length(text_, pos_);
+        size_t n = utf8Length(text, pos);
         if (n == 0)
           return fail("ill-formed UTF-8 in a string");
-        out.append(text_, pos_, n);
-        pos_ += n;
+        out.append(text, pos, n);
+        pos += n;
         continue;
       }
-      ++pos_;
-      char e = peek();
-      static const char escapes[] = "\"\"\\\\//b\bf\fn\nr\rt\t";
-      bool simple = false;
-      for (int i = 0; escapes[i]; i += 2)
-        if (e == escapes[i]) {
-          out += escapes[i + 1];
-          simple = true;
-          break;
-        }
-      if (simple) {
-        ++pos_;
+      static const char letters[] = "\"\\/bfnrt", chars[] = "\"\\/\b\f\n\r\t";
+      char e = ++pos < text.size() ? text[pos] : '\0';
+      if (const char *hit = e ? std::strchr(letters, e) : nullptr) {
+        out += chars[hit - letters];
+        ++pos;
         continue;
       }
       if (e != 'u')
         return fail("invalid escape in a string");
-      ++pos_;
+      ++pos;
       uint32_t cp, low;
       if (!parseHex4(cp))
         return false;
       if (cp >= 0xDC00 && cp <= 0xDFFF)
         return fail("unpaired low surrogate in a \\u escape");
       if (cp >= 0xD800 && cp <= 0xDBFF) {
-        if (text_.compare(pos_, 2, "\\u") != 0)
-          return fail("high surrogate not followed by a \\u low surrogate");
-        pos_ += 2;
+        if (text.compare(pos, 2, "\\u") != 0)
+          return fail("high surrogate not followed by a \\u escape");
+        pos += 2;
         if (!parseHex4(low))
           return false;
         if (low < 0xDC00 || low > 0xDFFF)
-          return fail("high surrogate not followed by a \\u low surrogate");
+          return fail("high surrogate not followed by a low surrogate");
         cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
       }
       appendUtf8(out, cp);
     }
   }
 
-  /// -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+  /// -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?; exact too if a plain uint64.
   bool parseNumber(JsonValue &out) {
-    size_t start = pos_;
-    bool negative = peek() == '-', integer = true;
-    pos_ += negative;
-    if (!isDigit())
+    size_t start = pos;
+    bool negative = peek() == '-';
+    pos += negative;
+    size_t intStart = pos;
+    if (!digits())
       return fail("expected a digit");
-    if (peek() == '0' && pos_ + 1 < text_.size() && text_[pos_ + 1] >= '0' &&
-        text_[pos_ + 1] <= '9')
-      return fail("leading zero in a number");
-    uint64_t value = 0;
+    if (text[intStart] == '0' && pos - intStart > 1)
+      return pos = intStart, fail("leading zero in a number");
     bool fits = true;
-    for (; isDigit(); ++pos_) {
-      uint64_t digit = uint64_t(peek() - '0');
-      fits = fits && value <= (UINT64_MAX - digit) / 10;
-      value = value * 10 + digit;
+    out.kind = JsonValue::Kind::Number;
+    for (size_t i = intStart; i < pos; ++i) {
+      uint64_t d = uint64_t(text[i] - '0');
+      fits = fits && out.uint <= (UINT64_MAX - d) / 10;
+      out.uint = out.uint * 10 + d;
     }
+    bool integer = true;
     if (peek() == '.') {
       integer = false;
-      ++pos_;
-      if (!isDigit())
+      ++pos;
+      if (!digits())
         return fail("expected a digit after '.'");
-      while (isDigit())
-        ++pos_;
     }
     if (peek() == 'e' || peek() == 'E') {
       integer = false;
-      ++pos_;
+      ++pos;
       if (peek() == '+' || peek() == '-')
-        ++pos_;
-      if (!isDigit())
+        ++pos;
+      if (!digits())
         return fail("expected a digit in the exponent");
-      while (isDigit())
-        ++pos_;
     }
-    out.kind = JsonValue::Kind::Number;
     out.isUint = integer && !negative && fits;
-    out.uint = out.isUint ? value : 0;
-    // The grammar above is a subset of strtod's, so strtod reads exactly this text
-    // (in the C locale's number format; the runtime never calls setlocale).
-    out.number = std::strtod(text_.substr(start, pos_ - start).c_str(), nullptr);
-    if (!std::isfinite(out.number)) {
-      pos_ = start;
-      return fail("number out of range");
-    }
+    if (!out.isUint)
+      out.uint = 0;
+    // This grammar is a subset of strtod's, so strtod reads exactly this text (in
+    // the C locale's number format; the runtime never calls setlocale).
+    out.number = std::strtod(text.substr(start, pos - start).c_str(), nullptr);
+    if (!std::isfinite(out.number))
+      return pos = start, fail("number out of range");
     return true;
   }
 };
@@ -291,86 +257,40 @@ private:
 
 std::optional<JsonValue> parseJson(const std::string &text, JsonError *error) {
   JsonError local;
-  JsonError &err = error ? *error : local;
-  err = JsonError();
+  Parser parser{text, error ? *error : local};
+  parser.error = JsonError();
   JsonValue value;
-  if (!Parser(text, err).parseDocument(value))
+  if (!parser.parseValue(value, 0))
     return std::nullopt;
+  parser.skipSpace();
+  if (parser.pos != text.size()) {
+    parser.fail("unexpected text after the JSON value");
+    return std::nullopt;
+  }
   return value;
 }
 
 void appendJsonString(std::string &out, const std::string &text) {
+  static const char chars[] = "\"\\\b\f\n\r\t", letters[] = "\"\\bfnrt";
   out += '"';
-  for (size_t i = 0; i < text.size();) {
+  for (size_t i = 0, n; i < text.size(); i += n) {
     unsigned char c = static_cast<unsigned char>(text[i]);
-    const char *escape = c == '"'    ? "\\\""
-                         : c == '\\' ? "\\\\"
-                         : c == '\b' ? "\\b"
-                         : c == '\f' ? "\\f"
-                         : c == '\n' ? "\\n"
-                         : c == '\r' ? "\\r"
-                         : c == '\t' ? "\\t"
-                                     : nullptr;
-    size_t n = utf8Length(text, i);
-    if (escape) {
-      out += escape;
+    n = 1;
+    if (const char *hit = c ? std::strchr(chars, c) : nullptr) {
+      out += '\\';
+      out += letters[hit - chars];
     } else if (c < 0x20) {
       char hex[8];
       std::snprintf(hex, sizeof hex, "\\u%04x", unsigned(c));
       out += hex;
-    } else if (n == 0) {
-      out += "\xEF\xBF\xBD"; // U+FFFD for one ill-formed byte
+    } else if ((n = utf8Length(text, i)) == 0) {
+      out += "\xEF\xBF\xBD"; // U+FFFD for a byte that is not well-formed UTF-8
+      n = 1;
     } else {
       out.append(text, i, n);
-      i += n;
-      continue;
     }
-    ++i;
   }
   out += '"';
-}
-
-/// Appends `value` to `out` (see writeJson).
-static void appendJson(std::string &out, const JsonValue &value) {
-  switch (value.kind) {
-  case JsonValue::Kind::Null: out += "null"; return;
-  case JsonValue::Kind::Bool: out += value.boolean ? "true" : "false"; return;
-  case JsonValue::Kind::String: appendJsonString(out, value.string); return;
-  case JsonValue::Kind::Number:
-    if (value.isUint) {
-      out += std::to_string(value.uint);
-    } else if (!std::isfinite(value.number)) {
-      out += "null";
-    } else {
-      char buffer[32];
-      std::snprintf(buffer, sizeof buffer, "%.17g", value.number);
-      out += buffer;
-    }
-    return;
-  case JsonValue::Kind::Array:
-  case JsonValue::Kind::Object: {
-    bool isObject = value.kind == JsonValue::Kind::Object;
-    out += isObject ? '{' : '[';
-    size_t count = isObject ? value.object.size() : value.array.size();
-    for (size_t i = 0; i < count; ++i) {
-      if (i)
-        out += ',';
-      if (isObject) {
-        appendJsonString(out, value.object[i].first);
-        out += ':';
-      }
-      appendJson(out, isObject ? value.object[i].second : value.array[i]);
-    }
-    out += isObject ? '}' : ']';
-    return;
-  }
-  }
-}
-
-std::string writeJson(const JsonValue &value) {
-  std::string out;
-  appendJson(out, value);
-  return out;
 }
 
 } // namespace attnc

@@ -6,6 +6,8 @@
 // raw control characters or ill-formed UTF-8) and also rejects duplicate object keys
 // and nesting deeper than kMaxJsonDepth. Objects keep their members in file order.
 // Integers are kept exact up to 2^64 - 1. No exceptions: failures are a JsonError.
+// The writer is what the safetensors header needs: string literals (numbers and
+// punctuation are plain text).
 //
 //===----------------------------------------------------------------------===//
 #ifndef ATTNC_RUNTIME_JSON_H
@@ -37,9 +39,9 @@ struct JsonValue {
   std::vector<JsonValue> array;
   std::vector<std::pair<std::string, JsonValue>> object; ///< file order, unique keys
 
-  bool isObject() const { return kind == Kind::Object; }
-  bool isArray() const { return kind == Kind::Array; }
-  bool isString() const { return kind == Kind::String; }
+  bool isObject() const { return kind == Kind::Object; } ///< kind == Object
+  bool isArray() const { return kind == Kind::Array; }   ///< kind == Array
+  bool isString() const { return kind == Kind::String; } ///< kind == String
   /// The member named `key`; null if there is none or this is not an object.
   const JsonValue *find(const std::string &key) const;
 };
@@ -59,10 +61,6 @@ std::optional<JsonValue> parseJson(const std::string &text, JsonError *error = n
 /// escaped (\b \f \n \r \t, else \u00xx), other bytes are copied; a byte that is not
 /// part of well-formed UTF-8 becomes U+FFFD so the output is always valid JSON.
 void appendJsonString(std::string &out, const std::string &text);
-
-/// Serialises compactly (no whitespace), members in stored order. Numbers with
-/// `isUint` are written exactly; others with 17 significant digits (null if not finite).
-std::string writeJson(const JsonValue &value);
 
 } // namespace attnc
 

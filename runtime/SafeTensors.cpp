@@ -1,15 +1,14 @@
 //===- SafeTensors.cpp - read and write .safetensors files -----------------===//
 #include "runtime/SafeTensors.h"
 
-#include <nlohmann/json.hpp>
+#include "runtime/Json.h"
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 
 namespace attnc {
-
-using Json = nlohmann::json;
 
 static const char *fileDTypeName(DType dtype) {
   switch (dtype) {
@@ -43,47 +42,64 @@ Result<TensorMap> parseSafeTensors(const std::string &bytes, const std::string &
   if (headerLen > bytes.size() - 8)
     return fail("header length " + std::to_string(headerLen) +
                 " exceeds the file size");
+  // As with the nlohmann::json reader used before (and for files in the wild padded
+  // with NULs instead of spaces): a NUL byte ends the header text, and a leading UTF-8
+  // byte order mark is skipped. Otherwise the header must be strict JSON.
   std::string headerText = bytes.substr(8, headerLen);
-  Json header = Json::parse(headerText, nullptr, /*allow_exceptions=*/false);
-  if (header.is_discarded() || !header.is_object())
+  headerText.resize(std::min(headerText.find('\0'), headerText.size()));
+  if (headerText.compare(0, 3, "\xEF\xBB\xBF") == 0)
+    headerText.erase(0, 3);
+  JsonError jsonError;
+  std::optional<JsonValue> header = parseJson(headerText, &jsonError);
+  if (!header && jsonError.duplicateKey)
+    return fail("the header has duplicate key '" + jsonError.key + "'");
+  if (!header || !header->isObject())
     return fail("the header is not a JSON object");
   size_t dataStart = 8 + headerLen;
   size_t dataSize = bytes.size() - dataStart;
 
+  // Visit the entries in name order, as when the header was parsed into a sorted map,
+  // so which error a file with several bad entries gets does not change.
+  std::vector<const std::pair<std::string, JsonValue> *> members;
+  for (const auto &member : header->object)
+    members.push_back(&member);
+  std::sort(members.begin(), members.end(),
+            [](const auto *a, const auto *b) { return a->first < b->first; });
+
   TensorMap tensors;
-  for (auto it = header.begin(); it != header.end(); ++it) {
-    const std::string &name = it.key();
+  for (const auto *member : members) {
+    const std::string &name = member->first;
     if (name == "__metadata__")
       continue;
-    const Json &entry = it.value();
+    const JsonValue &entry = member->second;
     std::string where = "tensor '" + name + "'";
-    if (!entry.is_object())
+    if (!entry.isObject())
       return fail(where + " has no dtype/shape/data_offsets entry");
-    auto dt = entry.find("dtype");
-    auto sh = entry.find("shape");
-    auto off = entry.find("data_offsets");
-    if (dt == entry.end() || !dt->is_string())
+    const JsonValue *dt = entry.find("dtype");
+    const JsonValue *sh = entry.find("shape");
+    const JsonValue *off = entry.find("data_offsets");
+    if (!dt || !dt->isString())
       return fail(where + " has no dtype");
     DType dtype;
-    if (!parseFileDType(dt->get<std::string>(), dtype))
-      return fail(where + " has unsupported dtype " + dt->get<std::string>() +
+    if (!parseFileDType(dt->string, dtype))
+      return fail(where + " has unsupported dtype " + dt->string +
                   " (expected F32, F16, BF16, I32 or I64)");
-    if (sh == entry.end() || !sh->is_array())
+    if (!sh || !sh->isArray())
       return fail(where + " has no shape");
     std::vector<int64_t> shape;
-    for (const Json &d : *sh) {
-      if (!d.is_number_unsigned() || d.get<uint64_t>() > (uint64_t(1) << 40))
+    for (const JsonValue &d : sh->array) {
+      if (!d.isUint || d.uint > (uint64_t(1) << 40))
         return fail(where + " has an invalid shape");
-      shape.push_back(int64_t(d.get<uint64_t>()));
+      shape.push_back(int64_t(d.uint));
     }
     uint64_t byteSize = 0;
     if (!tensorByteSize(shape, dtypeSize(dtype), byteSize))
       return fail(where + " is too large (more than 2^40 bytes)");
     uint64_t numel = byteSize / dtypeSize(dtype);
-    if (off == entry.end() || !off->is_array() || off->size() != 2 ||
-        !(*off)[0].is_number_unsigned() || !(*off)[1].is_number_unsigned())
+    if (!off || !off->isArray() || off->array.size() != 2 || !off->array[0].isUint ||
+        !off->array[1].isUint)
       return fail(where + " has invalid data_offsets");
-    uint64_t begin = (*off)[0].get<uint64_t>(), end = (*off)[1].get<uint64_t>();
+    uint64_t begin = off->array[0].uint, end = off->array[1].uint;
     if (begin > end || end > dataSize)
       return fail(where + " has data_offsets outside the file");
     if (end - begin != numel * dtypeSize(dtype))
@@ -125,16 +141,23 @@ static void appendContiguous(const TensorView &view, std::string &out) {
 }
 
 std::string serializeSafeTensors(const std::map<std::string, TensorView> &tensors) {
-  Json header = Json::object();
-  std::string data;
+  // Compact JSON with each entry's keys in sorted order, byte for byte what the
+  // nlohmann::json writer used before produced.
+  std::string headerText = "{", data;
   for (const auto &[name, view] : tensors) {
     size_t begin = data.size();
     appendContiguous(view, data);
-    header[name] = {{"dtype", fileDTypeName(view.dtype)},
-                    {"shape", view.shape},
-                    {"data_offsets", {begin, data.size()}}};
+    if (headerText.size() > 1)
+      headerText += ',';
+    appendJsonString(headerText, name);
+    headerText += ":{\"data_offsets\":[" + std::to_string(begin) + "," +
+                  std::to_string(data.size()) + "],\"dtype\":\"" +
+                  fileDTypeName(view.dtype) + "\",\"shape\":[";
+    for (size_t i = 0; i < view.shape.size(); ++i)
+      headerText += (i ? "," : "") + std::to_string(view.shape[i]);
+    headerText += "]}";
   }
-  std::string headerText = header.dump();
+  headerText += '}';
   while ((8 + headerText.size()) % 8 != 0)
     headerText += ' ';
   std::string out;

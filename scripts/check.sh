@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: lit (dialect, frontend), GoogleTest unit tests (ctest), and a
-# bounded fuzz run of the frontend. Prints each suite's summary; fails if any fails.
+# Runs every test: lit (dialect, frontend), GoogleTest unit tests (ctest), the
+# runtime-only build and the GPU check's halves (check-deploy.sh), and a bounded fuzz
+# run of the frontend. Prints each suite's summary; fails if any fails.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -15,6 +16,9 @@ echo "== unit tests (ctest) =="
 rc=$?
 grep -E "tests passed|tests failed|Failed|\*\*\*" "$BUILD/ctest.log" | tail -n 40
 [ $rc -eq 0 ] || failed+=(ctest)
+
+echo "== deployable kernels (runtime-only build, GPU check) =="
+./scripts/check-deploy.sh || failed+=(deploy)
 
 echo "== fuzz (${FUZZ_SECONDS}s) =="
 ./scripts/fuzz.sh "$FUZZ_SECONDS" || failed+=(fuzz)

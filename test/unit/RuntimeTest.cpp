@@ -2,7 +2,8 @@
 //
 // f16/bf16 conversions against known bit patterns (round to nearest even, inf, NaN,
 // subnormals, overflow), TensorView element access through arbitrary strides,
-// safetensors serialise/parse round trips and every parse error, validateCall's
+// safetensors serialise/parse round trips and every parse error (including the JSON
+// header's: escapes, duplicate keys, truncation, huge integers, nesting), validateCall's
 // messages, the AttentionInterface registry and its built-in "eager" (checked against
 // a float64 computation written out in this file), and ThreadPool::parallelFor.
 //
@@ -613,6 +614,204 @@ TEST(SafeTensorsTest, MalformedEntries) {
     EXPECT_CONTAINS(s.message(), "input.safetensors");
     EXPECT_CONTAINS(s.message(), c.message);
   }
+}
+
+TEST(SafeTensorsTest, HeaderWithEscapesAndMetadata) {
+  // Escapes in names are decoded (\uXXXX and surrogate pairs to UTF-8); __metadata__
+  // may hold any JSON; whitespace may appear between tokens.
+  std::string header =
+      "{ \"__metadata__\" : {\"format\":\"pt\",\"note\":\"tab\\there \\u00e9\","
+      "\"nested\":[1,-2.5e3,true,false,null,{\"k\":[]}]},\n"
+      "\t\"a\\\"b\\\\c\\/d\\n\\u00e9\\ud83d\\ude00\" : "
+      "{\"dtype\":\"I32\",\"shape\":[ 2 ],\"data_offsets\":[0,8]}\r\n}";
+  std::string bytes = le64(header.size()) + header;
+  int32_t values[2] = {3, -4};
+  bytes.append(reinterpret_cast<const char *>(values), 8);
+  Result<TensorMap> r = parseSafeTensors(bytes, "escapes");
+  ASSERT_TRUE(r) << r.status().message();
+  ASSERT_EQ(r->size(), 1u);
+  const std::string name = "a\"b\\c/d\n\xC3\xA9\xF0\x9F\x98\x80";
+  ASSERT_EQ(r->count(name), 1u) << "decoded name: " << r->begin()->first;
+  EXPECT_EQ(r->at(name).as<int32_t>()[1], -4);
+
+  // Error messages show the decoded name.
+  Status s = parseError(
+      fileWith(R"({"w\u00e9":{"dtype":"F64","shape":[1],"data_offsets":[0,8]}})", 8));
+  ASSERT_FALSE(s);
+  EXPECT_CONTAINS(s.message(), "tensor 'w\xC3\xA9'");
+}
+
+TEST(SafeTensorsTest, DuplicateKeysRejected) {
+  struct Case {
+    const char *header;
+    const char *key;
+  } cases[] = {
+      {R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+       R"("w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", "w"},
+      // The same key spelled differently is still the same key.
+      {R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+       R"("\u0077":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", "w"},
+      {R"({"w":{"dtype":"F32","dtype":"I32","shape":[1],"data_offsets":[0,4]}})", "dtype"},
+      {R"({"__metadata__":{"a":1,"a":2}})", "a"},
+  };
+  for (const Case &c : cases) {
+    Status s = parseError(fileWith(c.header, 16));
+    ASSERT_FALSE(s) << c.header;
+    EXPECT_CONTAINS(s.message(), "input.safetensors");
+    EXPECT_CONTAINS(s.message(), "the header has duplicate key '" + std::string(c.key) + "'");
+  }
+}
+
+TEST(SafeTensorsTest, TruncatedOrGarbageHeaderRejected) {
+  // Every proper prefix of a valid header is rejected.
+  std::string good = R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})";
+  ASSERT_TRUE(parseError(fileWith(good, 4)));
+  for (size_t n = 0; n < good.size(); ++n) {
+    Status s = parseError(fileWith(good.substr(0, n), 4));
+    ASSERT_FALSE(s) << "accepted prefix " << good.substr(0, n);
+    EXPECT_EQ(s.message(), "input.safetensors: the header is not a JSON object");
+  }
+  for (std::string header : {
+           std::string("{} x"), std::string("{}}"), std::string("{},"),
+           std::string("{\"w\":1,}"), std::string("{,}"), std::string("{'w':1}"),
+           std::string("{w:1}"), std::string("{\"w\" 1}"), std::string("// c\n{}"),
+           std::string("{\"w\":[01]}"), std::string("{\"w\":[-]}"), std::string("{\"w\":[1.]}"),
+           std::string("{\"w\":[.5]}"), std::string("{\"w\":[1e]}"), std::string("{\"w\":NaN}"),
+           std::string("{\"w\":[1e400]}"), std::string("{\"w\":tru}"), std::string("{\"w\":True}"),
+           std::string("{\"a\tb\":1}"), std::string("{\"a\nb\":1}"), std::string("{\"\\x\":1}"),
+           std::string("{\"\\u12G4\":1}"), std::string("{\"\\ud800\":1}"),
+           std::string("{\"\\udc00\":1}"), std::string("{\"\\ud800\\u0041\":1}"),
+           std::string("{\"\xC3\":1}"), std::string("{\"\xC0\xAF\":1}"),
+           std::string("{\"\xED\xA0\x80\":1}"), std::string("{\"\xFF\":1}"),
+           std::string("\xEF\xBB{}"), std::string("{}\x01"), std::string("{\"w\":1} \xC2\xA0")}) {
+    Status s = parseError(fileWith(header, 4));
+    ASSERT_FALSE(s) << header;
+    EXPECT_EQ(s.message(), "input.safetensors: the header is not a JSON object") << header;
+  }
+}
+
+TEST(SafeTensorsTest, NulPaddingAndByteOrderMarkAccepted) {
+  // Kept from the JSON reader used before: some writers pad the header with NULs
+  // rather than spaces (a NUL ends the header text), and a leading UTF-8 byte order
+  // mark is skipped.
+  std::string entry = R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})";
+  for (std::string header : {entry + std::string(3, '\0'), entry + " \n" + std::string(1, '\0'),
+                             std::string("\xEF\xBB\xBF") + entry}) {
+    Result<TensorMap> r = parseSafeTensors(fileWith(header, 4), "padded");
+    ASSERT_TRUE(r) << r.status().message();
+    EXPECT_EQ(r->count("w"), 1u);
+  }
+  // A NUL inside the JSON text still leaves it incomplete.
+  Status s = parseError(fileWith(std::string("{\"w\0\":1}", 8), 4));
+  ASSERT_FALSE(s);
+  EXPECT_CONTAINS(s.message(), "not a JSON object");
+}
+
+TEST(SafeTensorsTest, VeryLargeIntegersRejected) {
+  struct Case {
+    const char *header;
+    const char *message;
+  } cases[] = {
+      // 2^64 does not fit in 64 bits; 2^64 - 1 and 2^40 + 1 do but are too large a dim.
+      {R"({"w":{"dtype":"F32","shape":[18446744073709551616],"data_offsets":[0,4]}})",
+       "invalid shape"},
+      {R"({"w":{"dtype":"F32","shape":[99999999999999999999999999999],"data_offsets":[0,4]}})",
+       "invalid shape"},
+      {R"({"w":{"dtype":"F32","shape":[18446744073709551615],"data_offsets":[0,4]}})",
+       "invalid shape"},
+      {R"({"w":{"dtype":"F32","shape":[1099511627777],"data_offsets":[0,4]}})",
+       "invalid shape"},
+      // Integers written as floats are not integers here.
+      {R"({"w":{"dtype":"F32","shape":[1e0],"data_offsets":[0,4]}})", "invalid shape"},
+      {R"({"w":{"dtype":"F32","shape":[1.0],"data_offsets":[0,4]}})", "invalid shape"},
+      {R"({"w":{"dtype":"F32","shape":[-0],"data_offsets":[0,4]}})", "invalid shape"},
+      {R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,18446744073709551620]}})",
+       "invalid data_offsets"},
+      {R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4e0]}})", "invalid data_offsets"},
+  };
+  for (const Case &c : cases) {
+    Status s = parseError(fileWith(c.header, 16));
+    ASSERT_FALSE(s) << c.header;
+    EXPECT_CONTAINS(s.message(), "tensor 'w'");
+    EXPECT_CONTAINS(s.message(), c.message);
+  }
+  // 2^40 itself is a valid dim (of an empty tensor here).
+  Result<TensorMap> r = parseSafeTensors(
+      fileWith(R"({"w":{"dtype":"F32","shape":[0,1099511627776],"data_offsets":[0,0]}})", 0),
+      "edge");
+  ASSERT_TRUE(r) << r.status().message();
+  EXPECT_EQ(r->at("w").shape(), (std::vector<int64_t>{0, int64_t(1) << 40}));
+}
+
+TEST(SafeTensorsTest, DeepNestingRejected) {
+  // The whole header may nest 64 arrays/objects deep (the header object counts);
+  // one more is rejected, and absurd depths are rejected without exhausting the stack.
+  auto nested = [](size_t depth) {
+    return R"({"__metadata__":)" + std::string(depth - 1, '[') + std::string(depth - 1, ']') +
+           "}";
+  };
+  Result<TensorMap> ok = parseSafeTensors(fileWith(nested(64), 0), "deep");
+  ASSERT_TRUE(ok) << ok.status().message();
+  for (size_t depth : {size_t(65), size_t(1000), size_t(1000000)}) {
+    Status s = parseError(fileWith(nested(depth), 0));
+    ASSERT_FALSE(s) << depth;
+    EXPECT_CONTAINS(s.message(), "not a JSON object");
+  }
+  Status unclosed = parseError(fileWith("{\"w\":" + std::string(1000000, '['), 0));
+  ASSERT_FALSE(unclosed);
+  EXPECT_CONTAINS(unclosed.message(), "not a JSON object");
+}
+
+TEST(SafeTensorsTest, WriteReadRoundTripOfNamesAndHeader) {
+  // The header is compact JSON, each entry's keys in sorted order, padded with spaces
+  // so the data starts 8-byte aligned.
+  Tensor x(DType::F32, {2});
+  std::string bytes = serializeSafeTensors({{"x", x.view()}});
+  std::string expected = R"({"x":{"data_offsets":[0,8],"dtype":"F32","shape":[2]}})";
+  expected += std::string((8 - (8 + expected.size()) % 8) % 8, ' ');
+  ASSERT_EQ(bytes.size(), 8 + expected.size() + 8);
+  EXPECT_EQ(bytes.substr(0, 8), le64(expected.size()));
+  EXPECT_EQ(bytes.substr(8, expected.size()), expected);
+
+  // Names that need escaping survive write -> read, through a file too.
+  std::vector<std::string> names = {"",
+                                    "plain.name_0",
+                                    "quote\"backslash\\slash/",
+                                    std::string("ctl\b\f\n\r\t\x01\x1f\x7f", 11),
+                                    std::string("nul\0inside", 10),
+                                    "utf8 \xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80",
+                                    "__metadata__x"};
+  std::vector<Tensor> tensors;
+  std::map<std::string, TensorView> in;
+  for (size_t i = 0; i < names.size(); ++i) {
+    tensors.emplace_back(DType::I64, std::vector<int64_t>{int64_t(i % 3)});
+    for (int64_t k = 0; k < tensors.back().numel(); ++k)
+      tensors.back().as<int64_t>()[k] = int64_t(i * 100 + size_t(k));
+    in[names[i]] = tensors.back().view();
+  }
+  std::string written = serializeSafeTensors(in);
+  uint64_t headerLen = 0;
+  for (int i = 7; i >= 0; --i)
+    headerLen = (headerLen << 8) | uint8_t(written[size_t(i)]);
+  EXPECT_EQ((8 + headerLen) % 8, 0u);
+  EXPECT_EQ(written.substr(8, headerLen).find('\0'), std::string::npos)
+      << "control characters must be escaped";
+  std::string path = ::testing::TempDir() + "/attnc_runtime_names.safetensors";
+  ASSERT_TRUE(writeSafeTensors(path, in));
+  Result<TensorMap> out = readSafeTensors(path);
+  std::remove(path.c_str());
+  ASSERT_TRUE(out) << out.status().message();
+  ASSERT_EQ(out->size(), in.size());
+  for (const auto &[name, view] : in) {
+    auto it = out->find(name);
+    ASSERT_NE(it, out->end()) << "lost name " << name;
+    EXPECT_TRUE(sameElements(it->second.view(), view)) << name;
+  }
+  // Writing what was read gives the same bytes.
+  std::map<std::string, TensorView> again;
+  for (const auto &[name, tensor] : *out)
+    again[name] = tensor.view();
+  EXPECT_EQ(serializeSafeTensors(again), written);
 }
 
 //===----------------------------------------------------------------------===//

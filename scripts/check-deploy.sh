@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The deployable-kernels checks of `make check`:
+#  1. the runtime-only configuration (-DATTNC_RUNTIME_ONLY=ON) builds with g++ while
+#     LLVM, MLIR and nlohmann-json are made unfindable, no object includes one of
+#     their headers (ninja's dependency records) and attnc-rt links none of them;
+#  2. the GPU check's local half (scripts/gpu-check.sh prepare, with the full build's
+#     attnc) and its device half (the runtime-only attnc-rt) against the stand-in CUDA
+#     driver: the library loads, every variant is launched and reported, and the
+#     stand-in's unwritten (poisoned) outputs fail the reference check.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+RT=$BUILD/runtime-only
+
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+cmake -S . -B "$RT" -G Ninja -DATTNC_RUNTIME_ONLY=ON -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_CXX_COMPILER=g++ -DCMAKE_C_COMPILER=gcc \
+  -DCMAKE_IGNORE_PREFIX_PATH=/usr/lib/llvm-22 -DCMAKE_DISABLE_FIND_PACKAGE_LLVM=ON \
+  -DCMAKE_DISABLE_FIND_PACKAGE_MLIR=ON -DCMAKE_DISABLE_FIND_PACKAGE_nlohmann_json=ON \
+  "${launcher[@]}" >"$RT.log" 2>&1 || { cat "$RT.log"; exit 1; }
+ninja -C "$RT" -j"${JOBS:-2}" >>"$RT.log" 2>&1 || { tail -40 "$RT.log"; exit 1; }
+if ninja -C "$RT" -t deps | grep -E '/usr/lib/llvm|/usr/include/(llvm|mlir|nlohmann)'; then
+  echo "check-deploy: the runtime-only build includes LLVM, MLIR or nlohmann headers" >&2
+  exit 1
+fi
+if ldd "$RT/bin/attnc-rt" | grep -iE 'llvm|mlir'; then
+  echo "check-deploy: attnc-rt links LLVM or MLIR" >&2
+  exit 1
+fi
+echo "check-deploy: runtime-only build ok ($(ldd "$RT/bin/attnc-rt" | wc -l) shared libraries, none of LLVM/MLIR)"
+
+out=$BUILD/gpu-check-out
+rm -rf "$out"
+BUILD=$BUILD scripts/gpu-check.sh prepare "$BUILD/gpu-check" | tail -1
+set +e
+ATTNC_CUDA_DRIVER=$PWD/$BUILD/lib/libattnc-fake-cuda.so RT_BUILD=$RT \
+  scripts/gpu-check.sh device "$BUILD/gpu-check" "$out" --quick --no-torch >"$out.log" 2>&1
+rc=$?
+set -e
+variants=$(ls "$BUILD/gpu-check/specs" | grep -vc '^bench_' || true)
+variants=$((variants + $(ls examples/specs/*.json | wc -l)))
+rows=$(grep -c '| FAILED |' "$out/report.md" || true)
+timed=$(grep -cE '^\| (plain|causal) \| (64|128) \| [0-9]+ \| [0-9.]+ \|' "$out/report.md" || true)
+if [ $rc -ne 1 ] || [ "$rows" -ne "$variants" ] || [ "$timed" -ne 8 ]; then
+  echo "check-deploy: the GPU check against the stand-in driver: exit $rc (expected 1)," \
+    "$rows of $variants variants reported as failing, $timed of 8 timings" >&2
+  tail -30 "$out.log" >&2
+  exit 1
+fi
+echo "check-deploy: gpu-check ran all $variants variants and 8 timings through the stand-in driver"
