@@ -1,31 +1,45 @@
 #!/usr/bin/env bash
-# A bounded libFuzzer run of the frontend: scripts/fuzz.sh [SECONDS] (default 60).
-# Seeds: the example specs and test/fuzz/seeds. Any crash, hang (>5 s per input),
-# leak or sanitizer report fails the run; the reproducer is left in $BUILD/fuzz.
+# Bounded libFuzzer runs: scripts/fuzz.sh [SECONDS] (default 60 for the frontend; the
+# mask-analysis target gets half of it).
+#  - attnc-fuzz-frontend: specs and expressions; seeds: the example specs and
+#    test/fuzz/seeds. Any crash, hang (>5 s per input), leak or ASan report fails.
+#  - attnc-fuzz-mask-class: the mask analysis against brute force on masks chosen by
+#    the input (test/unit/MaskClassChecker.h); a disagreement aborts.
+# The reproducer of a failure is left in $BUILD/fuzz.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 SECONDS_TO_RUN=${1:-60}
-FUZZER="$BUILD/bin/attnc-fuzz-frontend"
-if [ ! -x "$FUZZER" ]; then
-  echo "fuzz: $FUZZER not built (needs clang and libclang-rt-22-dev)" >&2
-  exit 1
-fi
 WORK="$BUILD/fuzz"
-mkdir -p "$WORK/corpus"
+for f in attnc-fuzz-frontend attnc-fuzz-mask-class; do
+  if [ ! -x "$BUILD/bin/$f" ]; then
+    echo "fuzz: $BUILD/bin/$f not built (needs clang and libclang-rt-22-dev)" >&2
+    exit 1
+  fi
+done
+mkdir -p "$WORK/corpus" "$WORK/mask-corpus"
 cp examples/specs/*.json test/fuzz/seeds/* "$WORK/corpus/"
 cd "$WORK"
-log=fuzz.log
-set +e
-ASAN_OPTIONS=detect_leaks=1 ./../bin/attnc-fuzz-frontend corpus \
-  -max_total_time="$SECONDS_TO_RUN" -timeout=5 -rss_limit_mb=4096 -max_len=4096 \
-  -print_final_stats=1 >"$log" 2>&1
-rc=$?
-set -e
-grep -E "^#[0-9]+.*(INITED|DONE)|Done [0-9]+ runs|stat::number_of_executed_units|stat::peak_rss_mb" "$log" || true
-if [ $rc -ne 0 ]; then
-  tail -40 "$log"
-  echo "fuzz: FAILED (exit $rc); see $WORK/$log" >&2
-  exit 1
-fi
-echo "fuzz: ok (${SECONDS_TO_RUN}s, no crash, hang or leak)"
+
+# run NAME CORPUS SECONDS [FLAGS...]
+run() {
+  local name=$1 corpus=$2 seconds=$3
+  shift 3
+  local log=$name.log rc
+  set +e
+  ASAN_OPTIONS=detect_leaks=1 "./../bin/$name" "$corpus" -max_total_time="$seconds" \
+    -rss_limit_mb=4096 -print_final_stats=1 "$@" >"$log" 2>&1
+  rc=$?
+  set -e
+  echo "$name:"
+  grep -E "^#[0-9]+.*(INITED|DONE)|Done [0-9]+ runs|stat::number_of_executed_units|stat::peak_rss_mb" "$log" || true
+  if [ $rc -ne 0 ]; then
+    tail -40 "$log"
+    echo "fuzz: $name FAILED (exit $rc); see $WORK/$log" >&2
+    return 1
+  fi
+}
+
+run attnc-fuzz-frontend corpus "$SECONDS_TO_RUN" -timeout=5 -max_len=4096
+run attnc-fuzz-mask-class mask-corpus $((SECONDS_TO_RUN / 2)) -timeout=10 -max_len=256
+echo "fuzz: ok (no crash, hang, leak or disagreement)"

@@ -75,22 +75,43 @@ public:
     Value r = op->getNumResults() == 1 ? op->getResult(0) : Value();
     if (!r)
       return;
-    if (isa<arith::ExtSIOp>(op)) {
+    bool boolResult = r.getType().isInteger(1);
+    // A select's condition is a bool whatever it selects; its values decide.
+    auto values = isa<arith::SelectOp>(op) ? op->getOperands().drop_front() : op->getOperands();
+    bool boolOperands =
+        llvm::any_of(values, [](Value v) { return v.getType().isInteger(1); });
+    if (isa<arith::ExtSIOp, arith::ExtUIOp>(op) && boolOperands) {
+      interpretBoolToInt(op, in[0]);
+    } else if (isa<arith::ExtSIOp>(op)) {
       Type t = r.getType();
       set(r, arith::ExtSIOp::create(b, loc, t, in[0].lo),
           arith::ExtSIOp::create(b, loc, t, in[0].hi));
+    } else if (boolResult || boolOperands) {
+      // Booleans: (canBeFalse, canBeTrue) pairs, never integer ranges.
+      interpretBoolOp(op, in);
     } else if (isa<arith::AddIOp>(op)) {
-      set(r, arith::AddIOp::create(b, loc, in[0].lo, in[1].lo),
-          arith::AddIOp::create(b, loc, in[0].hi, in[1].hi));
+      Value lo = arith::AddIOp::create(b, loc, in[0].lo, in[1].lo);
+      Value hi = arith::AddIOp::create(b, loc, in[0].hi, in[1].hi);
+      setOrFull(r, lo, hi,
+                orI(addOverflows(in[0].lo, in[1].lo, lo), addOverflows(in[0].hi, in[1].hi, hi)));
     } else if (isa<arith::SubIOp>(op)) {
-      set(r, arith::SubIOp::create(b, loc, in[0].lo, in[1].hi),
-          arith::SubIOp::create(b, loc, in[0].hi, in[1].lo));
+      Value lo = arith::SubIOp::create(b, loc, in[0].lo, in[1].hi);
+      Value hi = arith::SubIOp::create(b, loc, in[0].hi, in[1].lo);
+      setOrFull(r, lo, hi,
+                orI(subOverflows(in[0].lo, in[1].hi, lo), subOverflows(in[0].hi, in[1].lo, hi)));
     } else if (isa<arith::MulIOp>(op)) {
-      Value p[4] = {arith::MulIOp::create(b, loc, in[0].lo, in[1].lo),
-                    arith::MulIOp::create(b, loc, in[0].lo, in[1].hi),
-                    arith::MulIOp::create(b, loc, in[0].hi, in[1].lo),
-                    arith::MulIOp::create(b, loc, in[0].hi, in[1].hi)};
-      set(r, min(min(p[0], p[1]), min(p[2], p[3])), max(max(p[0], p[1]), max(p[2], p[3])));
+      // A product over a box takes its extremes at the corners; when no corner
+      // overflows, no product inside does.
+      Value p[4], overflow = i1(false);
+      Value corners[4][2] = {{in[0].lo, in[1].lo}, {in[0].lo, in[1].hi},
+                             {in[0].hi, in[1].lo}, {in[0].hi, in[1].hi}};
+      for (int i = 0; i < 4; ++i) {
+        auto product = arith::MulSIExtendedOp::create(b, loc, corners[i][0], corners[i][1]);
+        p[i] = product.getLow();
+        overflow = orI(overflow, mulOverflows(product.getLow(), product.getHigh()));
+      }
+      setOrFull(r, min(min(p[0], p[1]), min(p[2], p[3])), max(max(p[0], p[1]), max(p[2], p[3])),
+                overflow);
     } else if (isa<arith::MinSIOp>(op)) {
       set(r, min(in[0].lo, in[1].lo), min(in[0].hi, in[1].hi));
     } else if (isa<arith::MaxSIOp>(op)) {
@@ -102,33 +123,98 @@ public:
         return;
       set(r, arith::FloorDivSIOp::create(b, loc, in[0].lo, in[1].lo),
           arith::FloorDivSIOp::create(b, loc, in[0].hi, in[1].lo));
-    } else if (auto cmp = dyn_cast<arith::CmpIOp>(op)) {
-      interpretCompare(cmp, in[0], in[1]);
-    } else if (isa<arith::AndIOp>(op) && r.getType().isInteger(1)) {
+    } else if (isa<arith::SelectOp>(op)) {
+      // An integer select under a bool condition (operand 0 is a pair).
+      Value both = andI(in[0].lo, in[0].hi);
+      Interval &t = in[1], &f = in[2];
+      Value lo = arith::SelectOp::create(b, loc, both, min(t.lo, f.lo),
+                                         arith::SelectOp::create(b, loc, in[0].hi, t.lo, f.lo));
+      Value hi = arith::SelectOp::create(b, loc, both, max(t.hi, f.hi),
+                                         arith::SelectOp::create(b, loc, in[0].hi, t.hi, f.hi));
+      set(r, lo, hi);
+    }
+  }
+
+  /// Ops on or to booleans, over (canBeFalse, canBeTrue) pairs: and, or, xor, ==, !=
+  /// of two bools, and selects of bools; anything else stays unknown.
+  void interpretBoolOp(Operation *op, ArrayRef<Interval> in) {
+    Value r = op->getResult(0);
+    if (isa<arith::AndIOp>(op)) {
       set(r, orI(in[0].lo, in[1].lo), andI(in[0].hi, in[1].hi));
-    } else if (isa<arith::OrIOp>(op) && r.getType().isInteger(1)) {
+    } else if (isa<arith::OrIOp>(op)) {
       set(r, andI(in[0].lo, in[1].lo), orI(in[0].hi, in[1].hi));
-    } else if (isa<arith::XOrIOp>(op) && r.getType().isInteger(1)) {
+    } else if (isa<arith::XOrIOp>(op)) {
       // (a ^ b) can be true if one can be true while the other can be false.
       set(r, orI(andI(in[0].hi, in[1].hi), andI(in[0].lo, in[1].lo)),
           orI(andI(in[0].hi, in[1].lo), andI(in[0].lo, in[1].hi)));
-    } else if (isa<arith::SelectOp>(op)) {
+    } else if (auto cmp = dyn_cast<arith::CmpIOp>(op);
+               cmp && cmp.getLhs().getType().isInteger(1) &&
+               (cmp.getPredicate() == arith::CmpIPredicate::eq ||
+                cmp.getPredicate() == arith::CmpIPredicate::ne)) {
+      Value canEqual = orI(andI(in[0].hi, in[1].hi), andI(in[0].lo, in[1].lo));
+      Value canDiffer = orI(andI(in[0].hi, in[1].lo), andI(in[0].lo, in[1].hi));
+      if (cmp.getPredicate() == arith::CmpIPredicate::eq)
+        set(r, canDiffer, canEqual);
+      else
+        set(r, canEqual, canDiffer);
+    } else if (isa<arith::SelectOp>(op) && r.getType().isInteger(1)) {
       Value both = andI(in[0].lo, in[0].hi);
-      Interval &t = in[1], &f = in[2];
-      if (r.getType().isInteger(1)) {
-        Value lo = arith::SelectOp::create(b, loc, both, orI(t.lo, f.lo),
-                                           arith::SelectOp::create(b, loc, in[0].hi, t.lo, f.lo));
-        Value hi = arith::SelectOp::create(b, loc, both, orI(t.hi, f.hi),
-                                           arith::SelectOp::create(b, loc, in[0].hi, t.hi, f.hi));
-        set(r, lo, hi);
-      } else {
-        Value lo = arith::SelectOp::create(b, loc, both, min(t.lo, f.lo),
-                                           arith::SelectOp::create(b, loc, in[0].hi, t.lo, f.lo));
-        Value hi = arith::SelectOp::create(b, loc, both, max(t.hi, f.hi),
-                                           arith::SelectOp::create(b, loc, in[0].hi, t.hi, f.hi));
-        set(r, lo, hi);
-      }
+      const Interval &t = in[1], &f = in[2];
+      Value lo = arith::SelectOp::create(b, loc, both, orI(t.lo, f.lo),
+                                         arith::SelectOp::create(b, loc, in[0].hi, t.lo, f.lo));
+      Value hi = arith::SelectOp::create(b, loc, both, orI(t.hi, f.hi),
+                                         arith::SelectOp::create(b, loc, in[0].hi, t.hi, f.hi));
+      set(r, lo, hi);
+    } else if (auto cmp = dyn_cast<arith::CmpIOp>(op); cmp && !cmp.getLhs().getType().isInteger(1)) {
+      interpretCompare(cmp, in[0], in[1]);
     }
+  }
+
+  /// A bool widened to an integer: extsi gives 0 or -1, extui 0 or 1.
+  void interpretBoolToInt(Operation *op, Interval in) {
+    Type t = op->getResult(0).getType();
+    Value zero = arith::ConstantIntOp::create(b, loc, t, 0);
+    Value one = arith::ConstantIntOp::create(b, loc, t, isa<arith::ExtSIOp>(op) ? -1 : 1);
+    Value trueLo = isa<arith::ExtSIOp>(op) ? one : zero, trueHi = isa<arith::ExtSIOp>(op) ? zero : one;
+    // Both possible: [min(0, t), max(0, t)]; only one: that value.
+    Value both = andI(in.lo, in.hi);
+    Value only = arith::SelectOp::create(b, loc, in.hi, one, zero);
+    set(op->getResult(0), arith::SelectOp::create(b, loc, both, trueLo, only),
+        arith::SelectOp::create(b, loc, both, trueHi, only));
+  }
+
+  /// Whether the wrapping sum/difference `result` of x and y overflowed.
+  Value addOverflows(Value x, Value y, Value result) {
+    // Overflow iff x and y have the same sign and the result's differs.
+    Value zero = arith::ConstantIntOp::create(b, loc, x.getType(), 0);
+    Value bits = andI(arith::XOrIOp::create(b, loc, x, result),
+                      arith::XOrIOp::create(b, loc, y, result));
+    return slt(bits, zero);
+  }
+  Value subOverflows(Value x, Value y, Value result) {
+    // Overflow iff x and y have different signs and the result's sign is not x's.
+    Value zero = arith::ConstantIntOp::create(b, loc, x.getType(), 0);
+    Value bits = andI(arith::XOrIOp::create(b, loc, x, y), arith::XOrIOp::create(b, loc, x, result));
+    return slt(bits, zero);
+  }
+  /// A signed product overflowed unless its high half is the low half's sign.
+  Value mulOverflows(Value low, Value high) {
+    unsigned width = low.getType().getIntOrFloatBitWidth();
+    Value shift = arith::ConstantIntOp::create(b, loc, low.getType(), int64_t(width - 1));
+    Value sign = arith::ShRSIOp::create(b, loc, low, shift);
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, high, sign);
+  }
+
+  /// r ∈ [lo, hi], or the type's whole range when `overflow` (wrapped values can be
+  /// anywhere).
+  void setOrFull(Value r, Value lo, Value hi, Value overflow) {
+    unsigned width = r.getType().getIntOrFloatBitWidth();
+    Value minV = arith::ConstantOp::create(
+        b, loc, b.getIntegerAttr(r.getType(), APInt::getSignedMinValue(width)));
+    Value maxV = arith::ConstantOp::create(
+        b, loc, b.getIntegerAttr(r.getType(), APInt::getSignedMaxValue(width)));
+    set(r, arith::SelectOp::create(b, loc, overflow, minV, lo),
+        arith::SelectOp::create(b, loc, overflow, maxV, hi));
   }
 
   /// Logical ops still bound their result when an operand is unknown.
