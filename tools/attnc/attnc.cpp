@@ -156,11 +156,20 @@ Target compileTarget() {
   return target == "cpu" ? Target::Cpu : target == "cuda" ? Target::Cuda : Target::CudaEmu;
 }
 
+/// Whether the command builds the GPU kernel: a GPU target, or (compile) an emit or
+/// report that only the GPU kernel has, which implies the GPU target's defaults.
+bool buildsGpuKernel() {
+  if (compileTarget() != Target::Cpu)
+    return true;
+  return compileCmd && (report || emitKind == EmitKind::Gpu || emitKind == EmitKind::Ptx ||
+                        emitKind == EmitKind::Cubin || emitKind == EmitKind::Library);
+}
+
 /// Tile sizes: the flags, or each target's defaults (the GPU picks block-kv from
 /// the head dims unless --block-kv is given).
 cpu::CpuOptions cpuOptions() {
   cpu::CpuOptions options;
-  bool gpu = compileTarget() != Target::Cpu;
+  bool gpu = buildsGpuKernel();
   options.blockQ = gpu && blockQ.getNumOccurrences() == 0 ? 16 * warps : blockQ;
   options.blockKV = gpu && blockKV.getNumOccurrences() == 0 ? 0 : blockKV;
   options.stages = stages;
@@ -168,8 +177,7 @@ cpu::CpuOptions cpuOptions() {
 }
 
 Status checkGpuOptions() {
-  if ((warps.getNumOccurrences() || stages.getNumOccurrences()) &&
-      compileTarget() == Target::Cpu)
+  if ((warps.getNumOccurrences() || stages.getNumOccurrences()) && !buildsGpuKernel())
     return Status::error("--warps and --stages configure the GPU kernel: use them with "
                          "--target cuda or cuda-emu");
   if (warps.getNumOccurrences() && (warps < 1 || warps > 8))
@@ -209,9 +217,9 @@ std::vector<std::string> chipList() {
 
 /// attnc compile SPEC... --emit library -o LIB.so
 int runCompileLibrary(Compiler &compiler) {
-  if (compileTarget() != Target::Cuda)
-    return fail("--emit library holds GPU kernels only for now: use it with --target cuda "
-                "(CPU kernels in libraries are not implemented yet)");
+  if (compileTarget() != Target::Cuda && compileTarget() != Target::Cpu)
+    return fail("--emit library holds kernels for --target cuda (CPU kernels in libraries "
+                "are not implemented yet)");
   if (outputPath == "-")
     return fail("--emit library writes a shared library: give the file with -o");
   std::vector<std::string> chips =
@@ -238,6 +246,16 @@ int runCompileLibrary(Compiler &compiler) {
 }
 
 int runCompile(Compiler &compiler) {
+  if (target.getNumOccurrences() && compileTarget() == Target::Cpu && buildsGpuKernel())
+    return fail(std::string(report                          ? "--report"
+                            : emitKind == EmitKind::Gpu     ? "--emit gpu"
+                            : emitKind == EmitKind::Ptx     ? "--emit ptx"
+                            : emitKind == EmitKind::Cubin   ? "--emit cubin"
+                                                            : "--emit library") +
+                " is about the GPU kernel, not --target cpu's: use --target cuda (or leave "
+                "--target out)" +
+                (emitKind == EmitKind::Library ? "; CPU kernels in libraries are not implemented yet"
+                                               : ""));
   if (emitKind == EmitKind::Library)
     return runCompileLibrary(compiler);
   if (!moreSpecs.empty())

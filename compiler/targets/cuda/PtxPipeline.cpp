@@ -27,13 +27,18 @@
 #include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/xxhash.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <regex>
 #include <sstream>
 
@@ -156,15 +161,56 @@ Result<OutlinedKernel> outline(ModuleOp module, DiagnosticText &diagnostics) {
   return kernel;
 }
 
+/// The CUDA toolkit the NVVM target links libdevice from: $CUDA_ROOT, $CUDA_HOME or
+/// $CUDA_PATH (the first set, as upstream looks them up), else /usr/local/cuda,
+/// which is then set as CUDA_HOME for the NVVM target.
+std::string cudaToolkitForLibdevice() {
+  for (const char *var : {"CUDA_ROOT", "CUDA_HOME", "CUDA_PATH"})
+    if (const char *dir = std::getenv(var); dir && *dir)
+      return dir;
+  if (llvm::sys::fs::exists("/usr/local/cuda/nvvm/libdevice/libdevice.10.bc"))
+    setenv("CUDA_HOME", "/usr/local/cuda", /*overwrite=*/0);
+  return "/usr/local/cuda";
+}
+
+/// What identifies the libdevice a kernel is linked with, for the cache key: its
+/// path and a hash of its bytes ("none" when there is no file).
+std::string libdeviceIdentity() {
+  std::string path = cudaToolkitForLibdevice() + "/nvvm/libdevice/libdevice.10.bc";
+  static std::mutex mutex;
+  static std::map<std::string, std::string> known;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (auto it = known.find(path); it != known.end())
+    return it->second;
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false);
+  std::string id = path + (buffer ? " " + llvm::utohexstr(llvm::xxh3_64bits(
+                                              llvm::arrayRefFromStringRef((*buffer)->getBuffer())))
+                                  : " none");
+  return known[path] = id;
+}
+
+/// An error when `ptx` declares functions it does not define (`.extern .func`): the
+/// math functions of libdevice when it was not found. Such PTX cannot be loaded.
+Status checkResolved(const std::string &ptx) {
+  std::regex externFunc(R"(\.extern\s+\.func\s*(\([^)]*\))?\s*([A-Za-z_$][\w$]*))");
+  std::string names;
+  for (auto it = std::sregex_iterator(ptx.begin(), ptx.end(), externFunc);
+       it != std::sregex_iterator(); ++it)
+    names += (names.empty() ? "" : ", ") + (*it)[2].str();
+  if (names.empty())
+    return Status::ok();
+  return Status::error("the GPU kernel calls " + names + ", which libdevice (the CUDA "
+                       "toolkit's math library) should define, but it was not found at " +
+                       cudaToolkitForLibdevice() +
+                       "/nvvm/libdevice/libdevice.10.bc: set CUDA_HOME to a CUDA toolkit");
+}
+
 /// Upstream's gpu-lower-to-nvvm-pipeline for `chip`, kernels serialised as PTX.
 Status runNvvmPipeline(ModuleOp module, const std::string &chip, DiagnosticText &diagnostics) {
   lowerBf16MmaSync(module);
   // Math functions (exp, log, tanh...) become libdevice calls, which the NVVM target
-  // links from the CUDA toolkit it finds through CUDA_HOME and friends: point it at
-  // the usual installation when none is set.
-  if (!std::getenv("CUDA_ROOT") && !std::getenv("CUDA_HOME") && !std::getenv("CUDA_PATH") &&
-      llvm::sys::fs::exists("/usr/local/cuda/nvvm/libdevice/libdevice.10.bc"))
-    setenv("CUDA_HOME", "/usr/local/cuda", /*overwrite=*/0);
+  // links from the CUDA toolkit it finds through CUDA_HOME and friends.
+  cudaToolkitForLibdevice();
   PassManager pm(module.getContext());
   gpu::GPUToNVVMPipelineOptions options;
   options.cubinChip = chip;
@@ -189,6 +235,8 @@ Result<std::string> compileKernels(ModuleOp kernels, const std::string &chip,
   });
   if (ptx.empty())
     return Status::error("the NVVM pipeline produced no PTX");
+  if (Status s = checkResolved(ptx); !s)
+    return s; // never cached
   return ptx;
 }
 
@@ -201,8 +249,12 @@ Result<std::string> cachedPtx(ModuleOp kernels, const std::string &chip,
   llvm::raw_string_ostream os(ir);
   kernels.print(os);
   // What this file does to the IR beyond upstream's pipeline (the bf16 mma.sync
-  // lowering) is not in the key's IR: its revision is, bump it with any change.
-  return cache(ir, "ptx chip=" + chip + " attnc-nvvm=1", "ptx",
+  // lowering) is not in the key's IR: its revision is, bump it with any change. The
+  // libdevice linked in is (its path and content), and so is the pipeline's feature.
+  return cache(ir,
+               "ptx chip=" + chip + " features=" + (chip == "sm_90a" ? "+ptx80" : "+ptx70") +
+                   " attnc-nvvm=2 libdevice=" + libdeviceIdentity(),
+               "ptx",
                [&] { return compileKernels(kernels, chip, diagnostics); });
 }
 
