@@ -30,9 +30,17 @@ def Attn_Dialect : Dialect {
     "::mlir::tensor::TensorDialect"
   ];
   let useDefaultAttributePrinterParser = 1;
+  // `attn.scratch` (a flash-form scratch tile's role) and `attn.variant` (the variant
+  // a flash-form function computes) are checked where they appear on other
+  // dialects' ops: AttnDialect::verifyOperationAttribute.
+  let hasOperationAttrVerify = 1;
   let extraClassDeclaration = [{
     /// Defined in AttnAttrs.cpp, beside the attribute storage classes.
     void registerAttributes();
+
+    /// The roles of a flash form's scratch tiles (`attn.scratch`), in the order
+    /// attn-tile-flash creates them.
+    static ::llvm::ArrayRef<::llvm::StringRef> scratchRoles();
   }];
 }
 

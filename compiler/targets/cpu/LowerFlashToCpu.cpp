@@ -130,7 +130,7 @@ private:
   // --- walking the flash body --------------------------------------------------
   LogicalResult emitBlock(Block &block);
   LogicalResult emitOp(Operation &op);
-  void emitWorkLoop(scf::ParallelOp parallel);
+  LogicalResult emitWorkLoop(scf::ParallelOp parallel);
 
   // --- tile ops ------------------------------------------------------------------
   void emitInit();
@@ -280,7 +280,7 @@ LogicalResult CpuKernelBuilder::emitBlock(Block &block) {
   return success();
 }
 
-void CpuKernelBuilder::emitWorkLoop(scf::ParallelOp parallel) {
+LogicalResult CpuKernelBuilder::emitWorkLoop(scf::ParallelOp parallel) {
   // work = (b * H + h) * numQTiles + qTile
   Value numQTiles = map.lookupOrDefault(parallel.getUpperBound()[2]);
   auto loop = scf::ForOp::create(b, loc, begin, end, idx(1));
@@ -293,16 +293,20 @@ void CpuKernelBuilder::emitWorkLoop(scf::ParallelOp parallel) {
   map.map(parallel.getInductionVars()[1], arith::RemUIOp::create(b, loc, bh, idx(H)));
   map.map(parallel.getInductionVars()[2], qTile);
   for (Operation &o : parallel.getBody()->without_terminator())
-    (void)emitOp(o);
+    if (failed(emitOp(o)))
+      return failure();
+  return success();
 }
 
 LogicalResult CpuKernelBuilder::emitOp(Operation &o) {
-  if (auto parallel = dyn_cast<scf::ParallelOp>(o)) {
-    emitWorkLoop(parallel);
-    return success();
-  }
+  if (auto parallel = dyn_cast<scf::ParallelOp>(o))
+    return emitWorkLoop(parallel);
   if (auto alloca = dyn_cast<memref::AllocaOp>(o)) {
-    StringRef role = alloca->getAttrOfType<StringAttr>("attn.scratch").getValue();
+    auto roleAttr = alloca->getAttrOfType<StringAttr>("attn.scratch");
+    if (!roleAttr)
+      return alloca.emitError("attn-lower-flash-to-cpu: a flash form's memref.alloca must "
+                              "carry its role (attn.scratch)");
+    StringRef role = roleAttr.getValue();
     Value target = role == "scores" ? s : role == "acc" ? acc : role == "max" ? m
                    : role == "sum" ? l : alpha;
     map.map(alloca.getResult(), target);
