@@ -1,8 +1,8 @@
 //===- AttnOps.cpp - attn dialect operations ------------------------------===//
 //
-// Verifiers and helpers of the attn ops. Every rule of SPEC.md §1 that the IR can
-// express is checked here, so that IR written by hand (or by a buggy pass) is held to
-// the same contract as IR imported from a spec.
+// Verifiers and helpers of the attn ops. Every rule of docs/spec.md, "Specs", that
+// the IR can express is checked here, so that IR written by hand (or by a buggy pass)
+// is held to the same contract as IR imported from a spec.
 //
 //===----------------------------------------------------------------------===//
 #include "dialect/AttnOps.h"

@@ -172,8 +172,8 @@ def Attn_AttentionOp : Attn_Op<"attention", [Pure, AttrSizedOperandSegments,
     DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
   let summary = "Applies an attention variant to q, k and v";
   let description = [{
-    The whole attention computation of SPEC.md §2 on tensors, for the variant
-    `@variant`:
+    The whole attention computation of docs/spec.md, "Semantics", on tensors,
+    for the variant `@variant`:
 
     - `q : tensor<B x H x Q_LEN x D x T>`, `k : tensor<B x H_KV x KV_LEN x D x T>`,
       `v : tensor<B x H_KV x KV_LEN x DV x T>`;

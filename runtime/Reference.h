@@ -1,8 +1,8 @@
 //===- Reference.h - the float64 reference implementation ---------*- C++ -*-===//
 //
-// Attention exactly as SPEC.md §2 writes it: materialise the score row in float64,
-// apply score_mod and mask_mod through callbacks, softmax, weighted sum. Slow and
-// obviously right; every kernel is tested against it.
+// Attention exactly as docs/spec.md, "Semantics", writes it: materialise the score
+// row in float64, apply score_mod and mask_mod through callbacks, softmax, weighted
+// sum. Slow and obviously right; every kernel is tested against it.
 //
 //===----------------------------------------------------------------------===//
 #ifndef ATTNC_RUNTIME_REFERENCE_H

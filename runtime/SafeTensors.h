@@ -1,9 +1,9 @@
 //===- SafeTensors.h - read and write .safetensors files ----------*- C++ -*-===//
 //
-// The tensor file format of SPEC.md §3: an 8-byte little-endian header length, a
-// JSON header {name: {dtype, shape, data_offsets}}, then raw little-endian data.
-// Dtypes F32, F16, BF16, I32, I64. Every malformed file is an error naming the file
-// and what is wrong; nothing is read outside the file.
+// The tensor file format of docs/spec.md, "Tensor files": an 8-byte little-endian
+// header length, a JSON header {name: {dtype, shape, data_offsets}}, then raw
+// little-endian data. Dtypes F32, F16, BF16, I32, I64. Every malformed file is an
+// error naming the file and what is wrong; nothing is read outside the file.
 //
 //===----------------------------------------------------------------------===//
 #ifndef ATTNC_RUNTIME_SAFETENSORS_H

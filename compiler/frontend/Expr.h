@@ -1,10 +1,11 @@
 //===- Expr.h - typed expression trees of score_mod/mask_mod ----*- C++ -*-===//
 //
-// The expression language of SPEC.md §1 after parsing and type checking. Every node
-// carries its static type (bool, int = 64-bit signed, float = f32) and the byte
-// offset of its token inside the expression string, so later stages (IR generation,
-// the evaluator) report errors at the right column. Implicit int→float promotions are
-// explicit `Cast` nodes, so consumers never re-derive the promotion rules.
+// The expression language (docs/spec.md, "Expressions") after parsing and type
+// checking. Every node carries its static type (bool, int = 64-bit signed, float =
+// f32) and the byte offset of its token inside the expression string, so later
+// stages (IR generation, the evaluator) report errors at the right column. Implicit
+// int→float promotions are explicit `Cast` nodes, so consumers never re-derive the
+// promotion rules.
 //
 //===----------------------------------------------------------------------===//
 #ifndef ATTNC_COMPILER_FRONTEND_EXPR_H

@@ -1,8 +1,8 @@
 //===- ExprLexer.cpp - tokens of the expression language ------------------===//
 //
 // A hand-written lexer: identifiers, integer and decimal float literals, and the
-// operators of SPEC.md §1. Malformed input becomes a Tok::Error with a message that
-// says what was expected (e.g. a lone '&' suggests '&&').
+// operators of docs/spec.md, "Expressions". Malformed input becomes a Tok::Error
+// with a message that says what was expected (e.g. a lone '&' suggests '&&').
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/frontend/ExprLexer.h"

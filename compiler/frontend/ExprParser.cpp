@@ -1,6 +1,6 @@
 //===- ExprParser.cpp - parse and type-check an expression ----------------===//
 //
-// Grammar, loosest first (SPEC.md §1):
+// Grammar, loosest first (docs/spec.md, "Expressions"):
 //   ternary := or ('?' ternary ':' ternary)?
 //   or      := and ('||' and)*          and := eq ('&&' eq)*
 //   eq      := rel (('=='|'!=') rel)*   rel := add (('<'|'<='|'>'|'>=') add)*

@@ -1,9 +1,9 @@
 //===- ExprParser.h - parse and type-check an expression --------*- C++ -*-===//
 //
-// A recursive-descent parser for the score_mod/mask_mod language (SPEC.md §1) that
-// type-checks while it builds the tree. It stops at the first error and reports it as
-// a byte offset into the expression plus a message; the spec reader turns the offset
-// into a FILE:LINE:COL location.
+// A recursive-descent parser for the score_mod/mask_mod language (docs/spec.md,
+// "Expressions") that type-checks while it builds the tree. It stops at the first
+// error and reports it as a byte offset into the expression plus a message; the spec
+// reader turns the offset into a FILE:LINE:COL location.
 //
 //===----------------------------------------------------------------------===//
 #ifndef ATTNC_COMPILER_FRONTEND_EXPRPARSER_H

@@ -1,8 +1,8 @@
 //===- Spec.h - an attention spec, read and checked --------------*- C++ -*-===//
 //
-// The in-memory form of a spec file (SPEC.md §1) after every field has been checked
-// and both expressions parsed and type-checked. Offsets are byte offsets into the
-// spec file, kept so IR generation can attach FILE:LINE:COL locations.
+// The in-memory form of a spec file (docs/spec.md, "Specs") after every field has
+// been checked and both expressions parsed and type-checked. Offsets are byte offsets
+// into the spec file, kept so IR generation can attach FILE:LINE:COL locations.
 //
 //===----------------------------------------------------------------------===//
 #ifndef ATTNC_COMPILER_FRONTEND_SPEC_H

@@ -1,9 +1,10 @@
 //===- SpecReader.h - read and check a spec file -----------------*- C++ -*-===//
 //
-// Reads a spec's JSON text into a checked `Spec`, enforcing every rule of SPEC.md §1:
-// required fields, value types and ranges, unknown and duplicate fields, identifier
-// names, and the expressions' syntax and types. Every error carries the byte offset
-// of what it is about; as many errors as can be found independently are reported.
+// Reads a spec's JSON text into a checked `Spec`, enforcing every rule of
+// docs/spec.md, "Specs" and "Expressions": required fields, value types and ranges,
+// unknown and duplicate fields, identifier names, and the expressions' syntax and
+// types. Every error carries the byte offset of what it is about; as many errors as
+// can be found independently are reported.
 //
 //===----------------------------------------------------------------------===//
 #ifndef ATTNC_COMPILER_FRONTEND_SPECREADER_H

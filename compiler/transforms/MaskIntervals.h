@@ -1,12 +1,13 @@
 //===- MaskIntervals.h - classify a tile pair by its mask ---------*- C++ -*-===//
 //
-// Block sparsity by abstract interpretation (DESIGN.md): the mask_mod region is
-// re-emitted over intervals — every i64 value becomes a [lo, hi] pair of SSA values,
-// every i1 a (can be false, can be true) pair — with q_idx ∈ [q0, q1] and
-// kv_idx ∈ [k0, k1]. The result says whether a (query tile, key tile) pair is empty
-// (0), full (1) or partial (2). Anything the interpretation cannot bound (floats,
-// buffer reads, remainders) is "unknown", which is always sound: unknown masks give
-// "partial". Shared by every target that lowers attn.tile_mask_class.
+// Block sparsity by abstract interpretation (docs/cpu-target.md, "Block sparsity"):
+// the mask_mod region is re-emitted over intervals — every i64 value becomes a
+// [lo, hi] pair of SSA values, every i1 a (can be false, can be true) pair — with
+// q_idx ∈ [q0, q1] and kv_idx ∈ [k0, k1]. The result says whether a (query tile,
+// key tile) pair is empty (0), full (1) or partial (2). Anything the interpretation
+// cannot bound (floats, buffer reads, remainders) is "unknown", which is always
+// sound: unknown masks give "partial". Shared by every target that lowers
+// attn.tile_mask_class.
 //
 //===----------------------------------------------------------------------===//
 #ifndef ATTNC_COMPILER_TRANSFORMS_MASKINTERVALS_H

@@ -1,7 +1,8 @@
 //===- ExprParserTest.cpp - parsing and type checking of expressions ------===//
 //
-// Precedence, associativity and the promotion rules of SPEC.md §1, checked through
-// Expr::str(), and every error the lexer and parser report, with its byte offset.
+// Precedence, associativity and the promotion rules of docs/spec.md, "Expressions",
+// checked through Expr::str(), and every error the lexer and parser report, with its
+// byte offset.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/frontend/ExprEval.h"

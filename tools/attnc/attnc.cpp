@@ -7,8 +7,8 @@
 //   attnc run     SPEC --inputs IN.safetensors --output OUT.safetensors
 //   attnc run     SPEC --random B,Q_LEN,KV_LEN [--seed N] [--scalar NAME=V]...
 //   attnc bench   SPEC --shape B,Q_LEN,KV_LEN [--reps N]
-// (SPEC.md §4). Exit status: 0 on success, 1 on a user error, reported as
-// "FILE:LINE:COL: error: ..." or "error: ..." on stderr.
+// (docs/spec.md, "The command line"). Exit status: 0 on success, 1 on a user error,
+// reported as "FILE:LINE:COL: error: ..." or "error: ..." on stderr.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Compiler.h"

@@ -151,7 +151,8 @@ Result<CallTensors> randomCall(const VariantDesc &variant, int64_t batch, int64_
   return t;
 }
 
-/// Converts an F32 tensor to f16/bf16 (SPEC.md §3 accepts F32 for those specs).
+/// Converts an F32 tensor to f16/bf16 (docs/spec.md, "Tensor files": F32 is accepted
+/// for those specs).
 static Tensor convertTo(const Tensor &src, DType dtype) {
   Tensor dst(dtype, src.shape()); // no larger than src, which was allocated
   TensorView from = src.view(), to = dst.view();

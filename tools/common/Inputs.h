@@ -2,7 +2,8 @@
 //
 // `attnc run` and `attnc bench` need tensors: random ones (seeded, reproducible) or
 // ones read from a safetensors file, checked against the variant with errors that
-// name the tensor, what was expected and what was found (SPEC.md §3).
+// name the tensor, what was expected and what was found (docs/spec.md, "Tensor
+// files").
 //
 //===----------------------------------------------------------------------===//
 #ifndef ATTNC_TOOLS_COMMON_INPUTS_H

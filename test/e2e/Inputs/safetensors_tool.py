@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """A stdlib-only helper for the attnc end-to-end tests: writes, inspects and checks
-safetensors files (SPEC.md section 3).
+safetensors files (docs/spec.md, "Tensor files").
 
   safetensors_tool.py write OUT [--seed N] [--bad KIND] TENSOR...
       TENSOR is NAME:DTYPE:SHAPE[:VALUES]
@@ -284,7 +284,8 @@ def cmd_check_ref(args):
         spec = json.load(f)
     inputs = read(in_path)
     outputs = read(out_path)
-    # attnc converts F32 inputs of an f16/bf16 spec to the spec dtype (SPEC.md 3).
+    # attnc converts F32 inputs of an f16/bf16 spec to the spec dtype
+    # (docs/spec.md, "Tensor files").
     dtype = spec.get("dtype", "f32")
     for name in ("q", "k", "v"):
         t = inputs[name]
