@@ -39,8 +39,9 @@ std::optional<LibraryEntry> Compiler::compileForLibrary(const std::string &path,
   OwningOpRef<ModuleOp> module = import(path, &spec);
   if (!module)
     return std::nullopt;
+  cuda::GpuTileOptions tiles = spillFreeGpuTiles(*module, spec, options);
   if (failed(cpu::runPipeline(*module, [&](OpPassManager &pm) {
-        cuda::buildGpuKernelPipeline(pm, gpuTiles(options), gpuTraits(spec));
+        cuda::buildGpuKernelPipeline(pm, tiles, gpuTraits(spec));
       })))
     return std::nullopt;
   LibraryEntry entry;

@@ -174,7 +174,8 @@ Compiler::compileModuleForCuda(ModuleOp module, std::shared_ptr<frontend::Spec> 
     reportError(device.status().message());
     return nullptr;
   }
-  if (failed(lowerToGpuKernel(module, *spec, options)))
+  cuda::GpuTileOptions tiles = spillFreeGpuTiles(module, *spec, options);
+  if (failed(lowerToGpuKernel(module, *spec, {tiles.blockQ, tiles.blockKV, tiles.stages})))
     return nullptr;
   std::string chip = device->chip();
   // Cubins for sm_80 run on 8.x GPUs, those for sm_90a on 9.0; other GPUs (newer

@@ -135,6 +135,13 @@ cuda::GpuKernelTraits gpuTraits(const frontend::Spec &spec);
 /// an empty result (the driver compiles the PTX).
 cuda::Assembler cachedCubinAssembler();
 
+/// The GPU configuration for `module` (attn IR, not changed): the heuristic's,
+/// unless its tensor-core kernel spills on sm_80 or sm_90a, then the first of
+/// cuda::gpuTileCandidates that spills on neither (SpillFreeTiles.cpp). Fields set
+/// in `options` are kept. Without ptxas, the heuristic's.
+cuda::GpuTileOptions spillFreeGpuTiles(mlir::ModuleOp module, const frontend::Spec &spec,
+                                       const cpu::CpuOptions &options);
+
 /// Registers "sdpa" in ALL_ATTENTION_FUNCTIONS: plain softmax attention (scale
 /// 1/sqrt(head_dim)) compiled on first use for each head layout, head dims and dtype
 /// it is called with, and cached.

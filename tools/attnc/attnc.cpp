@@ -276,7 +276,11 @@ int runCompile(Compiler &compiler) {
     emitKind = EmitKind::Ptx; // the kernel --report is about (printed only with -o)
   cuda::GpuTileOptions tiles;
   if (emitKind != EmitKind::Attn && gpu) {
-    tiles = cuda::chooseGpuTiles(gpuTiles(cpuOptions()), gpuTraits(spec));
+    // The kernel a GPU runs: its configuration checked against spills (cuda-emu
+    // runs the heuristic's, as Compiler::compileFileFor does).
+    tiles = compileTarget() == Target::CudaEmu
+                ? cuda::chooseGpuTiles(gpuTiles(cpuOptions()), gpuTraits(spec))
+                : spillFreeGpuTiles(*module, spec, cpuOptions());
     if (failed(cpu::runPipeline(*module, [&](mlir::OpPassManager &pm) {
           if (emitKind == EmitKind::Flash)
             cpu::buildFlashPipeline(pm, {tiles.blockQ, tiles.blockKV});

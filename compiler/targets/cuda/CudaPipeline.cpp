@@ -55,6 +55,44 @@ GpuTileOptions chooseGpuTiles(GpuTileOptions requested, const GpuKernelTraits &t
   return t;
 }
 
+std::vector<GpuTileOptions> gpuTileCandidates(GpuTileOptions requested,
+                                              const GpuKernelTraits &traits) {
+  std::vector<GpuTileOptions> candidates;
+  auto add = [&](GpuTileOptions t) {
+    t = chooseGpuTiles(t, traits);
+    for (const GpuTileOptions &c : candidates)
+      if (c.blockQ == t.blockQ && c.blockKV == t.blockKV && c.stages == t.stages)
+        return;
+    candidates.push_back(t);
+  };
+  GpuTileOptions first = chooseGpuTiles(requested, traits);
+  add(first);
+  // Other warp counts change the registers per thread ptxas aims for: 4, 8, 2.
+  std::vector<int64_t> blockQs{first.blockQ};
+  if (!requested.blockQ && traits.sixteenBit)
+    for (int64_t bq : {64, 128, 32})
+      if (bq != first.blockQ)
+        blockQs.push_back(bq);
+  for (int64_t bq : blockQs) {
+    GpuTileOptions t = requested;
+    t.blockQ = bq;
+    add(t);
+    GpuTileOptions chosen = chooseGpuTiles(t, traits);
+    for (int64_t bk = chosen.blockKV / 2; !requested.blockKV && bk >= 16; bk /= 2) {
+      t.blockKV = bk;
+      add(t);
+    }
+  }
+  if (!requested.stages)
+    for (size_t i = 0, n = candidates.size(); i < n; ++i)
+      if (candidates[i].stages > 1) {
+        GpuTileOptions t = candidates[i];
+        t.stages = 1;
+        add(t);
+      }
+  return candidates;
+}
+
 void buildGpuKernelPipeline(mlir::OpPassManager &pm, const GpuTileOptions &options,
                             const GpuKernelTraits &traits) {
   GpuTileOptions t = chooseGpuTiles(options, traits);

@@ -12,6 +12,7 @@
 #include "mlir/Pass/PassManager.h"
 
 #include <cstdint>
+#include <vector>
 
 namespace attnc::cuda {
 
@@ -50,6 +51,13 @@ struct GpuKernelTraits {
 /// SIMT kernels (f32, or `tensorCores` off): block-q 64, block-kv defaultBlockKV.
 GpuTileOptions chooseGpuTiles(GpuTileOptions requested, const GpuKernelTraits &traits,
                               bool tensorCores = true);
+
+/// The configurations to try, best first: chooseGpuTiles's, then (for the fields
+/// left to the heuristic) its key tiles halved down to 16 rows, then 4, 8 and 2
+/// warps (each with its key tiles halved too), then each of those with one stage. The compiler takes the first whose kernel ptxas assembles without
+/// spilling on every chip (Compiler.h, spillFreeGpuTiles).
+std::vector<GpuTileOptions> gpuTileCandidates(GpuTileOptions requested,
+                                              const GpuKernelTraits &traits);
 
 /// attn → @X_gpu, with `options` completed by chooseGpuTiles.
 void buildGpuKernelPipeline(mlir::OpPassManager &pm, const GpuTileOptions &options,
