@@ -84,13 +84,14 @@ int64_t attnc_emu_shuffle(int32_t value, int32_t offset, int32_t width, int32_t 
                             locationName(loc));
   return (int64_t(valid) << 32) | int64_t(result);
 }
-void attnc_emu_check_shared(int64_t address, int64_t bytes, int64_t isWrite, int64_t loc) {
-  checkSharedAccess(reinterpret_cast<const void *>(address), size_t(bytes), isWrite != 0,
+int64_t attnc_emu_check_shared(int64_t address, int64_t bytes, int64_t isWrite, int64_t loc) {
+  return checkSharedAccess(reinterpret_cast<const void *>(address), size_t(bytes), isWrite != 0,
                     locationName(loc));
 }
-void attnc_emu_check_shared_store(int64_t address, int64_t bytes, int64_t bits, int64_t loc) {
+int64_t attnc_emu_check_shared_store(int64_t address, int64_t bytes, int64_t bits,
+                                     int64_t loc) {
   // Little-endian: the low `bytes` bytes of `bits` are the stored value.
-  checkSharedAccess(reinterpret_cast<const void *>(address), size_t(bytes), /*isWrite=*/true,
+  return checkSharedAccess(reinterpret_cast<const void *>(address), size_t(bytes), /*isWrite=*/true,
                     locationName(loc), &bits);
 }
 void attnc_emu_ldmatrix(int64_t address, int64_t numTiles, int64_t transpose, int64_t out,

@@ -39,10 +39,13 @@ void attnc_emu_barrier(int64_t loc);
 /// Returns (valid << 32) | value.
 int64_t attnc_emu_shuffle(int32_t value, int32_t offset, int32_t width, int32_t mode,
                           int64_t loc);
-/// Checks an access of `bytes` at `address` to workgroup memory.
-void attnc_emu_check_shared(int64_t address, int64_t bytes, int64_t isWrite, int64_t loc);
+/// Checks an access of `bytes` at `address` to workgroup memory: 1 when the access
+/// may proceed, 0 when it lies outside every allocation (reported; the generated
+/// code then does not perform it).
+int64_t attnc_emu_check_shared(int64_t address, int64_t bytes, int64_t isWrite, int64_t loc);
 /// The same for a scalar store of `bytes` (<= 8) bytes whose value is `bits`.
-void attnc_emu_check_shared_store(int64_t address, int64_t bytes, int64_t bits, int64_t loc);
+int64_t attnc_emu_check_shared_store(int64_t address, int64_t bytes, int64_t bits,
+                                     int64_t loc);
 /// ldmatrix: `address` of this lane's row, numTiles in {1, 2, 4}; writes numTiles
 /// b32 registers to `out`.
 void attnc_emu_ldmatrix(int64_t address, int64_t numTiles, int64_t transpose, int64_t out,

@@ -423,7 +423,7 @@ void *dynamicSharedMemory(size_t *bytes) {
   return sharedMemory(-1, *bytes); // static allocations have ids >= 0
 }
 
-void checkSharedAccess(const void *ptr, size_t bytes, bool isWrite, const char *loc,
+bool checkSharedAccess(const void *ptr, size_t bytes, bool isWrite, const char *loc,
                        const void *newValue) {
   Block &block = currentBlock();
   Fiber &self = *block.current;
@@ -438,7 +438,7 @@ void checkSharedAccess(const void *ptr, size_t bytes, bool isWrite, const char *
     block.fail(self, loc,
                std::string(isWrite ? "write" : "read") + " of " + std::to_string(bytes) +
                    " bytes outside every workgroup memory allocation");
-    return;
+    return false;
   }
   if (!block.pendingAsync.empty())
     for (size_t i = 0; i < bytes; ++i) {
@@ -448,11 +448,11 @@ void checkSharedAccess(const void *ptr, size_t bytes, bool isWrite, const char *
                    std::string(isWrite ? "write" : "read") +
                        " of workgroup memory whose cp.async (issued at " + pending->second +
                        ") has not completed: missing nvgpu.device_async_wait");
-        return;
+        return true;
       }
     }
   if (!block.config->checkRaces)
-    return;
+    return true;
   int64_t warp = warpOf(self), sync = block.warpSync[size_t(warp)];
   // An earlier access by a lane of this warp is ordered before this one when a warp
   // collective (which all its lanes must reach) has completed since.
@@ -478,7 +478,7 @@ void checkSharedAccess(const void *ptr, size_t bytes, bool isWrite, const char *
                    "data race on workgroup memory: this write and an access by thread " +
                        std::to_string(writtenByOther ? s.writer : s.reader) +
                        " (linear id) with no barrier between them");
-        return;
+        return true; // inside the allocation: a race does not make it fault
       }
       s.writer = self.linear;
       s.writeEpoch = block.epoch;
@@ -489,7 +489,7 @@ void checkSharedAccess(const void *ptr, size_t bytes, bool isWrite, const char *
                    "data race on workgroup memory: this read and a write by thread " +
                        std::to_string(s.writer) +
                        " (linear id) with no barrier between them");
-        return;
+        return true;
       }
       if (s.readEpoch != block.epoch) {
         s.reader = self.linear;
@@ -504,6 +504,7 @@ void checkSharedAccess(const void *ptr, size_t bytes, bool isWrite, const char *
       s.readSync = sync;
     }
   }
+  return true;
 }
 
 void asyncCopy(void *dst, const void *src, size_t bytes, size_t srcBytes, const char *loc) {
@@ -511,7 +512,8 @@ void asyncCopy(void *dst, const void *src, size_t bytes, size_t srcBytes, const 
   Fiber &self = *block.current;
   // The destination must be workgroup memory (checked as a write now: the copy will
   // land there later).
-  checkSharedAccess(dst, bytes, /*isWrite=*/true, loc);
+  if (!checkSharedAccess(dst, bytes, /*isWrite=*/true, loc))
+    return; // reported; a faulting copy writes nothing
   uintptr_t p = reinterpret_cast<uintptr_t>(dst);
   for (size_t i = 0; i < bytes; ++i)
     block.pendingAsync[p + i] = loc;

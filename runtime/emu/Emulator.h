@@ -91,11 +91,12 @@ void *sharedMemory(int64_t id, size_t bytes);
 void *dynamicSharedMemory(size_t *bytes);
 
 /// Checks an access of `bytes` bytes at `ptr` to shared memory (bounds always, races
-/// when enabled) and records it.
+/// when enabled) and records it. False when the access lies outside every workgroup
+/// allocation (reported): the caller must then not perform it.
 /// A warp collective orders the accesses of its warp's lanes before and after it. A
 /// write whose bytes `newValue` equal what the memory holds does not race with an
 /// earlier write (the same value stored by several threads).
-void checkSharedAccess(const void *ptr, size_t bytes, bool isWrite, const char *loc,
+bool checkSharedAccess(const void *ptr, size_t bytes, bool isWrite, const char *loc,
                        const void *newValue = nullptr);
 
 /// nvgpu.device_async_copy (cp.async): copies `srcBytes` bytes from `src` (and zeros

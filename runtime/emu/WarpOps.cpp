@@ -131,8 +131,10 @@ void ldmatrix(const void *rowAddress, int numMatrices, bool transpose, uint32_t 
   } in{};
   int64_t lane = laneId();
   if (lane < 8 * numMatrices) {
-    checkSharedAccess(rowAddress, 16, /*isWrite=*/false, loc);
-    std::memcpy(in.row, rowAddress, 16);
+    // A faulting row is reported and read as zeros: the emulator never touches
+    // memory outside the block's allocations.
+    if (checkSharedAccess(rowAddress, 16, /*isWrite=*/false, loc))
+      std::memcpy(in.row, rowAddress, 16);
   }
   struct Out {
     uint32_t regs[4];
@@ -205,8 +207,8 @@ const char *wmmaElement(const WmmaTile &t, int64_t r, int64_t c, bool isWrite,
                 loc);
     return nullptr;
   }
-  if (t.shared)
-    checkSharedAccess(p, bytes, isWrite, loc);
+  if (t.shared && !checkSharedAccess(p, bytes, isWrite, loc))
+    return nullptr; // reported; not performed
   return p;
 }
 

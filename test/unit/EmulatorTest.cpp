@@ -29,12 +29,12 @@ LaunchConfig config(Dim3 grid, Dim3 block, const char *name = "test_kernel") {
 }
 
 float loadShared(const float *p, const char *loc) {
-  checkSharedAccess(p, sizeof(float), false, loc);
-  return *p;
+  return checkSharedAccess(p, sizeof(float), false, loc) ? *p : 0.0f;
 }
+/// A store as generated code performs it: only when the check lets it.
 void storeShared(float *p, float v, const char *loc) {
-  checkSharedAccess(p, sizeof(float), true, loc);
-  *p = v;
+  if (checkSharedAccess(p, sizeof(float), true, loc))
+    *p = v;
 }
 
 TEST(Emulator, EveryThreadOfEveryBlockRunsOnceWithItsIds) {
@@ -273,6 +273,20 @@ TEST(Emulator, OutOfBoundsSharedAccessIsReported) {
   EXPECT_NE(s.message().find("write of 4 bytes outside every workgroup memory allocation"),
             std::string::npos)
       << s.message();
+}
+
+TEST(Emulator, AFaultingSharedAccessIsRefused) {
+  // The check says whether the access may proceed: inside the allocation yes, one
+  // element past it no (the generated code then skips the store).
+  std::vector<int> verdicts(2, -1);
+  Status s = launch(config({1, 1, 1}, {1, 1, 1}), [&] {
+    auto *x = static_cast<float *>(sharedMemory(0, 4 * sizeof(float)));
+    verdicts[0] = checkSharedAccess(&x[3], sizeof(float), true, "in.mlir:1");
+    verdicts[1] = checkSharedAccess(&x[4], sizeof(float), true, "out.mlir:1");
+  });
+  EXPECT_FALSE(s);
+  EXPECT_EQ(verdicts[0], 1);
+  EXPECT_EQ(verdicts[1], 0);
 }
 
 TEST(Emulator, BadLaunchesAreErrors) {

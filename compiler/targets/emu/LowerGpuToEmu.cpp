@@ -61,11 +61,15 @@ public:
 
 private:
   LogicalResult rewrite(Operation *op);
-  SmallVector<Value> checkGlobalAccess(Location loc, Value memref, ValueRange indices,
-                                       bool isWrite, int64_t lastExtent = 1);
-  void checkShared(Location loc, Value memref, ValueRange indices, int64_t elements,
-                  bool isWrite);
-  void checkSharedStore(Location loc, Value memref, ValueRange indices, Value value);
+  Value checkGlobalAccess(Location loc, Value memref, ValueRange indices, bool isWrite,
+                          int64_t lastExtent = 1);
+  Value checkShared(Location loc, Value memref, ValueRange indices, int64_t elements,
+                    bool isWrite);
+  Value checkSharedStore(Location loc, Value memref, ValueRange indices, Value value);
+  SmallVector<Value> safeIndices(Location loc, ValueRange indices, Value ok);
+  void performOnlyIf(Operation *op, Value ok);
+  LogicalResult guardAccess(Operation *op, Value memref, MutableOperandRange indices,
+                            bool isWrite, int64_t elements, Value stored);
   Value allocateShared(Location loc, MemRefType type);
   LogicalResult lowerMma(nvgpu::MmaSyncOp op);
   void lowerPrintf(gpu::PrintfOp op);
@@ -78,11 +82,10 @@ private:
 };
 
 /// For an access to global memory of `lastExtent` consecutive elements along the
-/// innermost dimension: reports indices outside the memref's shape and returns
-/// indices that are safe to use (0 where out of range).
-SmallVector<Value> KernelLowering::checkGlobalAccess(Location loc, Value memref,
-                                                     ValueRange indices, bool isWrite,
-                                                     int64_t lastExtent) {
+/// innermost dimension: reports indices outside the memref's shape; returns whether
+/// the access is inside it (i1).
+Value KernelLowering::checkGlobalAccess(Location loc, Value memref, ValueRange indices,
+                                        bool isWrite, int64_t lastExtent) {
   Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
   Value inBounds = arith::ConstantIntOp::create(b, loc, 1, 1);
   for (auto [d, index] : llvm::enumerate(indices)) {
@@ -104,27 +107,59 @@ SmallVector<Value> KernelLowering::checkGlobalAccess(Location loc, Value memref,
     b.setInsertionPointToStart(ifOp.thenBlock());
     eb.call(loc, "attnc_emu_out_of_bounds", {}, {eb.i64(loc, isWrite ? 1 : 0), eb.locIndex(loc)});
   }
+  return inBounds;
+}
+
+/// `indices`, or zeros where `ok` is false: a faulting load reads element 0 (its
+/// value is never used: the fault has been reported and the kernel stops).
+SmallVector<Value> KernelLowering::safeIndices(Location loc, ValueRange indices, Value ok) {
+  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
   SmallVector<Value> safe;
   for (Value index : indices)
-    safe.push_back(arith::SelectOp::create(b, loc, inBounds, index, c0));
+    safe.push_back(arith::SelectOp::create(b, loc, ok, index, c0));
   return safe;
+}
+
+/// Moves `op` (no results) into an scf.if on `ok`: a faulting store is reported and
+/// not performed, so memory beyond a buffer is never written.
+void KernelLowering::performOnlyIf(Operation *op, Value ok) {
+  auto ifOp = scf::IfOp::create(b, op->getLoc(), ok, /*withElse=*/false);
+  op->moveBefore(ifOp.thenBlock()->getTerminator());
+}
+
+/// Checks a load or store of `elements` consecutive elements (`stored`: the value
+/// of a scalar store) and makes sure a faulting one touches no memory.
+LogicalResult KernelLowering::guardAccess(Operation *op, Value memref,
+                                          MutableOperandRange indices, bool isWrite,
+                                          int64_t elements, Value stored) {
+  Location loc = op->getLoc();
+  SmallVector<Value> idx(ValueRange(indices.getAsOperandRange()));
+  Value ok = !isWorkgroup(memref.getType()) ? checkGlobalAccess(loc, memref, idx, isWrite, elements)
+             : stored ? checkSharedStore(loc, memref, idx, stored)
+                      : checkShared(loc, memref, idx, elements, isWrite);
+  if (isWrite)
+    performOnlyIf(op, ok);
+  else
+    indices.assign(safeIndices(loc, idx, ok));
+  return success();
 }
 
 /// Checks an access of `elements` consecutive elements at `indices` of workgroup
 /// memory against the block's allocations (bounds and races).
-void KernelLowering::checkShared(Location loc, Value memref, ValueRange indices,
-                                int64_t elements, bool isWrite) {
+Value KernelLowering::checkShared(Location loc, Value memref, ValueRange indices,
+                                 int64_t elements, bool isWrite) {
   auto type = cast<MemRefType>(memref.getType());
   int64_t bytes = elements * type.getElementTypeBitWidth() / 8;
   Value address = eb.elementAddress(loc, memref, indices);
-  eb.call(loc, "attnc_emu_check_shared", {},
-          {address, eb.i64(loc, bytes), eb.i64(loc, isWrite ? 1 : 0), eb.locIndex(loc)});
+  Value ok = eb.call(loc, "attnc_emu_check_shared", {b.getI64Type()},
+                     {address, eb.i64(loc, bytes), eb.i64(loc, isWrite ? 1 : 0), eb.locIndex(loc)});
+  return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, ok, eb.i64(loc, 0));
 }
 
 /// Checks a scalar store to workgroup memory, passing the stored bits so that a
 /// store of the value the memory already holds is not reported as a race.
-void KernelLowering::checkSharedStore(Location loc, Value memref, ValueRange indices,
-                                      Value value) {
+Value KernelLowering::checkSharedStore(Location loc, Value memref, ValueRange indices,
+                                       Value value) {
   Type t = value.getType();
   if (!t.isIntOrIndexOrFloat() || (!t.isIndex() && t.getIntOrFloatBitWidth() % 8 != 0) ||
       (!t.isIndex() && t.getIntOrFloatBitWidth() > 64))
@@ -137,8 +172,9 @@ void KernelLowering::checkSharedStore(Location loc, Value memref, ValueRange ind
          : bytes == 8 ? bits
                       : Value(arith::ExtUIOp::create(b, loc, b.getI64Type(), bits));
   Value address = eb.elementAddress(loc, memref, indices);
-  eb.call(loc, "attnc_emu_check_shared_store", {},
-          {address, eb.i64(loc, bytes), bits, eb.locIndex(loc)});
+  Value ok = eb.call(loc, "attnc_emu_check_shared_store", {b.getI64Type()},
+                     {address, eb.i64(loc, bytes), bits, eb.locIndex(loc)});
+  return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, ok, eb.i64(loc, 0));
 }
 
 /// One per-block workgroup allocation of `type`, viewed with `type` (memory space
@@ -369,22 +405,11 @@ LogicalResult KernelLowering::rewrite(Operation *op) {
     o.erase();
     return success();
   }
-  if (auto o = dyn_cast<memref::LoadOp>(op)) {
-    if (isWorkgroup(o.getMemRef().getType()))
-      checkShared(loc, o.getMemRef(), o.getIndices(), 1, /*isWrite=*/false);
-    else
-      o.getIndicesMutable().assign(
-          checkGlobalAccess(loc, o.getMemRef(), o.getIndices(), /*isWrite=*/false));
-    return success();
-  }
-  if (auto o = dyn_cast<memref::StoreOp>(op)) {
-    if (isWorkgroup(o.getMemRef().getType()))
-      checkSharedStore(loc, o.getMemRef(), o.getIndices(), o.getValueToStore());
-    else
-      o.getIndicesMutable().assign(
-          checkGlobalAccess(loc, o.getMemRef(), o.getIndices(), /*isWrite=*/true));
-    return success();
-  }
+  if (auto o = dyn_cast<memref::LoadOp>(op))
+    return guardAccess(op, o.getMemRef(), o.getIndicesMutable(), /*isWrite=*/false, 1, {});
+  if (auto o = dyn_cast<memref::StoreOp>(op))
+    return guardAccess(op, o.getMemRef(), o.getIndicesMutable(), /*isWrite=*/true, 1,
+                       o.getValueToStore());
   if (isa<vector::LoadOp, vector::StoreOp>(op)) {
     bool isLoad = isa<vector::LoadOp>(op);
     Value memref = isLoad ? cast<vector::LoadOp>(op).getBase() : cast<vector::StoreOp>(op).getBase();
@@ -395,13 +420,8 @@ LogicalResult KernelLowering::rewrite(Operation *op) {
     SmallVector<Value> idx(ValueRange(indices.getAsOperandRange()));
     if (vt.getRank() != 1 || idx.empty())
       return success(); // n-D vector accesses are not checked
-    if (isWorkgroup(memref.getType())) {
-      checkShared(loc, memref, idx, vt.getNumElements(), !isLoad);
-      return success();
-    }
-    // Global memory: the last element of the access must be inside the memref too.
-    indices.assign(checkGlobalAccess(loc, memref, idx, !isLoad, vt.getNumElements()));
-    return success();
+    // The last element of the access must be inside the memref too.
+    return guardAccess(op, memref, indices, !isLoad, vt.getNumElements(), {});
   }
   if (isa<memref::AllocaOp, memref::AllocOp>(op) && isWorkgroup(op->getResult(0).getType())) {
     Value view = allocateShared(loc, cast<MemRefType>(op->getResult(0).getType()));

@@ -1,4 +1,5 @@
 // RUN: attn-opt %s --attn-gpu-to-emu | FileCheck %s
+// RUN: attn-opt %s --attn-gpu-to-emu | FileCheck %s --check-prefix=GONE
 
 // A block reduction: thread ids, a shuffle, workgroup memory and a barrier become
 // calls into the emulator; workgroup accesses are checked first.
@@ -26,8 +27,9 @@ module attributes {gpu.container_module} {
 }
 
 // The kernel's path maps to its host function; locations are kept for diagnostics.
+// The gpu.module is gone (GONE checks the whole output).
 // CHECK: module attributes {attn.emu.kernel_functions = {"kernels::reduce" = "reduce"}, attn.emu.locations = [
-// CHECK-NOT: gpu.module
+// GONE-NOT: gpu.module
 // The runtime functions are declared; the shared-memory one returns a memref through
 // the C interface.
 // CHECK-DAG: func.func private @attnc_emu_barrier(i64)
@@ -42,13 +44,23 @@ module attributes {gpu.container_module} {
 // CHECK: call @attnc_emu_lane_id() : () -> i64
 // CHECK: arith.bitcast %{{.*}} : f32 to i32
 // CHECK: call @attnc_emu_shuffle(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) : (i32, i32, i32, i32, i64) -> i64
-// Store to workgroup memory: check (write, with the stored bits), then store.
+// Store to workgroup memory: check (write, with the stored bits), then store only if
+// the check passed (a faulting store is reported and never performed).
 // CHECK: %[[BITS:.*]] = arith.bitcast %[[S:.*]] : f32 to i32
 // CHECK: %[[WIDE:.*]] = arith.extui %[[BITS]] : i32 to i64
 // CHECK: memref.extract_aligned_pointer_as_index %[[SUMS]]
-// CHECK: call @attnc_emu_check_shared_store(%{{.*}}, %{{.*}}, %[[WIDE]], %{{.*}}) : (i64, i64, i64, i64) -> ()
+// CHECK: %[[OKW:.*]] = call @attnc_emu_check_shared_store(%{{.*}}, %{{.*}}, %[[WIDE]], %{{.*}}) : (i64, i64, i64, i64) -> i64
+// CHECK-NEXT: arith.constant 0 : i64
+// CHECK-NEXT: %[[STORE_OK:.*]] = arith.cmpi ne, %[[OKW]]
+// CHECK-NEXT: scf.if %[[STORE_OK]] {
 // CHECK-NEXT: memref.store %[[S]], %[[SUMS]][%{{.*}}] : memref<4xf32>
+// CHECK-NEXT: }
 // CHECK: call @attnc_emu_barrier(%{{.*}}) : (i64) -> ()
-// CHECK: call @attnc_emu_check_shared
-// CHECK-NEXT: memref.load %[[SUMS]][%{{.*}}] : memref<4xf32>
+// A load: a faulting one reads element 0 instead of outside the allocation.
+// CHECK: %[[OKR:.*]] = call @attnc_emu_check_shared({{.*}}) : (i64, i64, i64, i64) -> i64
+// CHECK-NEXT: arith.constant 0 : i64
+// CHECK-NEXT: %[[LOAD_OK:.*]] = arith.cmpi ne, %[[OKR]]
+// CHECK-NEXT: %[[ZERO:.*]] = arith.constant 0 : index
+// CHECK-NEXT: %[[SAFE:.*]] = arith.select %[[LOAD_OK]], %{{.*}}, %[[ZERO]] : index
+// CHECK-NEXT: memref.load %[[SUMS]][%[[SAFE]]] : memref<4xf32>
 // CHECK: return
