@@ -4,7 +4,7 @@
 
 // Non-positive tile sizes are rejected before anything is rewritten.
 // CHECK: error: attn-tile-flash: block sizes must be positive
-// CHECK-NOT: @plain_flash
+// CHECK-NOT: plain_flash
 attn.variant @plain heads(4, 4) head_dim(16, 16) dtype(f32) scale(0.25)
 score_mod {
 ^bb0(%score: f32, %b: i64, %h: i64, %q_idx: i64, %kv_idx: i64, %q_len: i64, %kv_len: i64):
