@@ -47,6 +47,7 @@ Status referenceAttention(const VariantDesc &variant, const AttentionCall &call,
       for (int64_t i = 0; i < Q; ++i) {
         rowAsDoubles(call.q, b, h, i, D, q.data());
         double rowMax = ninf;
+        bool nanRow = false; // a kept score of NaN or +inf: out and lse are NaN
         for (int64_t j = 0; j < KV; ++j) {
           std::optional<bool> keep =
               mods.maskMod ? mods.maskMod(b, h, i, j, error) : std::optional<bool>(true);
@@ -76,6 +77,7 @@ Status referenceAttention(const VariantDesc &variant, const AttentionCall &call,
             s = *m;
           }
           scores[size_t(j)] = s;
+          nanRow |= std::isnan(s) || s == -ninf;
           if (s > rowMax)
             rowMax = s;
         }
@@ -93,12 +95,13 @@ Status referenceAttention(const VariantDesc &variant, const AttentionCall &call,
           }
         }
         bool empty = sum == 0;
+        const double nan = std::numeric_limits<double>::quiet_NaN();
         for (int64_t d = 0; d < DV; ++d) {
           int64_t oi[4] = {b, h, i, d};
-          call.out.set(oi, empty ? 0.0 : acc[size_t(d)] / sum);
+          call.out.set(oi, nanRow ? nan : empty ? 0.0 : acc[size_t(d)] / sum);
         }
         int64_t li[3] = {b, h, i};
-        call.lse.set(li, empty ? ninf : rowMax + std::log(sum));
+        call.lse.set(li, nanRow ? nan : empty ? ninf : rowMax + std::log(sum));
       }
     }
   });

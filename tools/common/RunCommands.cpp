@@ -40,46 +40,6 @@ __attribute__((format(printf, 1, 2))) void printLine(const char *format, ...) {
   va_end(args);
 }
 
-struct Errors {
-  double outMaxAbs = 0, outRel = 0, lseMaxAbs = 0, lseRel = 0;
-  int64_t badValues = 0; ///< NaN, or -inf where the reference is finite (or back)
-};
-
-Errors compare(const CallTensors &got, const CallTensors &want) {
-  Errors e;
-  TensorView g = got.out.view(), w = want.out.view();
-  double diff2 = 0, ref2 = 0;
-  int64_t n = got.out.numel();
-  std::vector<int64_t> index(4, 0);
-  for (int64_t i = 0; i < n; ++i) {
-    double a = g.get(index.data()), b = w.get(index.data());
-    if (std::isnan(a))
-      ++e.badValues;
-    double d = std::fabs(a - b);
-    e.outMaxAbs = std::max(e.outMaxAbs, d);
-    diff2 += d * d;
-    ref2 += b * b;
-    nextIndex(index, g.shape);
-  }
-  e.outRel = ref2 > 0 ? std::sqrt(diff2 / ref2) : std::sqrt(diff2);
-  const float *gl = got.lse.as<float>(), *wl = want.lse.as<float>();
-  double ldiff2 = 0, lref2 = 0;
-  for (int64_t i = 0; i < got.lse.numel(); ++i) {
-    bool gInf = std::isinf(gl[i]) && gl[i] < 0, wInf = std::isinf(wl[i]) && wl[i] < 0;
-    if (std::isnan(gl[i]) || gInf != wInf) {
-      ++e.badValues;
-      continue;
-    }
-    if (wInf)
-      continue;
-    double d = std::fabs(double(gl[i]) - double(wl[i]));
-    e.lseMaxAbs = std::max(e.lseMaxAbs, d);
-    ldiff2 += d * d;
-    lref2 += double(wl[i]) * double(wl[i]);
-  }
-  e.lseRel = lref2 > 0 ? std::sqrt(ldiff2 / lref2) : std::sqrt(ldiff2);
-  return e;
-}
 
 double millisSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
@@ -124,6 +84,35 @@ double maskDensity(const Runnable &variant, const CallTensors &tensors) {
 }
 
 } // namespace
+
+Errors compare(const CallTensors &got, const CallTensors &want) {
+  Errors e;
+  auto accumulate = [&](double a, double b, double &maxAbs, double &diff2, double &ref2) {
+    if (std::isnan(a) || std::isnan(b) || std::isinf(a) || std::isinf(b)) {
+      bool same = (std::isnan(a) && std::isnan(b)) || a == b;
+      e.badValues += same ? 0 : 1;
+      return;
+    }
+    double d = std::fabs(a - b);
+    maxAbs = std::max(maxAbs, d);
+    diff2 += d * d;
+    ref2 += b * b;
+  };
+  TensorView g = got.out.view(), w = want.out.view();
+  double diff2 = 0, ref2 = 0;
+  std::vector<int64_t> index(4, 0);
+  for (int64_t i = 0; i < got.out.numel(); ++i) {
+    accumulate(g.get(index.data()), w.get(index.data()), e.outMaxAbs, diff2, ref2);
+    nextIndex(index, g.shape);
+  }
+  e.outRel = ref2 > 0 ? std::sqrt(diff2 / ref2) : std::sqrt(diff2);
+  const float *gl = got.lse.as<float>(), *wl = want.lse.as<float>();
+  double ldiff2 = 0, lref2 = 0;
+  for (int64_t i = 0; i < got.lse.numel(); ++i)
+    accumulate(gl[i], wl[i], e.lseMaxAbs, ldiff2, lref2);
+  e.lseRel = lref2 > 0 ? std::sqrt(ldiff2 / lref2) : std::sqrt(ldiff2);
+  return e;
+}
 
 int runRandom(const Runnable &variant, const RunOptions &o) {
   int64_t B, Q, KV;

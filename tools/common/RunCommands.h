@@ -43,6 +43,18 @@ struct RunOptions {
   bool withReference = false;
 };
 
+/// How a kernel's out and lse differ from the reference's.
+struct Errors {
+  double outMaxAbs = 0, outRel = 0, lseMaxAbs = 0, lseRel = 0;
+  int64_t badValues = 0; ///< NaN or infinite values where the reference differs
+};
+
+struct CallTensors;
+/// Compares `got` with the reference `want` (run --random's check): NaN and
+/// infinite values must sit at the same positions with the same values (each
+/// mismatch is a bad value); the relative errors are over the finite pairs.
+Errors compare(const CallTensors &got, const CallTensors &want);
+
 /// Prints "error: MESSAGE" on stderr; returns 1 (the exit status).
 int failWith(const std::string &message);
 
