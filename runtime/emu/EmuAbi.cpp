@@ -43,6 +43,7 @@ std::vector<std::pair<std::string, void *>> emuAbiSymbols() {
       {"attnc_emu_mma_m16n8k16", reinterpret_cast<void *>(&attnc_emu_mma_m16n8k16)},
       {"attnc_emu_mma_m16n8k8_tf32", reinterpret_cast<void *>(&attnc_emu_mma_m16n8k8_tf32)},
       {"attnc_emu_out_of_bounds", reinterpret_cast<void *>(&attnc_emu_out_of_bounds)},
+      {"attnc_emu_assert_failed", reinterpret_cast<void *>(&attnc_emu_assert_failed)},
       {"attnc_emu_wmma_load", reinterpret_cast<void *>(&attnc_emu_wmma_load)},
       {"attnc_emu_wmma_store", reinterpret_cast<void *>(&attnc_emu_wmma_store)},
       {"attnc_emu_wmma_compute", reinterpret_cast<void *>(&attnc_emu_wmma_compute)},
@@ -130,6 +131,9 @@ void attnc_emu_wmma_compute(int64_t abType, int64_t cType, int64_t m, int64_t n,
                             int64_t a, int64_t b, int64_t c, int64_t d, int64_t loc) {
   wmmaCompute(WmmaType(abType), WmmaType(cType), m, n, k, at<const void>(a), at<const void>(b),
               at<const void>(c), at<void>(d), locationName(loc));
+}
+void attnc_emu_assert_failed(const char *message, int64_t loc) {
+  reportError(std::string("assertion failed: ") + message, locationName(loc));
 }
 void attnc_emu_out_of_bounds(int64_t isWrite, int64_t loc) {
   reportError(std::string(isWrite ? "write" : "read") +

@@ -70,6 +70,8 @@ void attnc_emu_wmma_compute(int64_t abType, int64_t cType, int64_t m, int64_t n,
 /// Reports an access outside a global-memory memref (the access itself is redirected
 /// to element 0 so nothing outside the memref is touched).
 void attnc_emu_out_of_bounds(int64_t isWrite, int64_t loc);
+/// A cf.assert that failed in a kernel, with its message.
+void attnc_emu_assert_failed(const char *message, int64_t loc);
 /// cp.async of `bytes` (of which `srcBytes` are read; the rest zeroed) and its groups.
 void attnc_emu_async_copy(int64_t dst, int64_t src, int64_t bytes, int64_t srcBytes,
                           int64_t loc);

@@ -4,9 +4,17 @@
 // the NVVM lowering, they are expanded by upstream patterns into the shuffles,
 // workgroup memory and barriers that cuda-emu does run (and check).
 //
+// Upstream expands only `uniform` all-reduces (every thread of the block or none
+// reaches them). A non-uniform one is expanded the same way: when every thread
+// reaches it the result is the same, and when only some do, the shuffles and
+// barriers of the expansion miss threads, which cuda-emu reports (an incomplete warp
+// collective or a divergent barrier) at the reduction's location instead of
+// refusing the program.
+//
 //===----------------------------------------------------------------------===//
 #include "compiler/targets/emu/Passes.h"
 
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -23,6 +31,10 @@ constexpr unsigned kShuffleBits = 32;
 
 struct AttnGpuEmuRewritePass : impl::AttnGpuEmuRewriteBase<AttnGpuEmuRewritePass> {
   void runOnOperation() override {
+    getOperation()->walk([](gpu::AllReduceOp op) {
+      if (!op.getUniform())
+        op.setUniform(true);
+    });
     RewritePatternSet patterns(&getContext());
     populateGpuRewritePatterns(patterns);
     populateGpuSubgroupIdPatterns(patterns);

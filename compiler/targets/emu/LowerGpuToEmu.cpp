@@ -13,6 +13,7 @@
 #include "compiler/targets/emu/Passes.h"
 #include "compiler/targets/emu/WmmaToEmu.h"
 
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/IR/AttrTypeSubElements.h"
@@ -73,6 +74,8 @@ private:
   Value allocateShared(Location loc, MemRefType type);
   LogicalResult lowerMma(nvgpu::MmaSyncOp op);
   void lowerPrintf(gpu::PrintfOp op);
+  void lowerAssert(cf::AssertOp op);
+  Value globalString(Location loc, StringRef text);
 
   ModuleOp module;
   EmuBuilder eb;
@@ -321,25 +324,49 @@ LogicalResult KernelLowering::lowerMma(nvgpu::MmaSyncOp o) {
 
 /// gpu.printf → the C library's printf (each thread prints when it gets there, in
 /// the order the emulator runs the threads). Arguments get C's default promotions.
+/// A pointer to `text` (NUL-terminated) in a new constant global of the module.
+Value KernelLowering::globalString(Location loc, StringRef text) {
+  std::string bytes = text.str();
+  bytes.push_back('\0');
+  std::string name = "attnc_emu_string_" + std::to_string(printfFormats++);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(module.getBody());
+    auto arrayType = LLVM::LLVMArrayType::get(b.getI8Type(), bytes.size());
+    LLVM::GlobalOp::create(b, loc, arrayType, /*isConstant=*/true, LLVM::Linkage::Internal,
+                           name, b.getStringAttr(bytes));
+  }
+  return LLVM::AddressOfOp::create(b, loc, LLVM::LLVMPointerType::get(module.getContext()),
+                                   name);
+}
+
+/// cf.assert in a kernel: a failing one is reported with its message, location,
+/// block and thread, like any other fault (it would otherwise abort the process).
+void KernelLowering::lowerAssert(cf::AssertOp op) {
+  Location loc = op.getLoc();
+  Value failed = arith::XOrIOp::create(b, loc, op.getArg(),
+                                       arith::ConstantIntOp::create(b, loc, 1, 1));
+  auto ifOp = scf::IfOp::create(b, loc, failed, /*withElse=*/false);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    eb.call(loc, "attnc_emu_assert_failed", {}, {globalString(loc, op.getMsg()), eb.locIndex(loc)});
+  }
+  op.erase();
+}
+
 void KernelLowering::lowerPrintf(gpu::PrintfOp op) {
   Location loc = op.getLoc();
   MLIRContext *ctx = module.getContext();
   auto ptrType = LLVM::LLVMPointerType::get(ctx);
   auto printfType = LLVM::LLVMFunctionType::get(b.getI32Type(), {ptrType}, /*isVarArg=*/true);
   auto printf = module.lookupSymbol<LLVM::LLVMFuncOp>("printf");
-  std::string format = op.getFormat().str();
-  format.push_back('\0');
-  std::string name = "attnc_emu_printf_format_" + std::to_string(printfFormats++);
-  {
+  if (!printf) {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(module.getBody());
-    if (!printf)
-      printf = LLVM::LLVMFuncOp::create(b, loc, "printf", printfType);
-    auto arrayType = LLVM::LLVMArrayType::get(b.getI8Type(), format.size());
-    LLVM::GlobalOp::create(b, loc, arrayType, /*isConstant=*/true, LLVM::Linkage::Internal,
-                           name, b.getStringAttr(format));
+    printf = LLVM::LLVMFuncOp::create(b, loc, "printf", printfType);
   }
-  SmallVector<Value> args{LLVM::AddressOfOp::create(b, loc, ptrType, name)};
+  SmallVector<Value> args{globalString(loc, op.getFormat())};
   for (Value v : op.getArgs()) {
     Type t = v.getType();
     if (isa<FloatType>(t))
@@ -474,6 +501,10 @@ LogicalResult KernelLowering::rewrite(Operation *op) {
     int64_t groups = o.getNumGroups() ? int64_t(*o.getNumGroups()) : 0;
     eb.call(loc, "attnc_emu_async_wait", {}, {eb.i64(loc, groups), eb.locIndex(loc)});
     op->erase();
+    return success();
+  }
+  if (auto o = dyn_cast<cf::AssertOp>(op)) {
+    lowerAssert(o);
     return success();
   }
   if (auto o = dyn_cast<gpu::PrintfOp>(op)) {
