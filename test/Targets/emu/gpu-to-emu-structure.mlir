@@ -179,7 +179,7 @@ module attributes {gpu.container_module} {
 // arguments promoted (f32 to f64, i8 to i32, index to i64).
 // CHECK-LABEL: attn.emu.kernel_functions = {"m::hello" = "hello"}
 // CHECK-DAG: llvm.func @printf(!llvm.ptr, ...) -> i32
-// CHECK-DAG: llvm.mlir.global internal constant @attnc_emu_printf_format_0("x=%f %d %lld\0A\00")
+// CHECK-DAG: llvm.mlir.global internal constant @attnc_emu_string_0("x=%f %d %lld\0A\00")
 module attributes {gpu.container_module} {
   gpu.module @m {
     gpu.func @hello(%x: f32, %s: i8) kernel {
@@ -190,7 +190,7 @@ module attributes {gpu.container_module} {
   }
 }
 // CHECK-LABEL: func.func @hello(
-// CHECK: %[[FMT:.*]] = llvm.mlir.addressof @attnc_emu_printf_format_0 : !llvm.ptr
+// CHECK: %[[FMT:.*]] = llvm.mlir.addressof @attnc_emu_string_0 : !llvm.ptr
 // CHECK: %[[X:.*]] = arith.extf %{{.*}} : f32 to f64
 // CHECK: %[[S:.*]] = arith.extsi %{{.*}} : i8 to i32
 // CHECK: %[[T:.*]] = arith.index_cast %{{.*}} : index to i64
