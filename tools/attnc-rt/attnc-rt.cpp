@@ -29,6 +29,7 @@ const char *kUsage =
     "usage: attnc-rt list  LIB.so\n"
     "       attnc-rt run   LIB.so NAME --inputs IN.safetensors --output OUT.safetensors\n"
     "       attnc-rt run   LIB.so NAME --random B,Q_LEN,KV_LEN [--seed N] [--scalar NAME=V]...\n"
+    "                      [--buffer NAME=FILE.safetensors]...\n"
     "                      [--check=false] [--tolerance X]\n"
     "       attnc-rt bench LIB.so NAME --shape B,Q_LEN,KV_LEN [--reps N] [--seed N]\n"
     "                      [--scalar NAME=V]... [--reference]\n"
@@ -73,6 +74,8 @@ Status parseCommandLine(int argc, char **argv, Command &cmd) {
       cmd.options.benchShape = *v;
     } else if (auto v = value("--scalar")) {
       cmd.options.scalars.push_back(*v);
+    } else if (auto v = value("--buffer")) {
+      cmd.options.buffers.push_back(*v);
     } else if (auto v = value("--device")) {
       cmd.device = *v;
     } else if (auto v = value("--seed")) {

@@ -121,6 +121,11 @@ cl::opt<uint64_t> seed("seed", cl::desc("Seed of the random inputs"), cl::init(0
 cl::list<std::string> scalarFlags("scalar", cl::desc("A run-time scalar for random inputs"),
                                    cl::value_desc("NAME=VALUE"), cl::sub(runCmd),
                                    cl::sub(benchCmd), cl::cat(attncCategory));
+cl::list<std::string> bufferFlags("buffer",
+                                  cl::desc("A buffer for random inputs, from a safetensors "
+                                           "file (its tensor NAME, or its only one)"),
+                                  cl::value_desc("NAME=FILE.safetensors"), cl::sub(runCmd),
+                                  cl::sub(benchCmd), cl::cat(attncCategory));
 cl::opt<bool> checkResults("check",
                            cl::desc("With --random: compare with the float64 reference "
                                     "(default on; --check=false only times the kernel)"),
@@ -408,6 +413,7 @@ int main(int argc, char **argv) {
   options.benchShape = benchShape;
   options.seed = seed;
   options.scalars = scalarFlags;
+  options.buffers = bufferFlags;
   options.check = checkResults;
   options.tolerance = tolerance;
   options.reps = reps;

@@ -2,6 +2,10 @@
 #include "tools/common/Inputs.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <cmath>
 #include <random>
 #include <sstream>
@@ -79,8 +83,9 @@ Status parseScalarOverrides(const VariantDesc &variant,
   return Status::ok();
 }
 
-static void fillRandom(Tensor &t, std::mt19937_64 &rng) {
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+/// Fills `t` from `dist` (row-major order: the values depend on the seed alone).
+template <typename Distribution>
+static void fillRandom(Tensor &t, std::mt19937_64 &rng, Distribution dist) {
   TensorView view = t.view();
   int64_t n = t.numel();
   std::vector<int64_t> index(view.shape.size(), 0);
@@ -92,7 +97,8 @@ static void fillRandom(Tensor &t, std::mt19937_64 &rng) {
 
 Result<CallTensors> randomCall(const VariantDesc &variant, int64_t batch, int64_t qLen,
                                int64_t kvLen, uint64_t seed,
-                               const std::map<std::string, ScalarValue> &scalarOverrides) {
+                               const std::map<std::string, ScalarValue> &scalarOverrides,
+                               const std::map<std::string, Tensor> &bufferOverrides) {
   std::mt19937_64 rng(seed);
   CallTensors t;
   for (auto [name, dst, shape] :
@@ -105,9 +111,10 @@ Result<CallTensors> randomCall(const VariantDesc &variant, int64_t batch, int64_
       return created.status();
     *dst = created.take();
   }
-  fillRandom(t.q, rng);
-  fillRandom(t.k, rng);
-  fillRandom(t.v, rng);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  fillRandom(t.q, rng, normal);
+  fillRandom(t.k, rng, normal);
+  fillRandom(t.v, rng, normal);
   AttentionCall shapeOnly;
   shapeOnly.q = t.q.view();
   shapeOnly.k = t.k.view();
@@ -119,8 +126,15 @@ Result<CallTensors> randomCall(const VariantDesc &variant, int64_t batch, int64_
     if (!created)
       return created.status();
     Tensor buf = created.take();
-    if (decl.dtype == DType::F32) {
-      fillRandom(buf, rng);
+    if (auto given = bufferOverrides.find(decl.name); given != bufferOverrides.end()) {
+      if (given->second.shape() != shape)
+        return Status::error("--buffer " + decl.name + ": the file's tensor has shape " +
+                             given->second.view().shapeString() + ", the call needs " +
+                             buf.view().shapeString());
+      buf = Tensor(decl.dtype, shape);
+      std::memcpy(buf.data(), given->second.data(), size_t(buf.numel()) * dtypeSize(decl.dtype));
+    } else if (decl.dtype == DType::F32) {
+      fillRandom(buf, rng, std::uniform_real_distribution<float>(-1.0f, 1.0f));
     } else {
       int64_t last = shape.back(), rows = buf.numel() / last;
       std::uniform_int_distribution<int64_t> dist(0, 7);
@@ -149,6 +163,112 @@ Result<CallTensors> randomCall(const VariantDesc &variant, int64_t batch, int64_
   if (Status s = t.allocateOutputs(variant); !s)
     return s;
   return t;
+}
+
+Status parseBufferOverrides(const VariantDesc &variant,
+                            const std::vector<std::string> &overrides,
+                            std::map<std::string, Tensor> &buffers) {
+  for (const std::string &entry : overrides) {
+    size_t eq = entry.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == entry.size())
+      return Status::error("--buffer expects NAME=FILE.safetensors, got '" + entry + "'");
+    std::string name = entry.substr(0, eq), path = entry.substr(eq + 1);
+    auto decl = std::find_if(variant.buffers.begin(), variant.buffers.end(),
+                             [&](const BufferDecl &d) { return d.name == name; });
+    if (decl == variant.buffers.end())
+      return Status::error("--buffer: variant '" + variant.name + "' declares no buffer '" +
+                           name + "'");
+    Result<TensorMap> read = readSafeTensors(path);
+    if (!read)
+      return Status::error("--buffer " + name + ": " + read.status().message());
+    auto it = read->find(name);
+    if (it == read->end() && read->size() == 1)
+      it = read->begin();
+    if (it == read->end())
+      return Status::error("--buffer " + name + ": " + path + " has no tensor '" + name +
+                           "' (and more than one other)");
+    if (it->second.dtype() != decl->dtype)
+      return Status::error("--buffer " + name + ": tensor '" + it->first + "' of " + path +
+                           " has dtype " + dtypeName(it->second.dtype()) + ", the buffer is " +
+                           dtypeName(decl->dtype));
+    buffers[name] = std::move(it->second);
+  }
+  return Status::ok();
+}
+
+std::string describeRandomInputs(const VariantDesc &variant,
+                                 const std::map<std::string, ScalarValue> &scalarOverrides,
+                                 const std::map<std::string, Tensor> &bufferOverrides) {
+  std::string text;
+  for (const BufferDecl &b : variant.buffers)
+    text += (text.empty() ? "" : "; ") + b.name + " " +
+            (bufferOverrides.count(b.name) ? std::string("from --buffer")
+             : b.dtype == DType::F32       ? std::string("~ U(-1, 1)")
+                                           : std::string("sorted ids in [0, 8)"));
+  for (const ScalarDecl &s : variant.scalars) {
+    auto it = scalarOverrides.find(s.name);
+    std::string value = it == scalarOverrides.end() ? "0 (default)"
+                        : s.type == DType::F32       ? std::to_string(it->second.f)
+                                                     : std::to_string(it->second.i);
+    text += (text.empty() ? "" : "; ") + s.name + " = " + value;
+  }
+  return text.empty() ? "" : "inputs: q, k, v ~ N(0, 1); " + text + " (--buffer, --scalar)";
+}
+
+/// The machine's available memory in bytes (MemAvailable), or 0 if unknown.
+static uint64_t availableMemory() {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  uint64_t kib = 0;
+  while (meminfo >> key >> kib) {
+    if (key == "MemAvailable:")
+      return kib * 1024;
+    meminfo.ignore(1 << 10, '\n');
+  }
+  return 0;
+}
+
+static std::string gigabytes(uint64_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f GB", double(bytes) / 1e9);
+  return buf;
+}
+
+Status checkMemoryEstimate(const VariantDesc &variant, int64_t batch, int64_t qLen,
+                           int64_t kvLen, int copies) {
+  // In doubles: the products can exceed 2^64 for absurd shapes.
+  double elt = double(dtypeSize(variant.dtype)), B = double(batch);
+  double bytes = B * double(variant.headsQ) * double(qLen) * (variant.headDim + variant.headDimV) * elt +
+                 B * double(variant.headsKV) * double(kvLen) * (variant.headDim + variant.headDimV) * elt +
+                 B * double(variant.headsQ) * double(qLen) * 4;
+  AttentionCall shape;
+  shape.q.shape = {batch, variant.headsQ, qLen, variant.headDim};
+  shape.k.shape = {batch, variant.headsKV, kvLen, variant.headDim};
+  for (const BufferDecl &b : variant.buffers) {
+    double n = double(dtypeSize(b.dtype));
+    for (int64_t d : b.shape)
+      n *= double(resolveDim(d, variant, shape));
+    bytes += n;
+  }
+  bytes *= copies;
+  uint64_t limit = availableMemory();
+  std::string source = "available memory";
+  if (const char *env = std::getenv("ATTNC_MEMORY_LIMIT"); env && *env) {
+    char *end = nullptr;
+    double v = std::strtod(env, &end);
+    double unit = *end == 'K' ? 1e3 : *end == 'M' ? 1e6 : *end == 'G' ? 1e9 : 1;
+    if (v > 0 && (!limit || v * unit < double(limit))) {
+      limit = uint64_t(v * unit);
+      source = "ATTNC_MEMORY_LIMIT";
+    }
+  }
+  if (limit && bytes > double(limit))
+    return Status::error("B=" + std::to_string(batch) + " Q_LEN=" + std::to_string(qLen) +
+                         " KV_LEN=" + std::to_string(kvLen) + " needs about " +
+                         gigabytes(uint64_t(std::min(bytes, 1e19))) + " of tensors (" +
+                         std::to_string(copies) + (copies > 1 ? " copies" : " copy") +
+                         "), more than the " + gigabytes(limit) + " of " + source);
+  return Status::ok();
 }
 
 /// Converts an F32 tensor to f16/bf16 (docs/spec.md, "Tensor files": F32 is accepted

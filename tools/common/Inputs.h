@@ -37,12 +37,34 @@ Status parseScalarOverrides(const VariantDesc &variant,
                             const std::vector<std::string> &overrides,
                             std::map<std::string, ScalarValue> &scalars);
 
-/// Random q/k/v in [-1, 1], random buffers (floats in [-1, 1]; ints in [0, 8),
-/// non-decreasing along the last dimension, like document ids), scalars = 0 unless
-/// overridden.
+/// Parses buffer overrides "NAME=FILE.safetensors" against the variant's
+/// declarations: the file's tensor called NAME (or its only tensor), with the
+/// declared dtype (its shape is checked with the call).
+Status parseBufferOverrides(const VariantDesc &variant,
+                            const std::vector<std::string> &overrides,
+                            std::map<std::string, Tensor> &buffers);
+
+/// The random inputs of `run --random` and `bench` (docs/spec.md, "The command
+/// line"): q, k and v from N(0, 1); float buffers from U(-1, 1); integer buffers
+/// with values in [0, 8), non-decreasing along their last dimension (like document
+/// ids); scalars 0. `scalarOverrides` and `bufferOverrides` replace any of them.
 Result<CallTensors> randomCall(const VariantDesc &variant, int64_t batch, int64_t qLen,
-                       int64_t kvLen, uint64_t seed,
-                       const std::map<std::string, ScalarValue> &scalarOverrides);
+                               int64_t kvLen, uint64_t seed,
+                               const std::map<std::string, ScalarValue> &scalarOverrides,
+                               const std::map<std::string, Tensor> &bufferOverrides = {});
+
+/// One line saying what randomCall draws for the variant's buffers and scalars
+/// ("" for a variant with neither), printed with each run.
+std::string describeRandomInputs(const VariantDesc &variant,
+                                 const std::map<std::string, ScalarValue> &scalarOverrides,
+                                 const std::map<std::string, Tensor> &bufferOverrides);
+
+/// The bytes `copies` sets of a call's tensors take (q, k, v, out, lse and the
+/// buffers), and an error naming the estimate and the limit when that exceeds the
+/// memory this machine has available ($ATTNC_MEMORY_LIMIT, in bytes or with a K, M
+/// or G suffix, lowers the limit).
+Status checkMemoryEstimate(const VariantDesc &variant, int64_t batch, int64_t qLen,
+                           int64_t kvLen, int copies);
 
 /// Reads q, k, v, buffers and scalars from a safetensors file.
 Result<CallTensors> callFromFile(const VariantDesc &variant, const std::string &path);

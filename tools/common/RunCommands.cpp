@@ -114,21 +114,37 @@ Errors compare(const CallTensors &got, const CallTensors &want) {
   return e;
 }
 
+/// The random inputs of a run or bench of shape B x Q x KV: `copies` sets of them
+/// must fit in memory (checked before anything is allocated); the line saying what
+/// the buffers and scalars hold is printed. Returns the first set.
+static Result<CallTensors> prepareRandomInputs(const Runnable &variant, const RunOptions &o,
+                                        int64_t B, int64_t Q, int64_t KV, int copies,
+                                        std::map<std::string, ScalarValue> &scalars,
+                                        std::map<std::string, Tensor> &buffers) {
+  if (Status s = parseScalarOverrides(variant.desc, o.scalars, scalars); !s)
+    return s;
+  if (Status s = parseBufferOverrides(variant.desc, o.buffers, buffers); !s)
+    return s;
+  if (Status s = checkMemoryEstimate(variant.desc, B, Q, KV, copies); !s)
+    return s;
+  std::string described = describeRandomInputs(variant.desc, scalars, buffers);
+  if (!described.empty())
+    printLine("%s: %s\n", variant.desc.name.c_str(), described.c_str());
+  return randomCall(variant.desc, B, Q, KV, o.seed, scalars, buffers);
+}
+
 int runRandom(const Runnable &variant, const RunOptions &o) {
   int64_t B, Q, KV;
   if (!parseShape(o.randomShape, B, Q, KV))
     return failWith("--random expects B,Q_LEN,KV_LEN with sizes in [1, 2^31), got '" +
                 o.randomShape + "'");
-  std::map<std::string, ScalarValue> overrides;
-  if (Status s = parseScalarOverrides(variant.desc, o.scalars, overrides); !s)
-    return failWith(s.message());
-  Result<CallTensors> kernelTensors = randomCall(variant.desc, B, Q, KV, o.seed, overrides);
+  std::map<std::string, ScalarValue> scalars;
+  std::map<std::string, Tensor> buffers;
+  Result<CallTensors> kernelTensors =
+      prepareRandomInputs(variant, o, B, Q, KV, o.check ? 2 : 1, scalars, buffers);
   if (!kernelTensors)
     return failWith(kernelTensors.status().message());
-  Result<CallTensors> refTensors = randomCall(variant.desc, B, Q, KV, o.seed, overrides);
-  if (!refTensors)
-    return failWith(refTensors.status().message());
-  CallTensors &kernelCall = *kernelTensors, &refCall = *refTensors;
+  CallTensors &kernelCall = *kernelTensors;
   auto start = std::chrono::steady_clock::now();
   if (Status s = variant.run(kernelCall.call()); !s)
     return failWith(s.message());
@@ -139,6 +155,10 @@ int runRandom(const Runnable &variant, const RunOptions &o) {
                      (long long)KV, dtypeName(variant.desc.dtype), ms);
     return 0;
   }
+  Result<CallTensors> refTensors = randomCall(variant.desc, B, Q, KV, o.seed, scalars, buffers);
+  if (!refTensors)
+    return failWith(refTensors.status().message());
+  CallTensors &refCall = *refTensors;
   if (Status s = variant.reference(refCall.call()); !s)
     return failWith("reference: " + s.message());
   Errors e = compare(kernelCall, refCall);
@@ -181,10 +201,10 @@ int runBench(const Runnable &variant, const RunOptions &o) {
   int64_t B, Q, KV;
   if (!parseShape(o.benchShape, B, Q, KV))
     return failWith("bench needs --shape B,Q_LEN,KV_LEN with sizes in [1, 2^31)");
-  std::map<std::string, ScalarValue> overrides;
-  if (Status s = parseScalarOverrides(variant.desc, o.scalars, overrides); !s)
-    return failWith(s.message());
-  Result<CallTensors> created = randomCall(variant.desc, B, Q, KV, o.seed, overrides);
+  std::map<std::string, ScalarValue> scalars;
+  std::map<std::string, Tensor> buffers;
+  Result<CallTensors> created =
+      prepareRandomInputs(variant, o, B, Q, KV, 1, scalars, buffers);
   if (!created)
     return failWith(created.status().message());
   CallTensors &tensors = *created;

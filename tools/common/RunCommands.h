@@ -37,6 +37,7 @@ struct RunOptions {
   std::string randomShape, inputsPath, outputPath, benchShape;
   uint64_t seed = 0;
   std::vector<std::string> scalars; ///< NAME=VALUE
+  std::vector<std::string> buffers; ///< NAME=FILE.safetensors
   bool check = true;
   double tolerance = 0; ///< 0: 1e-5 for f32, 1e-2 for f16/bf16
   int reps = 10;
