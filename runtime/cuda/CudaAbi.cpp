@@ -1,4 +1,4 @@
-//===- CudaAbi.cpp - the GPU runtime functions of MLIR's host code ---------===//
+//===- CudaAbi.cpp - module loads and launches on the loaded driver --------===//
 #include "runtime/cuda/CudaAbi.h"
 #include "runtime/cuda/CudaDriver.h"
 
@@ -52,19 +52,6 @@ const DriverApi *api() {
 
 } // namespace
 
-const std::vector<std::pair<const char *, void *>> &cudaAbiSymbols() {
-  static const std::vector<std::pair<const char *, void *>> symbols = {
-      {"mgpuModuleLoad", reinterpret_cast<void *>(&mgpuModuleLoad)},
-      {"mgpuModuleLoadJIT", reinterpret_cast<void *>(&mgpuModuleLoadJIT)},
-      {"mgpuModuleUnload", reinterpret_cast<void *>(&mgpuModuleUnload)},
-      {"mgpuModuleGetFunction", reinterpret_cast<void *>(&mgpuModuleGetFunction)},
-      {"mgpuStreamCreate", reinterpret_cast<void *>(&mgpuStreamCreate)},
-      {"mgpuStreamSynchronize", reinterpret_cast<void *>(&mgpuStreamSynchronize)},
-      {"mgpuStreamDestroy", reinterpret_cast<void *>(&mgpuStreamDestroy)},
-      {"mgpuLaunchKernel", reinterpret_cast<void *>(&mgpuLaunchKernel)},
-  };
-  return symbols;
-}
 
 size_t lastLaunchParamCount() { return lastParamCount; }
 

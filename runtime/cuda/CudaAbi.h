@@ -1,11 +1,10 @@
-//===- CudaAbi.h - the GPU runtime functions of MLIR's host code -*- C++ -*-===//
+//===- CudaAbi.h - module loads and launches on the loaded driver -*- C++ -*-===//
 //
-// Host code lowered by upstream's gpu-to-llvm and gpu.binary translation calls a
-// small C ABI (mgpuModuleLoad, mgpuLaunchKernel, ...; MLIR's CudaRuntimeWrappers).
-// attnc implements it itself, on the driver loaded at run time (CudaDriver.h), so
-// that nothing links against CUDA. The translated code loads its module in a global
-// constructor (when the JIT initialises), and each synchronous launch asks for a
-// stream, launches and synchronises it. Differences from upstream's wrappers: the
+// The functions attnc loads modules and launches kernels with, in the C ABI of
+// MLIR's GPU runtime (mgpuModuleLoad, mgpuLaunchKernel, ...; upstream's
+// CudaRuntimeWrappers), implemented on the driver loaded at run time (CudaDriver.h)
+// so that nothing links against CUDA. GpuLaunch.h calls them; keeping upstream's
+// ABI lets MLIR host code that launches kernels run on them too. Differences from upstream's wrappers: the
 // stream is one per thread, created once (blocking, so it is ordered with the
 // copies on the default stream); a launch that needs more than 48 KiB of dynamic
 // shared memory raises the function's limit first; errors are collected per
@@ -37,9 +36,6 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY, intptr_t g
 
 namespace attnc::cuda {
 
-/// The functions above by name, for the JIT's symbol table.
-const std::vector<std::pair<const char *, void *>> &cudaAbiSymbols();
-
 /// The errors recorded since the last call (and forgets them).
 std::vector<std::string> takeCudaErrors();
 
@@ -53,8 +49,8 @@ void timeLaunches(bool on);
 /// was not timed or the driver reports no time.
 double lastLaunchMilliseconds();
 
-/// The parameter count the host code passed with this thread's last launch (the
-/// expanded kernel operands; a check of the host/kernel agreement in tests).
+/// The parameter count of this thread's last launch (the expanded kernel operands;
+/// a check of the launch/kernel agreement in tests).
 size_t lastLaunchParamCount();
 
 } // namespace attnc::cuda
