@@ -253,13 +253,14 @@ private:
   template <typename Next>
   ExprPtr parseLeftAssoc(Next next, std::initializer_list<std::pair<Tok, ExprOp>> ops) {
     ExprPtr lhs = (this->*next)();
-    // Each chained operator deepens the (left-leaning) tree by one level; count it
-    // against the nesting limit so long chains cannot exhaust the stack later.
+    // Each chained operator deepens the (left-leaning) tree by one level. A flat
+    // chain is not nesting (`1 + 1 + ... + 1` is fine), but the trees of later
+    // stages are walked recursively: chains have a limit of their own.
     unsigned chained = 0;
     struct Restore {
       unsigned &depth, &chained;
       ~Restore() { depth -= chained; }
-    } restore{depth, chained};
+    } restore{chainDepth, chained};
     while (lhs) {
       const std::pair<Tok, ExprOp> *match = nullptr;
       for (const auto &entry : ops)
@@ -268,8 +269,9 @@ private:
       if (!match)
         return lhs;
       unsigned offset = tok.offset;
-      if (++depth, ++chained, depth > kMaxExprDepth)
-        return fail(offset, "expression is nested too deeply");
+      if (++chainDepth, ++chained, chainDepth > kMaxExprChain)
+        return fail(offset, "expression chains more than " + std::to_string(kMaxExprChain) +
+                                " binary operators");
       advance();
       ExprPtr rhs = (this->*next)();
       if (!rhs)
@@ -527,7 +529,8 @@ private:
   const ExprEnv &env;
   ModifierKind kind;
   Token tok;
-  unsigned depth = 0;
+  unsigned depth = 0;      ///< nesting: parentheses, calls, unary operators, ?:
+  unsigned chainDepth = 0; ///< binary operators chained on the current path
   bool failed = false;
 };
 

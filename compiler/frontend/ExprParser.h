@@ -47,6 +47,10 @@ ExprPtr parseModifier(std::string_view source, const ExprEnv &env,
 
 /// Maximum nesting depth of parentheses, calls and operators.
 constexpr unsigned kMaxExprDepth = 200;
+/// Maximum number of binary operators chained into one path of the tree (a flat
+/// `a + b + ... + z` of N terms chains N - 1); nesting counts against
+/// kMaxExprDepth instead.
+constexpr unsigned kMaxExprChain = 2000;
 
 } // namespace attnc::frontend
 

@@ -797,9 +797,35 @@ TEST(ExprParserNestingDeathTest, LongOperatorChainIsRejectedOrEvaluatesSafely) {
           auto value = evaluate(*expr, ctx, evalError);
           std::exit(value && value->f == 100001.0 ? 0 : 1);
         }
-        std::exit(error.message == "expression is nested too deeply" ? 0 : 2);
+        std::exit(error.message == "expression chains more than 2000 binary operators" ? 0 : 2);
       },
       ::testing::ExitedWithCode(0), "");
+}
+
+// A flat chain is not nesting: 200 (and 2000) `+ 1` terms are accepted and evaluate
+// (they used to count against the 200-level nesting limit), 2001 are not.
+TEST(ExprParserNesting, FlatChainsAreNotNesting) {
+  for (int terms : {200, 201, 2001}) {
+    std::string src = "score";
+    for (int i = 0; i < terms - 1; ++i)
+      src += " + 1";
+    ExprPtr expr = parseOk(src);
+    ASSERT_NE(expr, nullptr) << terms << " terms";
+    std::string evalError;
+    EvalContext ctx;
+    ctx.score = 0.5;
+    auto value = evaluate(*expr, ctx, evalError);
+    ASSERT_TRUE(value) << evalError;
+    EXPECT_EQ(value->f, 0.5 + (terms - 1));
+  }
+  std::string src = "score";
+  for (int i = 0; i < 2001; ++i)
+    src += " + 1";
+  ExprError error;
+  EXPECT_EQ(parse(src, kScore, error), nullptr);
+  EXPECT_EQ(error.message, "expression chains more than 2000 binary operators");
+  // Nesting is still limited to 200 levels.
+  expectTooDeep(std::string(201, '(') + "score" + std::string(201, ')'), kScore);
 }
 
 // Regression (was a bug): whole-expression type errors are meant to point at the first token,
