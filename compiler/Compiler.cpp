@@ -73,6 +73,8 @@ AttentionFunction CompiledVariant::function() const {
 }
 
 Compiler::Compiler() {
+  // Errors point into the spec; the IR a failing pass was working on is not for users.
+  ctx.printOpOnDiagnostic(false);
   diagHandler = std::make_unique<SourceMgrDiagnosticHandler>(sourceMgr, &ctx);
 }
 

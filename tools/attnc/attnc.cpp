@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/Compiler.h"
 #include "compiler/frontend/ExprEval.h"
+#include "compiler/frontend/JsonSourceMap.h"
 #include "compiler/targets/cpu/CpuPipeline.h"
 #include "compiler/targets/cuda/CudaPipeline.h"
 #include "compiler/targets/cuda/PtxPipeline.h"
@@ -83,8 +84,8 @@ cl::opt<bool> report("report",
                      cl::init(false), cl::sub(compileCmd), cl::cat(attncCategory));
 
 cl::opt<std::string> target("target", cl::desc("cpu (default), cuda or cuda-emu"),
-                            cl::init("cpu"), cl::sub(compileCmd), cl::sub(runCmd),
-                            cl::sub(benchCmd), cl::cat(attncCategory));
+                            cl::init("cpu"), cl::sub(checkCmd), cl::sub(compileCmd),
+                            cl::sub(runCmd), cl::sub(benchCmd), cl::cat(attncCategory));
 
 cl::opt<int64_t> blockQ("block-q", cl::desc("Query rows per tile, a multiple of 4 (default: 64 on the CPU, the heuristic on GPU targets)"),
                         cl::init(64), cl::sub(compileCmd), cl::sub(runCmd),
@@ -149,7 +150,7 @@ int fail(const Twine &message) { return failWith(message.str()); }
 Status checkTarget() {
   if (target == "cpu" || target == "cuda-emu")
     return Status::ok();
-  if (target == "cuda" && compileCmd) // compiling needs no GPU
+  if (target == "cuda" && (compileCmd || checkCmd)) // compiling needs no GPU
     return Status::ok();
   if (target == "cuda")
     return cuda::firstDevice().status();
@@ -193,6 +194,44 @@ Status checkGpuOptions() {
     return Status::error("--warps " + std::to_string(warps) + " means --block-q " +
                          std::to_string(16 * warps) + ", not " + std::to_string(blockQ));
   return Status::ok();
+}
+
+/// The location of `field`'s value in the spec at `path` (the variant's when the
+/// field is absent).
+mlir::Location fieldLocation(mlir::MLIRContext &ctx, const std::string &path,
+                             const std::string &field) {
+  std::string errorMessage;
+  std::unique_ptr<MemoryBuffer> file = mlir::openInputFile(path, &errorMessage);
+  if (!file)
+    return mlir::UnknownLoc::get(&ctx);
+  frontend::JsonSourceMap map(file->getBuffer());
+  size_t offset = map.valueOffset("/" + field);
+  auto [line, col] = map.lineColumn(offset);
+  return mlir::FileLineColLoc::get(&ctx, path, line, col);
+}
+
+/// attnc check SPEC [--target T]: the spec, and for a GPU target what its kernels
+/// cannot compile (reported at the field responsible, or where the compiler finds it).
+int runCheck(Compiler &compiler) {
+  frontend::Spec spec;
+  mlir::OwningOpRef<mlir::ModuleOp> module = compiler.import(specPath, &spec);
+  if (!module)
+    return 1;
+  if (compileTarget() != Target::Cpu) {
+    if (Status s = cuda::checkGpuLimits(gpuTraits(spec)); !s) {
+      mlir::emitError(fieldLocation(compiler.context(), specPath,
+                                    spec.headDimV != spec.headDim ? "head_dim_v" : "head_dim"))
+          << s.message();
+      return 1;
+    }
+    if (failed(cpu::runPipeline(*module, [&](mlir::OpPassManager &pm) {
+          cuda::buildGpuKernelPipeline(pm, gpuTiles(cpuOptions()), gpuTraits(spec));
+        })))
+      return 1;
+  }
+  outs() << specPath << ": ok" << (compileTarget() == Target::Cpu ? "" : " (" + target + ")")
+         << "\n";
+  return 0;
 }
 
 /// Writes -o (stdout by default) with `write`, which returns false after reporting
@@ -385,12 +424,8 @@ int main(int argc, char **argv) {
                 "multiple of 16 in [16, 512]");
 
   Compiler compiler;
-  if (checkCmd) {
-    if (!compiler.import(specPath))
-      return 1;
-    outs() << specPath << ": ok\n";
-    return 0;
-  }
+  if (checkCmd)
+    return runCheck(compiler);
   if (compileCmd)
     return runCompile(compiler);
 

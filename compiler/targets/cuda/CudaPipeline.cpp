@@ -5,6 +5,16 @@
 
 namespace attnc::cuda {
 
+Status checkGpuLimits(const GpuKernelTraits &traits) {
+  if (traits.headDim + traits.headDimV > kMaxGpuHeadDims)
+    return Status::error(
+        "head_dim + head_dim_v is " + std::to_string(traits.headDim + traits.headDimV) +
+        ", more than the GPU kernels' " + std::to_string(kMaxGpuHeadDims) +
+        ": they stage at least 8 rows of K and V (as f32 in the SIMT kernel) in 48 KiB of "
+        "shared memory");
+  return Status::ok();
+}
+
 int64_t defaultBlockKV(int64_t headDim, int64_t headDimV) {
   int64_t blockKV = 64;
   while (blockKV > 8 && blockKV * (headDim + headDimV) * 4 > 32 * 1024)
@@ -23,15 +33,20 @@ GpuTileOptions chooseGpuTiles(GpuTileOptions requested, const GpuKernelTraits &t
   int64_t headDim = traits.headDim, headDimV = traits.headDimV;
   constexpr int64_t kSharedBytes = 48 * 1024;
   GpuTileOptions t = requested;
-  if (!traits.sixteenBit || !tensorCores) {
+  auto fits = [&](int64_t bq, int64_t bk, int64_t s) {
+    return tensorCoreSharedBytes(bq, bk, headDim, headDimV, s) <= kSharedBytes;
+  };
+  // 16-bit specs whose smallest tensor-core tiles do not fit (head dims above 256
+  // or so) run the SIMT kernel, with its tiles.
+  bool tensorCoreTiles = traits.sixteenBit && tensorCores &&
+                         fits(t.blockQ ? t.blockQ : 64, t.blockKV ? t.blockKV : 16,
+                                         t.stages ? t.stages : 1);
+  if (!tensorCoreTiles) {
     t.blockQ = t.blockQ ? t.blockQ : 64;
     t.blockKV = t.blockKV ? t.blockKV : defaultBlockKV(headDim, headDimV);
     t.stages = t.stages ? t.stages : 2;
     return t;
   }
-  auto fits = [&](int64_t bq, int64_t bk, int64_t s) {
-    return tensorCoreSharedBytes(bq, bk, headDim, headDimV, s) <= kSharedBytes;
-  };
   // A score_mod, or buffer reads in the mods, need registers beside the live
   // scores: 32-row key tiles, and 16 for head dims 81 to 96 with a score_mod, whose
   // fragments otherwise sit at the 128-register step where ptxas spills rather than

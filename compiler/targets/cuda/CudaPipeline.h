@@ -9,6 +9,8 @@
 #ifndef ATTNC_COMPILER_TARGETS_CUDA_CUDAPIPELINE_H
 #define ATTNC_COMPILER_TARGETS_CUDA_CUDAPIPELINE_H
 
+#include "runtime/Status.h"
+
 #include "mlir/Pass/PassManager.h"
 
 #include <cstdint>
@@ -22,6 +24,16 @@ struct GpuTileOptions {
   int64_t blockKV = 0; ///< key rows per staged tile
   int64_t stages = 0;  ///< K/V tiles in flight (tensor-core kernel)
 };
+
+/// The largest head_dim + head_dim_v the GPU kernels take: 8 key rows of f32 K and V
+/// in 48 KiB of shared memory (the SIMT kernel, which 16-bit specs too large for the
+/// tensor-core kernel use).
+constexpr int64_t kMaxGpuHeadDims = 48 * 1024 / (8 * 4);
+
+struct GpuKernelTraits;
+/// An error (for `attnc check --target cuda`) when a spec with `traits` cannot
+/// compile for the GPU.
+Status checkGpuLimits(const GpuKernelTraits &traits);
 
 /// Key rows per staged tile of the SIMT kernel: 64, or fewer so that a K and a V
 /// tile in f32 fit in 32 KiB of shared memory (head dims 64+64: 64; 128+128: 32;
