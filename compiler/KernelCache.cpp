@@ -8,6 +8,7 @@
 #include "llvm/ExecutionEngine/Orc/LLJIT.h"
 #include "llvm/Config/llvm-config.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/WithColor.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Process.h"
@@ -25,6 +26,19 @@
 #endif
 
 namespace attnc {
+
+namespace {
+/// Warns once per process that the cache directory cannot be written: kernels are
+/// still compiled and used, only not kept for later runs.
+void warnUnwritable(const std::string &dir, const std::string &why) {
+  static std::once_flag once;
+  std::call_once(once, [&] {
+    llvm::WithColor::warning(llvm::errs(), "")
+        << "the kernel cache directory '" << dir << "' cannot be written (" << why
+        << "); compiled kernels are not kept between runs (set ATTNC_CACHE_DIR)\n";
+  });
+}
+} // namespace
 
 namespace {
 std::mutex cacheMutex;
@@ -143,14 +157,19 @@ LoadedKernel KernelCache::getOrCompile(const std::string &key, const std::string
     error = llvm::toString(entry.takeError());
     return {};
   }
-  if (!dir.empty() && !llvm::sys::fs::create_directories(dir)) {
+  std::error_code dirError = dir.empty() ? std::error_code() : llvm::sys::fs::create_directories(dir);
+  if (dirError)
+    warnUnwritable(dir, dirError.message());
+  if (!dir.empty() && !dirError) {
     // Write to a unique name, then rename: readers never see a partial file.
     std::random_device rd;
     std::string tmp = std::string(objectPath) + ".tmp." +
                       std::to_string(llvm::sys::Process::getProcessId()) + "." +
                       std::to_string(rd());
     engine->dumpToObjectFile(tmp);
-    if (llvm::sys::fs::exists(tmp) && llvm::sys::fs::rename(tmp, objectPath))
+    if (!llvm::sys::fs::exists(tmp))
+      warnUnwritable(dir, "the object file could not be written");
+    else if (llvm::sys::fs::rename(tmp, objectPath))
       llvm::sys::fs::remove(tmp);
   }
   LoadedKernel loaded;
@@ -161,8 +180,10 @@ LoadedKernel KernelCache::getOrCompile(const std::string &key, const std::string
 }
 
 namespace {
-/// Writes `bytes` to `path` through a unique temporary name and a rename.
-void writeAtomically(const std::string &path, const std::string &bytes) {
+/// Writes `bytes` to `path` through a unique temporary name and a rename (a warning,
+/// once, when it cannot).
+void writeAtomically(const std::string &dir, const std::string &path,
+                     const std::string &bytes) {
   std::random_device rd;
   std::string tmp = path + ".tmp." + std::to_string(llvm::sys::Process::getProcessId()) +
                     "." + std::to_string(rd());
@@ -170,13 +191,13 @@ void writeAtomically(const std::string &path, const std::string &bytes) {
   {
     llvm::raw_fd_ostream out(tmp, ec, llvm::sys::fs::OF_None);
     if (ec)
-      return;
+      return warnUnwritable(dir, ec.message());
     out << bytes;
     out.close();
     if (out.has_error()) { // a full disk: no cache entry, and no abort
       out.clear_error();
       llvm::sys::fs::remove(tmp);
-      return;
+      return warnUnwritable(dir, "a write failed");
     }
   }
   if (llvm::sys::fs::rename(tmp, path))
@@ -213,8 +234,12 @@ Result<std::string> KernelCache::getOrBuildFile(const std::string &key, const st
   Result<std::string> built = build();
   if (!built)
     return built.status();
-  if (!dir.empty() && !llvm::sys::fs::create_directories(dir))
-    writeAtomically(std::string(path), *built);
+  if (!dir.empty()) {
+    if (std::error_code ec = llvm::sys::fs::create_directories(dir))
+      warnUnwritable(dir, ec.message());
+    else
+      writeAtomically(dir, std::string(path), *built);
+  }
   std::lock_guard<std::mutex> lock(fileMutex);
   return (*files)[name] = *built;
 }
