@@ -27,10 +27,6 @@ using namespace mlir;
 
 namespace attnc {
 
-/// Errors without a source location print as "error: MESSAGE".
-static void reportError(const llvm::Twine &message) {
-  llvm::WithColor::error(llvm::errs(), "") << message << "\n";
-}
 
 static DType parseDTypeOr(const std::string &name, DType fallback) {
   DType d = fallback;
@@ -72,10 +68,26 @@ AttentionFunction CompiledVariant::function() const {
   return [kernel](const AttentionCall &call) { return kernel->run(call); };
 }
 
-Compiler::Compiler() {
+Compiler::Compiler(DiagnosticMode mode) : mode(mode), collectedStream(collected) {
   // Errors point into the spec; the IR a failing pass was working on is not for users.
   ctx.printOpOnDiagnostic(false);
-  diagHandler = std::make_unique<SourceMgrDiagnosticHandler>(sourceMgr, &ctx);
+  diagHandler = std::make_unique<SourceMgrDiagnosticHandler>(
+      sourceMgr, &ctx,
+      mode == DiagnosticMode::Print ? static_cast<llvm::raw_ostream &>(llvm::errs())
+                                    : static_cast<llvm::raw_ostream &>(collectedStream));
+}
+
+void Compiler::reportError(const llvm::Twine &message) {
+  if (mode == DiagnosticMode::Print)
+    llvm::WithColor::error(llvm::errs(), "") << message << "\n";
+  else
+    collectedStream << "error: " << message << "\n";
+}
+
+std::string Compiler::takeDiagnostics() {
+  std::string text = std::move(collected);
+  collected.clear();
+  return text;
 }
 
 Compiler::~Compiler() = default;
@@ -294,7 +306,7 @@ namespace attnc {
 void registerSdpa(AttentionInterface &registry) {
   struct Cache {
     std::mutex mutex;
-    Compiler compiler;
+    Compiler compiler{Compiler::DiagnosticMode::Collect};
     std::map<std::string, std::shared_ptr<CompiledVariant>> kernels;
   };
   auto cache = std::make_shared<Cache>();
@@ -322,8 +334,12 @@ void registerSdpa(AttentionInterface &registry) {
                            ", \"head_dim_v\": " + std::to_string(dv) +
                            ", \"dtype\": \"" + dtypeName(call.q.dtype) + "\"}";
         kernel = cache->compiler.compileText(key + ".json", spec);
-        if (!kernel)
-          return Status::error("sdpa: compiling " + key + " failed");
+        if (!kernel) {
+          std::string why = cache->compiler.takeDiagnostics();
+          while (!why.empty() && why.back() == '\n')
+            why.pop_back();
+          return Status::error("sdpa: compiling " + key + " failed: " + why);
+        }
         cache->kernels[key] = kernel;
       } else {
         kernel = it->second;

@@ -74,8 +74,16 @@ public:
 
 class Compiler {
 public:
-  Compiler();
+  /// Where diagnostics go: printed on stderr with their source lines (the command
+  /// line), or collected for the caller to take (takeDiagnostics) and report as it
+  /// sees fit, e.g. in a Status.
+  enum class DiagnosticMode { Print, Collect };
+  explicit Compiler(DiagnosticMode mode = DiagnosticMode::Print);
   ~Compiler();
+
+  /// The diagnostics collected since the last call (DiagnosticMode::Collect), each as
+  /// printed on the command line ("FILE:LINE:COL: error: ..." with its source line).
+  std::string takeDiagnostics();
 
   mlir::MLIRContext &context() { return ctx; }
 
@@ -115,6 +123,10 @@ private:
   std::shared_ptr<CompiledVariant> compileModuleForEmu(mlir::ModuleOp module,
                                                        std::shared_ptr<frontend::Spec> spec,
                                                        const cpu::CpuOptions &options);
+  void reportError(const llvm::Twine &message);
+  DiagnosticMode mode;
+  std::string collected;
+  llvm::raw_string_ostream collectedStream;
   mlir::MLIRContext ctx;
   llvm::SourceMgr sourceMgr;
   std::unique_ptr<mlir::SourceMgrDiagnosticHandler> diagHandler;

@@ -930,6 +930,34 @@ TEST(Registry, SdpaMatchesEager) {
   }
 }
 
+TEST(Registry, SdpaReportsTheCompilersError) {
+  // A head dim of 0 is no spec: sdpa's error says why, not only that it failed.
+  registerSdpa();
+  float dummy = 0;
+  AttentionCall call;
+  for (TensorView *t : {&call.q, &call.k, &call.v, &call.out})
+    *t = TensorView{&dummy, DType::F32, {1, 1, 2, 0}, {0, 0, 0, 1}, Device::Cpu};
+  call.lse = TensorView{&dummy, DType::F32, {1, 1, 2}, {0, 0, 1}, Device::Cpu};
+  Status s = ALL_ATTENTION_FUNCTIONS["sdpa"](call);
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.message().find("sdpa: compiling sdpa_h1_kv1_d0_dv0_f32 failed: "),
+            std::string::npos)
+      << s.message();
+  EXPECT_NE(s.message().find("error: "), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("head_dim"), std::string::npos) << s.message();
+}
+
+TEST(Compiler, CollectsDiagnosticsForTheCaller) {
+  Compiler compiler(Compiler::DiagnosticMode::Collect);
+  EXPECT_FALSE(compiler.compileText("bad.json", R"({"name": "b", "heads": {"q": 1}, "head_dim": 8,
+ "mask_mod": "q_idx + 1.5"})"));
+  std::string diagnostics = compiler.takeDiagnostics();
+  EXPECT_NE(diagnostics.find("bad.json:2:15: error: in mask_mod: mask_mod must be a bool expression, got float"), std::string::npos) << diagnostics;
+  EXPECT_EQ(compiler.takeDiagnostics(), "");
+  EXPECT_TRUE(compiler.compileText("good.json", R"({"name": "g", "heads": {"q": 1}, "head_dim": 8})"));
+  EXPECT_EQ(compiler.takeDiagnostics(), "");
+}
+
 TEST(Concurrency, SameKernelFromTwoThreads) {
   for (const char *spec : {"bf16_gqa_bias", "f32_window_docs"}) {
     SCOPED_TRACE(spec);
