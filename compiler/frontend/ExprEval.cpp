@@ -76,7 +76,8 @@ int64_t truncToInt(double v) {
 
 class Evaluator {
 public:
-  Evaluator(const EvalContext &ctx, std::string &error) : ctx(ctx), error(error) {}
+  Evaluator(const EvalContext &ctx, std::string &error, unsigned *errorOffset)
+      : ctx(ctx), error(error), errorOffset(errorOffset) {}
 
   std::optional<ExprValue> eval(const Expr &e) {
     switch (e.kind) {
@@ -134,7 +135,7 @@ private:
       if (ctx.scalar)
         v = ctx.scalar(e.name);
       if (!v)
-        error = "scalar '" + e.name + "' has no value";
+        fail(e, "scalar '" + e.name + "' has no value");
       return v;
     }
     case VarKind::Index:
@@ -163,10 +164,10 @@ private:
     if (ctx.buffer)
       v = ctx.buffer(e.name, indices);
     if (!v) {
-      error = "index out of range reading buffer '" + e.name + "' at [";
+      std::string message = "index out of range reading buffer '" + e.name + "' at [";
       for (size_t i = 0; i < indices.size(); ++i)
-        error += (i ? ", " : "") + std::to_string(indices[i]);
-      error += "]";
+        message += (i ? ", " : "") + std::to_string(indices[i]);
+      fail(e, message + "]");
     }
     return v;
   }
@@ -217,8 +218,8 @@ private:
       case ExprOp::FloorDiv:
       case ExprOp::Mod:
         if (b.i == 0) {
-          error = std::string("integer ") +
-                  (e.op == ExprOp::Mod ? "modulo" : "division") + " by zero";
+          fail(e, std::string("integer ") + (e.op == ExprOp::Mod ? "modulo" : "division") +
+                      " by zero");
           return std::nullopt;
         }
         return ExprValue::ofInt(e.op == ExprOp::Mod ? floorMod(a.i, b.i)
@@ -287,13 +288,21 @@ private:
 
   const EvalContext &ctx;
   std::string &error;
+  unsigned *errorOffset;
+
+  /// Records the error of evaluating `e` (its message, and where `e` starts).
+  void fail(const Expr &e, std::string message) {
+    error = std::move(message);
+    if (errorOffset)
+      *errorOffset = e.offset;
+  }
 };
 
 } // namespace
 
 std::optional<ExprValue> evaluate(const Expr &expr, const EvalContext &ctx,
-                                  std::string &error) {
-  return Evaluator(ctx, error).eval(expr);
+                                  std::string &error, unsigned *errorOffset) {
+  return Evaluator(ctx, error, errorOffset).eval(expr);
 }
 
 } // namespace attnc::frontend

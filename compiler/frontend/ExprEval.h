@@ -45,8 +45,10 @@ struct EvalContext {
 
 /// Evaluates `expr`. Returns nullopt and sets `error` when a buffer read is out of
 /// range, an integer is divided by zero, or a scalar is missing.
+/// With `errorOffset`, also where the failing subexpression starts (a byte offset
+/// into the expression's source).
 std::optional<ExprValue> evaluate(const Expr &expr, const EvalContext &ctx,
-                                  std::string &error);
+                                  std::string &error, unsigned *errorOffset = nullptr);
 
 /// Python's floor division and floor modulo.
 int64_t floorDiv(int64_t a, int64_t b);

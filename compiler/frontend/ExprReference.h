@@ -16,12 +16,26 @@
 #include "runtime/Reference.h"
 #include "runtime/Status.h"
 
+#include <optional>
+
 namespace attnc::frontend {
 
 /// Callbacks evaluating `scoreMod` and `maskMod` (either may be null: the default)
 /// on `call`'s scalars and buffers; `call` must outlive them.
 ModFunctions referenceMods(const Expr *scoreMod, const Expr *maskMod,
                            const AttentionCall &call);
+
+/// The first (b, h, q_idx, kv_idx) pair, in that order, at which evaluating the
+/// modifiers as the reference does (mask_mod, then score_mod on the pair's real
+/// score when kept) fails, for a diagnosis of a kernel's run-time error.
+struct PairFailure {
+  int64_t b = 0, h = 0, qIdx = 0, kvIdx = 0;
+  bool inMaskMod = false;
+  unsigned offset = 0; ///< where the failing subexpression starts in its source
+  std::string message; ///< e.g. "index out of range reading buffer 'tbl' at [4]"
+};
+std::optional<PairFailure> firstFailingPair(const VariantDesc &variant, const Expr *scoreMod,
+                                            const Expr *maskMod, const AttentionCall &call);
 
 /// A variant's declarations and the sources of its modifiers.
 struct ModifierSources {

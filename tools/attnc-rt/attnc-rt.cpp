@@ -186,6 +186,7 @@ int main(int argc, char **argv) {
         desc, call, frontend::referenceMods(parsed->scoreMod.get(), parsed->maskMod.get(), call));
   };
   runnable.maskMod = parsed->maskMod.get();
+  runnable.scoreMod = parsed->scoreMod.get();
   runnable.cudaKernel = k;
   return cmd.verb == "bench" ? runBench(runnable, cmd.options) : runCommand(runnable, cmd.options);
 }

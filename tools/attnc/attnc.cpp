@@ -439,6 +439,17 @@ int main(int argc, char **argv) {
   runnable.run = [variant](const AttentionCall &call) { return variant->run(call); };
   runnable.reference = [variant](const AttentionCall &call) { return variant->reference(call); };
   runnable.maskMod = variant->spec->maskMod.expr.get();
+  runnable.scoreMod = variant->spec->scoreMod.expr.get();
+  std::shared_ptr<const frontend::Spec> spec = variant->spec;
+  runnable.locate = [spec](bool inMaskMod, unsigned offset) -> std::string {
+    std::string errorMessage;
+    std::unique_ptr<MemoryBuffer> file = mlir::openInputFile(specPath, &errorMessage);
+    if (!file)
+      return "";
+    const frontend::SpecExpr &e = inMaskMod ? spec->maskMod : spec->scoreMod;
+    auto [line, col] = frontend::JsonSourceMap(file->getBuffer()).lineColumn(e.fileOffset(offset));
+    return specPath + ":" + std::to_string(line) + ":" + std::to_string(col);
+  };
   runnable.cudaKernel = variant->cudaKernel;
   runnable.threadsLabel = std::to_string(ThreadPool::global().size()) + " threads";
   RunOptions options;

@@ -1,6 +1,7 @@
 //===- RunCommands.cpp - `run` and `bench` of attnc and attnc-rt ----------===//
 #include "tools/common/RunCommands.h"
 #include "compiler/frontend/ExprEval.h"
+#include "compiler/frontend/ExprReference.h"
 #include "runtime/SafeTensors.h"
 #include "runtime/cuda/CudaDriver.h"
 #include "runtime/cuda/DeviceMemory.h"
@@ -117,6 +118,39 @@ Errors compare(const CallTensors &got, const CallTensors &want) {
 /// The random inputs of a run or bench of shape B x Q x KV: `copies` sets of them
 /// must fit in memory (checked before anything is allocated); the line saying what
 /// the buffers and scalars hold is printed. Returns the first set.
+/// Reports a failed run. A run-time error in an expression (an out-of-range buffer
+/// read, an integer division by zero; the kernel reports only which) is made
+/// precise by evaluating the modifiers pair by pair as the reference does: the
+/// expression's location, the index values and the first failing (b, h, q_idx,
+/// kv_idx).
+static int failRun(const Runnable &variant, const AttentionCall &call, const Status &s) {
+  const std::string &message = s.message();
+  bool inExpression = message.rfind("index out of range reading buffer", 0) == 0 ||
+                      message.rfind("integer division or modulo by zero", 0) == 0;
+  std::optional<frontend::PairFailure> f;
+  if (inExpression && call.q.device == Device::Cpu)
+    f = frontend::firstFailingPair(variant.desc, variant.scoreMod, variant.maskMod, call);
+  if (!f)
+    return failWith(message);
+  size_t at = f->message.rfind(" at [");
+  std::string detail = message.rfind("index out of range", 0) == 0 &&
+                               f->message.rfind("index out of range", 0) == 0 &&
+                               at != std::string::npos
+                           ? message + f->message.substr(at)
+                           : f->message;
+  std::string modifier = f->inMaskMod ? "mask_mod" : "score_mod";
+  std::string where = variant.locate ? variant.locate(f->inMaskMod, f->offset) : "";
+  detail += ", in " + modifier + " for b=" + std::to_string(f->b) + ", h=" +
+            std::to_string(f->h) + ", q_idx=" + std::to_string(f->qIdx) +
+            ", kv_idx=" + std::to_string(f->kvIdx);
+  if (where.empty())
+    return failWith(detail + " (column " + std::to_string(f->offset + 1) + " of the " +
+                    modifier + ")");
+  std::fflush(stdout);
+  std::fprintf(stderr, "%s: error: %s\n", where.c_str(), detail.c_str());
+  return 1;
+}
+
 static Result<CallTensors> prepareRandomInputs(const Runnable &variant, const RunOptions &o,
                                         int64_t B, int64_t Q, int64_t KV, int copies,
                                         std::map<std::string, ScalarValue> &scalars,
@@ -147,7 +181,7 @@ int runRandom(const Runnable &variant, const RunOptions &o) {
   CallTensors &kernelCall = *kernelTensors;
   auto start = std::chrono::steady_clock::now();
   if (Status s = variant.run(kernelCall.call()); !s)
-    return failWith(s.message());
+    return failRun(variant, kernelCall.call(), s);
   double ms = millisSince(start);
   if (!o.check) {
     printLine("%-24s %-4s B=%lld Q_LEN=%lld KV_LEN=%lld %-4s  %8.3f ms  (not checked)\n",
@@ -189,7 +223,7 @@ int runFiles(const Runnable &variant, const RunOptions &o) {
   if (!tensors)
     return failWith(tensors.status().message());
   if (Status s = variant.run(tensors->call()); !s)
-    return failWith(s.message());
+    return failRun(variant, tensors->call(), s);
   if (Status s = writeSafeTensors(o.outputPath,
                                   {{"out", tensors->out.view()}, {"lse", tensors->lse.view()}});
       !s)

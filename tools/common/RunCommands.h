@@ -29,6 +29,10 @@ struct Runnable {
   std::function<Status(const AttentionCall &)> run;
   std::function<Status(const AttentionCall &)> reference;
   const frontend::Expr *maskMod = nullptr; ///< for the mask density (null: none)
+  const frontend::Expr *scoreMod = nullptr;
+  /// "FILE:LINE:COL" of byte `offset` of the mask_mod's (or score_mod's) source, or
+  /// "" when the variant has no source file (a kernel library's).
+  std::function<std::string(bool inMaskMod, unsigned offset)> locate;
   std::shared_ptr<CudaKernel> cudaKernel;  ///< set when it runs on a GPU
   std::string threadsLabel;                ///< where a CPU kernel runs ("2 threads")
 };
