@@ -7,6 +7,7 @@
 //   attnc run     SPEC --inputs IN.safetensors --output OUT.safetensors
 //   attnc run     SPEC --random B,Q_LEN,KV_LEN [--seed N] [--scalar NAME=V]...
 //   attnc bench   SPEC --shape B,Q_LEN,KV_LEN [--reps N]
+//   attnc viz     SPEC --shape B,Q_LEN,KV_LEN [--batch b] [--head h] -o FILE.svg
 // (docs/spec.md, "The command line"). Exit status: 0 on success, 1 on a user error,
 // reported as "FILE:LINE:COL: error: ..." or "error: ..." on stderr.
 //
@@ -19,6 +20,10 @@
 #include "compiler/targets/cuda/PtxPipeline.h"
 #include "runtime/cuda/CudaDriver.h"
 #include "runtime/cuda/DeviceMemory.h"
+#include "compiler/MaskTileClasses.h"
+#include "compiler/frontend/ExprReference.h"
+#include "compiler/transforms/Passes.h"
+#include "tools/attnc/MaskPicture.h"
 #include "tools/common/Inputs.h"
 #include "tools/common/RunCommands.h"
 
@@ -44,11 +49,12 @@ cl::OptionCategory attncCategory("attnc options");
 cl::SubCommand checkCmd("check", "Parse and verify a spec; print diagnostics");
 cl::SubCommand compileCmd("compile", "Compile a spec and print the requested IR");
 cl::SubCommand runCmd("run", "Run a variant on tensors from a file or on random inputs");
-cl::SubCommand benchCmd("bench", "Time a variant; print ms and GFLOP/s");
+cl::SubCommand benchCmd("bench", "Time a variant; print ms and TFLOP/s");
+cl::SubCommand vizCmd("viz", "Draw the mask and each target's tile classes as an SVG");
 
 cl::opt<std::string> specPath(cl::Positional, cl::desc("<spec.json>"), cl::Required,
                               cl::sub(checkCmd), cl::sub(compileCmd), cl::sub(runCmd),
-                              cl::sub(benchCmd), cl::cat(attncCategory));
+                              cl::sub(benchCmd), cl::sub(vizCmd), cl::cat(attncCategory));
 
 cl::list<std::string> moreSpecs(cl::Positional, cl::ZeroOrMore,
                                 cl::desc("[more specs, for --emit library]"),
@@ -72,7 +78,7 @@ cl::opt<EmitKind> emitKind(
 
 cl::opt<std::string> outputPath("o", cl::desc("Output file (default: stdout)"),
                                 cl::value_desc("file"), cl::init("-"),
-                                cl::sub(compileCmd), cl::cat(attncCategory));
+                                cl::sub(compileCmd), cl::sub(vizCmd), cl::cat(attncCategory));
 
 cl::opt<std::string> chip("chip", cl::desc("GPU for --emit ptx|cubin and --report: sm_80 "
                                           "(default) or sm_90a; for --emit library a "
@@ -89,10 +95,10 @@ cl::opt<std::string> target("target", cl::desc("cpu (default), cuda or cuda-emu"
 
 cl::opt<int64_t> blockQ("block-q", cl::desc("Query rows per tile, a multiple of 4 (default: 64 on the CPU, the heuristic on GPU targets)"),
                         cl::init(64), cl::sub(compileCmd), cl::sub(runCmd),
-                        cl::sub(benchCmd), cl::cat(attncCategory));
+                        cl::sub(benchCmd), cl::sub(vizCmd), cl::cat(attncCategory));
 cl::opt<int64_t> blockKV("block-kv", cl::desc("Key rows per tile, a multiple of 16 (default: 64 on the CPU, the heuristic on GPU targets)"),
                          cl::init(64), cl::sub(compileCmd), cl::sub(runCmd),
-                         cl::sub(benchCmd), cl::cat(attncCategory));
+                         cl::sub(benchCmd), cl::sub(vizCmd), cl::cat(attncCategory));
 
 cl::opt<int64_t> warps("warps",
                        cl::desc("GPU targets: warps per block of the tensor-core kernel, 1 "
@@ -118,15 +124,16 @@ cl::opt<std::string> randomShape("random",
                                  cl::value_desc("B,Q_LEN,KV_LEN"), cl::sub(runCmd),
                                  cl::cat(attncCategory));
 cl::opt<uint64_t> seed("seed", cl::desc("Seed of the random inputs"), cl::init(0),
-                       cl::sub(runCmd), cl::sub(benchCmd), cl::cat(attncCategory));
+                       cl::sub(runCmd), cl::sub(benchCmd), cl::sub(vizCmd),
+                       cl::cat(attncCategory));
 cl::list<std::string> scalarFlags("scalar", cl::desc("A run-time scalar for random inputs"),
                                    cl::value_desc("NAME=VALUE"), cl::sub(runCmd),
-                                   cl::sub(benchCmd), cl::cat(attncCategory));
+                                   cl::sub(benchCmd), cl::sub(vizCmd), cl::cat(attncCategory));
 cl::list<std::string> bufferFlags("buffer",
                                   cl::desc("A buffer for random inputs, from a safetensors "
                                            "file (its tensor NAME, or its only one)"),
                                   cl::value_desc("NAME=FILE.safetensors"), cl::sub(runCmd),
-                                  cl::sub(benchCmd), cl::cat(attncCategory));
+                                  cl::sub(benchCmd), cl::sub(vizCmd), cl::cat(attncCategory));
 cl::opt<bool> checkResults("check",
                            cl::desc("With --random: compare with the float64 reference "
                                     "(default on; --check=false only times the kernel)"),
@@ -138,7 +145,11 @@ cl::opt<double> tolerance("tolerance",
 
 cl::opt<std::string> benchShape("shape", cl::desc("Shape B,Q_LEN,KV_LEN"),
                                 cl::value_desc("B,Q_LEN,KV_LEN"), cl::sub(benchCmd),
-                                cl::cat(attncCategory));
+                                cl::sub(vizCmd), cl::cat(attncCategory));
+cl::opt<int64_t> vizBatch("batch", cl::desc("viz: the batch index drawn (default 0)"),
+                          cl::init(0), cl::sub(vizCmd), cl::cat(attncCategory));
+cl::opt<int64_t> vizHead("head", cl::desc("viz: the query head drawn (default 0)"), cl::init(0),
+                         cl::sub(vizCmd), cl::cat(attncCategory));
 cl::opt<int> reps("reps", cl::desc("Timed repetitions (median reported)"), cl::init(10),
                   cl::sub(benchCmd), cl::cat(attncCategory));
 cl::opt<bool> withReference("reference",
@@ -231,6 +242,86 @@ int runCheck(Compiler &compiler) {
   }
   outs() << specPath << ": ok" << (compileTarget() == Target::Cpu ? "" : " (" + target + ")")
          << "\n";
+  return 0;
+}
+
+int writeOutput(function_ref<bool(raw_ostream &)> write);
+
+/// attnc viz SPEC --shape B,Q_LEN,KV_LEN -o FILE.svg: the mask of one (batch, head)
+/// and the tile classes of the CPU kernel and of the GPU kernel, as the kernels
+/// compute them (maskTileClasses), with a summary per target on stdout.
+int runViz(Compiler &compiler) {
+  if (outputPath == "-")
+    return fail("viz writes an SVG: give the file with -o");
+  frontend::Spec spec;
+  mlir::OwningOpRef<mlir::ModuleOp> module = compiler.import(specPath, &spec);
+  if (!module)
+    return 1;
+  int64_t B, Q, KV;
+  if (!parseShape(benchShape, B, Q, KV))
+    return fail("viz needs --shape B,Q_LEN,KV_LEN with sizes in [1, 2^31)");
+  VariantDesc desc = describeVariant(spec);
+  if (vizBatch < 0 || vizBatch >= B || vizHead < 0 || vizHead >= desc.headsQ)
+    return fail("--batch and --head must be within the shape (B=" + std::to_string(B) +
+                ", H=" + std::to_string(desc.headsQ) + ")");
+  std::map<std::string, ScalarValue> scalars;
+  std::map<std::string, Tensor> buffers;
+  if (Status s = parseScalarOverrides(desc, scalarFlags, scalars); !s)
+    return fail(s.message());
+  if (Status s = parseBufferOverrides(desc, bufferFlags, buffers); !s)
+    return fail(s.message());
+  if (Status s = checkMemoryEstimate(desc, B, Q, KV, 1); !s)
+    return fail(s.message());
+  Result<CallTensors> tensors = randomCall(desc, B, Q, KV, seed, scalars, buffers);
+  if (!tensors)
+    return fail(tensors.status().message());
+  AttentionCall call = tensors->call();
+  // The GPU's configuration (checked against spills, as its compile does), then the
+  // classes of the IR the kernels analyse (after attn-simplify).
+  cuda::GpuTileOptions gpu = spillFreeGpuTiles(*module, spec, {0, 0, 0});
+  if (failed(cpu::runPipeline(*module, [](mlir::OpPassManager &pm) {
+        pm.addPass(createAttnSimplify());
+      })))
+    return 1;
+  std::vector<ScalarValue> values = attnc::scalarValues(desc, call);
+  std::vector<TilePanel> panels{
+      {"cpu: " + std::to_string(blockQ) + " x " + std::to_string(blockKV) + " tiles", blockQ,
+       blockKV, {}},
+      {"cuda: " + std::to_string(gpu.blockQ) + " x " + std::to_string(gpu.blockKV) + " tiles",
+       gpu.blockQ, gpu.blockKV, {}}};
+  for (TilePanel &panel : panels) {
+    Result<std::vector<TileClass>> classes =
+        maskTileClasses(*module, panel.blockQ, panel.blockKV, Q, KV, vizBatch, vizHead, values);
+    if (!classes)
+      return fail(classes.status().message());
+    panel.classes = classes.take();
+  }
+  ModFunctions mods = frontend::referenceMods(nullptr, spec.maskMod.expr.get(), call);
+  auto kept = [&](int64_t q, int64_t kv) -> int {
+    if (!mods.maskMod)
+      return 1;
+    std::string error;
+    std::optional<bool> keep = mods.maskMod(vizBatch, vizHead, q, kv, error);
+    return keep ? int(*keep) : -1;
+  };
+  std::string title = spec.name + ": b=" + std::to_string(vizBatch) + ", h=" +
+                      std::to_string(vizHead) + ", Q_LEN=" + std::to_string(Q) +
+                      ", KV_LEN=" + std::to_string(KV);
+  std::string svg = maskPicture(title, Q, KV, kept, panels);
+  int rc = writeOutput([&](raw_ostream &os) {
+    os << svg;
+    return true;
+  });
+  if (rc)
+    return rc;
+  for (const TilePanel &panel : panels) {
+    TileCounts n = countTiles(panel, Q, KV);
+    outs() << format("%-24s %-28s %lld empty, %lld full, %lld partial: %.1f%% of tiles, "
+                     "%.1f%% of pairs skipped\n",
+                     spec.name.c_str(), panel.title.c_str(), (long long)n.empty,
+                     (long long)n.full, (long long)n.partial, 100 * n.tilesSkipped,
+                     100 * n.pairsSkipped);
+  }
   return 0;
 }
 
@@ -412,8 +503,8 @@ int main(int argc, char **argv) {
       message = "invalid command-line arguments"; // cl printed the details itself
     return fail(message + " (see attnc --help)");
   }
-  if (!checkCmd && !compileCmd && !runCmd && !benchCmd)
-    return fail("expected a command: check, compile, run or bench (see attnc --help)");
+  if (!checkCmd && !compileCmd && !runCmd && !benchCmd && !vizCmd)
+    return fail("expected a command: check, compile, run, bench or viz (see attnc --help)");
   if (Status s = checkTarget(); !s)
     return fail(s.message());
   if (Status s = checkGpuOptions(); !s)
@@ -426,6 +517,8 @@ int main(int argc, char **argv) {
   Compiler compiler;
   if (checkCmd)
     return runCheck(compiler);
+  if (vizCmd)
+    return runViz(compiler);
   if (compileCmd)
     return runCompile(compiler);
 
