@@ -24,10 +24,12 @@ if ninja -C "$RT" -t deps | grep -E '/usr/lib/llvm|/usr/include/(llvm|mlir|nlohm
   echo "check-deploy: the runtime-only build includes LLVM, MLIR or nlohmann headers" >&2
   exit 1
 fi
-if ldd "$RT/bin/attnc-rt" | grep -iE 'llvm|mlir'; then
-  echo "check-deploy: attnc-rt links LLVM or MLIR" >&2
-  exit 1
-fi
+for f in "$RT/bin/attnc-rt" "$RT/lib/libattnc_runtime.so"; do
+  if [ ! -e "$f" ] || ldd "$f" | grep -iE 'llvm|mlir'; then
+    echo "check-deploy: $f is missing or links LLVM or MLIR" >&2
+    exit 1
+  fi
+done
 echo "check-deploy: runtime-only build ok ($(ldd "$RT/bin/attnc-rt" | wc -l) shared libraries, none of LLVM/MLIR)"
 
 out=$BUILD/gpu-check-out

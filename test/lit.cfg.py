@@ -35,6 +35,7 @@ config.environment["ATTNC_CACHE_DIR"] = os.path.join(config.attnc_obj_root, "tes
 
 # The stand-in CUDA driver of test/fake-cuda (host memory, records launches).
 config.substitutions.append(("%fake_cuda_driver", os.path.join(config.attnc_obj_root, "lib", "libattnc-fake-cuda.so")))
+config.substitutions.append(("%attnc_runtime_lib", os.path.join(config.attnc_obj_root, "lib", "libattnc_runtime.so")))
 
 # GPU code checks need the CUDA toolkit's assembler (optional).
 if os.path.exists("/usr/local/cuda/bin/ptxas"):
@@ -45,5 +46,5 @@ llvm_lib_dir = os.path.join(os.path.dirname(config.llvm_tools_dir), "lib")
 config.substitutions.append(("%mlir_runner_utils", os.path.join(llvm_lib_dir, "libmlir_runner_utils.so")))
 config.substitutions.append(("%mlir_c_runner_utils", os.path.join(llvm_lib_dir, "libmlir_c_runner_utils.so")))
 
-tools = ["attn-opt", "attnc", "attnc-rt", "attn-emu-runner"]
+tools = ["attn-opt", "attnc", "attnc-rt", "attnc-capi-test", "attn-emu-runner"]
 llvm_config.add_tool_substitutions(tools, [config.attnc_tools_dir])
