@@ -32,6 +32,16 @@ for f in "$RT/bin/attnc-rt" "$RT/lib/libattnc_runtime.so"; do
 done
 echo "check-deploy: runtime-only build ok ($(ldd "$RT/bin/attnc-rt" | wc -l) shared libraries, none of LLVM/MLIR)"
 
+# Installed, and used by an outside CMake project through find_package(attnc).
+prefix=$PWD/$BUILD/install-prefix
+rm -rf "$prefix" "$BUILD/install-consumer"
+cmake --install "$RT" --prefix "$prefix" >"$RT.install.log" 2>&1 || { cat "$RT.install.log"; exit 1; }
+cmake -S test/install-consumer -B "$BUILD/install-consumer" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" \
+  -DCMAKE_CXX_COMPILER=g++ -DCMAKE_C_COMPILER=gcc >"$BUILD/install-consumer.log" 2>&1 &&
+  ninja -C "$BUILD/install-consumer" >>"$BUILD/install-consumer.log" 2>&1 ||
+  { cat "$BUILD/install-consumer.log"; echo "check-deploy: the outside project does not build" >&2; exit 1; }
+echo "check-deploy: installed to $prefix; an outside project builds with find_package(attnc)"
+
 out=$BUILD/gpu-check-out
 rm -rf "$out"
 BUILD=$BUILD scripts/gpu-check.sh prepare "$BUILD/gpu-check" | tail -1
@@ -51,3 +61,14 @@ if [ $rc -ne 1 ] || [ "$rows" -ne "$variants" ] || [ "$timed" -ne 8 ]; then
   exit 1
 fi
 echo "check-deploy: gpu-check ran all $variants variants and 8 timings through the stand-in driver"
+
+# The outside project's programs on that library: C++ and C (the C API registers
+# the GPU kernels, so it needs a driver: the stand-in's).
+lib=$BUILD/gpu-check/libgpucheck.so
+cxx=$("$BUILD/install-consumer/list_library" "$lib" | grep -c '^c++: ')
+c=$(ATTNC_CUDA_DRIVER=$PWD/$BUILD/lib/libattnc-fake-cuda.so "$BUILD/install-consumer/list_library_c" "$lib" | grep -c '^c: ')
+if [ "$cxx" -ne 36 ] || [ "$c" -ne 36 ]; then
+  echo "check-deploy: the installed runtime listed $cxx (C++) and $c (C) of 36 variants" >&2
+  exit 1
+fi
+echo "check-deploy: the installed runtime lists all 36 variants from C++ and from C"
