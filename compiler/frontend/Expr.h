@@ -72,6 +72,10 @@ struct Expr {
   int64_t intValue = 0;
   double floatValue = 0;
   bool boolValue = false;
+  /// Set by the parser on a node standing in for a subexpression with an error, so
+  /// that the error is reported once and parsing goes on to find independent ones;
+  /// a tree with such a node is never returned.
+  bool poison = false;
   std::vector<std::unique_ptr<Expr>> args;
 
   Expr(Kind kind, ExprType type, unsigned offset)

@@ -15,6 +15,7 @@
 #include "compiler/frontend/ExprParser.h"
 #include "compiler/frontend/ExprLexer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -77,20 +78,43 @@ public:
     return expr;
   }
 
-  ExprError error;
+  const std::vector<std::pair<unsigned, std::string>> &errors() const {
+    return semanticErrors;
+  }
 
 private:
   // --- Tokens and errors --------------------------------------------------
 
   void advance() { tok = lexer.next(); }
 
+  /// A syntax error: parsing stops.
   ExprPtr fail(unsigned offset, std::string message) {
     if (!failed) {
       failed = true;
-      error.offset = offset;
-      error.message = std::move(message);
+      semanticErrors.push_back({offset, std::move(message)});
     }
     return nullptr;
+  }
+
+  /// An error in the meaning of a well-formed subexpression (a type error, an
+  /// unknown name): recorded, and a poison node of `type` stands in for the
+  /// subexpression so that parsing goes on without reporting its consequences.
+  ExprPtr semanticError(unsigned offset, std::string message, ExprType type = ExprType::Float) {
+    semanticErrors.push_back({offset, std::move(message)});
+    return poisonNode(type, offset);
+  }
+
+  static ExprPtr poisonNode(ExprType type, unsigned offset) {
+    auto node = std::make_unique<Expr>(Expr::Kind::IntLit, type, offset);
+    node->poison = true;
+    return node;
+  }
+
+  static bool anyPoison(const std::vector<ExprPtr> &args) {
+    for (const ExprPtr &a : args)
+      if (a->poison)
+        return true;
+    return false;
   }
 
   bool expect(Tok kind, const char *what) {
@@ -155,12 +179,19 @@ private:
     ExprType lt = args[0]->type, rt = args[1]->type;
     ExprType result;
     std::string opName = std::string("'") + exprOpSpelling(op) + "'";
+    if (anyPoison(args)) {
+      bool boolean = op == ExprOp::And || op == ExprOp::Or || op == ExprOp::Eq ||
+                     op == ExprOp::Ne || op == ExprOp::Lt || op == ExprOp::Le ||
+                     op == ExprOp::Gt || op == ExprOp::Ge;
+      return poisonNode(boolean ? ExprType::Bool : ExprType::Float, offset);
+    }
     switch (op) {
     case ExprOp::And:
     case ExprOp::Or:
       if (lt != ExprType::Bool || rt != ExprType::Bool)
-        return fail(offset, "operator " + opName + " requires bool operands, got " +
-                                typeList(args));
+        return semanticError(offset, "operator " + opName + " requires bool operands, got " +
+                                         typeList(args),
+                             ExprType::Bool);
       result = ExprType::Bool;
       break;
     case ExprOp::Eq:
@@ -175,27 +206,27 @@ private:
     case ExprOp::Gt:
     case ExprOp::Ge:
       if (!isNumeric(lt) || !isNumeric(rt))
-        return fail(offset, "operator " + opName +
-                                " requires numeric operands" +
-                                (op == ExprOp::Eq || op == ExprOp::Ne
-                                     ? " (or two bools)"
-                                     : "") +
-                                ", got " + typeList(args));
+        return semanticError(offset,
+                             "operator " + opName + " requires numeric operands" +
+                                 (op == ExprOp::Eq || op == ExprOp::Ne ? " (or two bools)"
+                                                                       : "") +
+                                 ", got " + typeList(args),
+                             ExprType::Bool);
       promote(args);
       result = ExprType::Bool;
       break;
     case ExprOp::Div:
       if (!isNumeric(lt) || !isNumeric(rt))
-        return fail(offset, "operator " + opName +
-                                " requires numeric operands, got " + typeList(args));
+        return semanticError(offset, "operator " + opName +
+                                         " requires numeric operands, got " + typeList(args));
       args[0] = toFloat(std::move(args[0]));
       args[1] = toFloat(std::move(args[1]));
       result = ExprType::Float;
       break;
     default:
       if (!isNumeric(lt) || !isNumeric(rt))
-        return fail(offset, "operator " + opName +
-                                " requires numeric operands, got " + typeList(args));
+        return semanticError(offset, "operator " + opName +
+                                         " requires numeric operands, got " + typeList(args));
       result = promote(args);
       break;
     }
@@ -228,9 +259,12 @@ private:
 
   ExprPtr makeSelect(unsigned offset, const std::string &what, ExprPtr cond,
                      ExprPtr thenExpr, ExprPtr elseExpr) {
+    if (cond->poison || thenExpr->poison || elseExpr->poison)
+      return poisonNode(thenExpr->poison ? elseExpr->type : thenExpr->type, offset);
     if (cond->type != ExprType::Bool)
-      return fail(cond->offset, "condition of " + what + " must be bool, got " +
-                                    exprTypeName(cond->type));
+      return semanticError(cond->offset, "condition of " + what + " must be bool, got " +
+                                             exprTypeName(cond->type),
+                           thenExpr->type);
     std::vector<ExprPtr> branches;
     branches.push_back(std::move(thenExpr));
     branches.push_back(std::move(elseExpr));
@@ -240,9 +274,9 @@ private:
     else if (isNumeric(branches[0]->type) && isNumeric(branches[1]->type))
       type = promote(branches);
     else
-      return fail(offset, "branches of " + what +
-                              " must both be numeric or both bool, got " +
-                              typeList(branches));
+      return semanticError(offset, "branches of " + what +
+                                       " must both be numeric or both bool, got " +
+                                       typeList(branches));
     auto node = makeNode(Expr::Kind::Select, type, offset);
     node->args.push_back(std::move(cond));
     node->args.push_back(std::move(branches[0]));
@@ -316,11 +350,14 @@ private:
     ExprPtr operand = parseUnary();
     if (!operand)
       return nullptr;
+    if (operand->poison)
+      return poisonNode(isNeg ? ExprType::Float : ExprType::Bool, offset);
     if (isNeg && !isNumeric(operand->type))
-      return fail(offset, "unary '-' requires a numeric operand, got bool");
+      return semanticError(offset, "unary '-' requires a numeric operand, got bool");
     if (!isNeg && operand->type != ExprType::Bool)
-      return fail(offset, "'" + spelling + "' requires a bool operand, got " +
-                              exprTypeName(operand->type));
+      return semanticError(offset, "'" + spelling + "' requires a bool operand, got " +
+                                       exprTypeName(operand->type),
+                           ExprType::Bool);
     auto node = makeNode(Expr::Kind::Unary, operand->type, offset);
     node->op = isNeg ? ExprOp::Neg : ExprOp::Not;
     node->args.push_back(std::move(operand));
@@ -420,15 +457,15 @@ private:
         return node;
       }
     if (lookupFunction(name) || name == "where" || name == "float" || name == "int")
-      return fail(t.offset, "function '" + name + "' must be called, e.g. " + name +
-                                "(...)");
+      return semanticError(t.offset, "function '" + name + "' must be called, e.g. " + name +
+                                         "(...)");
     auto it = env.symbols.find(name);
     if (it == env.symbols.end())
-      return fail(t.offset, "unknown name '" + name + "'");
+      return semanticError(t.offset, "unknown name '" + name + "'");
     const ExprSymbol &sym = it->second;
     if (sym.kind == ExprSymbol::Kind::Buffer)
-      return fail(t.offset, "buffer '" + name + "' must be indexed, e.g. " + name +
-                                "[" + (sym.rank == 2 ? "i, j" : "i") + "]");
+      return semanticError(t.offset, "buffer '" + name + "' must be indexed, e.g. " + name +
+                                         "[" + (sym.rank == 2 ? "i, j" : "i") + "]");
     auto node = makeNode(Expr::Kind::Var, sym.type, t.offset);
     node->name = name;
     node->varKind =
@@ -441,28 +478,30 @@ private:
 
   ExprPtr parseIndex(const Token &nameTok) {
     std::string name(nameTok.text);
-    auto it = env.symbols.find(name);
-    if (it == env.symbols.end() || it->second.kind != ExprSymbol::Kind::Buffer)
-      return fail(nameTok.offset,
-                  it == env.symbols.end() && !isKnownNonBuffer(name)
-                      ? "unknown buffer '" + name + "'"
-                      : "'" + name + "' is not a buffer and cannot be indexed");
-    const ExprSymbol &sym = it->second;
     std::vector<ExprPtr> indices;
     if (!parseArgs(Tok::RBracket, "',' or ']'", indices))
       return nullptr;
+    auto it = env.symbols.find(name);
+    if (it == env.symbols.end() || it->second.kind != ExprSymbol::Kind::Buffer)
+      return semanticError(nameTok.offset,
+                           it == env.symbols.end() && !isKnownNonBuffer(name)
+                               ? "unknown buffer '" + name + "'"
+                               : "'" + name + "' is not a buffer and cannot be indexed");
+    const ExprSymbol &sym = it->second;
+    if (anyPoison(indices))
+      return poisonNode(sym.type, nameTok.offset);
     if (indices.size() != sym.rank)
-      return fail(nameTok.offset,
+      return semanticError(nameTok.offset,
                   "buffer '" + name + "' has " + std::to_string(sym.rank) +
                       (sym.rank == 1 ? " dimension" : " dimensions") + " but " +
                       std::to_string(indices.size()) +
                       (indices.size() == 1 ? " index was" : " indices were") +
-                      " given");
+                      " given", sym.type);
     for (ExprPtr &index : indices)
       if (index->type != ExprType::Int)
-        return fail(index->offset, "index of buffer '" + name +
-                                       "' must be int, got " +
-                                       exprTypeName(index->type));
+        return semanticError(index->offset, "index of buffer '" + name + "' must be int, got " +
+                                                exprTypeName(index->type),
+                             sym.type);
     auto node = makeNode(Expr::Kind::BufferLoad, sym.type, nameTok.offset);
     node->name = name;
     node->storageType = sym.storageType;
@@ -481,28 +520,31 @@ private:
     std::string name(nameTok.text);
     const FunctionInfo *fn = lookupFunction(name);
     bool isWhere = name == "where", isFloat = name == "float", isInt = name == "int";
-    if (!fn && !isWhere && !isFloat && !isInt) {
-      if (env.symbols.count(name) || isKnownNonBuffer(name) || name == "true" ||
-          name == "false" || name == "inf")
-        return fail(nameTok.offset, "'" + name + "' is not a function");
-      return fail(nameTok.offset, "unknown function '" + name + "'");
-    }
     std::vector<ExprPtr> args;
     if (!parseArgs(Tok::RParen, "',' or ')'", args))
       return nullptr;
+    if (!fn && !isWhere && !isFloat && !isInt) {
+      if (env.symbols.count(name) || isKnownNonBuffer(name) || name == "true" ||
+          name == "false" || name == "inf")
+        return semanticError(nameTok.offset, "'" + name + "' is not a function");
+      return semanticError(nameTok.offset, "unknown function '" + name + "'");
+    }
     unsigned arity = fn ? fn->arity : isWhere ? 3 : 1;
     if (args.size() != arity)
-      return fail(nameTok.offset,
+      return semanticError(nameTok.offset,
                   "'" + name + "' takes " + std::to_string(arity) +
                       (arity == 1 ? " argument" : " arguments") + ", got " +
                       std::to_string(args.size()));
     if (isWhere)
       return makeSelect(nameTok.offset, "'where'", std::move(args[0]),
                         std::move(args[1]), std::move(args[2]));
+    if (anyPoison(args))
+      return poisonNode(isInt ? ExprType::Int : ExprType::Float, nameTok.offset);
     for (ExprPtr &arg : args)
       if (!isNumeric(arg->type))
-        return fail(arg->offset, "argument of '" + name + "' must be numeric, got " +
-                                     exprTypeName(arg->type));
+        return semanticError(arg->offset, "argument of '" + name + "' must be numeric, got " +
+                                              exprTypeName(arg->type),
+                             isInt ? ExprType::Int : ExprType::Float);
     if (isFloat || isInt) {
       ExprType target = isFloat ? ExprType::Float : ExprType::Int;
       if (args[0]->type == target)
@@ -532,6 +574,8 @@ private:
   unsigned depth = 0;      ///< nesting: parentheses, calls, unary operators, ?:
   unsigned chainDepth = 0; ///< binary operators chained on the current path
   bool failed = false;
+  /// Every error found, syntax errors included, in the order found.
+  std::vector<std::pair<unsigned, std::string>> semanticErrors;
 };
 
 } // namespace
@@ -540,8 +584,13 @@ ExprPtr parseModifier(std::string_view source, const ExprEnv &env,
                       ModifierKind kind, ExprError &error) {
   Parser parser(source, env, kind);
   ExprPtr expr = parser.parseAll();
-  if (!expr) {
-    error = parser.error;
+  if (!parser.errors().empty()) {
+    std::vector<std::pair<unsigned, std::string>> all = parser.errors();
+    std::stable_sort(all.begin(), all.end(),
+                     [](const auto &a, const auto &b) { return a.first < b.first; });
+    error.offset = all.front().first;
+    error.message = all.front().second;
+    error.more.assign(all.begin() + 1, all.end());
     return nullptr;
   }
   // Whole-expression type errors point at the expression's first token.
@@ -550,13 +599,15 @@ ExprPtr parseModifier(std::string_view source, const ExprEnv &env,
                                    source[start] == '\n' || source[start] == '\r'))
     ++start;
   if (kind == ModifierKind::MaskMod && expr->type != ExprType::Bool) {
-    error = {start, std::string("mask_mod must be a bool expression, got ") +
-                               exprTypeName(expr->type)};
+    error.offset = start;
+    error.message = std::string("mask_mod must be a bool expression, got ") +
+                    exprTypeName(expr->type);
     return nullptr;
   }
   if (kind == ModifierKind::ScoreMod) {
     if (expr->type == ExprType::Bool) {
-      error = {start, "score_mod must be a numeric expression, got bool"};
+      error.offset = start;
+      error.message = "score_mod must be a numeric expression, got bool";
       return nullptr;
     }
     if (expr->type == ExprType::Int) {

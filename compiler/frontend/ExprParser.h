@@ -14,6 +14,8 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace attnc::frontend {
 
@@ -38,10 +40,14 @@ const char *modifierName(ModifierKind kind);
 struct ExprError {
   unsigned offset = 0;
   std::string message;
+  /// Further independent errors of the same expression (type errors, unknown
+  /// names...), in source order; a syntax error ends the search.
+  std::vector<std::pair<unsigned, std::string>> more;
 };
 
 /// Parses `source` as the body of a score_mod (numeric result, promoted to float) or
-/// mask_mod (bool result). Returns null and fills `error` on the first error.
+/// mask_mod (bool result). Returns null and fills `error` with the first error and
+/// any further independent ones.
 ExprPtr parseModifier(std::string_view source, const ExprEnv &env,
                       ModifierKind kind, ExprError &error);
 

@@ -458,8 +458,11 @@ private:
     ExprError err;
     out.source = source;
     out.expr = parseModifier(source, env, kind, err);
-    if (!out.expr)
+    if (!out.expr) {
       error(out.fileOffset(err.offset), "in " + key + ": " + err.message);
+      for (const auto &[offset, message] : err.more)
+        error(out.fileOffset(offset), "in " + key + ": " + message);
+    }
   }
 
   std::string_view text;

@@ -828,6 +828,31 @@ TEST(ExprParserNesting, FlatChainsAreNotNesting) {
   expectTooDeep(std::string(201, '(') + "score" + std::string(201, ')'), kScore);
 }
 
+// Every independent error of an expression is reported, in source order; an error
+// whose operand already failed is not reported again, and a syntax error ends the
+// search.
+TEST(ExprParserErrors, IndependentErrorsAreAllReported) {
+  ExprError error;
+  EXPECT_EQ(parse("tanh(true) + nope * 2 + doc[1.5] - (q_idx && 1)", kScore, error), nullptr);
+  EXPECT_EQ(error.offset, 5u);
+  EXPECT_EQ(error.message, "argument of 'tanh' must be numeric, got bool");
+  ASSERT_EQ(error.more.size(), 3u);
+  EXPECT_EQ(error.more[0], std::make_pair(13u, std::string("unknown name 'nope'")));
+  EXPECT_EQ(error.more[1].first, 28u);
+  EXPECT_EQ(error.more[1].second, "index of buffer 'doc' must be int, got float");
+  EXPECT_EQ(error.more[2].first, 42u);
+  EXPECT_EQ(error.more[2].second, "operator '&&' requires bool operands, got int and int");
+  // `!nope` and `nope + 1`: one error, no cascade.
+  EXPECT_EQ(parse("!nope || q_idx > nope + 1", kMask, error), nullptr);
+  EXPECT_EQ(error.message, "unknown name 'nope'");
+  EXPECT_EQ(error.more.size(), 1u); // the second 'nope'
+  // A syntax error stops: what follows it is not examined.
+  EXPECT_EQ(parse("nope + ) + other", kScore, error), nullptr);
+  EXPECT_EQ(error.message, "unknown name 'nope'");
+  ASSERT_EQ(error.more.size(), 1u);
+  EXPECT_EQ(error.more[0].second, "expected an expression, got ')'");
+}
+
 // Regression (was a bug): whole-expression type errors are meant to point at the first token,
 // but parseModifier() skips only ' ' and '\t' while the lexer also skips '\n' and
 // '\r', so "\n q_idx" reports offset 0 (the newline) instead of 2 (`q_idx`).
