@@ -97,10 +97,6 @@ attnc_library *attnc_library_open(const char *path) {
     record(library.status());
     return nullptr;
   }
-  if (Status s = (*library)->registerIn(ALL_ATTENTION_FUNCTIONS); !s) {
-    record(s);
-    return nullptr;
-  }
   record(Status::ok());
   return new attnc_library{library.take()};
 }

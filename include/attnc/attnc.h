@@ -66,9 +66,9 @@ const char *attnc_version(void);
 /* The message of this thread's last failure ("" if none). */
 const char *attnc_last_error(void);
 
-/* Loads a kernel library and registers its variants under their names; NULL on
- * failure (a missing, truncated or foreign file, another format version, no GPU for
- * its kernels). */
+/* Loads a kernel library and registers its variants under their names (each GPU
+ * kernel is loaded on the GPU at its first call); NULL on failure (a missing,
+ * truncated or foreign file, another format version). */
 attnc_library *attnc_library_open(const char *path);
 void attnc_library_close(attnc_library *library);
 /* The number of variants, and the name of the i-th (NULL out of range). */

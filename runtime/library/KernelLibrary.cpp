@@ -8,6 +8,7 @@
 
 #include <cstring>
 #include <fstream>
+#include <mutex>
 
 namespace attnc {
 
@@ -153,6 +154,7 @@ Result<std::shared_ptr<KernelLibrary>> KernelLibrary::open(const std::string &pa
       return Status::error(where + " has a damaged entry for variant " + std::to_string(i));
     library->variants_.push_back(readVariant(table->variants[i]));
   }
+  library->registerIn(ALL_ATTENTION_FUNCTIONS);
   return library;
 }
 
@@ -214,18 +216,38 @@ Result<std::shared_ptr<CudaKernel>> KernelLibrary::cudaKernel(const std::string 
                                       image->chip + " " + image->format);
 }
 
-Status KernelLibrary::registerIn(AttentionInterface &registry) const {
+void KernelLibrary::registerIn(AttentionInterface &registry) const {
   for (const LibraryVariant &v : variants_) {
     if (!v.hasGpuKernel)
       continue;
-    Result<std::shared_ptr<CudaKernel>> kernel = cudaKernel(v.desc.name);
-    if (!kernel)
-      return kernel.status();
-    std::shared_ptr<CudaKernel> k = kernel.take();
+    // The library stays loaded while a registration can still load from it.
+    struct Lazy {
+      std::shared_ptr<const KernelLibrary> library;
+      std::string name;
+      std::mutex mutex;
+      std::shared_ptr<CudaKernel> kernel;
+    };
+    auto lazy = std::make_shared<Lazy>();
+    lazy->library = shared_from_this();
+    lazy->name = v.desc.name;
     registry.registerFunction(
-        v.desc.name, [k](const AttentionCall &call) { return k->run(call); }, Device::Cuda);
+        v.desc.name,
+        [lazy](const AttentionCall &call) -> Status {
+          std::shared_ptr<CudaKernel> kernel;
+          {
+            std::lock_guard<std::mutex> lock(lazy->mutex);
+            if (!lazy->kernel) {
+              Result<std::shared_ptr<CudaKernel>> loaded = lazy->library->cudaKernel(lazy->name);
+              if (!loaded)
+                return loaded.status();
+              lazy->kernel = loaded.take();
+            }
+            kernel = lazy->kernel;
+          }
+          return kernel->run(call);
+        },
+        Device::Cuda);
   }
-  return Status::ok();
 }
 
 } // namespace attnc

@@ -46,7 +46,7 @@ struct LibraryVariant {
   std::vector<LibraryImage> images;
 };
 
-class KernelLibrary {
+class KernelLibrary : public std::enable_shared_from_this<KernelLibrary> {
 public:
   static Result<std::shared_ptr<KernelLibrary>> open(const std::string &path);
   KernelLibrary(const KernelLibrary &) = delete;
@@ -63,9 +63,11 @@ public:
   static const LibraryImage *imageFor(const LibraryVariant &variant, int major, int minor);
   /// `name`'s GPU kernel, loaded on the current device.
   Result<std::shared_ptr<CudaKernel>> cudaKernel(const std::string &name) const;
-  /// Registers every variant's GPU kernel under its name (for Device::Cuda); an
-  /// error when there is no GPU or a kernel does not load.
-  Status registerIn(AttentionInterface &registry) const;
+  /// Registers every variant's GPU kernel under its name (for Device::Cuda). The
+  /// kernel is loaded on the GPU at its first call (so that registering needs no
+  /// GPU); a call then fails with the load's error if it cannot be loaded. `open`
+  /// registers in ALL_ATTENTION_FUNCTIONS.
+  void registerIn(AttentionInterface &registry) const;
 
 private:
   KernelLibrary() = default;
