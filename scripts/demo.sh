@@ -24,7 +24,9 @@ table() {
       status=1
       continue
     fi
-    awk '{ printf "%-24s %-5s %-11s %-11s %-11s %s\n", $1, $6, $9, substr($11, 1, length($11) - 1), $14, $17 }' <<<"$line"
+    # (A variant with buffers or scalars first says what its random inputs hold.)
+    grep -v ': inputs: ' <<<"$line" |
+      awk '{ printf "%-24s %-5s %-11s %-11s %-11s %s\n", $1, $6, $9, substr($11, 1, length($11) - 1), $14, $17 }'
   done
 }
 
