@@ -78,13 +78,16 @@ ModFunctions referenceMods(const Expr *scoreMod, const Expr *maskMod,
 }
 
 std::optional<PairFailure> firstFailingPair(const VariantDesc &variant, const Expr *scoreMod,
-                                            const Expr *maskMod, const AttentionCall &call) {
+                                            const Expr *maskMod, const AttentionCall &call,
+                                            int64_t maxPairs) {
   int64_t B = call.batch(), H = variant.headsQ, Q = call.qLen(), KV = call.kvLen();
   int64_t group = variant.headsQ / variant.headsKV, D = variant.headDim;
   for (int64_t b = 0; b < B; ++b)
     for (int64_t h = 0; h < H; ++h)
       for (int64_t i = 0; i < Q; ++i)
         for (int64_t j = 0; j < KV; ++j) {
+          if (maxPairs-- <= 0)
+            return std::nullopt;
           EvalContext ctx = referenceContext(call, b, h, i, j);
           PairFailure f{b, h, i, j, true, 0, ""};
           if (maskMod) {

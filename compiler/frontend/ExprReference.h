@@ -16,6 +16,7 @@
 #include "runtime/Reference.h"
 #include "runtime/Status.h"
 
+#include <cstdint>
 #include <optional>
 
 namespace attnc::frontend {
@@ -34,8 +35,10 @@ struct PairFailure {
   unsigned offset = 0; ///< where the failing subexpression starts in its source
   std::string message; ///< e.g. "index out of range reading buffer 'tbl' at [4]"
 };
+/// Evaluates at most `maxPairs` pairs (nullopt if none of them fails).
 std::optional<PairFailure> firstFailingPair(const VariantDesc &variant, const Expr *scoreMod,
-                                            const Expr *maskMod, const AttentionCall &call);
+                                            const Expr *maskMod, const AttentionCall &call,
+                                            int64_t maxPairs = INT64_MAX);
 
 /// A variant's declarations and the sources of its modifiers.
 struct ModifierSources {

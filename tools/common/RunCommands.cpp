@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
+#include <cstdlib>
 
 namespace attnc {
 
@@ -127,11 +128,17 @@ static int failRun(const Runnable &variant, const AttentionCall &call, const Sta
   const std::string &message = s.message();
   bool inExpression = message.rfind("index out of range reading buffer", 0) == 0 ||
                       message.rfind("integer division or modulo by zero", 0) == 0;
+  // The scan is bounded (about a second per 10^7 pairs): past it, the kernel's message.
+  int64_t limit = 100000000;
+  if (const char *env = std::getenv("ATTNC_DIAGNOSE_PAIRS"); env && *env)
+    limit = std::atoll(env);
   std::optional<frontend::PairFailure> f;
   if (inExpression && call.q.device == Device::Cpu)
-    f = frontend::firstFailingPair(variant.desc, variant.scoreMod, variant.maskMod, call);
+    f = frontend::firstFailingPair(variant.desc, variant.scoreMod, variant.maskMod, call, limit);
   if (!f)
-    return failWith(message);
+    return failWith(message + (inExpression ? " (the failing pair was not located within the "
+                                              "first " + std::to_string(limit) + " pairs)"
+                                            : ""));
   size_t at = f->message.rfind(" at [");
   std::string detail = message.rfind("index out of range", 0) == 0 &&
                                f->message.rfind("index out of range", 0) == 0 &&
