@@ -126,19 +126,23 @@ Status validateCall(const VariantDesc &variant, const AttentionCall &call, Devic
   return Status::ok();
 }
 
-ScalarSlots::ScalarSlots(const std::vector<ScalarValue> &values) : slots_(values.size(), 0) {
-  for (size_t i = 0; i < values.size(); ++i) {
-    const ScalarValue &v = values[i];
-    if (v.type == DType::I32) {
-      int32_t x = int32_t(v.i);
-      std::memcpy(&slots_[i], &x, sizeof(x));
-    } else if (v.type == DType::I64) {
-      std::memcpy(&slots_[i], &v.i, sizeof(v.i));
-    } else {
-      float x = float(v.f);
-      std::memcpy(&slots_[i], &x, sizeof(x));
-    }
+uint64_t scalarSlot(const ScalarValue &v) {
+  uint64_t slot = 0;
+  if (v.type == DType::I32) {
+    int32_t x = int32_t(v.i);
+    std::memcpy(&slot, &x, sizeof(x));
+  } else if (v.type == DType::I64) {
+    std::memcpy(&slot, &v.i, sizeof(v.i));
+  } else {
+    float x = float(v.f);
+    std::memcpy(&slot, &x, sizeof(x));
   }
+  return slot;
+}
+
+ScalarSlots::ScalarSlots(const std::vector<ScalarValue> &values) {
+  for (const ScalarValue &v : values)
+    slots_.push_back(scalarSlot(v));
 }
 
 std::vector<ScalarValue> scalarValues(const VariantDesc &variant, const AttentionCall &call) {
@@ -166,24 +170,22 @@ Status kernelStatus(const VariantDesc &variant, const AttentionCall &call, int64
 
 namespace attnc {
 
-namespace {
-std::vector<int64_t> descriptorOf(const TensorView &t) {
+std::vector<int64_t> memrefDescriptor(const TensorView &t) {
   auto ptr = int64_t(reinterpret_cast<intptr_t>(t.data));
   std::vector<int64_t> d{ptr, ptr, 0};
   d.insert(d.end(), t.shape.begin(), t.shape.end());
   d.insert(d.end(), t.strides.begin(), t.strides.end());
   return d;
 }
-} // namespace
 
 PackedMemrefCall::PackedMemrefCall(const VariantDesc &variant, const AttentionCall &call,
                                    const TensorView &status)
     : scalars_(scalarValues(variant, call)) {
   for (const TensorView *t : {&call.q, &call.k, &call.v, &call.out, &call.lse})
-    descriptors_.push_back(descriptorOf(*t));
+    descriptors_.push_back(memrefDescriptor(*t));
   for (const BufferDecl &b : variant.buffers)
-    descriptors_.push_back(descriptorOf(call.buffers.at(b.name)));
-  descriptors_.push_back(descriptorOf(status));
+    descriptors_.push_back(memrefDescriptor(call.buffers.at(b.name)));
+  descriptors_.push_back(memrefDescriptor(status));
   for (std::vector<int64_t> &d : descriptors_)
     descriptorPointers_.push_back(d.data());
   // A pointer to each memref's descriptor pointer, to each scalar.

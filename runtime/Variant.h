@@ -73,6 +73,14 @@ int64_t resolveDim(int64_t dim, const VariantDesc &variant, const AttentionCall 
 Status validateCall(const VariantDesc &variant, const AttentionCall &call,
                     Device device = Device::Cpu);
 
+/// A scalar argument as kernels take it: its value in its C type (i32, i64 or f32)
+/// at the start of an 8-byte slot.
+uint64_t scalarSlot(const ScalarValue &value);
+
+/// A view as a memref descriptor: {allocated, aligned, offset, sizes..., strides...}
+/// over its data pointer (a host or device address; never dereferenced here).
+std::vector<int64_t> memrefDescriptor(const TensorView &view);
+
 /// The packed-interface slots of a kernel's scalar arguments, in declaration
 /// order: each holds the value in its C type (i32, i64 or f32) at the slot's start.
 class ScalarSlots {

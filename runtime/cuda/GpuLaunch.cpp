@@ -3,7 +3,6 @@
 #include "runtime/cuda/CudaAbi.h"
 #include "runtime/cuda/CudaDriver.h"
 
-#include <cstring>
 
 namespace attnc {
 
@@ -29,33 +28,6 @@ std::vector<EntryArgument> entryArguments(const VariantDesc &variant, const Atte
   return args;
 }
 
-/// The 8-byte slot of a scalar parameter: its C type at the slot's start.
-uint64_t scalarSlot(const ScalarValue &v) {
-  uint64_t slot = 0;
-  if (v.type == DType::I32) {
-    int32_t x = int32_t(v.i);
-    std::memcpy(&slot, &x, sizeof(x));
-  } else if (v.type == DType::I64) {
-    std::memcpy(&slot, &v.i, sizeof(v.i));
-  } else {
-    float x = float(v.f);
-    std::memcpy(&slot, &x, sizeof(x));
-  }
-  return slot;
-}
-
-/// A memref's descriptor fields: allocated, aligned, offset, sizes, strides.
-void appendDescriptor(const TensorView &t, std::vector<uint64_t> &values) {
-  auto address = uint64_t(reinterpret_cast<uintptr_t>(t.data));
-  values.push_back(address);
-  values.push_back(address);
-  values.push_back(0);
-  for (int64_t s : t.shape)
-    values.push_back(uint64_t(s));
-  for (int64_t s : t.strides)
-    values.push_back(uint64_t(s));
-}
-
 } // namespace
 
 Result<std::unique_ptr<GpuKernelArgs>> GpuKernelArgs::build(const GpuLaunchDesc &desc,
@@ -77,7 +49,8 @@ Result<std::unique_ptr<GpuKernelArgs>> GpuKernelArgs::build(const GpuLaunchDesc 
                              std::to_string(p.argument) + ", which has none");
       result->values_.push_back(uint64_t(arg.tensor->shape[size_t(p.dim)]));
     } else if (arg.tensor) {
-      appendDescriptor(*arg.tensor, result->values_);
+      for (int64_t field : memrefDescriptor(*arg.tensor))
+        result->values_.push_back(uint64_t(field));
     } else {
       result->values_.push_back(scalarSlot(arg.scalar));
     }
@@ -87,13 +60,13 @@ Result<std::unique_ptr<GpuKernelArgs>> GpuKernelArgs::build(const GpuLaunchDesc 
   return result;
 }
 
-Result<std::shared_ptr<GpuModule>> GpuModule::load(const std::string &image,
+Result<std::shared_ptr<GpuModule>> GpuModule::load(std::string_view image,
                                                    const std::string &format,
                                                    const std::string &kernel) {
   cuda::takeCudaErrors();
   std::shared_ptr<GpuModule> module(new GpuModule());
   // PTX is handed to the driver as a NUL-terminated string (the copy is).
-  std::string data = image;
+  std::string data(image);
   module->module_ = format == "ptx" ? mgpuModuleLoadJIT(data.data(), /*optLevel=*/4)
                                     : mgpuModuleLoad(data.data(), data.size());
   if (module->module_)

@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace attnc {
@@ -71,7 +72,7 @@ private:
 class GpuModule {
 public:
   /// Loads `image` ("cubin" or "ptx" `format`) and looks up `kernel`.
-  static Result<std::shared_ptr<GpuModule>> load(const std::string &image,
+  static Result<std::shared_ptr<GpuModule>> load(std::string_view image,
                                                  const std::string &format,
                                                  const std::string &kernel);
   GpuModule(const GpuModule &) = delete;

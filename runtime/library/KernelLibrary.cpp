@@ -208,8 +208,9 @@ Result<std::shared_ptr<CudaKernel>> KernelLibrary::cudaKernel(const std::string 
                          std::to_string(device->computeMinor) + "); it has: " +
                          (chips.empty() ? "none" : chips));
   }
-  std::string bytes(reinterpret_cast<const char *>(image->data), size_t(image->size));
-  Result<std::shared_ptr<GpuModule>> module = GpuModule::load(bytes, image->format, v.launch.kernel);
+  Result<std::shared_ptr<GpuModule>> module = GpuModule::load(
+      std::string_view(reinterpret_cast<const char *>(image->data), size_t(image->size)),
+      image->format, v.launch.kernel);
   if (!module)
     return module.status();
   return std::make_shared<CudaKernel>(v.desc, v.launch, module.take(),
