@@ -167,9 +167,14 @@ bool nextIndex(std::vector<int64_t> &index, const std::vector<int64_t> &shape) {
 }
 
 std::vector<int64_t> contiguousStrides(const std::vector<int64_t> &shape) {
+  // A tensor that can be allocated has strides that fit; an empty one (a 0 anywhere)
+  // may not, e.g. [0, 2^32, 2^32]: its strides address nothing, so they saturate at
+  // INT64_MAX rather than overflow.
   std::vector<int64_t> strides(shape.size(), 1);
   for (int64_t i = int64_t(shape.size()) - 2; i >= 0; --i)
-    strides[i] = strides[i + 1] * shape[i + 1];
+    if (__builtin_mul_overflow(strides[size_t(i + 1)], shape[size_t(i + 1)],
+                               &strides[size_t(i)]))
+      strides[size_t(i)] = INT64_MAX;
   return strides;
 }
 

@@ -46,5 +46,20 @@ llvm_lib_dir = os.path.join(os.path.dirname(config.llvm_tools_dir), "lib")
 config.substitutions.append(("%mlir_runner_utils", os.path.join(llvm_lib_dir, "libmlir_runner_utils.so")))
 config.substitutions.append(("%mlir_c_runner_utils", os.path.join(llvm_lib_dir, "libmlir_c_runner_utils.so")))
 
+# Python that loads libattnc_runtime.so through ctypes. Under ASan it preloads the
+# ASan runtime, and leak detection is off in that process only: CPython does not free
+# its own objects at exit, and those reports are not attnc's (the C test of the same
+# API, attnc-capi-test, runs with leak detection on).
+python_loading_runtime = config.python_executable
+if "address" in config.attnc_sanitize:
+    asan_options = os.environ.get("ASAN_OPTIONS", "")
+    python_loading_runtime = "env LD_PRELOAD=%s ASAN_OPTIONS=%s %s" % (
+        config.asan_runtime, (asan_options + ":" if asan_options else "") + "detect_leaks=0",
+        config.python_executable)
+# Before %python, which would otherwise match its first letters.
+config.substitutions.insert(0, ("%python_loading_runtime", python_loading_runtime))
+if config.attnc_sanitize:
+    config.available_features.add("sanitizer")
+
 tools = ["attn-opt", "attnc", "attnc-rt", "attnc-capi-test", "attn-emu-runner"]
 llvm_config.add_tool_substitutions(tools, [config.attnc_tools_dir])

@@ -10,10 +10,12 @@
 #include "runtime/emu/Emulator.h"
 
 #include "runtime/ThreadPool.h"
+#include "runtime/emu/FiberSanitizer.h"
 
 #include <ucontext.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -25,11 +27,17 @@ namespace attnc::emu {
 namespace {
 
 constexpr int64_t kWarpSize = 32;
+/// Every workgroup allocation is followed by a guard of this many bytes, filled with
+/// kSharedGuardByte and checked when the block ends: an emulated access is checked
+/// before it touches memory, so a damaged guard is a defect of the emulator itself.
+constexpr size_t kSharedGuardBytes = 64;
+constexpr char kSharedGuardByte = char(0xA5);
 
 struct Fiber {
   enum class State { Ready, AtBarrier, AtCollective, Done };
   ucontext_t context;
   std::unique_ptr<char[]> stack;
+  FiberStack sanitizerStack;
   Dim3 tid;
   int64_t linear = 0;
   State state = State::Ready;
@@ -74,6 +82,7 @@ struct Block {
   Dim3 blockIdx;
   std::vector<Fiber> fibers;
   ucontext_t scheduler;
+  FiberStack schedulerStack;
   Fiber *current = nullptr;
   std::map<int64_t, std::pair<std::unique_ptr<char[]>, size_t>> shared;
   std::vector<Collective> warps;
@@ -96,21 +105,56 @@ struct Block {
     if (error.empty())
       error = where(f, loc) + ": " + message;
   }
+  /// Appends to the error a report of every workgroup allocation whose guard was
+  /// written (see kSharedGuardBytes).
+  void checkSharedGuards() {
+    for (auto &[id, allocation] : shared) {
+      const char *guard = allocation.first.get() + allocation.second;
+      size_t damaged = 0;
+      for (size_t i = 0; i < kSharedGuardBytes; ++i)
+        damaged += guard[i] != kSharedGuardByte;
+      if (damaged)
+        error += (error.empty() ? "" : "; ") + std::string("cuda-emu defect: ") +
+                 std::to_string(damaged) + " guard bytes after workgroup allocation " +
+                 std::to_string(id) + " of kernel '" + config->kernel +
+                 "' were overwritten";
+    }
+  }
+  ~Block() {
+    for (Fiber &f : fibers)
+      FiberSwitch::destroy(f.sanitizerStack);
+  }
 };
 
 thread_local Block *gBlock = nullptr;
 
+/// The first frame of every fiber: runs the kernel body, then returns to the
+/// scheduler for good.
 void fiberEntry() {
   Block *block = gBlock;
+  Fiber *self = block->current;
+  FiberSwitch::arrived(self->sanitizerStack, &block->schedulerStack);
   (*block->body)();
-  block->current->state = Fiber::State::Done;
-  swapcontext(&block->current->context, &block->scheduler);
+  self->state = Fiber::State::Done;
+  FiberSwitch::leaveForever(block->schedulerStack);
+  FiberSwitch::swap(&self->context, &block->scheduler);
 }
 
 /// Suspends the current fiber and returns to the scheduler.
 void yieldToScheduler() {
   Block *block = gBlock;
-  swapcontext(&block->current->context, &block->scheduler);
+  Fiber *self = block->current;
+  FiberSwitch::leave(self->sanitizerStack, block->schedulerStack);
+  FiberSwitch::swap(&self->context, &block->scheduler);
+  FiberSwitch::arrived(self->sanitizerStack, &block->schedulerStack);
+}
+
+/// Runs fiber `f` until it blocks or finishes.
+void switchToFiber(Block &block, Fiber &f) {
+  block.current = &f;
+  FiberSwitch::leave(block.schedulerStack, f.sanitizerStack);
+  FiberSwitch::swap(&block.scheduler, &f.context);
+  FiberSwitch::arrived(block.schedulerStack, nullptr);
 }
 
 int64_t warpOf(const Fiber &f) { return f.linear / kWarpSize; }
@@ -197,7 +241,8 @@ bool resolve(Block &block) {
   return false;
 }
 
-Status runBlock(Block &block) {
+/// Creates one fiber per thread of the block.
+void createFibers(Block &block) {
   int64_t n = block.config->block.count();
   block.fibers.resize(size_t(n));
   block.warps.resize(size_t((n + kWarpSize - 1) / kWarpSize));
@@ -213,31 +258,43 @@ Status runBlock(Block &block) {
     f.context.uc_stack.ss_size = block.config->stackBytes;
     f.context.uc_link = nullptr;
     makecontext(&f.context, fiberEntry, 0);
+    FiberSwitch::create(f.sanitizerStack, f.stack.get(), block.config->stackBytes);
   }
+  FiberSwitch::initScheduler(block.schedulerStack);
+}
+
+/// Runs the fibers until all finish or one fails (block.error).
+void runFibers(Block &block) {
   while (true) {
     bool ran = false;
     for (Fiber &f : block.fibers) {
       if (f.state != Fiber::State::Ready)
         continue;
-      block.current = &f;
-      swapcontext(&block.scheduler, &f.context);
+      switchToFiber(block, f);
       ran = true;
       if (!block.error.empty())
-        return Status::error(block.error);
+        return;
     }
     bool allDone = true;
     for (const Fiber &f : block.fibers)
       allDone &= f.state == Fiber::State::Done;
     if (allDone)
-      break;
+      return;
     if (ran)
       continue;
     if (!resolve(block)) {
       if (block.error.empty())
         block.fail(block.fibers.front(), "", "deadlock: no thread can make progress");
-      return Status::error(block.error);
+      return;
     }
   }
+}
+
+/// Runs one block: its threads, then the check of its workgroup memory's guards.
+Status runBlock(Block &block) {
+  createFibers(block);
+  runFibers(block);
+  block.checkSharedGuards();
   if (!block.error.empty())
     return Status::error(block.error);
   return Status::ok();
@@ -375,14 +432,15 @@ uint32_t shuffle(uint32_t value, int32_t offset, int32_t width, ShuffleMode mode
     uint32_t value;
     uint32_t valid;
   } out{};
-  std::string what = std::string("shuffle.") +
-                     (mode == ShuffleMode::Xor   ? "xor"
-                      : mode == ShuffleMode::Idx ? "idx"
-                      : mode == ShuffleMode::Up  ? "up"
-                                                 : "down") +
-                     " width " + std::to_string(width);
+  char what[32]; // not a std::string: nothing on the heap across a yield
+  std::snprintf(what, sizeof(what), "shuffle.%s width %d",
+                mode == ShuffleMode::Xor   ? "xor"
+                : mode == ShuffleMode::Idx ? "idx"
+                : mode == ShuffleMode::Up  ? "up"
+                                           : "down",
+                int(width));
   warpCollective(
-      what.c_str(), &in, sizeof(In), &out, sizeof(Out),
+      what, &in, sizeof(In), &out, sizeof(Out),
       [=](const char *inputs, char *outputs) {
         auto inAt = [&](int64_t l) { return reinterpret_cast<const In *>(inputs)[l]; };
         // shfl.sync as upstream's NVVM lowering issues it: member mask = lanes
@@ -412,7 +470,8 @@ void *sharedMemory(int64_t id, size_t bytes) {
   Block &block = currentBlock();
   auto it = block.shared.find(id);
   if (it == block.shared.end()) {
-    std::unique_ptr<char[]> memory(new char[bytes ? bytes : 1]());
+    std::unique_ptr<char[]> memory(new char[bytes + kSharedGuardBytes]());
+    std::memset(memory.get() + bytes, kSharedGuardByte, kSharedGuardBytes);
     it = block.shared.emplace(id, std::make_pair(std::move(memory), bytes)).first;
   }
   return it->second.first.get();

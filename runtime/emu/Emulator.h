@@ -73,6 +73,11 @@ enum class ShuffleMode { Xor, Idx, Up, Down };
 uint32_t shuffle(uint32_t value, int32_t offset, int32_t width, ShuffleMode mode,
                  bool *valid, const char *loc);
 
+/// Barriers and warp collectives suspend the calling fiber; when its block fails,
+/// a suspended fiber is never resumed and its stack is freed without unwinding. Code
+/// running on a fiber must therefore hold nothing that owns heap memory (a
+/// std::string, a large std::function) across these calls.
+///
 /// A generic warp collective: every lane of the warp deposits `in` (inBytes), and
 /// once all have arrived `compute(inputs, outputs)` runs once with 32 slots of
 /// inBytes / outBytes each; then each lane copies its slot to `out`. `what` names the

@@ -3,6 +3,7 @@
 #include "runtime/Tensor.h"
 #include "runtime/emu/Emulator.h"
 
+#include <cstdio>
 #include <cstring>
 #include <string>
 
@@ -72,9 +73,8 @@ void mmaM16N8K16(MmaType type, const uint16_t a[8], const uint16_t b[4], const f
   std::memcpy(in.b, b, sizeof(in.b));
   std::memcpy(in.c, c, sizeof(in.c));
   MmaOut out;
-  std::string what = std::string("mma.sync.m16n8k16.") + (type == MmaType::F16 ? "f16" : "bf16");
   warpCollective(
-      what.c_str(), &in, sizeof(in), &out, sizeof(out),
+      type == MmaType::F16 ? "mma.sync.m16n8k16.f16" : "mma.sync.m16n8k16.bf16", &in, sizeof(in), &out, sizeof(out),
       [type](const char *inputs, char *outputs) {
         float A[16][16] = {}, B[16][8] = {};
         const auto *lanes = reinterpret_cast<const M16N8K16In *>(inputs);
@@ -139,9 +139,10 @@ void ldmatrix(const void *rowAddress, int numMatrices, bool transpose, uint32_t 
   struct Out {
     uint32_t regs[4];
   } result{};
-  std::string what = "ldmatrix.x" + std::to_string(numMatrices) + (transpose ? ".trans" : "");
+  char what[32]; // not a std::string: nothing on the heap across a yield
+  std::snprintf(what, sizeof(what), "ldmatrix.x%d%s", numMatrices, transpose ? ".trans" : "");
   warpCollective(
-      what.c_str(), &in, sizeof(In), &result, sizeof(Out),
+      what, &in, sizeof(In), &result, sizeof(Out),
       [numMatrices, transpose](const char *inputs, char *outputs) {
         const auto *rows = reinterpret_cast<const In *>(inputs);
         auto *lanes = reinterpret_cast<Out *>(outputs);

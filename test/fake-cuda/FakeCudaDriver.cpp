@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -40,6 +41,8 @@ struct Function {
 struct Module {
   std::string image;
   bool ptx;
+  /// The functions looked up in it, freed with it (as a driver's are).
+  std::vector<std::unique_ptr<Function>> functions = {};
 };
 
 /// The byte sizes of the parameters of `.entry name(...)` in PTX text.
@@ -207,8 +210,9 @@ int cuModuleGetFunction(void **function, void *module, const char *name) {
   if (image.find(name) == std::string::npos)
     return kNotFound;
   auto *m = static_cast<Module *>(module);
-  // Leaked with the module, as a driver keeps it.
-  *function = new Function{name, m->ptx ? ptxParams(m->image, name) : std::vector<int>()};
+  m->functions.push_back(std::make_unique<Function>(
+      Function{name, m->ptx ? ptxParams(m->image, name) : std::vector<int>()}));
+  *function = m->functions.back().get();
   return kSuccess;
 }
 int cuFuncSetAttribute(void *, int, int) { return kSuccess; }

@@ -54,7 +54,7 @@ Result<std::unique_ptr<EmuModule>> compileKernels(mlir::MLIRContext &ctx, const 
       mlir::parseSourceString<mlir::ModuleOp>(source, &ctx, "kernels.mlir");
   if (!module)
     return Status::error("parse error");
-  return EmuModule::compile(module.release());
+  return EmuModule::compile(*module); // the module is freed here
 }
 
 const char *kReduce = R"mlir(
@@ -578,6 +578,68 @@ TEST(EmuKernels, TooWeakWaitInTheLastIterationIsReported) {
   EXPECT_NE(s.message().find("has not completed: missing nvgpu.device_async_wait"),
             std::string::npos)
       << s.message();
+}
+
+/// Thread t stores 1.0 to out[t + 1] (global) or to w[t + 1] of a 4-element
+/// workgroup buffer: with 4 threads the last store is one element past its buffer.
+const char *kStorePastTheEnd = R"mlir(
+module attributes {gpu.container_module} {
+  gpu.module @kernels {
+    gpu.func @global_store(%out: memref<?xf32>) kernel {
+      %t = gpu.thread_id x
+      %c1 = arith.constant 1 : index
+      %one = arith.constant 1.0 : f32
+      %i = arith.addi %t, %c1 : index
+      memref.store %one, %out[%i] : memref<?xf32>
+      gpu.return
+    }
+    gpu.func @shared_store()
+        workgroup(%w: memref<4xf32, #gpu.address_space<workgroup>>) kernel {
+      %t = gpu.thread_id x
+      %c1 = arith.constant 1 : index
+      %one = arith.constant 1.0 : f32
+      %i = arith.addi %t, %c1 : index
+      memref.store %one, %w[%i] : memref<4xf32, #gpu.address_space<workgroup>>
+      gpu.return
+    }
+  }
+}
+)mlir";
+
+TEST(EmuKernels, AFaultingGlobalStoreLeavesTheMemoryBeyondUnchanged) {
+  mlir::MLIRContext ctx;
+  auto module = compileKernels(ctx, kStorePastTheEnd);
+  ASSERT_TRUE(module) << module.status().message();
+  // The buffer the kernel sees has 4 elements; 4 more canaries lie behind it.
+  const float canary = -7.25f;
+  std::vector<float> memory(8, canary);
+  MemRef1D out(memory);
+  out.size = 4;
+  Status s = (*module)->launch("global_store", {1, 1, 1}, {4, 1, 1}, {out.arg()});
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.message().find("thread (3, 0, 0): write outside a global-memory buffer"),
+            std::string::npos)
+      << s.message();
+  EXPECT_EQ(memory[0], canary);
+  for (int i = 1; i < 4; ++i) // threads 0..2 stored inside the buffer
+    EXPECT_EQ(memory[size_t(i)], 1.0f) << i;
+  for (int i = 4; i < 8; ++i)
+    EXPECT_EQ(memory[size_t(i)], canary) << "the faulting store wrote element " << i;
+}
+
+TEST(EmuKernels, AFaultingWorkgroupStoreLeavesTheMemoryBeyondUnchanged) {
+  mlir::MLIRContext ctx;
+  auto module = compileKernels(ctx, kStorePastTheEnd);
+  ASSERT_TRUE(module) << module.status().message();
+  // The emulator guards every workgroup allocation with bytes it checks when the
+  // block ends; a store that reached them would be reported as a cuda-emu defect.
+  Status s = (*module)->launch("shared_store", {1, 1, 1}, {4, 1, 1}, {});
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.message().find("thread (3, 0, 0): write of 4 bytes outside every workgroup "
+                             "memory allocation"),
+            std::string::npos)
+      << s.message();
+  EXPECT_EQ(s.message().find("guard bytes"), std::string::npos) << s.message();
 }
 
 TEST(EmuKernels, UnknownKernelIsAnError) {

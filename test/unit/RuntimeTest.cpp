@@ -271,6 +271,9 @@ TEST(TensorTest, ContiguousStridesAndShapeString) {
   EXPECT_EQ(contiguousStrides({2, 3, 4}), (std::vector<int64_t>{12, 4, 1}));
   EXPECT_EQ(contiguousStrides({5}), (std::vector<int64_t>{1}));
   EXPECT_TRUE(contiguousStrides({}).empty());
+  // An empty tensor's strides may not fit in int64: they saturate (no overflow).
+  EXPECT_EQ(contiguousStrides({0, 3037000500, 3037000500}),
+            (std::vector<int64_t>{INT64_MAX, 3037000500, 1}));
   Tensor t(DType::F16, {2, 8, 100, 64});
   EXPECT_EQ(t.view().shapeString(), "[2, 8, 100, 64]");
   EXPECT_EQ(t.numel(), 2 * 8 * 100 * 64);
