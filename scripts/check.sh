@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: lit (dialect, frontend), GoogleTest unit tests (ctest), the
-# runtime-only build and the GPU check's halves (check-deploy.sh), and a bounded fuzz
-# run of the frontend. Prints each suite's summary; fails if any fails.
+# runtime-only build and the GPU check's halves (check-deploy.sh), the unit and lit
+# tests again under ASan+UBSan and the concurrency tests under TSan
+# (check-sanitizers.sh), and a bounded run of each fuzz target. Prints each suite's
+# summary; fails if any fails. SANITIZERS=0 skips the sanitizer builds.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -19,6 +21,11 @@ grep -E "tests passed|tests failed|Failed|\*\*\*" "$BUILD/ctest.log" | tail -n 4
 
 echo "== deployable kernels (runtime-only build, GPU check) =="
 ./scripts/check-deploy.sh || failed+=(deploy)
+
+if [ "${SANITIZERS:-1}" != 0 ]; then
+  echo "== sanitizers (ASan+UBSan: all tests; TSan: concurrency tests) =="
+  BUILD=$BUILD ./scripts/check-sanitizers.sh all || failed+=(sanitizers)
+fi
 
 echo "== fuzz (${FUZZ_SECONDS}s) =="
 ./scripts/fuzz.sh "$FUZZ_SECONDS" || failed+=(fuzz)

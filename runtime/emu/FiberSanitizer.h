@@ -87,8 +87,13 @@ struct FiberSwitch {
   /// abandoned after an error); they are cleared before the memory is freed.
   static void destroy(FiberStack &fiber) {
 #ifdef ATTNC_FIBER_ASAN
-    if (fiber.bottom)
+    if (fiber.bottom) {
+#ifdef ATTNC_CMAKE_ASANUNINSTRUMENTEDLLVM_H
+      attncAsanUnpoison(fiber.bottom, fiber.size); // the real one, not LLVM's no-op
+#else
       __asan_unpoison_memory_region(fiber.bottom, fiber.size);
+#endif
+    }
 #endif
 #ifdef ATTNC_FIBER_TSAN
     if (fiber.tsanFiber)

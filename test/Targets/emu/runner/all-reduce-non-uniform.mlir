@@ -22,6 +22,7 @@ func.func @all() {
   }
   %u = memref.cast %out : memref<40xf32> to memref<*xf32>
   call @printMemrefF32(%u) : (memref<*xf32>) -> ()
+  memref.dealloc %out : memref<40xf32>
   return
 }
 // ALL: [780,  780,  780,  780,  780,  780,  780,  780,  780,  780,  780,  780,  780,  780,  780,  780,  780,  780,  780,  780,  780,  780,  780,  780,  780,  780,  780,  780,  780,  780,  780,  780,  780,  780,  780,  780,  780,  780,  780,  780]
@@ -45,6 +46,7 @@ func.func @some() {
   ^done:
     gpu.terminator
   }
+  memref.dealloc %out : memref<64xf32>
   return
 }
 // SOME: error: 1 kernel launch failed under cuda-emu

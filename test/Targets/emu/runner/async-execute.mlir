@@ -47,6 +47,7 @@ func.func @main() {
   async.await %t2 : !async.token
   %p = memref.cast %buf : memref<8xi32> to memref<*xi32>
   call @printMemrefI32(%p) : (memref<*xi32>) -> ()
+  memref.dealloc %buf : memref<8xi32>
   return
 }
 func.func private @printMemrefI32(memref<*xi32>)

@@ -59,6 +59,9 @@ module attributes {gpu.container_module} {
     vector.print %n : i32
     %r = memref.load %result[] : memref<i32>
     vector.print %r : i32
+    memref.dealloc %counter : memref<i32>
+    memref.dealloc %out : memref<2xi32>
+    memref.dealloc %result : memref<i32>
     return
   }
 }

@@ -26,6 +26,7 @@ func.func @global_store() {
   }
   %u = memref.cast %buf : memref<8xf32> to memref<*xf32>
   call @printMemrefF32(%u) : (memref<*xf32>) -> ()
+  memref.dealloc %buf : memref<8xf32>
   return
 }
 // Threads 0-3 wrote their elements; the faulting thread 4 wrote nothing.
@@ -58,6 +59,7 @@ func.func @shared_store() {
   }
   %u = memref.cast %out : memref<4xf32> to memref<*xf32>
   call @printMemrefF32(%u) : (memref<*xf32>) -> ()
+  memref.dealloc %out : memref<4xf32>
   return
 }
 // SHARED: error: 1 kernel launch failed under cuda-emu

@@ -62,6 +62,8 @@ module attributes {gpu.container_module} {
     gpu.dealloc %small : memref<?xi32>
     %q = memref.cast %back : memref<?xi32> to memref<*xi32>
     call @printMemrefI32(%q) : (memref<*xi32>) -> ()
+    memref.dealloc %host : memref<?xf32>
+    memref.dealloc %back : memref<?xi32>
     return
   }
   func.func private @printMemrefF32(memref<*xf32>)

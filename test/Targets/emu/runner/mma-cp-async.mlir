@@ -120,6 +120,9 @@ module attributes {gpu.container_module} {
         args(%a : memref<16x16xf16>, %b : memref<16x8xf16>, %d : memref<16x8xf32>)
     %p = memref.cast %d : memref<16x8xf32> to memref<*xf32>
     call @printMemrefF32(%p) : (memref<*xf32>) -> ()
+    memref.dealloc %a : memref<16x16xf16>
+    memref.dealloc %b : memref<16x8xf16>
+    memref.dealloc %d : memref<16x8xf32>
     return
   }
   func.func private @printMemrefF32(memref<*xf32>)

@@ -30,6 +30,7 @@ func.func @race() {
     memref.store %w, %out[%tx] : memref<64xf32>
     gpu.terminator
   }
+  memref.dealloc %out : memref<64xf32>
   return
 }
 // RACE: error: 1 kernel launch failed under cuda-emu
@@ -47,6 +48,8 @@ func.func @out_of_bounds() {
     memref.store %v, %out[%tx] : memref<33xf32>
     gpu.terminator
   }
+  memref.dealloc %buf : memref<32xf32>
+  memref.dealloc %out : memref<33xf32>
   return
 }
 
@@ -84,6 +87,7 @@ func.func @no_wait() {
     memref.store %v, %src[%i] : memref<16xf32>
     gpu.terminator
   }
+  memref.dealloc %src : memref<16xf32>
   return
 }
 
@@ -102,6 +106,7 @@ func.func @wide_shuffle() {
     memref.store %r, %out[%tx] : memref<20xf32>
     gpu.terminator
   }
+  memref.dealloc %out : memref<20xf32>
   return
 }
 
@@ -140,6 +145,7 @@ func.func @wmma_half_warp() {
     }
     gpu.terminator
   }
+  memref.dealloc %a : memref<16x16xf16>
   return
 }
 
@@ -159,6 +165,7 @@ func.func @wmma_out_of_bounds() {
         : !gpu.mma_matrix<16x16xf16, "COp">, memref<16x16xf16>
     gpu.terminator
   }
+  memref.dealloc %a : memref<16x16xf16>
   return
 }
 
@@ -186,6 +193,7 @@ func.func @fixed() -> i32 {
     %s = arith.addi %acc, %x : i32
     scf.yield %s : i32
   }
+  memref.dealloc %out : memref<64xi32>
   return %sum : i32
 }
 // FIXED: 2016

@@ -54,6 +54,8 @@ func.func @main() {
   call @printMemrefI32(%p) : (memref<*xi32>) -> ()
   %q = memref.cast %warps : memref<64xi32> to memref<*xi32>
   call @printMemrefI32(%q) : (memref<*xi32>) -> ()
+  memref.dealloc %out : memref<2x3xi32>
+  memref.dealloc %warps : memref<64xi32>
   return
 }
 func.func private @printMemrefI32(memref<*xi32>)

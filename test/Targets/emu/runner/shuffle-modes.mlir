@@ -47,6 +47,10 @@ func.func @main() {
   call @printMemrefI32(%p1) : (memref<*xi32>) -> ()
   call @printMemrefI32(%p2) : (memref<*xi32>) -> ()
   call @printMemrefI32(%p3) : (memref<*xi32>) -> ()
+  memref.dealloc %xor : memref<40xi32>
+  memref.dealloc %down : memref<40xi32>
+  memref.dealloc %up : memref<40xi32>
+  memref.dealloc %idx : memref<40xi32>
   return
 }
 func.func private @printMemrefI32(memref<*xi32>)
