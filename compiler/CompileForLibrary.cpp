@@ -2,13 +2,16 @@
 //
 // `attnc compile --emit library` (KernelLibraryWriter.h) needs, per spec, what a
 // loader needs without the compiler: the variant's description, its constants and
-// modifier sources (for the float64 reference), and the GPU kernel as images for
-// several chips with one launch description. The kernel IR is the same for every
-// chip (the tiles do not depend on it), so each chip's image comes from a copy of
-// one lowered module, and their launch descriptions must agree.
+// modifier sources (for the float64 reference), the CPU kernel as object files for
+// each x86-64 level (one LLVM-dialect module, compiled for each), and the GPU kernel
+// as images for several chips with one launch description. The kernel IR is the
+// same for every chip (the tiles do not depend on it), so each chip's image comes
+// from a copy of one lowered module, and their launch descriptions must agree.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Compiler.h"
+#include "compiler/targets/cpu/CpuObject.h"
+#include "compiler/targets/cpu/Passes.h"
 #include "compiler/targets/cuda/CudaProgram.h"
 
 #include "mlir/IR/Diagnostics.h"
@@ -30,22 +33,55 @@ LibraryVariant describeForLibrary(const frontend::Spec &spec) {
   return v;
 }
 
+/// Adds the CPU kernel of `spec` (lowered from a copy of `module` with `options`'
+/// tiles) to `entry`, compiled for each x86-64 level.
+LogicalResult addCpuKernel(ModuleOp module, const frontend::Spec &spec,
+                           const cpu::CpuOptions &options, LibraryEntry &entry) {
+  OwningOpRef<ModuleOp> copy = module.clone();
+  if (failed(cpu::runPipeline(*copy, [&](OpPassManager &pm) {
+        cpu::buildFlashPipeline(pm, options);
+        cpu::buildCpuToLLVMPipeline(pm);
+      })))
+    return failure();
+  for (CpuIsa isa : {CpuIsa::Avx512, CpuIsa::Avx2}) {
+    std::string error;
+    std::optional<std::string> object =
+        cpu::emitCpuObject(*copy, cpuIsaLlvmCpu(isa), "_mlir_ciface_" + spec.name + "_cpu",
+                           cpuEntrySymbol(spec.name, isa), error);
+    if (!object)
+      return emitError(module.getLoc())
+             << "compiling the CPU kernel of '" << spec.name << "' for " << cpuIsaName(isa)
+             << " failed: " << error;
+    (isa == CpuIsa::Avx512 ? entry.cpuObjectAvx512 : entry.cpuObjectAvx2) = std::move(*object);
+  }
+  entry.variant.hasCpuKernel = true;
+  entry.variant.cpuLayout.blockQ = options.blockQ;
+  entry.variant.cpuLayout.blockKV = options.blockKV;
+  entry.variant.cpuLayout.headDimVPadded = cpu::paddedHeadDimV(spec.headDimV);
+  return success();
+}
+
 } // namespace
 
 std::optional<LibraryEntry> Compiler::compileForLibrary(const std::string &path,
-                                                        const cpu::CpuOptions &options,
-                                                        const std::vector<std::string> &chips) {
+                                                        const LibraryTargets &targets) {
   frontend::Spec spec;
   OwningOpRef<ModuleOp> module = import(path, &spec);
   if (!module)
     return std::nullopt;
+  LibraryEntry entry;
+  entry.variant = describeForLibrary(spec);
+  if (targets.cpu && failed(addCpuKernel(*module, spec, targets.cpuOptions, entry)))
+    return std::nullopt;
+  if (!targets.gpu)
+    return entry;
+  const cpu::CpuOptions &options = targets.gpuOptions;
+  const std::vector<std::string> &chips = targets.chips;
   cuda::GpuTileOptions tiles = spillFreeGpuTiles(*module, spec, options);
   if (failed(cpu::runPipeline(*module, [&](OpPassManager &pm) {
         cuda::buildGpuKernelPipeline(pm, tiles, gpuTraits(spec));
       })))
     return std::nullopt;
-  LibraryEntry entry;
-  entry.variant = describeForLibrary(spec);
   entry.variant.hasGpuKernel = true;
   auto addImage = [&](const std::string &chip, const std::string &format, std::string bytes) {
     entry.variant.images.push_back({chip, format, nullptr, bytes.size()});

@@ -43,6 +43,14 @@ enum class Target {
   Cuda,    ///< the GPU kernel on the CUDA device (needs a GPU and its driver)
 };
 
+/// What `Compiler::compileForLibrary` puts in a kernel library entry.
+struct LibraryTargets {
+  bool cpu = true, gpu = true;
+  cpu::CpuOptions cpuOptions;             ///< the CPU kernel's tiles
+  cpu::CpuOptions gpuOptions{0, 0, 0};    ///< the GPU kernel's (0: its heuristic)
+  std::vector<std::string> chips{"sm_80", "sm_90a"};
+};
+
 class CompiledVariant {
 public:
   VariantDesc desc;
@@ -102,12 +110,12 @@ public:
     return compileFileFor(path, target,
                           target == Target::Cpu ? cpu::CpuOptions{} : cpu::CpuOptions{0, 0, 0});
   }
-  /// Compiles the spec at `path` into a kernel library's entry: its description and
-  /// GPU kernel, a cubin for each of `chips` (when ptxas is installed) and the PTX
-  /// of the first (for newer GPUs). Null after printing diagnostics.
+  /// Compiles the spec at `path` into a kernel library's entry: its description,
+  /// with `targets.cpu` its CPU kernel for each x86-64 level, with `targets.gpu` its
+  /// GPU kernel, a cubin for each of `targets.chips` (when ptxas is installed) and
+  /// the PTX of the first (for newer GPUs). Null after printing diagnostics.
   std::optional<LibraryEntry> compileForLibrary(const std::string &path,
-                                                const cpu::CpuOptions &options,
-                                                const std::vector<std::string> &chips);
+                                                const LibraryTargets &targets);
   /// Compiles spec text; `name` labels it in diagnostics.
   std::shared_ptr<CompiledVariant> compileText(const std::string &name,
                                                const std::string &text,

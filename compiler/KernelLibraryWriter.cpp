@@ -87,6 +87,15 @@ void writeVariant(std::ostream &os, std::ostream &table, size_t n, const Library
     os << "{" << cString(v.images[i].chip) << ", " << cString(v.images[i].format) << ", " << p
        << "image" << i << ", " << entry.imageBytes[i].size() << "ULL},";
   os << "{0, 0, 0, 0}};\n\n";
+  if (v.hasCpuKernel)
+    for (CpuIsa isa : {CpuIsa::Avx512, CpuIsa::Avx2})
+      os << "extern void " << cpuEntrySymbol(d.name, isa)
+         << "(void **) __attribute__((visibility(\"hidden\")));\n";
+  std::string cpu = "0, 0, 0, 0, 0";
+  if (v.hasCpuKernel)
+    cpu = cpuEntrySymbol(d.name, CpuIsa::Avx512) + ", " + cpuEntrySymbol(d.name, CpuIsa::Avx2) + ", " +
+          std::to_string(v.cpuLayout.blockQ) + ", " + std::to_string(v.cpuLayout.blockKV) +
+          ", " + std::to_string(v.cpuLayout.headDimVPadded);
   std::ostringstream scale;
   scale.precision(17);
   scale << d.scale;
@@ -94,7 +103,8 @@ void writeVariant(std::ostream &os, std::ostream &table, size_t n, const Library
         << d.headDim << ", " << d.headDimV << ", " << int(d.dtype) << ", " << scale.str()
         << ",\n  " << d.scalars.size() << ", " << p << "scalars, " << d.buffers.size() << ", "
         << p << "buffers, " << v.constants.size() << ", " << p << "constants,\n  "
-        << cStringOrNull(v.scoreMod) << ", " << cStringOrNull(v.maskMod) << ",\n  "
+        << cStringOrNull(v.scoreMod) << ", " << cStringOrNull(v.maskMod) << ",\n  " << cpu
+        << ",\n  "
         << (v.hasGpuKernel ? cString(v.launch.kernel) : "0") << ", " << v.launch.blockQ << ", "
         << v.launch.threads << ", " << v.launch.dynamicSharedBytes << ", "
         << v.launch.params.size() << ", " << p << "params, " << v.images.size() << ", " << p
@@ -115,6 +125,10 @@ std::string findCCompiler() {
 }
 
 } // namespace
+
+std::string cpuEntrySymbol(const std::string &name, CpuIsa isa) {
+  return "attnc_cpu_" + name + "_" + cpuIsaName(isa);
+}
 
 std::string kernelLibrarySource(const std::vector<LibraryEntry> &entries,
                                 const std::string &attncVersion) {
@@ -146,8 +160,25 @@ Status writeKernelLibrary(const std::vector<LibraryEntry> &entries,
               log = (dir + "/cc.log").str();
   std::ofstream(header) << kLibraryAbiHeader;
   std::ofstream(source) << kernelLibrarySource(entries, attncVersion);
+  // The CPU kernels' objects; they call nothing but the C library's memory and
+  // math functions, and --no-undefined makes any other reference an error here
+  // rather than at load time.
+  std::vector<std::string> objects;
+  for (const LibraryEntry &entry : entries) {
+    if (!entry.variant.hasCpuKernel)
+      continue;
+    for (CpuIsa isa : {CpuIsa::Avx512, CpuIsa::Avx2}) {
+      objects.push_back((dir + "/" + cpuEntrySymbol(entry.variant.desc.name, isa) + ".o").str());
+      std::ofstream(objects.back(), std::ios::binary)
+          << (isa == CpuIsa::Avx512 ? entry.cpuObjectAvx512 : entry.cpuObjectAvx2);
+    }
+  }
   llvm::SmallVector<llvm::StringRef> args{cc,  "-shared", "-fPIC", "-O1", "-fvisibility=hidden",
                                           "-o", outputPath, source};
+  for (const std::string &object : objects)
+    args.push_back(object);
+  for (llvm::StringRef flag : {"-lm", "-Wl,--no-undefined"})
+    args.push_back(flag);
   std::optional<llvm::StringRef> redirects[] = {std::nullopt, llvm::StringRef(log),
                                                 llvm::StringRef(log)};
   std::string error;

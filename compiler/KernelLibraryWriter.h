@@ -2,9 +2,11 @@
 //
 // `attnc compile --emit library` writes its variants as a kernel library
 // (runtime/library/LibraryAbi.h): a C source file holding the variant table and
-// the GPU images as byte arrays, compiled into a shared object by the system's C
-// compiler ($CC, else cc, clang or gcc). The library needs only the C library; the
-// attnc runtime reads it (runtime/library/KernelLibrary.h).
+// the GPU images as byte arrays, compiled by the system's C compiler ($CC, else cc,
+// clang or gcc) and linked with the CPU kernels' object files (one per variant and
+// x86-64 level, compiler/targets/cpu/CpuObject.h) into a shared object. The library
+// needs only the C library; the attnc runtime reads it
+// (runtime/library/KernelLibrary.h).
 //
 //===----------------------------------------------------------------------===//
 #ifndef ATTNC_COMPILER_KERNELLIBRARYWRITER_H
@@ -17,11 +19,18 @@
 
 namespace attnc {
 
-/// One variant to write: `images[i].data` points at `imageBytes[i]`.
+/// One variant to write: `images[i].data` points at `imageBytes[i]`; with
+/// `variant.hasCpuKernel`, the CPU kernel's object files, each defining the packed
+/// entry `cpuEntrySymbol(variant name, level)`.
 struct LibraryEntry {
   LibraryVariant variant;
   std::vector<std::string> imageBytes;
+  std::string cpuObjectAvx512, cpuObjectAvx2;
 };
+
+/// The symbol of the CPU kernel of variant `name` for `isa` in a library (variant
+/// names are identifiers and unique in a library).
+std::string cpuEntrySymbol(const std::string &name, CpuIsa isa);
 
 /// The C source of a library holding `entries`.
 std::string kernelLibrarySource(const std::vector<LibraryEntry> &entries,

@@ -9,6 +9,7 @@ PKGS=(
   libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools
   clang-22 libclang-rt-22-dev
   nlohmann-json3-dev libgtest-dev libopenblas-dev
+  qemu-user  # runs attnc-rt on an emulated processor without AVX-512 (a lit test)
 )
 
 missing=()

@@ -41,6 +41,11 @@ config.substitutions.append(("%attnc_runtime_lib", os.path.join(config.attnc_obj
 if os.path.exists("/usr/local/cuda/bin/ptxas"):
     config.available_features.add("ptxas")
 
+# QEMU's user-mode emulator (runs attnc-rt on an emulated processor without AVX-512).
+import shutil
+if shutil.which("qemu-x86_64"):
+    config.available_features.add("qemu-x86_64")
+
 # The MLIR runner utilities (printMemrefF32, ...) for attn-emu-runner programs.
 llvm_lib_dir = os.path.join(os.path.dirname(config.llvm_tools_dir), "lib")
 config.substitutions.append(("%mlir_runner_utils", os.path.join(llvm_lib_dir, "libmlir_runner_utils.so")))

@@ -121,7 +121,7 @@ void writeRow(const TensorView &view, int64_t offset, int64_t stride, int64_t n,
 } // namespace
 
 CpuKernel::CpuKernel(VariantDesc variant, CpuKernelLayout layout, CpuKernelEntry entry,
-                     std::shared_ptr<void> owner)
+                     std::shared_ptr<const void> owner)
     : variant_(std::move(variant)), layout_(layout), entry_(entry),
       owner_(std::move(owner)) {}
 

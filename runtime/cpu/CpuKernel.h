@@ -1,6 +1,6 @@
 //===- CpuKernel.h - launching a compiled CPU attention kernel ----*- C++ -*-===//
 //
-// A compiled CPU kernel is a JIT-compiled function with the ABI of
+// A compiled CPU kernel is a function (JIT-compiled, or in a kernel library) with the ABI of
 // `attn-lower-flash-to-cpu` (docs/cpu-target.md): packed f32 panels for q, k
 // (transposed key tiles), v, out and lse, the variant's scalars and buffers, a status
 // word, the sequence lengths and a [begin, end) range of work items. `CpuKernel::run`
@@ -36,7 +36,7 @@ using CpuKernelEntry = void (*)(void **);
 class CpuKernel {
 public:
   CpuKernel(VariantDesc variant, CpuKernelLayout layout, CpuKernelEntry entry,
-            std::shared_ptr<void> owner);
+            std::shared_ptr<const void> owner);
   ~CpuKernel();
 
   const VariantDesc &variant() const { return variant_; }
@@ -49,7 +49,7 @@ private:
   VariantDesc variant_;
   CpuKernelLayout layout_;
   CpuKernelEntry entry_;
-  std::shared_ptr<void> owner_; ///< keeps the JIT-compiled code alive
+  std::shared_ptr<const void> owner_; ///< keeps the code alive (JIT or kernel library)
   /// Packed buffers kept between calls (one per concurrent call).
   mutable std::mutex workspaceMutex_;
   mutable std::vector<std::unique_ptr<Workspace>> workspaces_;

@@ -40,6 +40,14 @@ LibraryVariant readVariant(const attnc_lib_variant &v) {
   }
   out.scoreMod = orEmpty(v.score_mod);
   out.maskMod = orEmpty(v.mask_mod);
+  out.hasCpuKernel = v.cpu_avx512 != nullptr;
+  if (out.hasCpuKernel) {
+    out.cpuAvx512 = v.cpu_avx512;
+    out.cpuAvx2 = v.cpu_avx2;
+    out.cpuLayout.blockQ = v.cpu_block_q;
+    out.cpuLayout.blockKV = v.cpu_block_kv;
+    out.cpuLayout.headDimVPadded = v.cpu_head_dim_v_padded;
+  }
   out.hasGpuKernel = v.kernel != nullptr;
   if (out.hasGpuKernel) {
     out.launch.kernel = v.kernel;
@@ -71,6 +79,13 @@ bool plausible(const attnc_lib_variant &v) {
     if (!v.buffers[i].name || !dtypeOk(v.buffers[i].dtype) || v.buffers[i].rank < 0 ||
         (v.buffers[i].rank && !v.buffers[i].shape))
       return false;
+  // A CPU kernel has both levels and tiles the packer can lay out (CpuKernel.h).
+  if ((v.cpu_avx512 == nullptr) != (v.cpu_avx2 == nullptr))
+    return false;
+  if (v.cpu_avx512 && (v.cpu_block_q <= 0 || v.cpu_block_kv <= 0 || v.cpu_block_q > 4096 ||
+                       v.cpu_block_kv > 4096 || v.cpu_head_dim_v_padded < v.head_dim_v ||
+                       v.cpu_head_dim_v_padded % 16 != 0))
+    return false;
   if (v.kernel && ((v.num_params && !v.params) || (v.num_images && !v.images)))
     return false;
   for (uint32_t i = 0; v.kernel && i < v.num_images; ++i)
@@ -186,6 +201,21 @@ const LibraryImage *KernelLibrary::imageFor(const LibraryVariant &variant, int m
   return nullptr;
 }
 
+Result<std::shared_ptr<CpuKernel>> KernelLibrary::cpuKernel(const std::string &name,
+                                                             CpuIsa isa) const {
+  Result<const LibraryVariant *> variant = find(name);
+  if (!variant)
+    return variant.status();
+  const LibraryVariant &v = **variant;
+  if (!v.hasCpuKernel)
+    return Status::error("variant '" + name + "' of kernel library '" + path_ +
+                         "' has no CPU kernel (compile it with --target cpu or all)");
+  // The kernel's code lives in the library: the kernel keeps the library loaded.
+  return std::make_shared<CpuKernel>(v.desc, v.cpuLayout,
+                                     isa == CpuIsa::Avx512 ? v.cpuAvx512 : v.cpuAvx2,
+                                     std::shared_ptr<const void>(shared_from_this()));
+}
+
 Result<std::shared_ptr<CudaKernel>> KernelLibrary::cudaKernel(const std::string &name) const {
   Result<const LibraryVariant *> variant = find(name);
   if (!variant)
@@ -218,7 +248,21 @@ Result<std::shared_ptr<CudaKernel>> KernelLibrary::cudaKernel(const std::string 
 }
 
 void KernelLibrary::registerIn(AttentionInterface &registry) const {
+  Result<CpuIsa> isa = chooseCpuIsa();
   for (const LibraryVariant &v : variants_) {
+    if (v.hasCpuKernel) {
+      if (isa) {
+        std::shared_ptr<CpuKernel> kernel = cpuKernel(v.desc.name, *isa).take();
+        registry.registerFunction(
+            v.desc.name, [kernel](const AttentionCall &call) { return kernel->run(call); },
+            Device::Cpu);
+      } else {
+        Status why = Status::error("variant '" + v.desc.name + "' of kernel library '" +
+                                   path_ + "': " + isa.status().message());
+        registry.registerFunction(
+            v.desc.name, [why](const AttentionCall &) { return why; }, Device::Cpu);
+      }
+    }
     if (!v.hasGpuKernel)
       continue;
     // The library stays loaded while a registration can still load from it.

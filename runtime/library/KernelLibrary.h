@@ -2,9 +2,11 @@
 //
 // A kernel library (LibraryAbi.h) is opened with dlopen and its table read into
 // the runtime's types: each variant's description, the sources of its modifiers
-// (for the float64 reference), its GPU kernel's launch and images. `cudaKernel`
-// loads the image that runs on the current GPU (its chip's cubin, else PTX for the
-// driver's JIT) and gives a CudaKernel launched like a JIT-compiled one.
+// (for the float64 reference), its CPU kernel's entries, its GPU kernel's launch and
+// images. `cpuKernel` gives the CPU kernel for this processor's level (CpuIsa.h) as a
+// CpuKernel run like a JIT-compiled one; `cudaKernel` loads the image that runs on
+// the current GPU (its chip's cubin, else PTX for the driver's JIT) and gives a
+// CudaKernel launched like a JIT-compiled one.
 // Everything a library can get wrong (not loadable, not a library, another ABI,
 // no such variant, nothing for this GPU) is an error naming the file.
 //
@@ -15,6 +17,8 @@
 #include "runtime/AttentionInterface.h"
 #include "runtime/Status.h"
 #include "runtime/Variant.h"
+#include "runtime/cpu/CpuIsa.h"
+#include "runtime/cpu/CpuKernel.h"
 #include "runtime/cuda/CudaKernel.h"
 #include "runtime/cuda/GpuLaunch.h"
 
@@ -41,6 +45,9 @@ struct LibraryVariant {
   VariantDesc desc;
   std::vector<LibraryConstant> constants;
   std::string scoreMod, maskMod; ///< sources; empty when absent
+  bool hasCpuKernel = false;
+  CpuKernelEntry cpuAvx512 = nullptr, cpuAvx2 = nullptr;
+  CpuKernelLayout cpuLayout;
   bool hasGpuKernel = false;
   GpuLaunchDesc launch;
   std::vector<LibraryImage> images;
@@ -61,12 +68,16 @@ public:
   /// The image of `variant` for a device of compute capability major.minor: the
   /// chip's cubin (sm_90a for 9.0, sm_80 for 8.x), else PTX (any 8.0+ GPU).
   static const LibraryImage *imageFor(const LibraryVariant &variant, int major, int minor);
+  /// `name`'s CPU kernel for `isa`.
+  Result<std::shared_ptr<CpuKernel>> cpuKernel(const std::string &name, CpuIsa isa) const;
   /// `name`'s GPU kernel, loaded on the current device.
   Result<std::shared_ptr<CudaKernel>> cudaKernel(const std::string &name) const;
-  /// Registers every variant's GPU kernel under its name (for Device::Cuda). The
-  /// kernel is loaded on the GPU at its first call (so that registering needs no
-  /// GPU); a call then fails with the load's error if it cannot be loaded. `open`
-  /// registers in ALL_ATTENTION_FUNCTIONS.
+  /// Registers every variant's kernels under its name: the CPU kernel for
+  /// Device::Cpu (at the level chooseCpuIsa picks; a call fails with its error where
+  /// it picks none) and the GPU kernel for Device::Cuda. The GPU kernel is loaded on
+  /// the GPU at its first call (so that registering needs no GPU); a call then fails
+  /// with the load's error if it cannot be loaded. `open` registers in
+  /// ALL_ATTENTION_FUNCTIONS.
   void registerIn(AttentionInterface &registry) const;
 
 private:

@@ -4,8 +4,10 @@
  * with one C entry point, `attnc_library_v1`, returning a table of variants: each
  * with its description (head layout, dtype, scale, scalars, buffers, constants and
  * the source of its score_mod/mask_mod, so a loader can check results against the
- * float64 reference), the launch of its GPU kernel (runtime/cuda/GpuLaunch.h) and
- * the kernel's images (a cubin per chip, PTX for newer GPUs). The generated C
+ * float64 reference), its CPU kernel compiled twice (for x86-64 with AVX-512 and
+ * with AVX2, runtime/cpu/CpuIsa.h) with the tiles it was generated for, the launch
+ * of its GPU kernel (runtime/cuda/GpuLaunch.h) and the kernel's images (a cubin per
+ * chip, PTX for newer GPUs). The generated C
  * source includes this header; the runtime reads the table through it. Plain C,
  * so that the table needs nothing beyond a C compiler to build and dlopen to read.
  *
@@ -20,7 +22,7 @@ extern "C" {
 #endif
 
 /* Bumped with any change to the structs below. */
-#define ATTNC_LIBRARY_ABI_VERSION 1u
+#define ATTNC_LIBRARY_ABI_VERSION 2u
 
 /* Element types: the runtime's DType codes. */
 enum { ATTNC_F32 = 0, ATTNC_F16 = 1, ATTNC_BF16 = 2, ATTNC_I32 = 3, ATTNC_I64 = 4 };
@@ -70,6 +72,11 @@ typedef struct {
   const attnc_lib_constant *constants;
   const char *score_mod; /* the expression's source, or NULL */
   const char *mask_mod;
+  /* The CPU kernel (both NULL when the library has none for this variant): the
+   * packed entry runtime/cpu/CpuKernel.h calls, for each x86-64 level. */
+  void (*cpu_avx512)(void **);
+  void (*cpu_avx2)(void **);
+  int64_t cpu_block_q, cpu_block_kv, cpu_head_dim_v_padded;
   /* The GPU kernel (kernel NULL when the library has none for this variant). */
   const char *kernel;
   int64_t block_q, threads, dynamic_shared_bytes;

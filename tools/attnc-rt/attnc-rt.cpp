@@ -6,9 +6,11 @@
 //                  [--check=false] [--tolerance X]
 //   attnc-rt bench LIB.so NAME --shape B,Q_LEN,KV_LEN [--reps N] [--seed N]
 //                  [--scalar NAME=V]... [--reference]
-// each with [--device cuda]. The runtime-only build's tool: it links no LLVM or
-// MLIR. Runs, checks and prints as `attnc run|bench` do (tools/common). The float64
-// reference evaluates the modifiers' sources the library carries.
+// each with [--device cpu|cuda] (default: cpu where the variant has a CPU kernel).
+// The runtime-only build's tool: it links no LLVM or MLIR. Runs, checks and prints
+// as `attnc run|bench` do (tools/common). The float64 reference evaluates the
+// modifiers' sources the library carries. The CPU kernel runs at the level
+// chooseCpuIsa picks (ATTNC_CPU_ISA=avx512|avx2 forces it).
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/frontend/ExprReference.h"
@@ -33,11 +35,12 @@ const char *kUsage =
     "                      [--check=false] [--tolerance X]\n"
     "       attnc-rt bench LIB.so NAME --shape B,Q_LEN,KV_LEN [--reps N] [--seed N]\n"
     "                      [--scalar NAME=V]... [--reference]\n"
-    "       (each with [--device cuda]; libraries hold GPU kernels)\n";
+    "       (each with [--device cpu|cuda]; default: cpu where the variant has a CPU\n"
+    "       kernel; ATTNC_CPU_ISA=avx512|avx2 forces the CPU kernel's level)\n";
 
 /// The parsed command line.
 struct Command {
-  std::string verb, library, name, device = "cuda";
+  std::string verb, library, name, device; ///< device: "", "cpu" or "cuda"
   RunOptions options;
 };
 
@@ -109,26 +112,57 @@ Status parseCommandLine(int argc, char **argv, Command &cmd) {
   cmd.library = positional[1];
   if (wanted == 3)
     cmd.name = positional[2];
-  if (cmd.device != "cuda")
-    return Status::error("--device '" + cmd.device + "': libraries hold GPU kernels only for "
-                         "now (expected cuda)");
+  if (!cmd.device.empty() && cmd.device != "cpu" && cmd.device != "cuda")
+    return Status::error("unknown --device '" + cmd.device + "' (expected cpu or cuda)");
   return Status::ok();
 }
 
-/// attnc-rt list: one line per variant.
+/// attnc-rt list: one line per variant, then the CPU level kernels run at here.
 int listVariants(const KernelLibrary &library) {
   std::printf("%s: %zu variant(s), written by attnc %s\n", library.path().c_str(),
               library.variants().size(), library.attncVersion().c_str());
+  bool anyCpu = false;
   for (const LibraryVariant &v : library.variants()) {
     std::string images;
     for (const LibraryImage &i : v.images)
       images += (images.empty() ? "" : ", ") + i.chip + " " + i.format;
-    std::printf("  %-24s heads %lld/%lld  head_dim %lld/%lld  %-4s  cuda: %s\n",
+    anyCpu |= v.hasCpuKernel;
+    std::printf("  %-24s heads %lld/%lld  head_dim %lld/%lld  %-4s  cpu: %s  cuda: %s\n",
                 v.desc.name.c_str(), (long long)v.desc.headsQ, (long long)v.desc.headsKV,
                 (long long)v.desc.headDim, (long long)v.desc.headDimV, dtypeName(v.desc.dtype),
-                images.empty() ? "-" : images.c_str());
+                v.hasCpuKernel ? "avx512, avx2" : "-", images.empty() ? "-" : images.c_str());
+  }
+  if (anyCpu) {
+    Result<CpuIsa> isa = chooseCpuIsa();
+    std::printf("CPU kernels run here with %s\n",
+                isa ? cpuIsaName(*isa) : ("none: " + isa.status().message()).c_str());
   }
   return 0;
+}
+
+/// The kernel `cmd` runs: the CPU's or the GPU's, as a Runnable's run and target.
+Status chooseKernel(const KernelLibrary &library, const LibraryVariant &variant,
+                    const Command &cmd, Runnable &runnable) {
+  std::string device = cmd.device.empty() ? (variant.hasCpuKernel ? "cpu" : "cuda") : cmd.device;
+  runnable.target = device;
+  if (device == "cpu") {
+    Result<CpuIsa> isa = chooseCpuIsa();
+    if (!isa)
+      return isa.status();
+    Result<std::shared_ptr<CpuKernel>> kernel = library.cpuKernel(cmd.name, *isa);
+    if (!kernel)
+      return kernel.status();
+    std::shared_ptr<CpuKernel> k = kernel.take();
+    runnable.run = [k](const AttentionCall &call) { return k->run(call); };
+    return Status::ok();
+  }
+  Result<std::shared_ptr<CudaKernel>> kernel = library.cudaKernel(cmd.name);
+  if (!kernel)
+    return kernel.status();
+  std::shared_ptr<CudaKernel> k = kernel.take();
+  runnable.run = [k](const AttentionCall &call) { return k->run(call); };
+  runnable.cudaKernel = k;
+  return Status::ok();
 }
 
 /// The modifier sources of `v` in the frontend's terms.
@@ -171,15 +205,11 @@ int main(int argc, char **argv) {
   if (!mods)
     return failWith("kernel library '" + cmd.library + "', variant '" + cmd.name +
                 "': " + mods.status().message());
-  Result<std::shared_ptr<CudaKernel>> kernel = (*library)->cudaKernel(cmd.name);
-  if (!kernel)
-    return failWith(kernel.status().message());
   auto parsed = std::make_shared<frontend::ParsedModifiers>(std::move(*mods));
   Runnable runnable;
   runnable.desc = (*variant)->desc;
-  runnable.target = "cuda";
-  std::shared_ptr<CudaKernel> k = kernel.take();
-  runnable.run = [k](const AttentionCall &call) { return k->run(call); };
+  if (Status s = chooseKernel(**library, **variant, cmd, runnable); !s)
+    return failWith(s.message());
   VariantDesc desc = runnable.desc;
   runnable.reference = [desc, parsed](const AttentionCall &call) {
     return referenceAttention(
@@ -187,6 +217,5 @@ int main(int argc, char **argv) {
   };
   runnable.maskMod = parsed->maskMod.get();
   runnable.scoreMod = parsed->scoreMod.get();
-  runnable.cudaKernel = k;
   return cmd.verb == "bench" ? runBench(runnable, cmd.options) : runCommand(runnable, cmd.options);
 }

@@ -3,7 +3,7 @@
 //   attnc check   SPEC
 //   attnc compile SPEC [--target cpu|cuda|cuda-emu] [--emit attn|flash|gpu|llvm|ptx|cubin]
 //                      [--chip sm_80|sm_90a] [--report] [-o FILE]
-//   attnc compile SPEC... --emit library --target cuda [--chip sm_80,sm_90a] -o libNAME.so
+//   attnc compile SPEC... --emit library [--target cpu|cuda|all] [--chip sm_80,sm_90a] -o libNAME.so
 //   attnc run     SPEC --inputs IN.safetensors --output OUT.safetensors
 //   attnc run     SPEC --random B,Q_LEN,KV_LEN [--seed N] [--scalar NAME=V]...
 //   attnc bench   SPEC --shape B,Q_LEN,KV_LEN [--reps N]
@@ -89,7 +89,7 @@ cl::opt<bool> report("report",
                               "memory (ptxas -v) and its occupancy for --chip"),
                      cl::init(false), cl::sub(compileCmd), cl::cat(attncCategory));
 
-cl::opt<std::string> target("target", cl::desc("cpu (default), cuda or cuda-emu"),
+cl::opt<std::string> target("target", cl::desc("cpu (default), cuda or cuda-emu; for --emit library cpu, cuda or all (default)"),
                             cl::init("cpu"), cl::sub(checkCmd), cl::sub(compileCmd),
                             cl::sub(runCmd), cl::sub(benchCmd), cl::cat(attncCategory));
 
@@ -158,7 +158,20 @@ cl::opt<bool> withReference("reference",
 
 int fail(const Twine &message) { return failWith(message.str()); }
 
+/// Whether the command writes a kernel library.
+bool writesLibrary() { return compileCmd && emitKind == EmitKind::Library; }
+
+/// --target of --emit library: cpu, cuda, or all (the default).
+std::string libraryTarget() { return target.getNumOccurrences() ? std::string(target) : "all"; }
+
 Status checkTarget() {
+  if (writesLibrary()) {
+    std::string t = libraryTarget();
+    if (t == "cpu" || t == "cuda" || t == "all")
+      return Status::ok();
+    return Status::error("--emit library holds kernels for --target cpu, cuda or all (the "
+                         "default), not '" + t + "'");
+  }
   if (target == "cpu" || target == "cuda-emu")
     return Status::ok();
   if (target == "cuda" && (compileCmd || checkCmd)) // compiling needs no GPU
@@ -176,6 +189,8 @@ Target compileTarget() {
 /// Whether the command builds the GPU kernel: a GPU target, or (compile) an emit or
 /// report that only the GPU kernel has, which implies the GPU target's defaults.
 bool buildsGpuKernel() {
+  if (writesLibrary())
+    return libraryTarget() != "cpu";
   if (compileTarget() != Target::Cpu)
     return true;
   return compileCmd && (report || emitKind == EmitKind::Gpu || emitKind == EmitKind::Ptx ||
@@ -350,23 +365,30 @@ std::vector<std::string> chipList() {
   return chips;
 }
 
-/// attnc compile SPEC... --emit library -o LIB.so
+/// attnc compile SPEC... --emit library -o LIB.so [--target cpu|cuda|all]: the CPU
+/// kernel with the CPU's tiles (--block-q/--block-kv, else 64), the GPU kernel with
+/// the GPU's (the flags, else its heuristic).
 int runCompileLibrary(Compiler &compiler) {
-  if (compileTarget() != Target::Cuda && compileTarget() != Target::Cpu)
-    return fail("--emit library holds kernels for --target cuda (CPU kernels in libraries "
-                "are not implemented yet)");
   if (outputPath == "-")
     return fail("--emit library writes a shared library: give the file with -o");
-  std::vector<std::string> chips =
-      chip.getNumOccurrences() ? chipList() : std::vector<std::string>{"sm_80", "sm_90a"};
-  for (const std::string &c : chips)
+  LibraryTargets targets;
+  targets.cpu = libraryTarget() != "cuda";
+  targets.gpu = libraryTarget() != "cpu";
+  if (!targets.gpu && chip.getNumOccurrences())
+    return fail("--chip chooses the GPUs of the GPU kernel: use it with --target cuda or all");
+  targets.cpuOptions.blockQ = blockQ;
+  targets.cpuOptions.blockKV = blockKV;
+  targets.gpuOptions = cpuOptions();
+  if (chip.getNumOccurrences())
+    targets.chips = chipList();
+  for (const std::string &c : targets.chips)
     if (!cuda::isSupportedChip(c))
       return fail("unsupported --chip '" + c + "' (expected sm_80 or sm_90a)");
   std::vector<std::string> specs{specPath};
   specs.insert(specs.end(), moreSpecs.begin(), moreSpecs.end());
   std::vector<LibraryEntry> entries;
   for (const std::string &path : specs) {
-    std::optional<LibraryEntry> entry = compiler.compileForLibrary(path, cpuOptions(), chips);
+    std::optional<LibraryEntry> entry = compiler.compileForLibrary(path, targets);
     if (!entry)
       return 1;
     for (const LibraryEntry &e : entries)
@@ -381,18 +403,15 @@ int runCompileLibrary(Compiler &compiler) {
 }
 
 int runCompile(Compiler &compiler) {
+  if (writesLibrary())
+    return runCompileLibrary(compiler);
   if (target.getNumOccurrences() && compileTarget() == Target::Cpu && buildsGpuKernel())
     return fail(std::string(report                          ? "--report"
                             : emitKind == EmitKind::Gpu     ? "--emit gpu"
                             : emitKind == EmitKind::Ptx     ? "--emit ptx"
-                            : emitKind == EmitKind::Cubin   ? "--emit cubin"
-                                                            : "--emit library") +
+                                                            : "--emit cubin") +
                 " is about the GPU kernel, not --target cpu's: use --target cuda (or leave "
-                "--target out)" +
-                (emitKind == EmitKind::Library ? "; CPU kernels in libraries are not implemented yet"
-                                               : ""));
-  if (emitKind == EmitKind::Library)
-    return runCompileLibrary(compiler);
+                "--target out)");
   if (!moreSpecs.empty())
     return fail("compile takes one spec, except with --emit library");
   frontend::Spec spec; // its head dims pick the GPU's tile sizes

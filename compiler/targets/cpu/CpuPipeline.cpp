@@ -81,11 +81,16 @@ static void registerTranslations(MLIRContext *ctx) {
   ctx->appendDialectRegistry(registry);
 }
 
-LogicalResult printLLVMIR(ModuleOp module, llvm::raw_ostream &os) {
+std::unique_ptr<llvm::Module> translateToLLVMIR(ModuleOp module,
+                                               llvm::LLVMContext &llvmContext) {
   initializeLLVM();
   registerTranslations(module.getContext());
+  return translateModuleToLLVMIR(module, llvmContext);
+}
+
+LogicalResult printLLVMIR(ModuleOp module, llvm::raw_ostream &os) {
   llvm::LLVMContext llvmContext;
-  std::unique_ptr<llvm::Module> llvmModule = translateModuleToLLVMIR(module, llvmContext);
+  std::unique_ptr<llvm::Module> llvmModule = translateToLLVMIR(module, llvmContext);
   if (!llvmModule)
     return module.emitError("translation to LLVM IR failed");
   auto tmBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();

@@ -18,6 +18,10 @@
 namespace mlir {
 class ExecutionEngine;
 }
+namespace llvm {
+class LLVMContext;
+class Module;
+}
 
 namespace attnc::cpu {
 
@@ -37,6 +41,10 @@ void buildCpuToLLVMPipeline(mlir::OpPassManager &pm);
 /// Runs a pipeline with the context's diagnostics; failure has been reported.
 mlir::LogicalResult runPipeline(mlir::ModuleOp module,
                                 const std::function<void(mlir::OpPassManager &)> &build);
+
+/// The LLVM IR of an LLVM-dialect module, unoptimised (null after a diagnostic).
+std::unique_ptr<llvm::Module> translateToLLVMIR(mlir::ModuleOp module,
+                                               llvm::LLVMContext &llvmContext);
 
 /// Prints the LLVM IR of an LLVM-dialect module (optimised at -O3 for the host).
 mlir::LogicalResult printLLVMIR(mlir::ModuleOp module, llvm::raw_ostream &os);
