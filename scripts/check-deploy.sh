@@ -3,7 +3,9 @@
 #  1. the runtime-only configuration (-DATTNC_RUNTIME_ONLY=ON) builds with g++ while
 #     LLVM, MLIR and nlohmann-json are made unfindable, no object includes one of
 #     their headers (ninja's dependency records) and attnc-rt links none of them;
-#  2. the GPU check's local half (scripts/gpu-check.sh prepare, with the full build's
+#  2. the runtime-only attnc-rt runs every example's CPU kernels (both x86-64 levels)
+#     from a library the full build compiled, checked against the float64 reference;
+#  3. the GPU check's local half (scripts/gpu-check.sh prepare, with the full build's
 #     attnc) and its device half (the runtime-only attnc-rt) against the stand-in CUDA
 #     driver: the library loads, every variant is launched and reported, and the
 #     stand-in's unwritten (poisoned) outputs fail the reference check.
@@ -31,6 +33,29 @@ for f in "$RT/bin/attnc-rt" "$RT/lib/libattnc_runtime.so"; do
   fi
 done
 echo "check-deploy: runtime-only build ok ($(ldd "$RT/bin/attnc-rt" | wc -l) shared libraries, none of LLVM/MLIR)"
+
+# The runtime-only attnc-rt runs the CPU kernels of a library the full build wrote:
+# every example, checked against the float64 reference, at each x86-64 level.
+cpulib=$BUILD/libexamples-cpu.so
+"$BUILD/bin/attnc" compile examples/specs/*.json --emit library --target cpu -o "$cpulib"
+if ldd "$cpulib" | grep -iE 'llvm|mlir|stdc\+\+'; then
+  echo "check-deploy: $cpulib links more than the C library" >&2
+  exit 1
+fi
+ran=0
+for isa in avx512 avx2; do
+  for spec in examples/specs/*.json; do
+    name=$(basename "$spec" .json)
+    if ! ATTNC_CPU_ISA=$isa "$RT/bin/attnc-rt" run "$cpulib" "$name" --random 2,37,75 \
+        --seed "$ran" >"$RT.cpu.log" 2>&1; then
+      cat "$RT.cpu.log" >&2
+      echo "check-deploy: the runtime-only attnc-rt failed on $name ($isa)" >&2
+      exit 1
+    fi
+    ran=$((ran + 1))
+  done
+done
+echo "check-deploy: the runtime-only attnc-rt ran all $ran CPU kernels (examples x avx512, avx2) of a library of $(du -k "$cpulib" | cut -f1) KiB, each matching the float64 reference"
 
 # Installed, and used by an outside CMake project through find_package(attnc).
 prefix=$PWD/$BUILD/install-prefix
