@@ -3,9 +3,12 @@
 #  1. the runtime-only configuration (-DATTNC_RUNTIME_ONLY=ON) builds with g++ while
 #     LLVM, MLIR and nlohmann-json are made unfindable, no object includes one of
 #     their headers (ninja's dependency records) and attnc-rt links none of them;
-#  2. the runtime-only attnc-rt runs every example's CPU kernels (both x86-64 levels)
+#  2. cmake --install of the runtime-only and of the full build, and an outside
+#     project (test/install-consumer) built against each with find_package(attnc):
+#     attnc::runtime loading a library from C++ and C, attnc::compiler compiling specs;
+#  3. the runtime-only attnc-rt runs every example's CPU kernels (both x86-64 levels)
 #     from a library the full build compiled, checked against the float64 reference;
-#  3. the GPU check's local half (scripts/gpu-check.sh prepare, with the full build's
+#  4. the GPU check's local half (scripts/gpu-check.sh prepare, with the full build's
 #     attnc) and its device half (the runtime-only attnc-rt) against the stand-in CUDA
 #     driver: the library loads, every variant is launched and reported, and the
 #     stand-in's unwritten (poisoned) outputs fail the reference check.
@@ -66,6 +69,23 @@ cmake -S test/install-consumer -B "$BUILD/install-consumer" -G Ninja -DCMAKE_PRE
   ninja -C "$BUILD/install-consumer" >>"$BUILD/install-consumer.log" 2>&1 ||
   { cat "$BUILD/install-consumer.log"; echo "check-deploy: the outside project does not build" >&2; exit 1; }
 echo "check-deploy: installed to $prefix; an outside project builds with find_package(attnc)"
+
+# The full build installed: the same outside project also gets attnc::compiler and
+# compiles specs itself, each kernel checked against the float64 reference.
+full_prefix=$PWD/$BUILD/install-prefix-full
+rm -rf "$full_prefix" "$BUILD/install-consumer-full"
+cmake --install "$BUILD" --prefix "$full_prefix" >"$BUILD/install-full.log" 2>&1 ||
+  { cat "$BUILD/install-full.log"; exit 1; }
+cmake -S test/install-consumer -B "$BUILD/install-consumer-full" -G Ninja \
+  -DCMAKE_PREFIX_PATH="$full_prefix" -DCMAKE_CXX_COMPILER=clang++-22 -DCMAKE_C_COMPILER=clang-22 \
+  >"$BUILD/install-consumer-full.log" 2>&1 &&
+  ninja -C "$BUILD/install-consumer-full" >>"$BUILD/install-consumer-full.log" 2>&1 ||
+  { cat "$BUILD/install-consumer-full.log"; echo "check-deploy: the outside project does not build with attnc::compiler" >&2; exit 1; }
+for spec in causal sliding_window; do
+  ATTNC_CACHE_DIR= "$BUILD/install-consumer-full/compile_spec" "examples/specs/$spec.json" ||
+    { echo "check-deploy: the outside project's compiled $spec is wrong" >&2; exit 1; }
+done
+echo "check-deploy: installed the full build; the outside project compiles and runs specs with attnc::compiler"
 
 out=$BUILD/gpu-check-out
 rm -rf "$out"
