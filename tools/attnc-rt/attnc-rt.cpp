@@ -154,6 +154,8 @@ Status chooseKernel(const KernelLibrary &library, const LibraryVariant &variant,
       return kernel.status();
     std::shared_ptr<CpuKernel> k = kernel.take();
     runnable.run = [k](const AttentionCall &call) { return k->run(call); };
+    runnable.threadsLabel = std::to_string(ThreadPool::global().size()) + " threads, " +
+                            cpuIsaName(*isa) + " kernel";
     return Status::ok();
   }
   Result<std::shared_ptr<CudaKernel>> kernel = library.cudaKernel(cmd.name);
