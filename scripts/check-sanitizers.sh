@@ -74,7 +74,9 @@ CPP
   mkdir -p "$tmp/reports"
   clang++-22 $flags -g -O1 "$tmp/planted.cpp" -o "$tmp/planted" || { rm -rf "$tmp"; return 1; }
   local opts
-  opts=$(env | sed -n 's/^\([AT]SAN_OPTIONS\)=\(.*\)$/\1=\2/p' | sed "s|log_path=[^:]*|log_path=$tmp/reports/r|")
+  # Every *SAN_OPTIONS, its log_path moved into $tmp (UBSAN_OPTIONS' log_path governs
+  # an ASan+UBSan program's reports too).
+  opts=$(env | sed -n 's/^\([A-Z]*SAN_OPTIONS\)=\(.*\)$/\1=\2/p' | sed "s|log_path=[^:]*|log_path=$tmp/reports/r|")
   env $opts "$tmp/planted" >/dev/null 2>&1
   if [ -z "$(find "$tmp/reports" -type f -size +0)" ]; then
     echo "planted $kind bug was NOT reported: the sanitizer options hide reports"
