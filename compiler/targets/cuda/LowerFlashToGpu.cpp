@@ -3,9 +3,10 @@
 // Rebuilds each `@X_flash` as `@X_gpu` (see Passes.td): the parallel loop over
 // (batch, head, query tile) becomes the grid of a gpu.launch whose body is the
 // tensor-core kernel (f16/bf16 tiles that fit, TensorCoreKernel.cpp) or the SIMT
-// kernel (SimtKernel.cpp). Both reuse the flash form's tile classes (the mask
-// analysis of MaskIntervals.h), so empty tiles are skipped and full tiles do not
-// evaluate mask_mod.
+// kernel (SimtKernel.cpp). Both classify each key tile at run time with the mask
+// analysis of MaskIntervals.h (emitMaskClass), rebuilt from the variant: the flash
+// form's own tile ops are not read by this lowering yet, only the shape of its
+// score tile. Empty tiles are skipped and full tiles do not evaluate mask_mod.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/targets/cuda/GpuKernelBuilder.h"

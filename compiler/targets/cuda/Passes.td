@@ -29,7 +29,8 @@ def AttnLowerFlashToGpu : Pass<"attn-lower-flash-to-gpu", "mlir::ModuleOp"> {
     the SIMT kernel: a thread per query row, K and V tiles staged in f32, scalar
     FMAs and the online softmax in thread-private memory.
 
-    Both skip key tiles that the mask rules out (the flash form's tile classes),
+    Both skip key tiles that the mask rules out (classified at run time by the
+    mask analysis the flash form's tiling uses, MaskIntervals.h, not read from it),
     evaluate `mask_mod` only on partial tiles and before `score_mod`, bounds-check
     buffer reads and guard integer divisions (errors in the status word), write
     out (in the spec's dtype) and lse, with 0 and -inf for rows with nothing kept,
