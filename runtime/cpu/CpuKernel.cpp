@@ -118,7 +118,138 @@ void writeRow(const TensorView &view, int64_t offset, int64_t stride, int64_t n,
   }
 }
 
+/// The sizes of one call and of its packed panels: the call's lengths, the variant's
+/// heads and head dims, the kernel's tiles, and the padded lengths the tiles give.
+struct PackedShape {
+  int64_t B, Q, KV, H, HKV, D, DV; ///< the call and the variant
+  int64_t BQ, BK, DVp;             ///< the kernel's tiles, head_dim_v padded
+  int64_t numQTiles, qPad, numKVTiles, kvPad;
+
+  static PackedShape of(const VariantDesc &variant, const CpuKernelLayout &layout,
+                        const AttentionCall &call) {
+    PackedShape s;
+    s.B = call.batch();
+    s.Q = call.qLen();
+    s.KV = call.kvLen();
+    s.H = variant.headsQ;
+    s.HKV = variant.headsKV;
+    s.D = variant.headDim;
+    s.DV = variant.headDimV;
+    s.BQ = layout.blockQ;
+    s.BK = layout.blockKV;
+    s.DVp = layout.headDimVPadded;
+    s.numQTiles = (s.Q + s.BQ - 1) / s.BQ;
+    s.qPad = s.numQTiles * s.BQ;
+    s.numKVTiles = (s.KV + s.BK - 1) / s.BK;
+    s.kvPad = s.numKVTiles * s.BK;
+    return s;
+  }
+};
+
+/// ATTNC_PROFILE=1: prints the time since the previous phase on stderr.
+class PhaseTimer {
+public:
+  void phase(const char *name) {
+    static const bool enabled = std::getenv("ATTNC_PROFILE") != nullptr;
+    if (!enabled)
+      return;
+    auto now = std::chrono::steady_clock::now();
+    std::fprintf(stderr, "attnc: %-8s %9.3f ms\n", name,
+                 std::chrono::duration<double, std::milli>(now - start_).count());
+    start_ = now;
+  }
+
+private:
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+/// Packs q as [B][H][Q_pad][D]; the padding rows are zero.
+void packQ(const TensorView &q, const PackedShape &s, float *qp, ThreadPool &pool) {
+  pool.parallelFor(s.B * s.H, [&](int64_t begin, int64_t end) {
+    for (int64_t bh = begin; bh < end; ++bh) {
+      int64_t b = bh / s.H, h = bh % s.H;
+      for (int64_t i = 0; i < s.Q; ++i) {
+        int64_t off = b * q.strides[0] + h * q.strides[1] + i * q.strides[2];
+        readRow(q, off, q.strides[3], s.D, qp + ((bh * s.qPad) + i) * s.D);
+      }
+      std::memset(qp + (bh * s.qPad + s.Q) * s.D, 0,
+                  size_t((s.qPad - s.Q) * s.D) * sizeof(float));
+    }
+  });
+}
+
+/// Packs k as transposed key tiles [B][H_KV][t][D][BK] and v as
+/// [B][H_KV][KV_pad][DV_pad]; the last key tile's missing columns and v's missing
+/// rows and columns are zero.
+void packKV(const TensorView &k, const TensorView &v, const PackedShape &s, float *kp,
+            float *vp, ThreadPool &pool) {
+  pool.parallelFor(s.B * s.HKV, [&](int64_t begin, int64_t end) {
+    std::vector<float> row(size_t(std::max(s.D, s.DV)));
+    for (int64_t bg = begin; bg < end; ++bg) {
+      int64_t b = bg / s.HKV, g = bg % s.HKV;
+      std::memset(kp + ((bg * s.numKVTiles) + s.numKVTiles - 1) * s.D * s.BK, 0,
+                  size_t(s.D * s.BK) * sizeof(float));
+      std::memset(vp + (bg * s.kvPad + s.KV) * s.DVp, 0,
+                  size_t((s.kvPad - s.KV) * s.DVp) * sizeof(float));
+      for (int64_t j = 0; j < s.KV; ++j) {
+        int64_t off = b * k.strides[0] + g * k.strides[1] + j * k.strides[2];
+        readRow(k, off, k.strides[3], s.D, row.data());
+        float *tile = kp + ((bg * s.numKVTiles) + j / s.BK) * s.D * s.BK + j % s.BK;
+        for (int64_t d = 0; d < s.D; ++d)
+          tile[d * s.BK] = row[size_t(d)];
+        off = b * v.strides[0] + g * v.strides[1] + j * v.strides[2];
+        float *vRow = vp + ((bg * s.kvPad) + j) * s.DVp;
+        readRow(v, off, v.strides[3], s.DV, vRow);
+        std::fill(vRow + s.DV, vRow + s.DVp, 0.0f);
+      }
+    }
+  });
+}
+
+/// Writes the packed out ([B][H][Q_pad][DV_pad]) and lse ([B][H][Q_pad]) into the
+/// caller's tensors, in their dtype and strides.
+void unpack(const float *op, const float *lp, const PackedShape &s, const AttentionCall &call,
+            ThreadPool &pool) {
+  pool.parallelFor(s.B * s.H, [&](int64_t begin, int64_t end) {
+    for (int64_t bh = begin; bh < end; ++bh) {
+      int64_t b = bh / s.H, h = bh % s.H;
+      for (int64_t i = 0; i < s.Q; ++i) {
+        int64_t off =
+            b * call.out.strides[0] + h * call.out.strides[1] + i * call.out.strides[2];
+        writeRow(call.out, off, call.out.strides[3], s.DV, op + (bh * s.qPad + i) * s.DVp);
+        float *lse = static_cast<float *>(call.lse.data);
+        lse[b * call.lse.strides[0] + h * call.lse.strides[1] + i * call.lse.strides[2]] =
+            lp[bh * s.qPad + i];
+      }
+    }
+  });
+}
+
 } // namespace
+
+/// A workspace taken for one call (concurrent calls each get their own) and given
+/// back to the kernel when the call ends.
+class CpuKernel::WorkspaceLease {
+public:
+  explicit WorkspaceLease(const CpuKernel &kernel) : kernel_(kernel) {
+    std::lock_guard<std::mutex> lock(kernel_.workspaceMutex_);
+    if (!kernel_.workspaces_.empty()) {
+      ws_ = std::move(kernel_.workspaces_.back());
+      kernel_.workspaces_.pop_back();
+    }
+    if (!ws_)
+      ws_ = std::make_unique<Workspace>();
+  }
+  ~WorkspaceLease() {
+    std::lock_guard<std::mutex> lock(kernel_.workspaceMutex_);
+    kernel_.workspaces_.push_back(std::move(ws_));
+  }
+  Workspace &operator*() const { return *ws_; }
+
+private:
+  const CpuKernel &kernel_;
+  std::unique_ptr<Workspace> ws_;
+};
 
 CpuKernel::CpuKernel(VariantDesc variant, CpuKernelLayout layout, CpuKernelEntry entry,
                      std::shared_ptr<const void> owner)
@@ -127,115 +258,43 @@ CpuKernel::CpuKernel(VariantDesc variant, CpuKernelLayout layout, CpuKernelEntry
 
 CpuKernel::~CpuKernel() = default;
 
-Status CpuKernel::run(const AttentionCall &call, ThreadPool &pool) const {
-  if (Status s = validateCall(variant_, call); !s)
-    return s;
-  const int64_t B = call.batch(), Q = call.qLen(), KV = call.kvLen();
-  const int64_t H = variant_.headsQ, HKV = variant_.headsKV;
-  const int64_t D = variant_.headDim, DV = variant_.headDimV;
-  const int64_t BQ = layout_.blockQ, BK = layout_.blockKV, DVp = layout_.headDimVPadded;
-  const int64_t numQTiles = (Q + BQ - 1) / BQ, qPad = numQTiles * BQ;
-  const int64_t numKVTiles = (KV + BK - 1) / BK, kvPad = numKVTiles * BK;
+namespace {
 
-  // Take a workspace (concurrent calls each get their own) and give it back after.
-  std::unique_ptr<Workspace> ws;
-  {
-    std::lock_guard<std::mutex> lock(workspaceMutex_);
-    if (!workspaces_.empty()) {
-      ws = std::move(workspaces_.back());
-      workspaces_.pop_back();
-    }
-  }
-  if (!ws)
-    ws = std::make_unique<Workspace>();
-  struct GiveBack {
-    const CpuKernel &kernel;
-    std::unique_ptr<Workspace> &ws;
-    ~GiveBack() {
-      std::lock_guard<std::mutex> lock(kernel.workspaceMutex_);
-      kernel.workspaces_.push_back(std::move(ws));
-    }
-  } giveBack{*this, ws};
-  AlignedF32 &qp = ws->qp, &kp = ws->kp, &vp = ws->vp, &op = ws->op, &lp = ws->lp;
-  bool allocated = qp.reserve(size_t(B * H * qPad * D)) &&
-                   kp.reserve(size_t(B * HKV * numKVTiles * D * BK)) &&
-                   vp.reserve(size_t(B * HKV * kvPad * DVp)) &&
-                   op.reserve(size_t(B * H * qPad * DVp)) && lp.reserve(size_t(B * H * qPad));
-  if (!allocated)
-    return Status::error("cannot allocate the kernel's packed inputs and outputs (" +
-                         std::to_string((qp.size + kp.size + vp.size + op.size + lp.size) *
-                                        sizeof(float)) +
-                         " bytes)");
+/// Sizes the workspace's panels for `s`; an error says how much could not be had.
+Status reservePanels(AlignedF32 &qp, AlignedF32 &kp, AlignedF32 &vp, AlignedF32 &op,
+                     AlignedF32 &lp, const PackedShape &s) {
+  bool allocated = qp.reserve(size_t(s.B * s.H * s.qPad * s.D)) &&
+                   kp.reserve(size_t(s.B * s.HKV * s.numKVTiles * s.D * s.BK)) &&
+                   vp.reserve(size_t(s.B * s.HKV * s.kvPad * s.DVp)) &&
+                   op.reserve(size_t(s.B * s.H * s.qPad * s.DVp)) &&
+                   lp.reserve(size_t(s.B * s.H * s.qPad));
+  if (allocated)
+    return Status::ok();
+  return Status::error("cannot allocate the kernel's packed inputs and outputs (" +
+                       std::to_string((qp.size + kp.size + vp.size + op.size + lp.size) *
+                                      sizeof(float)) +
+                       " bytes)");
+}
 
-  // ATTNC_PROFILE=1 prints the time of each phase to stderr.
-  static const bool profile = std::getenv("ATTNC_PROFILE") != nullptr;
-  auto phaseStart = std::chrono::steady_clock::now();
-  auto phase = [&](const char *name) {
-    if (!profile)
-      return;
-    auto now = std::chrono::steady_clock::now();
-    std::fprintf(stderr, "attnc: %-8s %9.3f ms\n", name,
-                 std::chrono::duration<double, std::milli>(now - phaseStart).count());
-    phaseStart = now;
-  };
+} // namespace
 
-  // Pack q as [B][H][Q_pad][D], k as transposed key tiles [B][H_KV][t][D][BK] and v
-  // as [B][H_KV][KV_pad][DV_pad]; padding stays zero.
-  pool.parallelFor(B * H, [&](int64_t begin, int64_t end) {
-    for (int64_t bh = begin; bh < end; ++bh) {
-      int64_t b = bh / H, h = bh % H;
-      for (int64_t i = 0; i < Q; ++i) {
-        int64_t off = b * call.q.strides[0] + h * call.q.strides[1] + i * call.q.strides[2];
-        readRow(call.q, off, call.q.strides[3], D, qp.data + ((bh * qPad) + i) * D);
-      }
-      std::memset(qp.data + (bh * qPad + Q) * D, 0, size_t((qPad - Q) * D) * sizeof(float));
-    }
-  });
-  pool.parallelFor(B * HKV, [&](int64_t begin, int64_t end) {
-    std::vector<float> row(size_t(std::max(D, DV)));
-    for (int64_t bg = begin; bg < end; ++bg) {
-      int64_t b = bg / HKV, g = bg % HKV;
-      // Padding: the last key tile's missing columns and v's missing rows are zero.
-      std::memset(kp.data + ((bg * numKVTiles) + numKVTiles - 1) * D * BK, 0,
-                  size_t(D * BK) * sizeof(float));
-      std::memset(vp.data + (bg * kvPad + KV) * DVp, 0,
-                  size_t((kvPad - KV) * DVp) * sizeof(float));
-      for (int64_t j = 0; j < KV; ++j) {
-        int64_t off = b * call.k.strides[0] + g * call.k.strides[1] + j * call.k.strides[2];
-        readRow(call.k, off, call.k.strides[3], D, row.data());
-        float *tile = kp.data + ((bg * numKVTiles) + j / BK) * D * BK + j % BK;
-        for (int64_t d = 0; d < D; ++d)
-          tile[d * BK] = row[size_t(d)];
-        off = b * call.v.strides[0] + g * call.v.strides[1] + j * call.v.strides[2];
-        float *vRow = vp.data + ((bg * kvPad) + j) * DVp;
-        readRow(call.v, off, call.v.strides[3], DV, vRow);
-        std::fill(vRow + DV, vRow + DVp, 0.0f);
-      }
-    }
-  });
-
-  phase("pack");
-
+int64_t CpuKernel::callKernel(Workspace &ws, const AttentionCall &call, int64_t workItems,
+                              ThreadPool &pool) const {
   // Arguments of the packed interface: pointers to each argument's storage; a
   // memref argument is passed as a pointer to its descriptor.
   int64_t statusWords[4] = {0, 0, 0, 0};
   std::vector<Descriptor> descriptors;
-  descriptors.push_back(flatDescriptor(qp.data, int64_t(qp.size)));
-  descriptors.push_back(flatDescriptor(kp.data, int64_t(kp.size)));
-  descriptors.push_back(flatDescriptor(vp.data, int64_t(vp.size)));
-  descriptors.push_back(flatDescriptor(op.data, int64_t(op.size)));
-  descriptors.push_back(flatDescriptor(lp.data, int64_t(lp.size)));
+  for (AlignedF32 *panel : {&ws.qp, &ws.kp, &ws.vp, &ws.op, &ws.lp})
+    descriptors.push_back(flatDescriptor(panel->data, int64_t(panel->size)));
   std::vector<ScalarValue> values = scalarValues(variant_, call);
   for (const BufferDecl &decl : variant_.buffers)
     descriptors.push_back(viewDescriptor(call.buffers.at(decl.name)));
-  Descriptor statusDesc;
-  {
-    int64_t p = int64_t(reinterpret_cast<intptr_t>(statusWords));
-    statusDesc.words = {p, p, 0, 4, 1};
-  }
-  int64_t qLen = Q, kvLen = KV;
+  Descriptor statusDesc = flatDescriptor(nullptr, 4);
+  int64_t statusAddress = int64_t(reinterpret_cast<intptr_t>(statusWords));
+  statusDesc.words[0] = statusDesc.words[1] = statusAddress;
+  int64_t qLen = call.qLen(), kvLen = call.kvLen();
 
-  auto callRange = [&](int64_t begin, int64_t end) {
+  pool.parallelFor(workItems, [&](int64_t begin, int64_t end) {
     // Per-call copies: several threads run this at once.
     ScalarSlots scalars(values);
     std::vector<void *> descPtrs;
@@ -255,28 +314,28 @@ Status CpuKernel::run(const AttentionCall &call, ThreadPool &pool) const {
     args.push_back(&begin);
     args.push_back(&end);
     entry_(args.data());
-  };
-  pool.parallelFor(B * H * numQTiles, callRange);
-  phase("kernel");
-
-  if (Status s = kernelStatus(variant_, call, statusWords[0]); !s)
-    return s;
-
-  // Unpack out and lse into the caller's tensors.
-  pool.parallelFor(B * H, [&](int64_t begin, int64_t end) {
-    for (int64_t bh = begin; bh < end; ++bh) {
-      int64_t b = bh / H, h = bh % H;
-      for (int64_t i = 0; i < Q; ++i) {
-        int64_t off =
-            b * call.out.strides[0] + h * call.out.strides[1] + i * call.out.strides[2];
-        writeRow(call.out, off, call.out.strides[3], DV, op.data + (bh * qPad + i) * DVp);
-        float *lse = static_cast<float *>(call.lse.data);
-        lse[b * call.lse.strides[0] + h * call.lse.strides[1] + i * call.lse.strides[2]] =
-            lp.data[bh * qPad + i];
-      }
-    }
   });
-  phase("unpack");
+  return statusWords[0];
+}
+
+Status CpuKernel::run(const AttentionCall &call, ThreadPool &pool) const {
+  if (Status s = validateCall(variant_, call); !s)
+    return s;
+  PackedShape shape = PackedShape::of(variant_, layout_, call);
+  WorkspaceLease lease(*this);
+  Workspace &ws = *lease;
+  if (Status s = reservePanels(ws.qp, ws.kp, ws.vp, ws.op, ws.lp, shape); !s)
+    return s;
+  PhaseTimer timer;
+  packQ(call.q, shape, ws.qp.data, pool);
+  packKV(call.k, call.v, shape, ws.kp.data, ws.vp.data, pool);
+  timer.phase("pack");
+  int64_t status = callKernel(ws, call, shape.B * shape.H * shape.numQTiles, pool);
+  timer.phase("kernel");
+  if (Status s = kernelStatus(variant_, call, status); !s)
+    return s;
+  unpack(ws.op.data, ws.lp.data, shape, call, pool);
+  timer.phase("unpack");
   return Status::ok();
 }
 

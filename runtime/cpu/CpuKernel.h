@@ -46,6 +46,11 @@ public:
 
 private:
   struct Workspace;
+  class WorkspaceLease;
+  /// Runs work items [0, workItems) of the kernel on `pool` over the packed panels
+  /// of `ws`; returns the status word (0: no error).
+  int64_t callKernel(Workspace &ws, const AttentionCall &call, int64_t workItems,
+                     ThreadPool &pool) const;
   VariantDesc variant_;
   CpuKernelLayout layout_;
   CpuKernelEntry entry_;
