@@ -8,10 +8,6 @@
 #include <cstring>
 
 namespace attnc {
-namespace {
-
-} // namespace
-
 /// 64-byte aligned f32 storage that grows on demand and is kept between calls.
 /// Contents are not cleared: the packer writes every element the kernel reads,
 /// padding included.
@@ -225,6 +221,22 @@ void unpack(const float *op, const float *lp, const PackedShape &s, const Attent
   });
 }
 
+/// Sizes the workspace's panels for `s`; an error says how much could not be had.
+Status reservePanels(AlignedF32 &qp, AlignedF32 &kp, AlignedF32 &vp, AlignedF32 &op,
+                     AlignedF32 &lp, const PackedShape &s) {
+  bool allocated = qp.reserve(size_t(s.B * s.H * s.qPad * s.D)) &&
+                   kp.reserve(size_t(s.B * s.HKV * s.numKVTiles * s.D * s.BK)) &&
+                   vp.reserve(size_t(s.B * s.HKV * s.kvPad * s.DVp)) &&
+                   op.reserve(size_t(s.B * s.H * s.qPad * s.DVp)) &&
+                   lp.reserve(size_t(s.B * s.H * s.qPad));
+  if (allocated)
+    return Status::ok();
+  return Status::error("cannot allocate the kernel's packed inputs and outputs (" +
+                       std::to_string((qp.size + kp.size + vp.size + op.size + lp.size) *
+                                      sizeof(float)) +
+                       " bytes)");
+}
+
 } // namespace
 
 /// A workspace taken for one call (concurrent calls each get their own) and given
@@ -257,26 +269,6 @@ CpuKernel::CpuKernel(VariantDesc variant, CpuKernelLayout layout, CpuKernelEntry
       owner_(std::move(owner)) {}
 
 CpuKernel::~CpuKernel() = default;
-
-namespace {
-
-/// Sizes the workspace's panels for `s`; an error says how much could not be had.
-Status reservePanels(AlignedF32 &qp, AlignedF32 &kp, AlignedF32 &vp, AlignedF32 &op,
-                     AlignedF32 &lp, const PackedShape &s) {
-  bool allocated = qp.reserve(size_t(s.B * s.H * s.qPad * s.D)) &&
-                   kp.reserve(size_t(s.B * s.HKV * s.numKVTiles * s.D * s.BK)) &&
-                   vp.reserve(size_t(s.B * s.HKV * s.kvPad * s.DVp)) &&
-                   op.reserve(size_t(s.B * s.H * s.qPad * s.DVp)) &&
-                   lp.reserve(size_t(s.B * s.H * s.qPad));
-  if (allocated)
-    return Status::ok();
-  return Status::error("cannot allocate the kernel's packed inputs and outputs (" +
-                       std::to_string((qp.size + kp.size + vp.size + op.size + lp.size) *
-                                      sizeof(float)) +
-                       " bytes)");
-}
-
-} // namespace
 
 int64_t CpuKernel::callKernel(Workspace &ws, const AttentionCall &call, int64_t workItems,
                               ThreadPool &pool) const {
