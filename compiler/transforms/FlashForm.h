@@ -1,8 +1,11 @@
-//===- FlashForm.h - reading the flash form's layout --------------*- C++ -*-===//
+//===- FlashForm.h - reading the flash form -----------------------*- C++ -*-===//
 //
-// attn-tile-flash marks each scratch tile of a `@X_flash` function with its role
-// (`attn.scratch` = "scores", "acc", "max", "sum", "alpha"); targets read the tile
-// sizes off the score tile, and find each flash function's variant.
+// attn-tile-flash produces one `@X_flash` function per attention: a parallel loop
+// over (batch, head, query tile) around a loop over key tiles made of attn.tile_*
+// ops, with scratch tiles marked by their role (`attn.scratch` = "scores", "acc",
+// "max", "sum", "alpha"). FlashFormDetail is the one accessor every target's
+// lowering starts from: tile sizes (off the score tile), head layout (off the
+// variant), the function's arguments and its two loops.
 //
 //===----------------------------------------------------------------------===//
 #ifndef ATTNC_COMPILER_TRANSFORMS_FLASHFORM_H
@@ -12,48 +15,68 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
-#include "mlir/IR/SymbolTable.h"
-
-#include <optional>
-#include <utility>
+#include "mlir/Dialect/SCF/IR/SCF.h"
 
 namespace attnc {
 
-/// (block-q, block-kv) of a flash-form function: the shape of its score tile, or
-/// nothing if it has none.
-inline std::optional<std::pair<int64_t, int64_t>> flashTileSizes(mlir::func::FuncOp flash) {
-  std::optional<std::pair<int64_t, int64_t>> sizes;
-  flash.walk([&](mlir::memref::AllocaOp a) {
-    if (auto role = a->getAttrOfType<mlir::StringAttr>("attn.scratch"))
-      if (role.getValue() == "scores")
-        sizes = std::make_pair(a.getType().getDimSize(0), a.getType().getDimSize(1));
-  });
-  return sizes;
-}
+/// The layout of one flash-form function (see the file comment).
+class FlashFormDetail {
+public:
+  /// Reads `flash`; a missing score tile, query-tile loop or key loop is reported
+  /// (prefixed with `pass`) as an error on the function.
+  static mlir::FailureOr<FlashFormDetail> get(mlir::func::FuncOp flash,
+                                              attn::VariantOp variant,
+                                              llvm::StringRef pass);
+
+  int64_t blockQ() const { return bq; }
+  int64_t blockKV() const { return bk; }
+  int64_t headDim() const { return d; }
+  int64_t headDimV() const { return dv; }
+  int64_t headsQ() const { return hq; }
+  int64_t headsKV() const { return hkv; }
+  /// Query heads per key/value head.
+  int64_t groupSize() const { return headsQ() / headsKV(); }
+  unsigned numScalars() const { return nScalars; }
+  unsigned numBuffers() const { return nBuffers; }
+
+  /// The function's arguments: q, k, v, out, lse, the scalars, the buffers, the
+  /// status word.
+  mlir::Value query() const { return argument(0); }
+  mlir::Value key() const { return argument(1); }
+  mlir::Value value() const { return argument(2); }
+  mlir::Value out() const { return argument(3); }
+  mlir::Value lse() const { return argument(4); }
+  mlir::Value scalar(unsigned i) const { return argument(5 + i); }
+  mlir::Value buffer(unsigned i) const { return argument(5 + nScalars + i); }
+  mlir::Value status() const { return argument(5 + nScalars + nBuffers); }
+  /// The element type of q, k, v and out.
+  mlir::Type elementType() const {
+    return llvm::cast<mlir::MemRefType>(query().getType()).getElementType();
+  }
+
+  /// The parallel loop over (batch, head, query tile) and the loop over key tiles.
+  mlir::scf::ParallelOp queryTiles() const { return parallel; }
+  mlir::scf::ForOp keyLoop() const { return keys; }
+
+private:
+  FlashFormDetail() = default;
+  mlir::Value argument(unsigned i) const { return args[i]; }
+
+  llvm::SmallVector<mlir::Value> args;
+  int64_t bq = 0, bk = 0, d = 0, dv = 0, hq = 0, hkv = 0;
+  unsigned nScalars = 0, nBuffers = 0;
+  mlir::scf::ParallelOp parallel;
+  mlir::scf::ForOp keys;
+};
 
 /// Calls `fn(flash, variant)` for each flash-form function of `module` (a func.func
 /// with an `attn.variant` reference); an unknown variant is reported (prefixed with
 /// `pass`) and stops the walk with failure.
-inline mlir::LogicalResult
+mlir::LogicalResult
 forEachFlashFunction(mlir::ModuleOp module, llvm::StringRef pass,
                      llvm::function_ref<mlir::LogicalResult(mlir::func::FuncOp,
-                                                            attn::VariantOp)> fn) {
-  llvm::SmallVector<mlir::func::FuncOp> flashes;
-  module.walk([&](mlir::func::FuncOp f) {
-    if (f->hasAttr("attn.variant"))
-      flashes.push_back(f);
-  });
-  mlir::SymbolTable symbols(module);
-  for (mlir::func::FuncOp f : flashes) {
-    auto ref = f->getAttrOfType<mlir::FlatSymbolRefAttr>("attn.variant");
-    auto variant = symbols.lookup<attn::VariantOp>(ref.getValue());
-    if (!variant)
-      return f.emitError(pass) << ": unknown variant " << ref;
-    if (mlir::failed(fn(f, variant)))
-      return mlir::failure();
-  }
-  return mlir::success();
-}
+                                                            attn::VariantOp)>
+                         fn);
 
 } // namespace attnc
 

@@ -8,6 +8,8 @@
 // call (each thread calls the kernel with its own range).
 //
 //===----------------------------------------------------------------------===//
+#include "compiler/codegen/FlashFormLowering.h"
+#include "compiler/codegen/OnlineSoftmax.h"
 #include "compiler/targets/cpu/Passes.h"
 #include "compiler/targets/cpu/RegionVectorizer.h"
 #include "compiler/transforms/FlashForm.h"
@@ -31,22 +33,17 @@ constexpr int64_t VW = kVectorWidth;
 constexpr int64_t RB = kRowBlock;
 constexpr int64_t kMaxVecsPerGroup = 4;
 
-class CpuKernelBuilder {
+class CpuKernelBuilder : public codegen::FlashFormLowering {
 public:
-  CpuKernelBuilder(func::FuncOp flash, attn::VariantOp variant)
-      : flash(flash), variant(variant), b(flash), loc(flash.getLoc()) {}
+  CpuKernelBuilder(func::FuncOp flash, attn::VariantOp variant, const FlashFormDetail &form)
+      : FlashFormLowering(flash, variant, form, "attn-lower-flash-to-cpu"),
+        BQ(form.blockQ()), BK(form.blockKV()), D(form.headDim()), DV(form.headDimV()),
+        DVp(paddedHeadDimV(DV)), H(form.headsQ()), HKV(form.headsKV()) {}
 
   LogicalResult build();
 
 private:
-  // --- helpers ---------------------------------------------------------------
-  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
-  Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
-  Value mulc(Value x, int64_t c) { return mul(x, idx(c)); }
-  Value f32(double v) {
-    return arith::ConstantFloatOp::create(b, loc, b.getF32Type(), APFloat(float(v)));
-  }
+  // --- vector helpers ------------------------------------------------------------
   VectorType vecF32() { return VectorType::get({VW}, b.getF32Type()); }
   Value splatF32(double v) { return vector::BroadcastOp::create(b, loc, vecF32(), f32(v)); }
   Value bcast(Value scalar) {
@@ -59,17 +56,8 @@ private:
   void vstore(Value v, Value memref, Value offset) {
     vector::StoreOp::create(b, loc, v, memref, ValueRange{offset});
   }
-  Value load(Value memref, Value offset) {
-    return memref::LoadOp::create(b, loc, memref, ValueRange{offset});
-  }
-  void store(Value v, Value memref, Value offset) {
-    memref::StoreOp::create(b, loc, v, memref, ValueRange{offset});
-  }
   Value fma(Value x, Value y, Value acc) {
     return vector::FMAOp::create(b, loc, vecF32(), x, y, acc);
-  }
-  Value toI64(Value index) {
-    return arith::IndexCastOp::create(b, loc, b.getI64Type(), index);
   }
   /// Calls body(firstElement, numVectors) for groups of up to kMaxVecsPerGroup
   /// vectors covering `numVecs` vectors. More than two full groups become an
@@ -108,45 +96,41 @@ private:
   SmallVector<Value> emitMicroKernel(ArrayRef<Value> init, int64_t n, int64_t kEnd,
                                      function_ref<Value(Value, int64_t)> aScalar,
                                      function_ref<Value(Value, int64_t)> bVector) {
-    auto loop = scf::ForOp::create(b, loc, idx(0), idx(kEnd), idx(1), init);
-    {
-      OpBuilder::InsertionGuard inner(b);
-      b.setInsertionPointToStart(loop.getBody());
-      Value k = loop.getInductionVar();
-      ValueRange accs = loop.getRegionIterArgs();
-      SmallVector<Value> bv, next(accs.begin(), accs.end());
-      for (int64_t c = 0; c < n; ++c)
-        bv.push_back(bVector(k, c));
-      for (int64_t r = 0; r < RB; ++r) {
-        Value a = bcast(aScalar(k, r));
-        for (int64_t c = 0; c < n; ++c)
-          next[r * n + c] = fma(a, bv[c], next[r * n + c]);
-      }
-      scf::YieldOp::create(b, loc, next);
-    }
-    return SmallVector<Value>(loop.getResults());
+    return SmallVector<Value>(
+        loop(idx(0), idx(kEnd), idx(1), init, [&](Value k, ValueRange accs) {
+          SmallVector<Value> bv, next(accs.begin(), accs.end());
+          for (int64_t c = 0; c < n; ++c)
+            bv.push_back(bVector(k, c));
+          for (int64_t r = 0; r < RB; ++r) {
+            Value a = bcast(aScalar(k, r));
+            for (int64_t c = 0; c < n; ++c)
+              next[r * n + c] = fma(a, bv[c], next[r * n + c]);
+          }
+          return next;
+        }).getResults());
   }
 
-  // --- walking the flash body --------------------------------------------------
-  LogicalResult emitBlock(Block &block);
-  LogicalResult emitOp(Operation &op);
-  LogicalResult emitWorkLoop(scf::ParallelOp parallel);
+  // --- the kernel's frame ------------------------------------------------------------
+  /// Creates `@X_cpu` with the packed-layout ABI and maps the flash arguments.
+  void createKernel();
+  /// The scratch tiles, once per call (stack or heap).
+  void allocateScratch();
+  /// A 1-D view and the sizes and strides of each run-time buffer.
+  void prepareBuffers();
 
-  // --- tile ops ------------------------------------------------------------------
-  void emitInit();
-  void emitScores(attn::TileScoresOp op);
-  LogicalResult emitMods(attn::TileModsOp op);
-  void emitSoftmax();
-  void emitPV(attn::TilePVOp op);
-  void emitStore(attn::TileStoreOp op);
+  // --- the walk's hooks ----------------------------------------------------------------
+  LogicalResult emitQueryTiles(scf::ParallelOp parallel) override;
+  LogicalResult realizeScratch(memref::AllocaOp op, StringRef role) override;
+  LogicalResult emitDim(memref::DimOp op) override;
+  LogicalResult emitReturn(func::ReturnOp op) override;
+  LogicalResult emitInit(attn::TileInitOp op) override;
+  LogicalResult emitScores(attn::TileScoresOp op) override;
+  LogicalResult emitMods(attn::TileModsOp op) override;
+  LogicalResult emitSoftmax(attn::TileSoftmaxOp op) override;
+  LogicalResult emitPV(attn::TilePVOp op) override;
+  LogicalResult emitStore(attn::TileStoreOp op) override;
 
-  func::FuncOp flash;
-  attn::VariantOp variant;
-  OpBuilder b;
-  Location loc;
-  IRMapping map;
-
-  int64_t BQ = 0, BK = 0, D = 0, DV = 0, DVp = 0, H = 0, HKV = 0;
+  int64_t BQ, BK, D, DV, DVp, H, HKV;
   Value qp, kp, vp, op, lp, status, qLen, kvLen, begin, end;
   Value qPad, numKVTiles, kvPad;
   Value s, acc, m, l, alpha;
@@ -156,11 +140,6 @@ private:
 };
 
 LogicalResult CpuKernelBuilder::build() {
-  // Tile sizes come from the flash form's score tile.
-  auto tiles = flashTileSizes(flash);
-  if (!tiles)
-    return flash.emitError("attn-lower-flash-to-cpu: no score tile in the flash form");
-  std::tie(BQ, BK) = *tiles;
   if (BQ % RB != 0 || BK % VW != 0)
     return flash.emitError("the CPU target needs block-q to be a multiple of ")
            << RB << " and block-kv a multiple of " << VW << ", got " << BQ << " and "
@@ -169,37 +148,40 @@ LogicalResult CpuKernelBuilder::build() {
     return flash.emitError("the CPU target supports block-q up to 1024 and block-kv "
                            "up to 512, got ")
            << BQ << " and " << BK;
-  D = variant.getHeadDim();
-  DV = variant.getHeadDimV();
-  DVp = paddedHeadDimV(DV);
-  H = variant.getHeadsQ();
-  HKV = variant.getHeadsKv();
+  createKernel();
+  Value bq = idx(BQ), bk = idx(BK);
+  qPad = mul(arith::CeilDivUIOp::create(b, loc, qLen, bq), bq);
+  numKVTiles = arith::CeilDivUIOp::create(b, loc, kvLen, bk);
+  kvPad = mul(numKVTiles, bk);
+  allocateScratch();
+  prepareBuffers();
+  if (failed(emitOps(flash.getBody().front())))
+    return failure();
+  flash.erase();
+  return success();
+}
 
-  // The kernel's signature.
+void CpuKernelBuilder::createKernel() {
+  // q, k, v, out, lse as flat packed f32 buffers; scalars, buffers and status as in
+  // the flash form; then qLen, kvLen and the [begin, end) range of work items.
   auto flat = MemRefType::get({ShapedType::kDynamic}, b.getF32Type());
-  FunctionType flashType = flash.getFunctionType();
-  unsigned numScalars = 0, numBuffers = 0;
-  if (DictionaryAttr d = variant.getScalarsAttr())
-    numScalars = d.size();
-  if (DictionaryAttr d = variant.getBuffersAttr())
-    numBuffers = d.size();
+  unsigned numScalars = form.numScalars(), numBuffers = form.numBuffers();
   SmallVector<Type> inputs(5, flat);
   for (unsigned i = 0; i < numScalars + numBuffers + 1; ++i)
-    inputs.push_back(flashType.getInput(5 + i));
+    inputs.push_back(form.scalar(i).getType());
   inputs.append(4, b.getIndexType());
   StringRef flashName = flash.getSymName();
   flashName.consume_back("_flash");
-  std::string name = (flashName + "_cpu").str();
   b.setInsertionPoint(flash);
-  auto kernel = func::FuncOp::create(b, loc, name, b.getFunctionType(inputs, {}));
+  auto kernel = func::FuncOp::create(b, loc, (flashName + "_cpu").str(),
+                                     b.getFunctionType(inputs, {}));
   kernel->setAttr("llvm.emit_c_interface", b.getUnitAttr());
   Block *entry = kernel.addEntryBlock();
   b.setInsertionPointToStart(entry);
   ValueRange args = entry->getArguments();
   qp = args[0], kp = args[1], vp = args[2], op = args[3], lp = args[4];
-  Block &flashEntry = flash.getBody().front();
   for (unsigned i = 0; i < numScalars + numBuffers + 1; ++i)
-    map.map(flashEntry.getArgument(5 + i), args[5 + i]);
+    map.map(form.scalar(i), args[5 + i]);
   for (unsigned i = 0; i < numScalars; ++i)
     scalarArgs.push_back(args[5 + i]);
   status = args[5 + numScalars + numBuffers];
@@ -207,14 +189,11 @@ LogicalResult CpuKernelBuilder::build() {
   kvLen = args[args.size() - 3];
   begin = args[args.size() - 2];
   end = args[args.size() - 1];
+}
 
-  Value bq = idx(BQ), bk = idx(BK);
-  qPad = mul(arith::CeilDivUIOp::create(b, loc, qLen, bq), bq);
-  numKVTiles = arith::CeilDivUIOp::create(b, loc, kvLen, bk);
-  kvPad = mul(numKVTiles, bk);
-
-  // Scratch, once per call: on the stack when small, else on the heap (wide heads
-  // and big tiles would overflow a thread's stack).
+void CpuKernelBuilder::allocateScratch() {
+  // On the stack when small, else on the heap (wide heads and big tiles would
+  // overflow a thread's stack).
   bool onHeap = (BQ * BK + BQ * DVp + 3 * BQ) * int64_t(sizeof(float)) > 64 * 1024;
   auto scratch = [&](int64_t n) -> Value {
     auto type = MemRefType::get({n}, b.getF32Type());
@@ -230,179 +209,99 @@ LogicalResult CpuKernelBuilder::build() {
   m = scratch(BQ);
   l = scratch(BQ);
   alpha = scratch(BQ);
+}
 
-  // Buffers: a 1-D view of the memory plus sizes and strides.
-  if (DictionaryAttr decls = variant.getBuffersAttr()) {
-    for (auto [i, entry] : llvm::enumerate(decls.getValue())) {
-      Value buf = args[5 + numScalars + i];
-      auto type = cast<MemRefType>(buf.getType());
-      auto meta = memref::ExtractStridedMetadataOp::create(b, loc, buf);
-      BufferAccess access;
-      access.ordinal = int64_t(i);
-      Value span = idx(1);
-      for (int64_t d = 0; d < type.getRank(); ++d) {
-        Value size = meta.getSizes()[d], stride = meta.getStrides()[d];
-        access.sizes.push_back(toI64(size));
-        access.strides.push_back(toI64(stride));
-        span = add(span, mul(arith::SubIOp::create(b, loc, size, idx(1)), stride));
-      }
-      auto viewType = MemRefType::get(
-          {ShapedType::kDynamic}, type.getElementType(),
-          StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, {1}));
-      access.base = memref::ReinterpretCastOp::create(
-          b, loc, viewType, meta.getBaseBuffer(), OpFoldResult(meta.getOffset()),
-          ArrayRef<OpFoldResult>{span}, ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
-      bufferAccess[entry.getName().getValue()] = access;
+void CpuKernelBuilder::prepareBuffers() {
+  DictionaryAttr decls = variant.getBuffersAttr();
+  if (!decls)
+    return;
+  for (auto [i, entry] : llvm::enumerate(decls.getValue())) {
+    Value buf = lookup(form.buffer(i));
+    auto type = cast<MemRefType>(buf.getType());
+    auto meta = memref::ExtractStridedMetadataOp::create(b, loc, buf);
+    BufferAccess access;
+    access.ordinal = int64_t(i);
+    Value span = idx(1);
+    for (int64_t d = 0; d < type.getRank(); ++d) {
+      Value size = meta.getSizes()[d], stride = meta.getStrides()[d];
+      access.sizes.push_back(toI64(size));
+      access.strides.push_back(toI64(stride));
+      span = add(span, mul(sub(size, idx(1)), stride));
     }
+    auto viewType = MemRefType::get(
+        {ShapedType::kDynamic}, type.getElementType(),
+        StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, {1}));
+    access.base = memref::ReinterpretCastOp::create(
+        b, loc, viewType, meta.getBaseBuffer(), OpFoldResult(meta.getOffset()),
+        ArrayRef<OpFoldResult>{span}, ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+    bufferAccess[entry.getName().getValue()] = access;
   }
+}
 
-  // Values of the flash form that the CPU ABI passes differently.
-  flash.walk([&](memref::DimOp dim) {
-    std::optional<int64_t> index = dim.getConstantIndex();
-    if (dim.getSource() == flashEntry.getArgument(0) && index == 2)
-      map.map(dim.getResult(), qLen);
-    else if (dim.getSource() == flashEntry.getArgument(1) && index == 2)
-      map.map(dim.getResult(), kvLen);
-    else
-      map.map(dim.getResult(), idx(0)); // only the batch size: unused after tiling
-  });
-
-  if (failed(emitBlock(flashEntry)))
-    return failure();
-  flash.erase();
+LogicalResult CpuKernelBuilder::emitDim(memref::DimOp dim) {
+  // The CPU ABI passes the sequence lengths; the batch size is not used after
+  // tiling (the work range replaces the parallel loop).
+  std::optional<int64_t> index = dim.getConstantIndex();
+  if (dim.getSource() == form.query() && index == 2)
+    map.map(dim.getResult(), qLen);
+  else if (dim.getSource() == form.key() && index == 2)
+    map.map(dim.getResult(), kvLen);
+  else
+    map.map(dim.getResult(), idx(0));
   return success();
 }
 
-LogicalResult CpuKernelBuilder::emitBlock(Block &block) {
-  for (Operation &o : block)
-    if (failed(emitOp(o)))
-      return failure();
-  return success();
-}
-
-LogicalResult CpuKernelBuilder::emitWorkLoop(scf::ParallelOp parallel) {
+LogicalResult CpuKernelBuilder::emitQueryTiles(scf::ParallelOp parallel) {
   // work = (b * H + h) * numQTiles + qTile
-  Value numQTiles = map.lookupOrDefault(parallel.getUpperBound()[2]);
+  Value numQTiles = lookup(parallel.getUpperBound()[2]);
   auto loop = scf::ForOp::create(b, loc, begin, end, idx(1));
   OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToStart(loop.getBody());
+  b.setInsertionPoint(loop.getBody()->getTerminator());
   Value w = loop.getInductionVar();
   Value qTile = arith::RemUIOp::create(b, loc, w, numQTiles);
   Value bh = arith::DivUIOp::create(b, loc, w, numQTiles);
-  map.map(parallel.getInductionVars()[0], arith::DivUIOp::create(b, loc, bh, idx(H)));
-  map.map(parallel.getInductionVars()[1], arith::RemUIOp::create(b, loc, bh, idx(H)));
+  map.map(parallel.getInductionVars()[0], divc(bh, H));
+  map.map(parallel.getInductionVars()[1], remc(bh, H));
   map.map(parallel.getInductionVars()[2], qTile);
-  for (Operation &o : parallel.getBody()->without_terminator())
-    if (failed(emitOp(o)))
-      return failure();
+  return emitOps(*parallel.getBody());
+}
+
+LogicalResult CpuKernelBuilder::realizeScratch(memref::AllocaOp alloca, StringRef role) {
+  Value target = role == "scores" ? s
+                 : role == "acc"  ? acc
+                 : role == "max"  ? m
+                 : role == "sum"  ? l
+                 : role == "alpha" ? alpha
+                                   : Value();
+  if (!target)
+    return error(alloca, "unknown scratch role '") << role << "'";
+  map.map(alloca.getResult(), target);
   return success();
 }
 
-LogicalResult CpuKernelBuilder::emitOp(Operation &o) {
-  if (auto parallel = dyn_cast<scf::ParallelOp>(o))
-    return emitWorkLoop(parallel);
-  if (auto alloca = dyn_cast<memref::AllocaOp>(o)) {
-    auto roleAttr = alloca->getAttrOfType<StringAttr>("attn.scratch");
-    if (!roleAttr)
-      return alloca.emitError("attn-lower-flash-to-cpu: a flash form's memref.alloca must "
-                              "carry its role (attn.scratch)");
-    StringRef role = roleAttr.getValue();
-    Value target = role == "scores" ? s : role == "acc" ? acc : role == "max" ? m
-                   : role == "sum" ? l : alpha;
-    map.map(alloca.getResult(), target);
-    return success();
-  }
-  if (isa<memref::DimOp>(o))
-    return success();
-  if (auto forOp = dyn_cast<scf::ForOp>(o)) {
-    auto loop = scf::ForOp::create(b, loc, map.lookupOrDefault(forOp.getLowerBound()),
-                                   map.lookupOrDefault(forOp.getUpperBound()),
-                                   map.lookupOrDefault(forOp.getStep()));
-    map.map(forOp.getInductionVar(), loop.getInductionVar());
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(loop.getBody());
-    for (Operation &inner : forOp.getBody()->without_terminator())
-      if (failed(emitOp(inner)))
-        return failure();
-    return success();
-  }
-  if (auto ifOp = dyn_cast<scf::IfOp>(o)) {
-    bool hasElse = !ifOp.getElseRegion().empty();
-    auto newIf = scf::IfOp::create(b, loc, map.lookupOrDefault(ifOp.getCondition()),
-                                   hasElse);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(newIf.thenBlock());
-    for (Operation &inner : ifOp.thenBlock()->without_terminator())
-      if (failed(emitOp(inner)))
-        return failure();
-    if (hasElse) {
-      b.setInsertionPointToStart(newIf.elseBlock());
-      for (Operation &inner : ifOp.elseBlock()->without_terminator())
-        if (failed(emitOp(inner)))
-          return failure();
-    }
-    return success();
-  }
-  if (isa<attn::TileInitOp>(o)) {
-    emitInit();
-    return success();
-  }
-  if (auto scores = dyn_cast<attn::TileScoresOp>(o)) {
-    emitScores(scores);
-    return success();
-  }
-  if (auto cls = dyn_cast<attn::TileMaskClassOp>(o)) {
-    SmallVector<Value> scalars;
-    for (Value v : cls.getScalars())
-      scalars.push_back(map.lookupOrDefault(v));
-    map.map(cls.getResult(),
-            emitMaskClass(b, loc, variant, map.lookupOrDefault(cls.getB()),
-                          map.lookupOrDefault(cls.getH()), map.lookupOrDefault(cls.getQ0()),
-                          map.lookupOrDefault(cls.getQ1()), map.lookupOrDefault(cls.getK0()),
-                          map.lookupOrDefault(cls.getK1()), qLen, kvLen, scalars));
-    return success();
-  }
-  if (auto mods = dyn_cast<attn::TileModsOp>(o))
-    return emitMods(mods);
-  if (isa<attn::TileSoftmaxOp>(o)) {
-    emitSoftmax();
-    return success();
-  }
-  if (auto pv = dyn_cast<attn::TilePVOp>(o)) {
-    emitPV(pv);
-    return success();
-  }
-  if (auto st = dyn_cast<attn::TileStoreOp>(o)) {
-    emitStore(st);
-    return success();
-  }
-  if (isa<func::ReturnOp>(o)) {
-    for (Value buffer : heapScratch)
-      memref::DeallocOp::create(b, loc, buffer);
-    func::ReturnOp::create(b, loc);
-    return success();
-  }
-  if (o.getNumRegions() != 0)
-    return o.emitError("attn-lower-flash-to-cpu: unexpected op with regions");
-  b.clone(o, map);
+LogicalResult CpuKernelBuilder::emitReturn(func::ReturnOp) {
+  for (Value buffer : heapScratch)
+    memref::DeallocOp::create(b, loc, buffer);
+  func::ReturnOp::create(b, loc);
   return success();
 }
 
-void CpuKernelBuilder::emitInit() {
-  auto loop = scf::ForOp::create(b, loc, idx(0), idx(BQ), idx(1));
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToStart(loop.getBody());
-  Value i = loop.getInductionVar();
-  store(f32(-std::numeric_limits<float>::infinity()), m, i);
-  store(f32(0.0), l, i);
-  Value zero = splatF32(0.0);
-  Value row = mulc(i, DVp);
-  forEachVector(DVp / VW, [&](Value col) { vstore(zero, acc, add(row, col)); });
+LogicalResult CpuKernelBuilder::emitInit(attn::TileInitOp initOp) {
+  Value acc = lookup(initOp.getAcc()), m = lookup(initOp.getM()), l = lookup(initOp.getL());
+  forEach(idx(0), idx(BQ), idx(1), [&](Value i) {
+    store(negInf(), m, i);
+    store(f32(0.0), l, i);
+    Value zero = splatF32(0.0);
+    Value row = mulc(i, DVp);
+    forEachVector(DVp / VW, [&](Value col) { vstore(zero, acc, add(row, col)); });
+  });
+  return success();
 }
 
 // S[r][c..] = scale * sum_d q[r][d] * kT[d][c..]: 4 rows x up to 4 vectors of
 // accumulators live in registers across the whole d loop.
-void CpuKernelBuilder::emitScores(attn::TileScoresOp scoresOp) {
+LogicalResult CpuKernelBuilder::emitScores(attn::TileScoresOp scoresOp) {
+  Value s = lookup(scoresOp.getS());
   Value bIdx = map.lookupOrDefault(scoresOp.getB());
   Value hIdx = map.lookupOrDefault(scoresOp.getH());
   Value gIdx = map.lookupOrDefault(scoresOp.getG());
@@ -432,6 +331,7 @@ void CpuKernelBuilder::emitScores(attn::TileScoresOp scoresOp) {
         vstore(arith::MulFOp::create(b, loc, sums[r * n + c], scale), s,
                add(add(mulc(add(r0, idx(r)), BK), col0), idx(c * VW)));
   });
+  return success();
 }
 
 LogicalResult CpuKernelBuilder::emitMods(attn::TileModsOp modsOp) {
@@ -442,6 +342,7 @@ LogicalResult CpuKernelBuilder::emitMods(attn::TileModsOp modsOp) {
   Value hIdx = map.lookupOrDefault(modsOp.getH());
   Value q0 = map.lookupOrDefault(modsOp.getQ0());
   Value k0 = map.lookupOrDefault(modsOp.getK0());
+  Value s = lookup(modsOp.getS());
 
   OpBuilder::InsertionGuard guard(b);
   // With nothing to apply, only the padding columns of the last tile need masking.
@@ -474,10 +375,10 @@ LogicalResult CpuKernelBuilder::emitMods(attn::TileModsOp modsOp) {
   Value offset = add(mulc(i, BK), mulc(cols.getInductionVar(), VW));
   Value score = vload(s, offset);
 
-  RegionVectorizer vectorizer(b, loc, VW, status);
+  RegionVectorizer vectorizer(b, loc, VW, lookup(modsOp.getStatus()));
   if (DictionaryAttr decls = variant.getScalarsAttr())
     for (auto [n, entry] : llvm::enumerate(decls.getValue()))
-      vectorizer.scalars[entry.getName().getValue()] = scalarArgs[n];
+      vectorizer.scalars[entry.getName().getValue()] = lookup(modsOp.getScalars()[n]);
   for (auto &entry : bufferAccess)
     vectorizer.buffers[entry.getKey()] = entry.getValue();
   if (applyMask) {
@@ -498,43 +399,43 @@ LogicalResult CpuKernelBuilder::emitMods(attn::TileModsOp modsOp) {
   return success();
 }
 
-void CpuKernelBuilder::emitSoftmax() {
-  auto rows = scf::ForOp::create(b, loc, idx(0), idx(BQ), idx(1));
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToStart(rows.getBody());
-  Value i = rows.getInductionVar();
+// Per row: the tile's maximum and sum by vector reductions around the online
+// softmax of OnlineSoftmax.h.
+LogicalResult CpuKernelBuilder::emitSoftmax(attn::TileSoftmaxOp softmaxOp) {
+  Value s = lookup(softmaxOp.getS()), m = lookup(softmaxOp.getM());
+  Value l = lookup(softmaxOp.getL()), alpha = lookup(softmaxOp.getAlpha());
   int64_t numVecs = BK / VW;
-  SmallVector<Value> sv;
-  Value rowMaxVec;
-  for (int64_t c = 0; c < numVecs; ++c) {
-    sv.push_back(vload(s, add(mulc(i, BK), idx(c * VW))));
-    rowMaxVec = c ? Value(arith::MaxNumFOp::create(b, loc, rowMaxVec, sv[c])) : sv[c];
-  }
-  Value rowMax = vector::ReductionOp::create(b, loc, vector::CombiningKind::MAXNUMF,
-                                             rowMaxVec);
-  Value mOld = load(m, i);
-  Value mNew = arith::MaxNumFOp::create(b, loc, mOld, rowMax);
-  Value minusInf = f32(-std::numeric_limits<float>::infinity());
-  Value isEmpty = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, mNew, minusInf);
-  Value mSafe = arith::SelectOp::create(b, loc, isEmpty, f32(0.0), mNew);
-  Value mSafeVec = bcast(mSafe);
-  Value sumVec;
-  for (int64_t c = 0; c < numVecs; ++c) {
-    Value p = math::ExpOp::create(b, loc, arith::SubFOp::create(b, loc, sv[c], mSafeVec));
-    vstore(p, s, add(mulc(i, BK), idx(c * VW)));
-    sumVec = c ? Value(arith::AddFOp::create(b, loc, sumVec, p)) : p;
-  }
-  Value sum = vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, sumVec);
-  Value a = math::ExpOp::create(b, loc, arith::SubFOp::create(b, loc, mOld, mSafe));
-  Value lNew = arith::AddFOp::create(b, loc, arith::MulFOp::create(b, loc, load(l, i), a), sum);
-  store(lNew, l, i);
-  store(mNew, m, i);
-  store(a, alpha, i);
+  forEach(idx(0), idx(BQ), idx(1), [&](Value i) {
+    SmallVector<Value> sv;
+    Value rowMaxVec;
+    for (int64_t c = 0; c < numVecs; ++c) {
+      sv.push_back(vload(s, add(mulc(i, BK), idx(c * VW))));
+      rowMaxVec = c ? codegen::combineMax(b, loc, rowMaxVec, sv[c]) : sv[c];
+    }
+    Value rowMax = vector::ReductionOp::create(b, loc, vector::CombiningKind::MAXNUMF,
+                                               rowMaxVec);
+    Value mOld = load(m, i);
+    codegen::RowRescale row = codegen::rescaleRow(b, loc, mOld, rowMax);
+    Value safeMax = bcast(row.safeMax);
+    Value sumVec;
+    for (int64_t c = 0; c < numVecs; ++c) {
+      Value p = codegen::probability(b, loc, sv[c], safeMax);
+      vstore(p, s, add(mulc(i, BK), idx(c * VW)));
+      sumVec = c ? Value(arith::AddFOp::create(b, loc, sumVec, p)) : p;
+    }
+    Value sum = vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, sumVec);
+    store(codegen::rescaledSum(b, loc, load(l, i), row.alpha, sum), l, i);
+    store(row.max, m, i);
+    store(row.alpha, alpha, i);
+  });
+  return success();
 }
 
 // acc[r][c..] = alpha[r] * acc[r][c..] + sum_j p[r][j] * v[j][c..], with 4 rows x up
 // to 4 vectors of accumulators in registers across the j loop.
-void CpuKernelBuilder::emitPV(attn::TilePVOp pvOp) {
+LogicalResult CpuKernelBuilder::emitPV(attn::TilePVOp pvOp) {
+  Value s = lookup(pvOp.getP()), alpha = lookup(pvOp.getAlpha());
+  Value acc = lookup(pvOp.getAcc());
   Value bIdx = map.lookupOrDefault(pvOp.getB());
   Value gIdx = map.lookupOrDefault(pvOp.getG());
   Value k0 = map.lookupOrDefault(pvOp.getK0());
@@ -565,34 +466,28 @@ void CpuKernelBuilder::emitPV(attn::TilePVOp pvOp) {
         vstore(sums[r * n + c], acc,
                add(add(mulc(add(r0, idx(r)), DVp), col0), idx(c * VW)));
   });
+  return success();
 }
 
-void CpuKernelBuilder::emitStore(attn::TileStoreOp storeOp) {
-  Value bIdx = map.lookupOrDefault(storeOp.getB());
-  Value hIdx = map.lookupOrDefault(storeOp.getH());
-  Value q0 = map.lookupOrDefault(storeOp.getQ0());
+LogicalResult CpuKernelBuilder::emitStore(attn::TileStoreOp storeOp) {
+  Value acc = lookup(storeOp.getAcc()), m = lookup(storeOp.getM());
+  Value l = lookup(storeOp.getL());
+  Value bIdx = lookup(storeOp.getB()), hIdx = lookup(storeOp.getH());
+  Value q0 = lookup(storeOp.getQ0());
   Value rowBase = add(mul(add(mulc(bIdx, H), hIdx), qPad), q0);
-  Value numRows = arith::MinUIOp::create(b, loc, arith::SubIOp::create(b, loc, qLen, q0),
-                                         idx(BQ));
-  auto rows = scf::ForOp::create(b, loc, idx(0), numRows, idx(1));
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToStart(rows.getBody());
-  Value i = rows.getInductionVar();
-  Value li = load(l, i);
-  Value isEmpty = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, li, f32(0.0));
-  Value inv = arith::SelectOp::create(b, loc, isEmpty, f32(0.0),
-                                      arith::DivFOp::create(b, loc, f32(1.0), li));
-  Value invVec = bcast(inv);
-  Value outRow = mulc(add(rowBase, i), DVp);
-  Value accRow = mulc(i, DVp);
-  forEachVector(DVp / VW, [&](Value col) {
-    Value v = vload(acc, add(accRow, col));
-    vstore(arith::MulFOp::create(b, loc, v, invVec), op, add(outRow, col));
+  Value numRows = minu(sub(qLen, q0), idx(BQ));
+  forEach(idx(0), numRows, idx(1), [&](Value i) {
+    codegen::RowResult row = codegen::finishRow(b, loc, load(m, i), load(l, i));
+    Value scaleVec = bcast(row.outScale);
+    Value outRow = mulc(add(rowBase, i), DVp);
+    Value accRow = mulc(i, DVp);
+    forEachVector(DVp / VW, [&](Value col) {
+      Value v = vload(acc, add(accRow, col));
+      vstore(arith::MulFOp::create(b, loc, v, scaleVec), op, add(outRow, col));
+    });
+    store(row.lse, lp, add(rowBase, i));
   });
-  Value lse = arith::AddFOp::create(b, loc, load(m, i), math::LogOp::create(b, loc, li));
-  lse = arith::SelectOp::create(b, loc, isEmpty,
-                                f32(-std::numeric_limits<float>::infinity()), lse);
-  store(lse, lp, add(rowBase, i));
+  return success();
 }
 
 struct AttnLowerFlashToCpuPass
@@ -601,7 +496,11 @@ struct AttnLowerFlashToCpuPass
     ModuleOp module = getOperation();
     if (failed(forEachFlashFunction(module, "attn-lower-flash-to-cpu",
                                     [](func::FuncOp f, attn::VariantOp variant) {
-                                      return CpuKernelBuilder(f, variant).build();
+                                      auto form = FlashFormDetail::get(
+                                          f, variant, "attn-lower-flash-to-cpu");
+                                      if (failed(form))
+                                        return failure();
+                                      return CpuKernelBuilder(f, variant, *form).build();
                                     })))
       return signalPassFailure();
     // The variants are now inlined into the kernels.

@@ -1,17 +1,18 @@
 //===- LowerFlashToGpu.cpp - the flash form as a GPU kernel ----------------===//
 //
-// Rebuilds each `@X_flash` as `@X_gpu` (see Passes.td): the parallel loop over
-// (batch, head, query tile) becomes the grid of a gpu.launch whose body is the
-// tensor-core kernel (f16/bf16 tiles that fit, TensorCoreKernel.cpp) or the SIMT
-// kernel (SimtKernel.cpp). Both classify each key tile at run time with the mask
-// analysis of MaskIntervals.h (emitMaskClass), rebuilt from the variant: the flash
-// form's own tile ops are not read by this lowering yet, only the shape of its
-// score tile. Empty tiles are skipped and full tiles do not evaluate mask_mod.
+// Rebuilds each `@X_flash` as `@X_gpu` (see Passes.td) by walking the flash form
+// (codegen/FlashFormLowering.h): its scalar code is cloned, the parallel loop over
+// (batch, head, query tile) becomes the grid of a gpu.launch, and each tile op is
+// realised by the tensor-core kernel (f16/bf16 tiles that fit, TensorCoreKernel.cpp)
+// or the SIMT kernel (SimtKernel.cpp). The key loop's attn.tile_mask_class is
+// evaluated with the mask analysis of MaskIntervals.h, so empty tiles are skipped
+// and full tiles run the attn.tile_mods that does not apply mask_mod.
 //
 //===----------------------------------------------------------------------===//
-#include "compiler/targets/cuda/GpuKernelBuilder.h"
-#include "compiler/transforms/FlashForm.h"
-#include "compiler/transforms/MaskIntervals.h"
+#include "compiler/targets/cuda/GpuFlashLowering.h"
+
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 using namespace mlir;
 
@@ -21,29 +22,30 @@ namespace attnc::cuda {
 
 namespace detail {
 
-LogicalResult GpuKernelBuilder::build() {
-  auto tileSizes = flashTileSizes(flash);
-  if (!tileSizes)
-    return flash.emitError("attn-lower-flash-to-gpu: no score tile in the flash form");
-  std::tie(BQ, BK) = *tileSizes;
-  D = variant.getHeadDim();
-  DV = variant.getHeadDimV();
-  H = variant.getHeadsQ();
-  HKV = variant.getHeadsKv();
-  scale = variant.getScale().convertToFloat();
-  if (stages < 1 || stages > 4)
-    return flash.emitError("attn-lower-flash-to-gpu: stages must be 1 to 4, got ") << stages;
+/// The GPU evaluates a variant's regions with scalar control flow: every op in
+/// them must be one ScalarRegionEmitter knows (scf.if is the only one with regions).
+static LogicalResult verifyModifierRegions(attn::VariantOp variant) {
+  for (Region *region : {&variant.getScoreMod(), &variant.getMaskMod()}) {
+    WalkResult result = region->walk([&](Operation *op) {
+      if (op->getNumRegions() != 0 && !isa<scf::IfOp>(op)) {
+        op->emitError("attn-lower-flash-to-gpu: unexpected op with regions in a modifier");
+        return WalkResult::interrupt();
+      }
+      return WalkResult::advance();
+    });
+    if (result.wasInterrupted())
+      return failure();
+  }
+  return success();
+}
+
+LogicalResult GpuFlashLowering::build() {
   if (BQ > 1024)
     return flash.emitError("the GPU target runs a thread per query row: block-q must be "
                            "at most 1024, got ")
            << BQ;
-  Dp = (D + 15) / 16 * 16;
-  DVp = (DV + 7) / 8 * 8;
-  if (!useTensorCores() && BK * (D + DV) * 4 > 48 * 1024)
-    return flash.emitError("the GPU target stages a K and a V tile of block-kv rows in "
-                           "48 KiB of shared memory: block-kv ")
-           << BK << " is too large for head dims " << D << " and " << DV;
-
+  if (failed(verifyModifierRegions(variant)))
+    return failure();
   StringRef base = flash.getSymName();
   base.consume_back("_flash");
   b.setInsertionPoint(flash);
@@ -51,80 +53,116 @@ LogicalResult GpuKernelBuilder::build() {
   fn->setAttr("llvm.emit_c_interface", b.getUnitAttr());
   Block *entry = fn.addEntryBlock();
   b.setInsertionPointToStart(entry);
-  ValueRange args = entry->getArguments();
-  q = args[0], k = args[1], v = args[2], out = args[3], lse = args[4];
-  unsigned numScalars = variant.getScalarsAttr() ? variant.getScalarsAttr().size() : 0;
-  unsigned numBuffers = variant.getBuffersAttr() ? variant.getBuffersAttr().size() : 0;
-  for (unsigned i = 0; i < numScalars; ++i)
-    scalarArgs.push_back(args[5 + i]);
-  status = args[5 + numScalars + numBuffers];
-
-  Value batch = memref::DimOp::create(b, loc, q, int64_t(0));
-  qLen = memref::DimOp::create(b, loc, q, int64_t(2));
-  kvLen = memref::DimOp::create(b, loc, k, int64_t(2));
-  Value numQTiles = arith::CeilDivUIOp::create(b, loc, qLen, idx(BQ));
-  auto f32Tile = [&](int64_t rows, int64_t cols) {
-    return MemRefType::get({rows, cols}, b.getF32Type(), MemRefLayoutAttrInterface(),
-                           gpu::AddressSpaceAttr::get(b.getContext(),
-                                                      gpu::AddressSpace::Workgroup));
-  };
-  bool tc = useTensorCores();
-  half = cast<MemRefType>(q.getType()).getElementType();
-  auto f16Tile = [&](int64_t rows, int64_t cols) {
-    return MemRefType::get({rows, cols}, half, MemRefLayoutAttrInterface(),
-                           gpu::AddressSpaceAttr::get(b.getContext(),
-                                                      gpu::AddressSpace::Workgroup));
-  };
-  auto f16Tiles = [&](int64_t rows, int64_t cols) { // a ring of `stages`
-    return MemRefType::get({stages, rows, cols}, half, MemRefLayoutAttrInterface(),
-                           gpu::AddressSpaceAttr::get(b.getContext(),
-                                                      gpu::AddressSpace::Workgroup));
-  };
-  SmallVector<Type> tiles;
-  if (tc)
-    tiles = {f16Tile(BQ, Dp), f16Tiles(BK, Dp), f16Tiles(BK, DVp)};
-  else
-    tiles = {f32Tile(BK, D), f32Tile(BK, DV)};
-  auto launch = gpu::LaunchOp::create(
-      b, loc, numQTiles, idx(H), batch, idx(tc ? tcThreads() : BQ), idx(1), idx(1),
-      /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
-      /*asyncDependencies=*/{}, tiles);
-
-  ScalarRegionEmitter emitter(b, loc, status);
-  mods = &emitter;
-  if (DictionaryAttr decls = variant.getScalarsAttr())
-    for (auto [i, entry] : llvm::enumerate(decls.getValue()))
-      emitter.scalars[entry.getName().getValue()] = scalarArgs[i];
-  if (DictionaryAttr decls = variant.getBuffersAttr())
-    for (auto [i, entry] : llvm::enumerate(decls.getValue()))
-      emitter.buffers[entry.getName().getValue()] = {args[5 + numScalars + i], int64_t(i)};
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&launch.getBody().front());
-    if (tc)
-      emitTensorCoreKernel(launch);
-    else
-      emitKernel(launch);
-    gpu::TerminatorOp::create(b, loc);
+  for (auto [from, to] : llvm::zip(flash.getArguments(), entry->getArguments()))
+    map.map(from, to);
+  if (failed(emitOps(flash.getBody().front()))) {
+    fn.erase();
+    return failure();
   }
-  func::ReturnOp::create(b, loc);
   flash.erase();
   return success();
+}
+
+LogicalResult GpuFlashLowering::emitQueryTiles(scf::ParallelOp op) {
+  for (auto [lb, step] : llvm::zip(op.getLowerBound(), op.getStep()))
+    if (getConstantIntValue(lb) != 0 || getConstantIntValue(step) != 1)
+      return error(op, "the query-tile loop must start at 0 with step 1");
+  auto launch = gpu::LaunchOp::create(
+      b, loc, lookup(op.getUpperBound()[2]), lookup(op.getUpperBound()[1]),
+      lookup(op.getUpperBound()[0]), idx(threadsPerBlock()), idx(1), idx(1),
+      /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
+      /*asyncDependencies=*/{}, workgroupBuffers());
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&launch.getBody().front());
+  map.map(op.getInductionVars()[0], launch.getBlockIds().z);
+  map.map(op.getInductionVars()[1], launch.getBlockIds().y);
+  map.map(op.getInductionVars()[2], launch.getBlockIds().x);
+  // The kernel computes what it needs of the flash form's host code itself (the
+  // runtime passes it only arguments and their sizes): the pure ops before the
+  // parallel loop are emitted again inside the launch.
+  for (Operation &hostOp : op->getBlock()->getOperations()) {
+    if (&hostOp == op.getOperation())
+      break;
+    if (hostOp.getNumRegions() == 0 && isMemoryEffectFree(&hostOp))
+      b.clone(hostOp, map);
+    else if (auto dim = dyn_cast<memref::DimOp>(hostOp))
+      b.clone(hostOp, map);
+  }
+  tid = launch.getThreadIds().x;
+  enterKernel(launch);
+  if (failed(emitOps(*op.getBody())))
+    return failure();
+  gpu::TerminatorOp::create(b, loc);
+  return success();
+}
+
+MemRefType GpuFlashLowering::workgroupType(ArrayRef<int64_t> shape, Type element) {
+  return MemRefType::get(
+      shape, element, MemRefLayoutAttrInterface(),
+      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup));
+}
+
+ScalarRegionEmitter GpuFlashLowering::regionEmitter(attn::TileModsOp op) {
+  ScalarRegionEmitter regions(b, loc, lookup(op.getStatus()));
+  if (DictionaryAttr decls = variant.getScalarsAttr())
+    for (auto [i, entry] : llvm::enumerate(decls.getValue()))
+      regions.scalars[entry.getName().getValue()] = lookup(op.getScalars()[i]);
+  if (DictionaryAttr decls = variant.getBuffersAttr())
+    for (auto [i, entry] : llvm::enumerate(decls.getValue()))
+      regions.buffers[entry.getName().getValue()] = {lookup(op.getBuffers()[i]), int64_t(i)};
+  return regions;
+}
+
+Value GpuFlashLowering::modifiedScore(attn::TileModsOp op, ScalarRegionEmitter &regions,
+                                      Value score, Value q, Value kv, Value inRange) {
+  Value bI = toI64(lookup(op.getB())), hI = toI64(lookup(op.getH()));
+  Value qI = toI64(q), kvI = toI64(kv);
+  Value qLenI = toI64(lookup(op.getQLen())), kvLenI = toI64(lookup(op.getKvLen()));
+  Value keep = inRange;
+  if (op.getApplyMask())
+    keep = ifElse(
+        inRange, b.getI1Type(),
+        [&] { return regions.emit(variant.getMaskMod(), {bI, hI, qI, kvI, qLenI, kvLenI}); },
+        [&] { return Value(arith::ConstantIntOp::create(b, loc, 0, 1)); });
+  bool identity = variant.getScoreModResult() == variant.getScoreMod().front().getArgument(0);
+  if (identity)
+    return select(keep, score, negInf());
+  return ifElse(
+      keep, b.getF32Type(),
+      [&] {
+        return regions.emit(variant.getScoreMod(), {score, bI, hI, qI, kvI, qLenI, kvLenI});
+      },
+      [&] { return negInf(); });
 }
 
 } // namespace detail
 
 namespace {
 
-using detail::GpuKernelBuilder;
-
 struct AttnLowerFlashToGpuPass : impl::AttnLowerFlashToGpuBase<AttnLowerFlashToGpuPass> {
   using AttnLowerFlashToGpuBase::AttnLowerFlashToGpuBase;
+
+  LogicalResult lower(func::FuncOp flash, attn::VariantOp variant) {
+    auto form = FlashFormDetail::get(flash, variant, "attn-lower-flash-to-gpu");
+    if (failed(form))
+      return failure();
+    if (stages < 1 || stages > 4)
+      return flash.emitError("attn-lower-flash-to-gpu: stages must be 1 to 4, got ")
+             << int64_t(stages);
+    if (tensorCores && detail::tensorCoresFit(*form, stages))
+      return detail::makeTensorCoreKernel(flash, variant, *form, stages)->build();
+    int64_t bk = form->blockKV(), d = form->headDim(), dv = form->headDimV();
+    if (bk * (d + dv) * 4 > 48 * 1024)
+      return flash.emitError("the GPU target stages a K and a V tile of block-kv rows in "
+                             "48 KiB of shared memory: block-kv ")
+             << bk << " is too large for head dims " << d << " and " << dv;
+    return detail::makeSimtKernel(flash, variant, *form)->build();
+  }
+
   void runOnOperation() override {
-    ModuleOp module = getOperation();
-    if (failed(forEachFlashFunction(module, "attn-lower-flash-to-gpu",
-                                    [&](func::FuncOp fn, attn::VariantOp variant) {
-                                      return GpuKernelBuilder(fn, variant, tensorCores, stages).build();
+    if (failed(forEachFlashFunction(getOperation(), "attn-lower-flash-to-gpu",
+                                    [&](func::FuncOp flash, attn::VariantOp variant) {
+                                      return lower(flash, variant);
                                     })))
       return signalPassFailure();
   }

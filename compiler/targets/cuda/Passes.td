@@ -27,11 +27,12 @@ def AttnLowerFlashToGpu : Pass<"attn-lower-flash-to-gpu", "mlir::ModuleOp"> {
     O += P·V with P rounded to 16 bits and reused from registers as the A operand
     (V's B fragments by ldmatrix .trans). Otherwise (f32, other tile shapes) it is
     the SIMT kernel: a thread per query row, K and V tiles staged in f32, scalar
-    FMAs and the online softmax in thread-private memory.
+    FMAs and the thread's row of each scratch tile in thread-private memory.
 
-    Both skip key tiles that the mask rules out (classified at run time by the
-    mask analysis the flash form's tiling uses, MaskIntervals.h, not read from it),
-    evaluate `mask_mod` only on partial tiles and before `score_mod`, bounds-check
+    Both walk the flash form (codegen/FlashFormLowering.h) and realise its tile
+    ops: the key loop's `attn.tile_mask_class` skips tiles the mask rules out, and
+    the partial and full tiles' `attn.tile_mods` evaluate `mask_mod` only on
+    partial tiles and before `score_mod`; they bounds-check
     buffer reads and guard integer divisions (errors in the status word), write
     out (in the spec's dtype) and lse, with 0 and -inf for rows with nothing kept,
     and map query head h to key/value head h / (H / H_KV).

@@ -1,0 +1,57 @@
+//===- OnlineSoftmax.cpp - the online softmax, defined once ----------------===//
+#include "compiler/codegen/OnlineSoftmax.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+
+#include <limits>
+
+using namespace mlir;
+
+namespace attnc::codegen {
+
+/// A constant of `like`'s type (f32 or a vector of f32) with every element `v`.
+static Value constantLike(OpBuilder &b, Location loc, Value like, double v) {
+  Type type = like.getType();
+  auto attr = b.getFloatAttr(b.getF32Type(), v);
+  if (auto vec = dyn_cast<VectorType>(type))
+    return arith::ConstantOp::create(b, loc, vec, DenseElementsAttr::get(vec, attr));
+  return arith::ConstantOp::create(b, loc, type, attr);
+}
+
+Value combineMax(OpBuilder &b, Location loc, Value x, Value y) {
+  return arith::MaxNumFOp::create(b, loc, x, y);
+}
+
+RowRescale rescaleRow(OpBuilder &b, Location loc, Value oldMax, Value tileMax) {
+  RowRescale r;
+  r.max = combineMax(b, loc, oldMax, tileMax);
+  Value minusInf = constantLike(b, loc, r.max, -std::numeric_limits<double>::infinity());
+  Value empty = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, r.max, minusInf);
+  r.safeMax = arith::SelectOp::create(b, loc, empty, constantLike(b, loc, r.max, 0), r.max);
+  r.alpha = math::ExpOp::create(b, loc, arith::SubFOp::create(b, loc, oldMax, r.safeMax));
+  return r;
+}
+
+Value probability(OpBuilder &b, Location loc, Value score, Value safeMax) {
+  return math::ExpOp::create(b, loc, arith::SubFOp::create(b, loc, score, safeMax));
+}
+
+Value rescaledSum(OpBuilder &b, Location loc, Value sum, Value alpha, Value tileSum) {
+  return arith::AddFOp::create(b, loc, arith::MulFOp::create(b, loc, sum, alpha), tileSum);
+}
+
+RowResult finishRow(OpBuilder &b, Location loc, Value max, Value sum) {
+  Value zero = constantLike(b, loc, sum, 0);
+  Value empty = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, sum, zero);
+  RowResult r;
+  r.outScale = arith::SelectOp::create(
+      b, loc, empty, zero, arith::DivFOp::create(b, loc, constantLike(b, loc, sum, 1), sum));
+  Value logSum = arith::AddFOp::create(b, loc, max, math::LogOp::create(b, loc, sum));
+  r.lse = arith::SelectOp::create(
+      b, loc, empty, constantLike(b, loc, sum, -std::numeric_limits<double>::infinity()),
+      logSum);
+  return r;
+}
+
+} // namespace attnc::codegen

@@ -1,0 +1,90 @@
+//===- GpuFlashLowering.h - the flash form as a gpu.launch --------*- C++ -*-===//
+//
+// Private to the CUDA target. GpuFlashLowering is the part both GPU kernels share:
+// `@X_flash` becomes `@X_gpu` with the same arguments, the parallel loop over
+// (batch, head, query tile) becomes a gpu.launch with a block per (query tile,
+// head, batch), and attn.tile_mods has one per-element meaning (bounds, mask_mod,
+// score_mod). The kernels realise the other tile ops: SimtKernel (a thread per
+// query row, SimtKernel.cpp) and TensorCoreKernel (mma fragments per warp,
+// TensorCoreKernel.h).
+//
+//===----------------------------------------------------------------------===//
+#ifndef ATTNC_COMPILER_TARGETS_CUDA_GPUFLASHLOWERING_H
+#define ATTNC_COMPILER_TARGETS_CUDA_GPUFLASHLOWERING_H
+
+#include "compiler/codegen/FlashFormLowering.h"
+#include "compiler/targets/cuda/CudaPipeline.h"
+#include "compiler/targets/cuda/Passes.h"
+#include "compiler/targets/cuda/ScalarRegionEmitter.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+
+namespace attnc::cuda::detail {
+
+// A private header of the CUDA target: its builders are written in MLIR's terms.
+using namespace mlir;
+
+class GpuFlashLowering : public codegen::FlashFormLowering {
+public:
+  GpuFlashLowering(func::FuncOp flash, attn::VariantOp variant, const FlashFormDetail &form)
+      : FlashFormLowering(flash, variant, form, "attn-lower-flash-to-gpu"),
+        BQ(form.blockQ()), BK(form.blockKV()), D(form.headDim()), DV(form.headDimV()),
+        H(form.headsQ()), HKV(form.headsKV()) {}
+
+  /// Builds `@X_gpu` from the flash function, then erases the flash function.
+  LogicalResult build();
+
+protected:
+  /// Threads per block.
+  virtual int64_t threadsPerBlock() const = 0;
+  /// The workgroup buffers of the launch (staged tiles).
+  virtual SmallVector<Type> workgroupBuffers() = 0;
+  /// Called at the start of the kernel body: thread ids, workgroup buffers.
+  virtual void enterKernel(gpu::LaunchOp launch) = 0;
+
+  LogicalResult emitQueryTiles(scf::ParallelOp op) override;
+
+  /// A workgroup-memory memref type.
+  MemRefType workgroupType(ArrayRef<int64_t> shape, Type element);
+  /// attn.tile_mods for one element of the score tile: -inf outside the sequences
+  /// (`inRange` false) and where the mask (if the op applies it) rejects the pair,
+  /// else score_mod of `score`. mask_mod runs before score_mod, so a buffer read
+  /// that the mask rules out never happens. `q` and `kv` are index values.
+  Value modifiedScore(attn::TileModsOp op, ScalarRegionEmitter &regions, Value score,
+                      Value q, Value kv, Value inRange);
+  /// The emitter of the variant's regions for a tile_mods op's scalars and buffers.
+  ScalarRegionEmitter regionEmitter(attn::TileModsOp op);
+  /// The op of type OpT in the key loop (whose operands the kernel reads before
+  /// the loop), or null after an error.
+  template <typename OpT> OpT keyLoopOp() {
+    OpT found;
+    form.keyLoop().walk([&](OpT op) { found = op; });
+    if (!found)
+      error(form.keyLoop(), "no ") << OpT::getOperationName()
+                                   << " in the loop over key tiles";
+    return found;
+  }
+  /// memref.dim(tensor, 2): a sequence length.
+  Value seqLen(Value tensor) { return memref::DimOp::create(b, loc, tensor, int64_t(2)); }
+
+  int64_t BQ, BK, D, DV, H, HKV;
+  Value tid; ///< the thread's index in its block
+};
+
+/// The SIMT kernel (SimtKernel.cpp).
+std::unique_ptr<GpuFlashLowering> makeSimtKernel(func::FuncOp flash, attn::VariantOp variant,
+                                                 const FlashFormDetail &form);
+/// Whether the tensor-core kernel takes `form` with `stages` K/V buffers: f16 or
+/// bf16, 1 to 8 warps of 16 rows, key tiles in steps of 16, and the Q tile and the
+/// K and V tiles (16-bit) within 48 KiB.
+bool tensorCoresFit(const FlashFormDetail &form, int64_t stages);
+/// The tensor-core kernel (TensorCoreKernel.cpp); `form` must fit.
+std::unique_ptr<GpuFlashLowering> makeTensorCoreKernel(func::FuncOp flash,
+                                                       attn::VariantOp variant,
+                                                       const FlashFormDetail &form,
+                                                       int64_t stages);
+
+} // namespace attnc::cuda::detail
+
+#endif // ATTNC_COMPILER_TARGETS_CUDA_GPUFLASHLOWERING_H

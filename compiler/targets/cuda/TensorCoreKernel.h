@@ -1,0 +1,128 @@
+//===- TensorCoreKernel.h - the tensor-core realisation of the flash form -*- C++ -*-===//
+//
+// Private to the CUDA target. FlashAttention-2's arrangement for f16/bf16:
+// block-q / 16 warps (1 to 8) of 16 query rows. The flash form's scratch tiles
+// live in registers: the scores as nTiles mma accumulator fragments of 16 x 8
+// (f32), then as 16-bit A fragments once the softmax has made them P; the
+// accumulator as vTiles fragments; max, sum and alpha as two values per lane (its
+// rows g and g + 8). They are the walk's running state, carried through the loops
+// and branches it rebuilds.
+//
+// The key loop (TensorCorePipeline.cpp) stages the Q tile once and keeps its A
+// fragments, runs only up to the last key tile the mask keeps, and fetches K and
+// V tiles into a ring of `stages` workgroup buffers with cp.async ahead of use
+// (plain loads into buffer 0 when rows are not 16-byte aligned). The tile ops
+// (TensorCoreKernel.cpp) compute S = Q·Kᵀ and O += P·V with mma.sync m16n8k16.
+//
+//===----------------------------------------------------------------------===//
+#ifndef ATTNC_COMPILER_TARGETS_CUDA_TENSORCOREKERNEL_H
+#define ATTNC_COMPILER_TARGETS_CUDA_TENSORCOREKERNEL_H
+
+#include "compiler/targets/cuda/GpuFlashLowering.h"
+
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+namespace attnc::cuda::detail {
+
+class TensorCoreKernel : public GpuFlashLowering {
+public:
+  TensorCoreKernel(func::FuncOp flash, attn::VariantOp variant, const FlashFormDetail &form,
+                   int64_t stages)
+      : GpuFlashLowering(flash, variant, form), stages(stages),
+        Dp((D + 15) / 16 * 16), DVp((DV + 7) / 8 * 8), kSteps(Dp / 16), nTiles(BK / 8),
+        vTiles(DVp / 8) {}
+
+private:
+  // --- the launch ------------------------------------------------------------------
+  int64_t threadsPerBlock() const override { return BQ / 16 * 32; }
+  SmallVector<Type> workgroupBuffers() override;
+  void enterKernel(gpu::LaunchOp launch) override;
+  LogicalResult realizeScratch(memref::AllocaOp op, StringRef role) override;
+  SmallVector<Value> runningState() override;
+  void setRunningState(ValueRange state) override;
+
+  // --- the key loop (TensorCorePipeline.cpp) ---------------------------------------
+  LogicalResult emitKeyLoop(scf::ForOp op) override;
+  /// Stages the Q tile and loads the warp's A fragments (ldmatrix x4).
+  void loadQueryFragments(attn::TileScoresOp scores);
+  /// The exclusive end of the key tiles the mask keeps (the loop's end without one).
+  Value lastKeptTileEnd(Value first, Value end);
+  /// The key loop with K/V tiles fetched `stages - 1` ahead by cp.async.
+  LogicalResult emitPipelinedTiles(Value first, Value end, attn::TileScoresOp scores,
+                                   attn::TilePVOp pv);
+  /// The key loop with K/V tiles staged by plain loads into buffer 0.
+  LogicalResult emitStagedTiles(Value first, Value end);
+  /// cp.async of the K and V tiles of key tile `kt` into buffer `buf`.
+  void prefetchTile(Value kt, Value buf);
+  /// Copies rows [r0, r0 + rows) x [0, cols) of a 4-D tensor into a workgroup
+  /// tile (at `prefix`), zero outside `limit` rows and `valid` columns.
+  void stageF16(Value tensor, Value tile, ValueRange prefix, Value batch, Value head, Value r0,
+                int64_t rows, int64_t cols, int64_t valid, Value limit);
+  /// The same with cp.async into tile[buf] (16-byte chunks; the caller commits).
+  void stageAsync(Value tensor, Value tile, Value buf, Value batch, Value head, Value r0,
+                  int64_t rows, int64_t cols, int64_t valid, Value limit);
+  /// Whether every 8-element chunk of `tensor`'s rows is 16-byte aligned (cp.async).
+  Value cpAsyncAligned(Value tensor);
+  /// `tensor` retyped with a static innermost stride of 1 (where cpAsyncAligned).
+  Value withUnitInnerStride(Value tensor);
+
+  // --- the tile ops (TensorCoreKernel.cpp) -------------------------------------------
+  LogicalResult emitInit(attn::TileInitOp op) override;
+  LogicalResult emitScores(attn::TileScoresOp op) override;
+  LogicalResult emitMods(attn::TileModsOp op) override;
+  LogicalResult emitSoftmax(attn::TileSoftmaxOp op) override;
+  LogicalResult emitPV(attn::TilePVOp op) override;
+  LogicalResult emitStore(attn::TileStoreOp op) override;
+  /// The query index of the lane's fragment row i (g or g + 8) in the tile at q0.
+  Value fragmentRow(Value q0, int64_t i) {
+    return add(q0, add(warpRow, i ? add(g, idx(8)) : g));
+  }
+  /// The max (or sum) of `v` over the 4 lanes of a quad (lanes 4g .. 4g + 3 hold
+  /// the same rows of an mma fragment).
+  Value quadReduce(Value v, bool isMax);
+  Value extract(Value v, int64_t i, int64_t j) {
+    return vector::ExtractOp::create(b, loc, v, ArrayRef<int64_t>{i, j});
+  }
+  Value insert(Value x, Value v, int64_t i, int64_t j) {
+    return vector::InsertOp::create(b, loc, x, v, ArrayRef<int64_t>{i, j});
+  }
+  Value zeros(VectorType type) {
+    return arith::ConstantOp::create(b, loc, type, b.getZeroAttr(type));
+  }
+  VectorType halfFragment(int64_t n) { return VectorType::get({n, 2}, half()); }
+  VectorType accFragment() { return VectorType::get({2, 2}, b.getF32Type()); }
+  Type half() { return form.elementType(); }
+  Value mma(Value a, Value bm, Value c) {
+    return nvgpu::MmaSyncOp::create(b, loc, a, bm, c, ArrayRef<int64_t>{16, 8, 16});
+  }
+  Value ldmatrix(Value tile, ValueRange at, int64_t n, bool trans) {
+    return nvgpu::LdMatrixOp::create(b, loc, halfFragment(n), tile, at, b.getBoolAttr(trans),
+                                     b.getI32IntegerAttr(int32_t(n)));
+  }
+
+  int64_t stages; ///< K/V tiles in workgroup memory (the cp.async pipeline depth)
+  int64_t Dp, DVp; ///< head dims padded for the tensor cores (16, 8)
+  int64_t kSteps, nTiles, vTiles; ///< fragments: Q·Kᵀ depth, score and output tiles
+
+  // Per block: the staged Q tile and the K and V rings.
+  Value qTile, kRing, vRing;
+  // Per lane: its warp's first row, fragment row group g and column pair t.
+  Value lane, warpRow, g, t;
+  Value l16, kRow, kCol; ///< ldmatrix lane addresses of K and V
+  // The key tile being computed: its buffer in the rings, and what makes it ready
+  // (the cp.async wait and barrier), or plain staging when `staged`.
+  Value buffer;
+  std::function<void()> ready;
+  bool staged = false;
+  Value kvHead, batch; ///< the K/V head and batch of the key loop
+  Value kUnit, vUnit;  ///< k and v typed with a unit inner stride (cp.async)
+
+  // The running state (see the file comment); empty vectors where not yet defined.
+  SmallVector<Value> qFrag;
+  SmallVector<Value> max, sum, alpha, acc, scores, probs;
+};
+
+} // namespace attnc::cuda::detail
+
+#endif // ATTNC_COMPILER_TARGETS_CUDA_TENSORCOREKERNEL_H

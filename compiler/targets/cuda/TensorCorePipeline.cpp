@@ -1,0 +1,260 @@
+//===- TensorCorePipeline.cpp - the tensor-core kernel's key loop ----------===//
+//
+// How the tensor-core kernel runs the flash form's key loop: the Q tile staged
+// once (its A fragments kept in registers), the loop cut at the last key tile the
+// mask keeps, and K/V tiles fetched into a ring of `stages` workgroup buffers by
+// cp.async ahead of use. The body of each iteration is the flash form's key-loop
+// body, walked for that tile (FlashFormLowering::emitKeyTile).
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/targets/cuda/TensorCoreKernel.h"
+
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+
+using namespace mlir;
+
+namespace attnc::cuda::detail {
+
+bool tensorCoresFit(const FlashFormDetail &form, int64_t stages) {
+  Type element = form.elementType();
+  int64_t bq = form.blockQ(), bk = form.blockKV();
+  return (element.isF16() || element.isBF16()) && bq % 16 == 0 && bq <= 128 &&
+         bk % 16 == 0 &&
+         tensorCoreSharedBytes(bq, bk, form.headDim(), form.headDimV(), stages) <= 48 * 1024;
+}
+
+std::unique_ptr<GpuFlashLowering> makeTensorCoreKernel(func::FuncOp flash,
+                                                       attn::VariantOp variant,
+                                                       const FlashFormDetail &form,
+                                                       int64_t stages) {
+  return std::make_unique<TensorCoreKernel>(flash, variant, form, stages);
+}
+
+SmallVector<Type> TensorCoreKernel::workgroupBuffers() {
+  return {workgroupType({BQ, Dp}, half()), workgroupType({stages, BK, Dp}, half()),
+          workgroupType({stages, BK, DVp}, half())};
+}
+
+void TensorCoreKernel::enterKernel(gpu::LaunchOp launch) {
+  qTile = launch.getWorkgroupAttributions()[0];
+  kRing = launch.getWorkgroupAttributions()[1];
+  vRing = launch.getWorkgroupAttributions()[2];
+  lane = remc(tid, 32);
+  warpRow = mulc(divc(tid, 32), 16);
+  g = divc(lane, 4); // the fragment's row group
+  t = remc(lane, 4); // and column pair
+  // ldmatrix lane addresses: x2 of K (8 keys x 16 dims), lanes 0-7 give rows of the
+  // first 8 columns, 8-15 of the second; x2.trans of V (16 keys x 8 dims), lanes
+  // 0-15 give keys 0-15.
+  l16 = remc(lane, 16);
+  kRow = remc(l16, 8);
+  kCol = mulc(divc(l16, 8), 8);
+}
+
+void TensorCoreKernel::loadQueryFragments(attn::TileScoresOp scores) {
+  Value q = lookup(scores.getQ());
+  stageF16(q, qTile, {}, lookup(scores.getB()), lookup(scores.getH()), lookup(scores.getQ0()),
+           BQ, Dp, D, seqLen(q));
+  gpu::BarrierOp::create(b, loc);
+  // ldmatrix.x4: lane l gives row l % 8 of matrix l / 8 (rows 0-7, 8-15 of the two
+  // 8-column halves).
+  Value r8 = remc(lane, 8), m = divc(lane, 8);
+  Value row = add(warpRow, add(r8, mulc(remc(m, 2), 8)));
+  Value colHalf = mulc(divc(m, 2), 8);
+  for (int64_t k = 0; k < kSteps; ++k)
+    qFrag.push_back(ldmatrix(qTile, {row, add(colHalf, idx(16 * k))}, 4, false));
+}
+
+Value TensorCoreKernel::lastKeptTileEnd(Value first, Value end) {
+  // Tiles past the last one the mask keeps are not visited: a causal query tile
+  // reads keys up to its diagonal only. Empty tiles before it (a sliding window's
+  // leading tiles) are visited but neither fetched, waited for nor synchronised.
+  // (Starting the loop at the first kept tile costs a register that made two
+  // examples spill at 128 registers.)
+  if (!classifiesKeyTiles())
+    return end;
+  return loop(first, end, idx(1), ValueRange{first},
+              [&](Value kt, ValueRange last) -> SmallVector<Value> {
+                Value kept = cmp(arith::CmpIPredicate::ne, maskClassOf(kt), idx(0));
+                return {select(kept, add(kt, idx(1)), last[0])};
+              })
+      .getResult(0);
+}
+
+LogicalResult TensorCoreKernel::emitKeyLoop(scf::ForOp op) {
+  attn::TileScoresOp scores = keyLoopScores();
+  auto pv = keyLoopOp<attn::TilePVOp>();
+  if (!scores || !pv)
+    return failure();
+  if (getConstantIntValue(op.getStep()) != 1)
+    return error(op, "the loop over key tiles must have step 1");
+  batch = lookup(scores.getB());
+  kvHead = lookup(scores.getG());
+  loadQueryFragments(scores);
+  Value first = lookup(op.getLowerBound());
+  Value end = lastKeptTileEnd(first, lookup(op.getUpperBound()));
+  // With 16-byte aligned K and V rows, tiles are fetched by cp.async; otherwise
+  // they are staged by plain loads.
+  Value aligned = andi(cpAsyncAligned(lookup(scores.getK())), cpAsyncAligned(lookup(pv.getV())));
+  SmallVector<Value> state = runningState();
+  TypeRange types = ValueRange(state).getTypes();
+  auto choice = scf::IfOp::create(b, loc, types, aligned, /*withElseRegion=*/true);
+  for (bool async : {true, false}) {
+    OpBuilder::InsertionGuard guard(b);
+    Block *block = async ? choice.thenBlock() : choice.elseBlock();
+    if (!block->empty())
+      b.setInsertionPoint(&block->back());
+    else
+      b.setInsertionPointToEnd(block);
+    setRunningState(state);
+    if (failed(async ? emitPipelinedTiles(first, end, scores, pv)
+                     : emitStagedTiles(first, end)) ||
+        failed(yieldState(block, types, op)))
+      return failure();
+  }
+  setRunningState(choice.getResults());
+  return success();
+}
+
+LogicalResult TensorCoreKernel::emitStagedTiles(Value first, Value end) {
+  bool ok = true;
+  SmallVector<Value> results(
+      loop(first, end, idx(1), runningState(), [&](Value kt, ValueRange st) {
+        setRunningState(st);
+        buffer = idx(0);
+        staged = true;
+        ok &= succeeded(emitKeyTile(kt));
+        return runningState();
+      }).getResults());
+  setRunningState(results);
+  staged = false;
+  buffer = {};
+  return success(ok);
+}
+
+void TensorCoreKernel::prefetchTile(Value kt, Value buf) {
+  Value r0 = mulc(kt, BK);
+  Value kvLen = seqLen(kUnit);
+  stageAsync(kUnit, kRing, buf, batch, kvHead, r0, BK, Dp, D, kvLen);
+  stageAsync(vUnit, vRing, buf, batch, kvHead, r0, BK, DVp, DV, kvLen);
+}
+
+LogicalResult TensorCoreKernel::emitPipelinedTiles(Value first, Value end,
+                                                   attn::TileScoresOp scores,
+                                                   attn::TilePVOp pv) {
+  // Tile kt is fetched into buffer kt % stages, `stages - 1` tiles ahead: a commit
+  // group per tile, and before tile kt a wait for all but the newest `stages - 1`
+  // groups. A tile the mask empties is neither fetched nor waited for.
+  kUnit = withUnitInnerStride(lookup(scores.getK()));
+  vUnit = withUnitInnerStride(lookup(pv.getV()));
+  auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
+  auto fetchIfKept = [&](Value kt) {
+    ifThen(ult(kt, end), [&] {
+      Value cls = maskClassOf(kt);
+      auto fetch = [&] { prefetchTile(kt, remc(kt, stages)); };
+      if (cls)
+        ifThen(cmp(arith::CmpIPredicate::ne, cls, idx(0)), fetch);
+      else
+        fetch();
+    });
+  };
+  // The prologue: tiles first .. first + stages - 2, a group each (empty past the
+  // range).
+  for (int64_t s = 0; s + 1 < stages; ++s) {
+    fetchIfKept(add(first, idx(s)));
+    nvgpu::DeviceAsyncCreateGroupOp::create(b, loc, tokenType, ValueRange{});
+  }
+  bool ok = true;
+  SmallVector<Value> results(
+      loop(first, end, idx(1), runningState(), [&](Value kt, ValueRange st) {
+        setRunningState(st);
+        fetchIfKept(add(kt, idx(stages - 1)));
+        // Empty groups near the end keep "all but the newest stages - 1" = tile kt.
+        Value group = nvgpu::DeviceAsyncCreateGroupOp::create(b, loc, tokenType, ValueRange{});
+        buffer = remc(kt, stages);
+        ready = [&, group] {
+          nvgpu::DeviceAsyncWaitOp::create(b, loc, group, b.getI32IntegerAttr(int32_t(stages - 1)));
+          gpu::BarrierOp::create(b, loc);
+        };
+        ok &= succeeded(emitKeyTile(kt));
+        ready = nullptr;
+        return runningState();
+      }).getResults());
+  setRunningState(results);
+  buffer = {};
+  return success(ok);
+}
+
+void TensorCoreKernel::stageF16(Value tensor, Value tile, ValueRange prefix, Value batch,
+                                Value head, Value r0, int64_t rows, int64_t cols,
+                                int64_t valid, Value limit) {
+  forEach(tid, idx(rows * cols), idx(threadsPerBlock()), [&](Value e) {
+    Value r = divc(e, cols), c = remc(e, cols);
+    Value row = add(r0, r);
+    Value in = andi(ult(row, limit), ult(c, idx(valid)));
+    Value x = ifElse(
+        in, half(), [&] { return load(tensor, {batch, head, row, c}); },
+        [&] { return Value(arith::ConstantOp::create(b, loc, half(), b.getZeroAttr(half()))); });
+    SmallVector<Value> at(prefix);
+    at.append({r, c});
+    store(x, tile, at);
+  });
+}
+
+void TensorCoreKernel::stageAsync(Value tensor, Value tile, Value buf, Value batch, Value head,
+                                  Value r0, int64_t rows, int64_t cols, int64_t valid,
+                                  Value limit) {
+  // 16-byte cp.async chunks of 8 elements; rows past `limit` and columns past `valid`
+  // are zero-filled (the source then is a valid element that is not read).
+  int64_t chunks = cols / 8;
+  forEach(tid, idx(rows * chunks), idx(threadsPerBlock()), [&](Value e) {
+    Value r = divc(e, chunks);
+    Value c = mulc(remc(e, chunks), 8);
+    Value row = add(r0, r);
+    Value rowIn = ult(row, limit);
+    Value left = sub(idx(valid), minu(c, idx(valid)));
+    Value n = select(rowIn, minu(left, idx(8)), idx(0));
+    Value any = cmp(arith::CmpIPredicate::ne, n, idx(0));
+    Value srcRow = select(rowIn, row, idx(0));
+    Value srcCol = select(any, c, idx(0));
+    nvgpu::DeviceAsyncCopyOp::create(
+        b, loc, nvgpu::DeviceAsyncTokenType::get(b.getContext()), tile, ValueRange{buf, r, c},
+        tensor, ValueRange{batch, head, srcRow, srcCol}, b.getIndexAttr(8), n, b.getUnitAttr());
+  });
+}
+
+Value TensorCoreKernel::withUnitInnerStride(Value tensor) {
+  // The same view typed with a static innermost stride of 1 (cp.async's source must
+  // say so); only used where cpAsyncAligned holds.
+  auto type = cast<MemRefType>(tensor.getType());
+  auto meta = memref::ExtractStridedMetadataOp::create(b, loc, tensor);
+  SmallVector<OpFoldResult> sizes, strides;
+  SmallVector<int64_t> staticStrides;
+  for (int64_t d = 0; d < type.getRank(); ++d) {
+    sizes.push_back(type.isDynamicDim(d) ? OpFoldResult(meta.getSizes()[d])
+                                         : OpFoldResult(b.getIndexAttr(type.getDimSize(d))));
+    bool last = d + 1 == type.getRank();
+    strides.push_back(last ? OpFoldResult(b.getIndexAttr(1)) : OpFoldResult(meta.getStrides()[d]));
+    staticStrides.push_back(last ? 1 : ShapedType::kDynamic);
+  }
+  auto layout = StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, staticStrides);
+  auto viewType = MemRefType::get(type.getShape(), type.getElementType(), layout);
+  return memref::ReinterpretCastOp::create(b, loc, viewType, meta.getBaseBuffer(),
+                                           OpFoldResult(meta.getOffset()), sizes, strides);
+}
+
+Value TensorCoreKernel::cpAsyncAligned(Value tensor) {
+  // cp.async reads 16 aligned bytes: the element (b, h, row, 8j) must be 16-byte
+  // aligned for every index, i.e. the start and the outer strides, in 2-byte
+  // elements, multiples of 8, and the last stride 1.
+  auto meta = memref::ExtractStridedMetadataOp::create(b, loc, tensor);
+  Value ptr = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, tensor);
+  Value start = add(ptr, mulc(meta.getOffset(), 2));
+  auto eq = arith::CmpIPredicate::eq;
+  Value ok = cmp(eq, remc(start, 16), idx(0));
+  for (int64_t d = 0; d < 3; ++d)
+    ok = andi(ok, cmp(eq, remc(meta.getStrides()[d], 8), idx(0)));
+  return andi(ok, cmp(eq, meta.getStrides()[3], idx(1)));
+}
+
+} // namespace attnc::cuda::detail

@@ -1,0 +1,68 @@
+//===- FlashForm.cpp - reading the flash form ------------------------------===//
+#include "compiler/transforms/FlashForm.h"
+
+#include "mlir/IR/SymbolTable.h"
+
+using namespace mlir;
+
+namespace attnc {
+
+FailureOr<FlashFormDetail> FlashFormDetail::get(func::FuncOp flash, attn::VariantOp variant,
+                                                StringRef pass) {
+  FlashFormDetail form;
+  form.d = variant.getHeadDim();
+  form.dv = variant.getHeadDimV();
+  form.hq = variant.getHeadsQ();
+  form.hkv = variant.getHeadsKv();
+  if (DictionaryAttr d = variant.getScalarsAttr())
+    form.nScalars = d.size();
+  if (DictionaryAttr d = variant.getBuffersAttr())
+    form.nBuffers = d.size();
+  if (flash.getNumArguments() != 6 + form.nScalars + form.nBuffers)
+    return flash.emitError(pass) << ": expected " << 6 + form.nScalars + form.nBuffers
+                                 << " arguments (q, k, v, out, lse, scalars, buffers, "
+                                    "status), got "
+                                 << flash.getNumArguments();
+  form.args.assign(flash.getArguments().begin(), flash.getArguments().end());
+  flash.walk([&](memref::AllocaOp a) {
+    auto role = a->getAttrOfType<StringAttr>("attn.scratch");
+    if (role && role.getValue() == "scores" && a.getType().getRank() == 2) {
+      form.bq = a.getType().getDimSize(0);
+      form.bk = a.getType().getDimSize(1);
+    }
+  });
+  if (!form.bq)
+    return flash.emitError(pass) << ": no score tile in the flash form";
+  for (auto p : flash.getBody().front().getOps<scf::ParallelOp>())
+    if (p.getNumLoops() == 3)
+      form.parallel = p;
+  if (!form.parallel)
+    return flash.emitError(pass)
+           << ": no parallel loop over (batch, head, query tile) in the flash form";
+  for (auto f : form.parallel.getBody()->getOps<scf::ForOp>())
+    form.keys = f;
+  if (!form.keys)
+    return flash.emitError(pass) << ": no loop over key tiles in the flash form";
+  return form;
+}
+
+LogicalResult forEachFlashFunction(ModuleOp module, StringRef pass,
+                                   function_ref<LogicalResult(func::FuncOp, attn::VariantOp)> fn) {
+  SmallVector<func::FuncOp> flashes;
+  module.walk([&](func::FuncOp f) {
+    if (f->hasAttr("attn.variant"))
+      flashes.push_back(f);
+  });
+  SymbolTable symbols(module);
+  for (func::FuncOp f : flashes) {
+    auto ref = f->getAttrOfType<FlatSymbolRefAttr>("attn.variant");
+    auto variant = ref ? symbols.lookup<attn::VariantOp>(ref.getValue()) : attn::VariantOp();
+    if (!variant)
+      return f.emitError(pass) << ": unknown variant " << f->getAttr("attn.variant");
+    if (failed(fn(f, variant)))
+      return failure();
+  }
+  return success();
+}
+
+} // namespace attnc
