@@ -73,6 +73,9 @@ private:
     return success();
   }
   LogicalResult lowerLaunch(gpu::LaunchFuncOp op);
+  /// One launch operand as the 64 bits of its argument slot: a scalar's bits, or
+  /// the address of a memref's C-interface descriptor (built here).
+  FailureOr<Value> operandBits(gpu::LaunchFuncOp op, Value v);
   Value launchHandle; ///< the handle of the last asynchronous launch lowered
   void fill(Location loc, Value memref, Value value);
 
@@ -98,6 +101,39 @@ void HostLowering::fill(Location loc, Value memref, Value value) {
     b.setInsertionPoint(loop.getBody()->getTerminator());
   }
   memref::StoreOp::create(b, loc, value, memref, indices);
+}
+
+FailureOr<Value> HostLowering::operandBits(gpu::LaunchFuncOp op, Value v) {
+  Location loc = op.getLoc();
+  Type t = v.getType();
+  Type i64 = b.getI64Type();
+  auto index = [&](int64_t i) { return arith::ConstantIndexOp::create(b, loc, i); };
+  if (auto memType = dyn_cast<MemRefType>(t)) {
+    // The C-interface descriptor: allocated and aligned pointers, offset, sizes,
+    // strides, each 64 bits. The kernel only uses the aligned pointer.
+    int64_t rank = memType.getRank();
+    Value desc = memref::AllocaOp::create(b, loc, MemRefType::get({3 + 2 * rank}, i64));
+    auto meta = memref::ExtractStridedMetadataOp::create(b, loc, v);
+    Value ptr = eb.baseAddress(loc, v);
+    memref::StoreOp::create(b, loc, ptr, desc, ValueRange{index(0)});
+    memref::StoreOp::create(b, loc, ptr, desc, ValueRange{index(1)});
+    memref::StoreOp::create(b, loc, eb.toI64(loc, meta.getOffset()), desc, ValueRange{index(2)});
+    for (int64_t d = 0; d < rank; ++d) {
+      memref::StoreOp::create(b, loc, eb.toI64(loc, meta.getSizes()[d]), desc,
+                              ValueRange{index(3 + d)});
+      memref::StoreOp::create(b, loc, eb.toI64(loc, meta.getStrides()[d]), desc,
+                              ValueRange{index(3 + rank + d)});
+    }
+    return eb.baseAddress(loc, desc);
+  }
+  if (t.isIndex() || t.isInteger(64))
+    return eb.toI64(loc, v);
+  unsigned width = t.getIntOrFloatBitWidth();
+  if (width > 64)
+    return op.emitError("cuda-emu: scalar kernel operands are at most 64 bits, got ") << t;
+  Value raw =
+      isa<FloatType>(t) ? Value(arith::BitcastOp::create(b, loc, b.getIntegerType(width), v)) : v;
+  return width == 64 ? raw : Value(arith::ExtUIOp::create(b, loc, i64, raw));
 }
 
 LogicalResult HostLowering::lowerLaunch(gpu::LaunchFuncOp op) {
@@ -131,39 +167,10 @@ LogicalResult HostLowering::lowerLaunch(gpu::LaunchFuncOp op) {
   Value slotsBase = eb.baseAddress(loc, slots);
   auto index = [&](int64_t i) { return arith::ConstantIndexOp::create(b, loc, i); };
   for (auto [i, v] : llvm::enumerate(operands)) {
-    Type t = v.getType();
-    Value bits;
-    if (auto memType = dyn_cast<MemRefType>(t)) {
-      // The C-interface descriptor: allocated and aligned pointers, offset, sizes,
-      // strides, each 64 bits. The kernel only uses the aligned pointer.
-      int64_t rank = memType.getRank();
-      Value desc =
-          memref::AllocaOp::create(b, loc, MemRefType::get({3 + 2 * rank}, i64));
-      auto meta = memref::ExtractStridedMetadataOp::create(b, loc, v);
-      Value ptr = eb.baseAddress(loc, v);
-      memref::StoreOp::create(b, loc, ptr, desc, ValueRange{index(0)});
-      memref::StoreOp::create(b, loc, ptr, desc, ValueRange{index(1)});
-      memref::StoreOp::create(b, loc, eb.toI64(loc, meta.getOffset()), desc,
-                              ValueRange{index(2)});
-      for (int64_t d = 0; d < rank; ++d) {
-        memref::StoreOp::create(b, loc, eb.toI64(loc, meta.getSizes()[d]), desc,
-                                ValueRange{index(3 + d)});
-        memref::StoreOp::create(b, loc, eb.toI64(loc, meta.getStrides()[d]), desc,
-                                ValueRange{index(3 + rank + d)});
-      }
-      bits = eb.baseAddress(loc, desc);
-    } else if (t.isIndex() || t.isInteger(64)) {
-      bits = eb.toI64(loc, v);
-    } else {
-      unsigned width = t.getIntOrFloatBitWidth();
-      if (width > 64)
-        return op.emitError("cuda-emu: scalar kernel operands are at most 64 bits, got ") << t;
-      Value raw = isa<FloatType>(t)
-                      ? Value(arith::BitcastOp::create(b, loc, b.getIntegerType(width), v))
-                      : v;
-      bits = width == 64 ? raw : Value(arith::ExtUIOp::create(b, loc, i64, raw));
-    }
-    memref::StoreOp::create(b, loc, bits, slots, ValueRange{index(int64_t(i))});
+    FailureOr<Value> bits = operandBits(op, v);
+    if (failed(bits))
+      return failure();
+    memref::StoreOp::create(b, loc, *bits, slots, ValueRange{index(int64_t(i))});
     Value address = arith::AddIOp::create(b, loc, slotsBase, eb.i64(loc, 8 * int64_t(i)));
     memref::StoreOp::create(b, loc, address, argv, ValueRange{index(int64_t(i))});
   }

@@ -61,7 +61,25 @@ public:
   }
 
 private:
+  /// Rewrites one op of a kernel into host code driving the emulator (ops it
+  /// does not name are kept as they are).
   LogicalResult rewrite(Operation *op);
+  /// Thread, block and grid ids and sizes, barriers: emulator calls. Null when
+  /// `op` is none of them.
+  std::optional<LogicalResult> rewriteThreadOp(Operation *op);
+  /// gpu.shuffle through the emulator's warp exchange.
+  LogicalResult lowerShuffle(gpu::ShuffleOp op);
+  /// Loads and stores (bounds-guarded) and workgroup allocations; null when `op`
+  /// is none of them.
+  std::optional<LogicalResult> rewriteMemoryOp(Operation *op);
+  /// ldmatrix, mma.sync and cp.async; null when `op` is none of them.
+  std::optional<LogicalResult> rewriteNvgpuOp(Operation *op);
+  /// Replaces `op`'s single result by `v` and erases `op`.
+  LogicalResult replaceWith(Operation *op, Value v) {
+    op->getResult(0).replaceAllUsesWith(v);
+    op->erase();
+    return success();
+  }
   Value checkGlobalAccess(Location loc, Value memref, ValueRange indices, bool isWrite,
                           int64_t lastExtent = 1);
   Value checkShared(Location loc, Value memref, ValueRange indices, int64_t elements,
@@ -384,15 +402,41 @@ void KernelLowering::lowerPrintf(gpu::PrintfOp op) {
 LogicalResult KernelLowering::rewrite(Operation *op) {
   Location loc = op->getLoc();
   b.setInsertionPoint(op);
-  Type i64Type = b.getI64Type();
-  auto replaceWith = [&](Value v) {
-    op->getResult(0).replaceAllUsesWith(v);
+  if (std::optional<LogicalResult> done = rewriteThreadOp(op))
+    return *done;
+  if (auto o = dyn_cast<gpu::ShuffleOp>(op))
+    return lowerShuffle(o);
+  if (std::optional<LogicalResult> done = rewriteMemoryOp(op))
+    return *done;
+  if (std::optional<LogicalResult> done = rewriteNvgpuOp(op))
+    return *done;
+  if (auto o = dyn_cast<cf::AssertOp>(op)) {
+    lowerAssert(o);
+    return success();
+  }
+  if (auto o = dyn_cast<gpu::PrintfOp>(op)) {
+    lowerPrintf(o);
+    return success();
+  }
+  if (std::optional<LogicalResult> wmma = lowerWmmaOp(op, eb))
+    return *wmma;
+  if (auto o = dyn_cast<gpu::ReturnOp>(op)) {
+    func::ReturnOp::create(b, loc, o.getOperands());
     op->erase();
     return success();
-  };
+  }
+  if (isa_and_nonnull<gpu::GPUDialect, nvgpu::NVGPUDialect>(op->getDialect()))
+    return op->emitError("cuda-emu: '") << op->getName() << "' is not supported in kernels";
+  return success();
+}
+
+std::optional<LogicalResult> KernelLowering::rewriteThreadOp(Operation *op) {
+  Location loc = op->getLoc();
+  Type i64Type = b.getI64Type();
   auto idCall = [&](StringRef fn, gpu::Dimension d) {
-    return replaceWith(arith::IndexCastOp::create(
-        b, loc, b.getIndexType(), eb.call(loc, fn, {i64Type}, {eb.i64(loc, int64_t(d))})));
+    return replaceWith(op, arith::IndexCastOp::create(
+                               b, loc, b.getIndexType(),
+                               eb.call(loc, fn, {i64Type}, {eb.i64(loc, int64_t(d))})));
   };
   if (auto o = dyn_cast<gpu::ThreadIdOp>(op))
     return idCall("attnc_emu_thread_id", o.getDimension());
@@ -403,35 +447,43 @@ LogicalResult KernelLowering::rewrite(Operation *op) {
   if (auto o = dyn_cast<gpu::GridDimOp>(op))
     return idCall("attnc_emu_grid_dim", o.getDimension());
   if (isa<gpu::LaneIdOp>(op))
-    return replaceWith(arith::IndexCastOp::create(
-        b, loc, b.getIndexType(), eb.call(loc, "attnc_emu_lane_id", {i64Type}, {})));
+    return replaceWith(op, arith::IndexCastOp::create(
+                               b, loc, b.getIndexType(),
+                               eb.call(loc, "attnc_emu_lane_id", {i64Type}, {})));
   if (isa<gpu::SubgroupSizeOp>(op))
-    return replaceWith(arith::ConstantIndexOp::create(b, loc, 32));
+    return replaceWith(op, arith::ConstantIndexOp::create(b, loc, 32));
   if (isa<gpu::BarrierOp>(op)) {
     eb.call(loc, "attnc_emu_barrier", {}, {eb.locIndex(loc)});
     op->erase();
     return success();
   }
-  if (auto o = dyn_cast<gpu::ShuffleOp>(op)) {
-    Value v = o.getValue();
-    Type t = v.getType();
-    if (!t.isIntOrFloat() || t.getIntOrFloatBitWidth() != 32)
-      return o.emitError("cuda-emu: gpu.shuffle supports 32-bit values, got ")
-             << t << " (run attn-gpu-emu-rewrite first to split wider ones)";
-    Value bits = t.isInteger(32) ? v : Value(arith::BitcastOp::create(b, loc, b.getI32Type(), v));
-    Value packed = eb.call(loc, "attnc_emu_shuffle", {i64Type},
-                           {bits, o.getOffset(), o.getWidth(),
-                            arith::ConstantIntOp::create(b, loc, emulatorMode(o.getMode()), 32),
-                            eb.locIndex(loc)});
-    Value low = arith::TruncIOp::create(b, loc, b.getI32Type(), packed);
-    Value value = t.isInteger(32) ? low : Value(arith::BitcastOp::create(b, loc, t, low));
-    Value valid = arith::TruncIOp::create(
-        b, loc, b.getI1Type(), arith::ShRUIOp::create(b, loc, packed, eb.i64(loc, 32)));
-    o.getResult(0).replaceAllUsesWith(value);
-    o.getResult(1).replaceAllUsesWith(valid);
-    o.erase();
-    return success();
-  }
+  return std::nullopt;
+}
+
+LogicalResult KernelLowering::lowerShuffle(gpu::ShuffleOp o) {
+  Location loc = o.getLoc();
+  Value v = o.getValue();
+  Type t = v.getType();
+  if (!t.isIntOrFloat() || t.getIntOrFloatBitWidth() != 32)
+    return o.emitError("cuda-emu: gpu.shuffle supports 32-bit values, got ")
+           << t << " (run attn-gpu-emu-rewrite first to split wider ones)";
+  Value bits = t.isInteger(32) ? v : Value(arith::BitcastOp::create(b, loc, b.getI32Type(), v));
+  Value packed = eb.call(loc, "attnc_emu_shuffle", {b.getI64Type()},
+                         {bits, o.getOffset(), o.getWidth(),
+                          arith::ConstantIntOp::create(b, loc, emulatorMode(o.getMode()), 32),
+                          eb.locIndex(loc)});
+  Value low = arith::TruncIOp::create(b, loc, b.getI32Type(), packed);
+  Value value = t.isInteger(32) ? low : Value(arith::BitcastOp::create(b, loc, t, low));
+  Value valid = arith::TruncIOp::create(
+      b, loc, b.getI1Type(), arith::ShRUIOp::create(b, loc, packed, eb.i64(loc, 32)));
+  o.getResult(0).replaceAllUsesWith(value);
+  o.getResult(1).replaceAllUsesWith(valid);
+  o.erase();
+  return success();
+}
+
+std::optional<LogicalResult> KernelLowering::rewriteMemoryOp(Operation *op) {
+  Location loc = op->getLoc();
   if (auto o = dyn_cast<memref::LoadOp>(op))
     return guardAccess(op, o.getMemRef(), o.getIndicesMutable(), /*isWrite=*/false, 1, {});
   if (auto o = dyn_cast<memref::StoreOp>(op))
@@ -455,7 +507,7 @@ LogicalResult KernelLowering::rewrite(Operation *op) {
     if (!view)
       return op->emitError("cuda-emu: workgroup allocations must have a static shape and "
                            "the identity layout");
-    return replaceWith(view);
+    return replaceWith(op, view);
   }
   if (isa<memref::DeallocOp>(op) && isWorkgroup(op->getOperand(0).getType())) {
     op->erase(); // per-block memory lives as long as the block
@@ -464,8 +516,13 @@ LogicalResult KernelLowering::rewrite(Operation *op) {
   if (auto o = dyn_cast<gpu::DynamicSharedMemoryOp>(op)) {
     auto raw = MemRefType::get({ShapedType::kDynamic}, b.getI8Type());
     Value buffer = eb.call(loc, "attnc_emu_dynamic_shared", {raw}, {}, /*cInterface=*/true);
-    return replaceWith(memref::MemorySpaceCastOp::create(b, loc, o.getType(), buffer));
+    return replaceWith(op, memref::MemorySpaceCastOp::create(b, loc, o.getType(), buffer));
   }
+  return std::nullopt;
+}
+
+std::optional<LogicalResult> KernelLowering::rewriteNvgpuOp(Operation *op) {
+  Location loc = op->getLoc();
   if (auto o = dyn_cast<nvgpu::LdMatrixOp>(op)) {
     Value address = eb.elementAddress(loc, o.getSrcMemref(), o.getIndices());
     int64_t tiles = o.getNumTiles();
@@ -475,7 +532,7 @@ LogicalResult KernelLowering::rewrite(Operation *op) {
              eb.locIndex(loc)});
     // The registers, reinterpreted as the op's vector<tiles x 2 x b16>.
     Value regs = eb.reload(loc, buffer, VectorType::get({tiles, 1}, b.getI32Type()));
-    return replaceWith(vector::BitCastOp::create(b, loc, o.getRes().getType(), regs));
+    return replaceWith(op, vector::BitCastOp::create(b, loc, o.getRes().getType(), regs));
   }
   if (auto o = dyn_cast<nvgpu::MmaSyncOp>(op))
     return lowerMma(o);
@@ -489,13 +546,13 @@ LogicalResult KernelLowering::rewrite(Operation *op) {
       srcBytes = arith::MulIOp::create(b, loc, eb.toI64(loc, srcElements), eb.i64(loc, eltBytes));
     eb.call(loc, "attnc_emu_async_copy", {},
             {dst, src, eb.i64(loc, elements * eltBytes), srcBytes, eb.locIndex(loc)});
-    return replaceWith(UnrealizedConversionCastOp::create(b, loc, o.getType(), ValueRange{})
-                           .getResult(0)); // tokens carry no data here
+    return replaceWith(op, UnrealizedConversionCastOp::create(b, loc, o.getType(), ValueRange{})
+                               .getResult(0)); // tokens carry no data here
   }
   if (auto o = dyn_cast<nvgpu::DeviceAsyncCreateGroupOp>(op)) {
     eb.call(loc, "attnc_emu_async_commit", {}, {});
     return replaceWith(
-        UnrealizedConversionCastOp::create(b, loc, o.getType(), ValueRange{}).getResult(0));
+        op, UnrealizedConversionCastOp::create(b, loc, o.getType(), ValueRange{}).getResult(0));
   }
   if (auto o = dyn_cast<nvgpu::DeviceAsyncWaitOp>(op)) {
     int64_t groups = o.getNumGroups() ? int64_t(*o.getNumGroups()) : 0;
@@ -503,24 +560,7 @@ LogicalResult KernelLowering::rewrite(Operation *op) {
     op->erase();
     return success();
   }
-  if (auto o = dyn_cast<cf::AssertOp>(op)) {
-    lowerAssert(o);
-    return success();
-  }
-  if (auto o = dyn_cast<gpu::PrintfOp>(op)) {
-    lowerPrintf(o);
-    return success();
-  }
-  if (std::optional<LogicalResult> wmma = lowerWmmaOp(op, eb))
-    return *wmma;
-  if (auto o = dyn_cast<gpu::ReturnOp>(op)) {
-    func::ReturnOp::create(b, loc, o.getOperands());
-    op->erase();
-    return success();
-  }
-  if (isa_and_nonnull<gpu::GPUDialect, nvgpu::NVGPUDialect>(op->getDialect()))
-    return op->emitError("cuda-emu: '") << op->getName() << "' is not supported in kernels";
-  return success();
+  return std::nullopt;
 }
 
 /// Drops the memory spaces of all memref types in `module` (host code has one kind
