@@ -48,4 +48,16 @@ def AttnTileFlash : Pass<"attn-tile-flash", "mlir::ModuleOp"> {
                            "::mlir::scf::SCFDialect", "::mlir::func::FuncDialect"];
 }
 
+def AttnTestMaskClass : Pass<"attn-test-mask-class", "mlir::ModuleOp"> {
+  let summary = "Test pass: replaces attn.tile_mask_class by the mask analysis' code";
+  let description = [{
+    Emits, in place of each `attn.tile_mask_class`, the interval interpretation of
+    its variant's `mask_mod` (MaskIntervals.h), the code every target runs to
+    classify a tile pair. With constant operands, `-canonicalize` then folds it to
+    the class (0 empty, 1 full, 2 partial), so lit can check the analysis one
+    operator at a time (test/Transforms/mask-class.mlir).
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 #endif // ATTNC_TRANSFORMS_PASSES_TD
