@@ -7,7 +7,7 @@
 # included as "compiler/Compiler.h" as inside the repository.
 include(GNUInstallDirs)
 set(ATTNC_COMPILER_ARCHIVES AttnCompiler AttnFrontend AttnExpr AttnCpuTarget AttnCudaTarget
-    AttnEmuTarget AttnCodegen AttnTransforms AttnDialect AttnRuntime)
+    AttnEmuTarget AttnCodegen AttnPipeline AttnTransforms AttnDialect AttnRuntime)
 
 add_library(attnc_compiler INTERFACE)
 target_link_libraries(attnc_compiler INTERFACE AttnCompiler)

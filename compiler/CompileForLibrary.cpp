@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/Compiler.h"
 #include "compiler/targets/cpu/CpuObject.h"
+#include "compiler/targets/cpu/CpuPipeline.h"
 #include "compiler/targets/cpu/Passes.h"
 #include "compiler/targets/cuda/CudaProgram.h"
 
@@ -36,10 +37,10 @@ LibraryVariant describeForLibrary(const frontend::Spec &spec) {
 /// Adds the CPU kernel of `spec` (lowered from a copy of `module` with `options`'
 /// tiles) to `entry`, compiled for each x86-64 level.
 LogicalResult addCpuKernel(ModuleOp module, const frontend::Spec &spec,
-                           const cpu::CpuOptions &options, LibraryEntry &entry) {
+                           const KernelTileOptions &options, LibraryEntry &entry) {
   OwningOpRef<ModuleOp> copy = module.clone();
-  if (failed(cpu::runPipeline(*copy, [&](OpPassManager &pm) {
-        cpu::buildFlashPipeline(pm, options);
+  if (failed(attnc::runPipeline(*copy, [&](OpPassManager &pm) {
+        attnc::buildFlashPipeline(pm, options);
         cpu::buildCpuToLLVMPipeline(pm);
       })))
     return failure();
@@ -75,10 +76,10 @@ std::optional<LibraryEntry> Compiler::compileForLibrary(const std::string &path,
     return std::nullopt;
   if (!targets.gpu)
     return entry;
-  const cpu::CpuOptions &options = targets.gpuOptions;
+  const KernelTileOptions &options = targets.gpuOptions;
   const std::vector<std::string> &chips = targets.chips;
   cuda::GpuTileOptions tiles = spillFreeGpuTiles(*module, spec, options);
-  if (failed(cpu::runPipeline(*module, [&](OpPassManager &pm) {
+  if (failed(attnc::runPipeline(*module, [&](OpPassManager &pm) {
         cuda::buildGpuKernelPipeline(pm, tiles, gpuTraits(spec));
       })))
     return std::nullopt;

@@ -5,6 +5,7 @@
 #include "compiler/KernelCache.h"
 #include "compiler/frontend/Frontend.h"
 #include "compiler/transforms/Passes.h"
+#include "compiler/targets/cpu/CpuPipeline.h"
 #include "compiler/targets/cpu/Passes.h"
 #include "compiler/targets/cuda/CudaPipeline.h"
 #include "compiler/targets/cuda/CudaProgram.h"
@@ -105,13 +106,13 @@ OwningOpRef<ModuleOp> Compiler::import(const std::string &path, frontend::Spec *
 }
 
 std::shared_ptr<CompiledVariant> Compiler::compileFile(const std::string &path,
-                                                       const cpu::CpuOptions &options) {
+                                                       const KernelTileOptions &options) {
   return compileFileFor(path, Target::Cpu, options);
 }
 
 std::shared_ptr<CompiledVariant> Compiler::compileFileFor(const std::string &path,
                                                           Target target,
-                                                          const cpu::CpuOptions &options) {
+                                                          const KernelTileOptions &options) {
   auto spec = std::make_shared<frontend::Spec>();
   OwningOpRef<ModuleOp> module = import(path, spec.get());
   if (!module)
@@ -128,11 +129,39 @@ std::shared_ptr<CompiledVariant> Compiler::compileFileFor(const std::string &pat
 }
 
 /// The GPU tiles asked for (0: chosen by the heuristic).
-cuda::GpuTileOptions gpuTiles(const cpu::CpuOptions &options) {
+cuda::GpuTileOptions gpuTiles(const KernelTileOptions &options) {
   cuda::GpuTileOptions tiles;
   tiles.blockQ = options.blockQ;
   tiles.blockKV = options.blockKV;
   tiles.stages = options.stages;
+  return tiles;
+}
+
+FailureOr<cuda::GpuTileOptions> lowerForEmit(ModuleOp module, const frontend::Spec &spec,
+                                             LoweringStage stage, bool gpu, Target target,
+                                             const KernelTileOptions &options) {
+  cuda::GpuTileOptions tiles;
+  if (gpu) {
+    // The kernel a GPU runs: its configuration checked against spills (cuda-emu
+    // runs the heuristic's, as Compiler::compileFileFor does).
+    tiles = target == Target::CudaEmu
+                ? cuda::chooseGpuTiles(gpuTiles(options), gpuTraits(spec))
+                : spillFreeGpuTiles(module, spec, options);
+    if (failed(runPipeline(module, [&](OpPassManager &pm) {
+          if (stage == LoweringStage::Flash)
+            buildFlashPipeline(pm, {tiles.blockQ, tiles.blockKV});
+          else
+            cuda::buildGpuKernelPipeline(pm, tiles, gpuTraits(spec));
+        })))
+      return failure();
+    return tiles;
+  }
+  if (failed(runPipeline(module, [&](OpPassManager &pm) {
+        buildFlashPipeline(pm, options);
+        if (stage == LoweringStage::Llvm)
+          cpu::buildCpuToLLVMPipeline(pm);
+      })))
+    return failure();
   return tiles;
 }
 
@@ -155,8 +184,8 @@ cuda::ArtifactCache gpuArtifactCache() {
 
 /// attn → @X_gpu with the options' tiles (the heuristic's where they are 0).
 static LogicalResult lowerToGpuKernel(ModuleOp module, const frontend::Spec &spec,
-                                      const cpu::CpuOptions &options) {
-  return cpu::runPipeline(module, [&](OpPassManager &pm) {
+                                      const KernelTileOptions &options) {
+  return attnc::runPipeline(module, [&](OpPassManager &pm) {
     cuda::buildGpuKernelPipeline(pm, gpuTiles(options), gpuTraits(spec));
   });
 }
@@ -182,7 +211,7 @@ cuda::Assembler cachedCubinAssembler() {
 
 std::shared_ptr<CompiledVariant>
 Compiler::compileModuleForCuda(ModuleOp module, std::shared_ptr<frontend::Spec> spec,
-                               const cpu::CpuOptions &options) {
+                               const KernelTileOptions &options) {
   Result<cuda::CudaDevice> device = cuda::firstDevice();
   if (!device) {
     reportError(device.status().message());
@@ -223,7 +252,7 @@ Compiler::compileModuleForCuda(ModuleOp module, std::shared_ptr<frontend::Spec> 
 
 std::shared_ptr<CompiledVariant>
 Compiler::compileModuleForEmu(ModuleOp module, std::shared_ptr<frontend::Spec> spec,
-                              const cpu::CpuOptions &options) {
+                              const KernelTileOptions &options) {
   if (failed(lowerToGpuKernel(module, *spec, options)))
     return nullptr;
   auto program = emu::EmuProgram::compileLibrary(module, {});
@@ -249,7 +278,7 @@ Compiler::compileModuleForEmu(ModuleOp module, std::shared_ptr<frontend::Spec> s
 
 std::shared_ptr<CompiledVariant> Compiler::compileText(const std::string &name,
                                                        const std::string &text,
-                                                       const cpu::CpuOptions &options) {
+                                                       const KernelTileOptions &options) {
   auto spec = std::make_shared<frontend::Spec>();
   sourceMgr.AddNewSourceBuffer(llvm::MemoryBuffer::getMemBufferCopy(text, name),
                                llvm::SMLoc());
@@ -261,12 +290,12 @@ std::shared_ptr<CompiledVariant> Compiler::compileText(const std::string &name,
 
 std::shared_ptr<CompiledVariant>
 Compiler::compileModule(ModuleOp module, std::shared_ptr<frontend::Spec> spec,
-                        const cpu::CpuOptions &options) {
+                        const KernelTileOptions &options) {
   // The cache key is the lowered LLVM-dialect module (printed without locations):
   // any change to the variant, the options or attnc's lowering changes it, and the
   // expensive part (LLVM optimisation and code generation) is what the cache skips.
-  if (failed(cpu::runPipeline(module, [&](OpPassManager &pm) {
-        cpu::buildFlashPipeline(pm, options);
+  if (failed(attnc::runPipeline(module, [&](OpPassManager &pm) {
+        attnc::buildFlashPipeline(pm, options);
         cpu::buildCpuToLLVMPipeline(pm);
       })))
     return nullptr;

@@ -11,7 +11,7 @@
 
 #include "compiler/KernelLibraryWriter.h"
 #include "compiler/frontend/Spec.h"
-#include "compiler/targets/cpu/CpuPipeline.h"
+#include "compiler/pipeline/Pipeline.h"
 #include "runtime/AttentionInterface.h"
 #include "runtime/Reference.h"
 #include "runtime/cpu/CpuKernel.h"
@@ -46,8 +46,8 @@ enum class Target {
 /// What `Compiler::compileForLibrary` puts in a kernel library entry.
 struct LibraryTargets {
   bool cpu = true, gpu = true;
-  cpu::CpuOptions cpuOptions;             ///< the CPU kernel's tiles
-  cpu::CpuOptions gpuOptions{0, 0, 0};    ///< the GPU kernel's (0: its heuristic)
+  KernelTileOptions cpuOptions;             ///< the CPU kernel's tiles
+  KernelTileOptions gpuOptions{0, 0, 0};    ///< the GPU kernel's (0: its heuristic)
   std::vector<std::string> chips{"sm_80", "sm_90a"};
 };
 
@@ -100,15 +100,15 @@ public:
                                            frontend::Spec *spec = nullptr);
   /// Compiles the spec at `path` for the CPU; null after printing diagnostics.
   std::shared_ptr<CompiledVariant> compileFile(const std::string &path,
-                                               const cpu::CpuOptions &options = {});
+                                               const KernelTileOptions &options = {});
   /// Compiles the spec at `path` for `target` (tile sizes in `options`; for the GPU
   /// targets a 0 is chosen by cuda::chooseGpuTiles).
   std::shared_ptr<CompiledVariant> compileFileFor(const std::string &path, Target target,
-                                                  const cpu::CpuOptions &options);
+                                                  const KernelTileOptions &options);
   /// The same with each target's default tiles (the GPU's from its heuristic).
   std::shared_ptr<CompiledVariant> compileFileFor(const std::string &path, Target target) {
     return compileFileFor(path, target,
-                          target == Target::Cpu ? cpu::CpuOptions{} : cpu::CpuOptions{0, 0, 0});
+                          target == Target::Cpu ? KernelTileOptions{} : KernelTileOptions{0, 0, 0});
   }
   /// Compiles the spec at `path` into a kernel library's entry: its description,
   /// with `targets.cpu` its CPU kernel for each x86-64 level, with `targets.gpu` its
@@ -119,18 +119,18 @@ public:
   /// Compiles spec text; `name` labels it in diagnostics.
   std::shared_ptr<CompiledVariant> compileText(const std::string &name,
                                                const std::string &text,
-                                               const cpu::CpuOptions &options = {});
+                                               const KernelTileOptions &options = {});
 
 private:
   std::shared_ptr<CompiledVariant> compileModule(mlir::ModuleOp module,
                                                  std::shared_ptr<frontend::Spec> spec,
-                                                 const cpu::CpuOptions &options);
+                                                 const KernelTileOptions &options);
   std::shared_ptr<CompiledVariant> compileModuleForCuda(mlir::ModuleOp module,
                                                         std::shared_ptr<frontend::Spec> spec,
-                                                        const cpu::CpuOptions &options);
+                                                        const KernelTileOptions &options);
   std::shared_ptr<CompiledVariant> compileModuleForEmu(mlir::ModuleOp module,
                                                        std::shared_ptr<frontend::Spec> spec,
-                                                       const cpu::CpuOptions &options);
+                                                       const KernelTileOptions &options);
   void reportError(const llvm::Twine &message);
   DiagnosticMode mode;
   std::string collected;
@@ -145,7 +145,7 @@ private:
 cuda::ArtifactCache gpuArtifactCache();
 
 /// The GPU tiles of compile options (0: chosen by cuda::chooseGpuTiles).
-cuda::GpuTileOptions gpuTiles(const cpu::CpuOptions &options);
+cuda::GpuTileOptions gpuTiles(const KernelTileOptions &options);
 
 /// What the GPU tile heuristic (cuda::chooseGpuTiles) needs to know of a spec.
 cuda::GpuKernelTraits gpuTraits(const frontend::Spec &spec);
@@ -160,7 +160,24 @@ cuda::Assembler cachedCubinAssembler();
 /// cuda::gpuTileCandidates that spills on neither (SpillFreeTiles.cpp). Fields set
 /// in `options` are kept. Without ptxas, the heuristic's.
 cuda::GpuTileOptions spillFreeGpuTiles(mlir::ModuleOp module, const frontend::Spec &spec,
-                                       const cpu::CpuOptions &options);
+                                       const KernelTileOptions &options);
+
+/// How far lowerForEmit takes an imported module.
+enum class LoweringStage {
+  Flash,     ///< the flash form
+  GpuKernel, ///< the GPU kernel: host code around a gpu.launch
+  Llvm,      ///< the CPU kernel in the LLVM dialect
+};
+
+/// Lowers `module` (attn IR, in place) to `stage` for what `attnc compile --emit`
+/// prints: on a GPU (`gpu`), with the configuration `target` runs (checked against
+/// spills for cuda, the heuristic's for cuda-emu); on the CPU, with `options`' tiles.
+/// Returns the GPU tiles used (unset fields on the CPU), or failure after a
+/// diagnostic.
+mlir::FailureOr<cuda::GpuTileOptions> lowerForEmit(mlir::ModuleOp module,
+                                                   const frontend::Spec &spec,
+                                                   LoweringStage stage, bool gpu, Target target,
+                                                   const KernelTileOptions &options);
 
 /// Registers "sdpa" in ALL_ATTENTION_FUNCTIONS: plain softmax attention (scale
 /// 1/sqrt(head_dim)) compiled on first use for each head layout, head dims and dtype

@@ -1,6 +1,6 @@
 //===- KernelCache.cpp - compiled kernels, in memory and on disk -----------===//
 #include "compiler/KernelCache.h"
-#include "compiler/targets/cpu/CpuPipeline.h"
+#include "compiler/pipeline/Pipeline.h"
 
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
@@ -149,7 +149,7 @@ LoadedKernel KernelCache::getOrCompile(const std::string &key, const std::string
     return {};
   }
   std::unique_ptr<mlir::ExecutionEngine> engine =
-      cpu::jitCompile(module, error, /*enableObjectDump=*/!dir.empty());
+      attnc::jitCompile(module, error, /*enableObjectDump=*/!dir.empty());
   if (!engine)
     return {};
   auto entry = engine->lookupPacked(symbol.substr(std::string("_mlir_").size()));

@@ -41,10 +41,10 @@ Result<std::vector<TileClass>> maskTileClasses(ModuleOp module, int64_t blockQ, 
                             a[6], a[7], a.drop_front(8));
   func::ReturnOp::create(builder, copy.getLoc(), cls);
   copy.erase();
-  if (failed(cpu::runPipeline(*host, [](OpPassManager &pm) { cpu::buildCpuToLLVMPipeline(pm); })))
+  if (failed(attnc::runPipeline(*host, [](OpPassManager &pm) { cpu::buildCpuToLLVMPipeline(pm); })))
     return Status::error("lowering the tile classification failed");
   std::string error;
-  std::unique_ptr<ExecutionEngine> engine = cpu::jitCompile(*host, error, false, {}, 1);
+  std::unique_ptr<ExecutionEngine> engine = attnc::jitCompile(*host, error, false, {}, 1);
   if (!engine)
     return Status::error("compiling the tile classification failed: " + error);
 

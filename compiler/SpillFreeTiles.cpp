@@ -10,7 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Compiler.h"
-#include "compiler/targets/cpu/CpuPipeline.h"
+#include "compiler/pipeline/Pipeline.h"
 
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/WithColor.h"
@@ -51,7 +51,7 @@ Result<int64_t> kernelSpills(ModuleOp module, const frontend::Spec &spec,
   int64_t total = 0;
   for (const char *chip : {"sm_80", "sm_90a"}) {
     OwningOpRef<ModuleOp> copy = module.clone();
-    if (failed(cpu::runPipeline(*copy, [&](OpPassManager &pm) {
+    if (failed(attnc::runPipeline(*copy, [&](OpPassManager &pm) {
           cuda::buildGpuKernelPipeline(pm, tiles, gpuTraits(spec));
         })))
       return Status::error("lowering the GPU kernel failed");
@@ -69,7 +69,7 @@ Result<int64_t> kernelSpills(ModuleOp module, const frontend::Spec &spec,
 } // namespace
 
 cuda::GpuTileOptions spillFreeGpuTiles(ModuleOp module, const frontend::Spec &spec,
-                                       const cpu::CpuOptions &options) {
+                                       const KernelTileOptions &options) {
   std::vector<cuda::GpuTileOptions> candidates =
       cuda::gpuTileCandidates(gpuTiles(options), gpuTraits(spec));
   if (candidates.size() == 1 || cuda::findPtxas().empty() || !gpuTraits(spec).sixteenBit)

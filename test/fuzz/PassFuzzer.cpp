@@ -60,7 +60,7 @@ static MLIRContext &context() {
   return *ctx;
 }
 
-/// The CPU target's passes before the LLVM conversions: cpu::buildFlashPipeline
+/// The CPU target's passes before the LLVM conversions: attnc::buildFlashPipeline
 /// with the default tiles, then the head of cpu::buildCpuToLLVMPipeline through the
 /// last attn pass. Built once; running a PassManager again is allowed.
 static PassManager &pipeline() {

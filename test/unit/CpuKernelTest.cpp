@@ -154,7 +154,7 @@ constexpr Target kTarget = Target::Cpu;
 /// One compiler for the whole test binary (never destroyed: compiled kernels may be
 /// registered in the process-wide registry), and a cache of compiled variants.
 std::shared_ptr<CompiledVariant> compile(const std::string &key,
-                                         cpu::CpuOptions options = {}) {
+                                         KernelTileOptions options = {}) {
   static std::mutex mutex;
   static Compiler *compiler = new Compiler();
   // Leaked too: JIT engines must not be torn down after LLVM's own statics at exit.
@@ -1063,7 +1063,7 @@ TEST(ConcurrencyDeathTest, KernelCalledFromInsideTheGlobalPool) {
 class TileSizes : public ::testing::TestWithParam<std::pair<int64_t, int64_t>> {};
 
 TEST_P(TileSizes, SameResultAsDefaultTiles) {
-  cpu::CpuOptions options;
+  KernelTileOptions options;
   options.blockQ = GetParam().first;
   options.blockKV = GetParam().second;
   for (const char *spec : {"f32_gqa_causal", "bf16_gqa_bias", "f32_window_docs"}) {

@@ -213,10 +213,10 @@ std::string MaskClassChecker::check(const std::vector<std::string> &masks, uint6
                               a[6], a[7], a.slice(8, 2));
     func::ReturnOp::create(b, variant.getLoc(), cls);
   }
-  if (failed(cpu::runPipeline(*all, [](OpPassManager &pm) { cpu::buildCpuToLLVMPipeline(pm); })))
+  if (failed(attnc::runPipeline(*all, [](OpPassManager &pm) { cpu::buildCpuToLLVMPipeline(pm); })))
     return "lowering the analysis failed: " + diagnostics;
   std::string error;
-  std::unique_ptr<ExecutionEngine> engine = cpu::jitCompile(*all, error, false, {}, 1);
+  std::unique_ptr<ExecutionEngine> engine = attnc::jitCompile(*all, error, false, {}, 1);
   if (!engine)
     return "JIT: " + error;
 

@@ -199,8 +199,8 @@ bool buildsGpuKernel() {
 
 /// Tile sizes: the flags, or each target's defaults (the GPU picks block-kv from
 /// the head dims unless --block-kv is given).
-cpu::CpuOptions cpuOptions() {
-  cpu::CpuOptions options;
+KernelTileOptions cpuOptions() {
+  KernelTileOptions options;
   bool gpu = buildsGpuKernel();
   options.blockQ = gpu && blockQ.getNumOccurrences() == 0 ? 16 * warps : blockQ;
   options.blockKV = gpu && blockKV.getNumOccurrences() == 0 ? 0 : blockKV;
@@ -250,7 +250,7 @@ int runCheck(Compiler &compiler) {
           << s.message();
       return 1;
     }
-    if (failed(cpu::runPipeline(*module, [&](mlir::OpPassManager &pm) {
+    if (failed(attnc::runPipeline(*module, [&](mlir::OpPassManager &pm) {
           cuda::buildGpuKernelPipeline(pm, gpuTiles(cpuOptions()), gpuTraits(spec));
         })))
       return 1;
@@ -294,7 +294,7 @@ int runViz(Compiler &compiler) {
   // The GPU's configuration (checked against spills, as its compile does), then the
   // classes of the IR the kernels analyse (after attn-simplify).
   cuda::GpuTileOptions gpu = spillFreeGpuTiles(*module, spec, {0, 0, 0});
-  if (failed(cpu::runPipeline(*module, [](mlir::OpPassManager &pm) {
+  if (failed(attnc::runPipeline(*module, [](mlir::OpPassManager &pm) {
         pm.addPass(createAttnSimplify());
       })))
     return 1;
@@ -429,30 +429,16 @@ int runCompile(Compiler &compiler) {
   if (report && emitKind == EmitKind::Attn)
     emitKind = EmitKind::Ptx; // the kernel --report is about (printed only with -o)
   cuda::GpuTileOptions tiles;
-  if (emitKind != EmitKind::Attn && gpu) {
-    // The kernel a GPU runs: its configuration checked against spills (cuda-emu
-    // runs the heuristic's, as Compiler::compileFileFor does).
-    tiles = compileTarget() == Target::CudaEmu
-                ? cuda::chooseGpuTiles(gpuTiles(cpuOptions()), gpuTraits(spec))
-                : spillFreeGpuTiles(*module, spec, cpuOptions());
-    if (failed(cpu::runPipeline(*module, [&](mlir::OpPassManager &pm) {
-          if (emitKind == EmitKind::Flash)
-            cpu::buildFlashPipeline(pm, {tiles.blockQ, tiles.blockKV});
-          else
-            cuda::buildGpuKernelPipeline(pm, tiles, gpuTraits(spec));
-        })))
+  if (emitKind != EmitKind::Attn) {
+    LoweringStage stage = emitKind == EmitKind::Flash  ? LoweringStage::Flash
+                          : emitKind == EmitKind::LLVM ? LoweringStage::Llvm
+                                                       : LoweringStage::GpuKernel;
+    FailureOr<cuda::GpuTileOptions> used =
+        lowerForEmit(*module, spec, stage, gpu, compileTarget(), cpuOptions());
+    if (failed(used))
       return 1;
-  } else if (emitKind != EmitKind::Attn) {
-    if (failed(cpu::runPipeline(*module, [](mlir::OpPassManager &pm) {
-          cpu::buildFlashPipeline(pm, cpuOptions());
-        })))
-      return 1;
+    tiles = *used;
   }
-  if (emitKind == EmitKind::LLVM &&
-      failed(cpu::runPipeline(*module, [](mlir::OpPassManager &pm) {
-        cpu::buildCpuToLLVMPipeline(pm);
-      })))
-    return 1;
   if (ptx) {
     Result<cuda::PtxKernel> code = cuda::lowerToPtx(*module, chip, gpuArtifactCache());
     if (!code)
@@ -494,7 +480,7 @@ int runCompile(Compiler &compiler) {
   }
   return writeOutput([&](raw_ostream &os) {
     if (emitKind == EmitKind::LLVM)
-      return succeeded(cpu::printLLVMIR(*module, os));
+      return succeeded(attnc::printLLVMIR(*module, os));
     module->print(os);
     return true;
   });

@@ -92,7 +92,7 @@ Result<std::unique_ptr<EmuProgram>> EmuProgram::compile(ModuleOp module,
 Result<std::unique_ptr<EmuProgram>> EmuProgram::compileLibrary(ModuleOp module,
                                                                const ProgramOptions &options) {
   // Diagnostics go to the context's handler (the caller's), with their locations.
-  if (failed(cpu::runPipeline(module, buildEmuProgramPipeline)))
+  if (failed(attnc::runPipeline(module, buildEmuProgramPipeline)))
     return Status::error("lowering the program for cuda-emu failed");
   std::unique_ptr<EmuProgram> program(new EmuProgram());
   program->locations = stringArray(module, "attn.emu.locations");
@@ -106,7 +106,7 @@ Result<std::unique_ptr<EmuProgram>> EmuProgram::compileLibrary(ModuleOp module,
   }
   std::vector<llvm::StringRef> libs(options.sharedLibs.begin(), options.sharedLibs.end());
   std::string error;
-  program->engine = cpu::jitCompile(module, error, /*enableObjectDump=*/false, libs,
+  program->engine = attnc::jitCompile(module, error, /*enableObjectDump=*/false, libs,
                                     options.optLevel);
   if (!program->engine)
     return Status::error("JIT compilation failed: " + error);

@@ -29,7 +29,7 @@ Result<std::unique_ptr<EmuModule>> EmuModule::compile(mlir::ModuleOp module) {
     os << d.getLocation() << ": " << d.str() << "\n";
     return mlir::success();
   });
-  if (failed(cpu::runPipeline(module, [](mlir::OpPassManager &pm) {
+  if (failed(attnc::runPipeline(module, [](mlir::OpPassManager &pm) {
         pm.addPass(createAttnGpuToEmu());
         cpu::buildCpuToLLVMPipeline(pm);
       })))
@@ -39,7 +39,7 @@ Result<std::unique_ptr<EmuModule>> EmuModule::compile(mlir::ModuleOp module) {
     for (mlir::Attribute a : names)
       result->locations.push_back(mlir::cast<mlir::StringAttr>(a).str());
   std::string error;
-  result->engine = cpu::jitCompile(module, error);
+  result->engine = attnc::jitCompile(module, error);
   if (!result->engine)
     return Status::error("JIT compilation for cuda-emu failed: " + error);
   registerEmuAbiSymbols(*result->engine);
