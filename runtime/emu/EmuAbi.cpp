@@ -85,12 +85,16 @@ int64_t attnc_emu_shuffle(int32_t value, int32_t offset, int32_t width, int32_t 
                             locationName(loc));
   return (int64_t(valid) << 32) | int64_t(result);
 }
+// Shared-memory accesses are profiled by site: the lowering gives each access site
+// a location index of its own.
 int64_t attnc_emu_check_shared(int64_t address, int64_t bytes, int64_t isWrite, int64_t loc) {
+  profileSharedAccess(loc, reinterpret_cast<const void *>(address), size_t(bytes), false);
   return checkSharedAccess(reinterpret_cast<const void *>(address), size_t(bytes), isWrite != 0,
                     locationName(loc));
 }
 int64_t attnc_emu_check_shared_store(int64_t address, int64_t bytes, int64_t bits,
                                      int64_t loc) {
+  profileSharedAccess(loc, reinterpret_cast<const void *>(address), size_t(bytes), false);
   // Little-endian: the low `bytes` bytes of `bits` are the stored value.
   return checkSharedAccess(reinterpret_cast<const void *>(address), size_t(bytes), /*isWrite=*/true,
                     locationName(loc), &bits);
@@ -104,10 +108,12 @@ void attnc_emu_ldmatrix(int64_t address, int64_t numTiles, int64_t transpose, in
 }
 void attnc_emu_mma_m16n8k16(int64_t a, int64_t b, int64_t c, int64_t d, int64_t isBf16,
                             int64_t loc) {
+  profileMma();
   mmaM16N8K16(isBf16 ? MmaType::BF16 : MmaType::F16, at<uint16_t>(a), at<uint16_t>(b),
               at<float>(c), at<float>(d), locationName(loc));
 }
 void attnc_emu_mma_m16n8k8_tf32(int64_t a, int64_t b, int64_t c, int64_t d, int64_t loc) {
+  profileMma();
   mmaM16N8K8Tf32(at<float>(a), at<float>(b), at<float>(c), at<float>(d), locationName(loc));
 }
 static WmmaTile wmmaTile(int64_t base, int64_t rows, int64_t cols, int64_t ld, int64_t type,
@@ -142,6 +148,7 @@ void attnc_emu_out_of_bounds(int64_t isWrite, int64_t loc) {
 }
 void attnc_emu_async_copy(int64_t dst, int64_t src, int64_t bytes, int64_t srcBytes,
                           int64_t loc) {
+  profileSharedAccess(loc, at<void>(dst), size_t(bytes), true);
   asyncCopy(at<void>(dst), at<const void>(src), size_t(bytes), size_t(srcBytes),
             locationName(loc));
 }

@@ -11,6 +11,7 @@
 
 #include "runtime/ThreadPool.h"
 #include "runtime/emu/FiberSanitizer.h"
+#include "runtime/emu/KernelProfile.h"
 
 #include <ucontext.h>
 
@@ -90,6 +91,7 @@ struct Block {
   std::unordered_map<uintptr_t, Shadow> shadow;
   /// Workgroup bytes targeted by a cp.async that has not completed: byte → location.
   std::unordered_map<uintptr_t, const char *> pendingAsync;
+  std::unique_ptr<BlockProfile> profile; ///< when profiling (KernelProfile.h)
   int64_t epoch = 0;
   std::string error;
 
@@ -235,6 +237,10 @@ bool resolve(Block &block) {
     for (Fiber *f : atBarrier)
       f->state = Fiber::State::Ready;
     ++block.epoch; // accesses before the barrier no longer race
+    if (block.profile) {
+      block.profile->flush();
+      ++block.profile->counts.barriers;
+    }
     block.shadow.clear();
     return true;
   }
@@ -261,6 +267,8 @@ void createFibers(Block &block) {
     FiberSwitch::create(f.sanitizerStack, f.stack.get(), block.config->stackBytes);
   }
   FiberSwitch::initScheduler(block.schedulerStack);
+  if (profiling())
+    block.profile = std::make_unique<BlockProfile>(n);
 }
 
 /// Runs the fibers until all finish or one fails (block.error).
@@ -295,6 +303,8 @@ Status runBlock(Block &block) {
   createFibers(block);
   runFibers(block);
   block.checkSharedGuards();
+  if (block.profile)
+    block.profile->flush();
   if (!block.error.empty())
     return Status::error(block.error);
   return Status::ok();
@@ -318,6 +328,9 @@ Status launch(const LaunchConfig &config, const std::function<void()> &body) {
   std::mutex errorMutex;
   int64_t errorBlock = g.count();
   std::string error;
+  KernelProfile profile;
+  profile.kernel = config.kernel;
+  profile.launches = 1;
   auto runBlocks = [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       {
@@ -333,6 +346,11 @@ Status launch(const LaunchConfig &config, const std::function<void()> &body) {
       gBlock = &block;
       Status s = runBlock(block);
       gBlock = saved;
+      if (block.profile) {
+        std::lock_guard<std::mutex> lock(errorMutex);
+        block.profile->counts.blocks = 1;
+        profile.add(block.profile->counts);
+      }
       if (!s) {
         std::lock_guard<std::mutex> lock(errorMutex);
         if (i < errorBlock) {
@@ -347,6 +365,8 @@ Status launch(const LaunchConfig &config, const std::function<void()> &body) {
     ThreadPool::global().parallelFor(g.count(), runBlocks);
   else
     runBlocks(0, g.count());
+  if (profile.blocks)
+    recordLaunch(profile);
   if (errorBlock < g.count())
     return Status::error(error);
   return Status::ok();
@@ -600,6 +620,27 @@ void asyncWait(int64_t pendingGroups, const char *loc) {
     }
   if (complete > 0)
     self.asyncGroups.erase(self.asyncGroups.begin(), self.asyncGroups.begin() + complete);
+}
+
+void profileSharedAccess(int64_t site, const void *ptr, size_t bytes, bool async) {
+  Block &block = currentBlock();
+  if (block.profile)
+    block.profile->access(block.current->linear, site, reinterpret_cast<uintptr_t>(ptr),
+                          uint32_t(bytes), async);
+}
+
+void profileWarpInstruction(const BankCost &cost, bool isLdmatrix) {
+  Block &block = currentBlock();
+  if (!block.profile)
+    return;
+  block.profile->warpInstruction(cost);
+  block.profile->counts.ldmatrix += isLdmatrix;
+}
+
+void profileMma() {
+  Block &block = currentBlock();
+  if (block.profile && block.current->linear % kWarpSize == 0)
+    ++block.profile->counts.mma;
 }
 
 void reportError(const std::string &message, const char *loc) {

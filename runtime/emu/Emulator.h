@@ -22,6 +22,7 @@
 #define ATTNC_RUNTIME_EMU_EMULATOR_H
 
 #include "runtime/Status.h"
+#include "runtime/emu/SharedBanks.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -114,6 +115,14 @@ void asyncCommitGroup();
 /// nvgpu.device_async_wait {numGroups = n}: completes every group but the n most
 /// recent ones.
 void asyncWait(int64_t pendingGroups, const char *loc);
+
+/// Profiling (KernelProfile.h; no-ops unless it is on): a lane's access of `bytes`
+/// at `ptr` at access site `site` (a cp.async destination when `async`), a whole
+/// warp's shared-memory instruction already costed (an ldmatrix when `isLdmatrix`),
+/// and an mma.sync (counted once per warp, by lane 0).
+void profileSharedAccess(int64_t site, const void *ptr, size_t bytes, bool async);
+void profileWarpInstruction(const BankCost &cost, bool isLdmatrix);
+void profileMma();
 
 /// Reports an error from emulated code (e.g. an out-of-bounds global access); the
 /// launch fails with it after the current block.

@@ -128,9 +128,11 @@ void ldmatrix(const void *rowAddress, int numMatrices, bool transpose, uint32_t 
   // Lanes that supply a row address read it (checked) into the collective's input.
   struct In {
     uint16_t row[8];
+    uint64_t address;
   } in{};
   int64_t lane = laneId();
   if (lane < 8 * numMatrices) {
+    in.address = reinterpret_cast<uintptr_t>(rowAddress);
     // A faulting row is reported and read as zeros: the emulator never touches
     // memory outside the block's allocations.
     if (checkSharedAccess(rowAddress, 16, /*isWrite=*/false, loc))
@@ -146,6 +148,10 @@ void ldmatrix(const void *rowAddress, int numMatrices, bool transpose, uint32_t 
       [numMatrices, transpose](const char *inputs, char *outputs) {
         const auto *rows = reinterpret_cast<const In *>(inputs);
         auto *lanes = reinterpret_cast<Out *>(outputs);
+        uint64_t addresses[32];
+        for (int l = 0; l < 8 * numMatrices; ++l)
+          addresses[l] = rows[l].address;
+        profileWarpInstruction(ldmatrixCost(addresses, numMatrices), /*isLdmatrix=*/true);
         for (int l = 0; l < 32; ++l)
           for (int m = 0; m < numMatrices; ++m) {
             uint16_t e[2];

@@ -6,7 +6,7 @@
 //   attnc compile SPEC... --emit library [--target cpu|cuda|all] [--chip sm_80,sm_90a] -o libNAME.so
 //   attnc run     SPEC --inputs IN.safetensors --output OUT.safetensors
 //   attnc run     SPEC --random B,Q_LEN,KV_LEN [--seed N] [--scalar NAME=V]...
-//   attnc bench   SPEC --shape B,Q_LEN,KV_LEN [--reps N]
+//   attnc bench   SPEC --shape B,Q_LEN,KV_LEN [--reps N] [--target cuda-emu --profile]
 //   attnc viz     SPEC --shape B,Q_LEN,KV_LEN [--batch b] [--head h] -o FILE.svg
 // (docs/spec.md, "The command line"). Exit status: 0 on success, 1 on a user error,
 // reported as "FILE:LINE:COL: error: ..." or "error: ..." on stderr.
@@ -20,6 +20,7 @@
 #include "compiler/targets/cuda/PtxPipeline.h"
 #include "runtime/cuda/CudaDriver.h"
 #include "runtime/cuda/DeviceMemory.h"
+#include "runtime/emu/KernelProfile.h"
 #include "compiler/MaskTileClasses.h"
 #include "compiler/frontend/ExprReference.h"
 #include "compiler/transforms/Passes.h"
@@ -156,7 +157,29 @@ cl::opt<bool> withReference("reference",
                             cl::desc("Also time the eager float64 reference"),
                             cl::init(false), cl::sub(benchCmd), cl::cat(attncCategory));
 
+cl::opt<bool> profileKernels("profile",
+                              cl::desc("cuda-emu: print per kernel one JSON line of what a "
+                                       "profiler counts (shared-memory requests, wavefronts "
+                                       "and their conflict-free ideal, ldmatrix, mma, "
+                                       "cp.async, barriers)"),
+                              cl::init(false), cl::sub(runCmd), cl::sub(benchCmd),
+                              cl::cat(attncCategory));
+
 int fail(const Twine &message) { return failWith(message.str()); }
+
+/// Runs `command` with the cuda-emu profile on, then prints it (one JSON line per
+/// kernel) after the command's own output.
+int withProfile(const std::function<int()> &command) {
+  emu::setProfiling(true);
+  emu::takeProfiles();
+  int status = command();
+  emu::setProfiling(false);
+  std::fflush(stdout); // the command's lines come first
+  for (const emu::KernelProfile &p : emu::takeProfiles())
+    outs() << p.json() << "\n";
+  outs().flush();
+  return status;
+}
 
 /// Whether the command writes a kernel library.
 bool writesLibrary() { return compileCmd && emitKind == EmitKind::Library; }
@@ -563,5 +586,12 @@ int main(int argc, char **argv) {
   options.reps = reps;
   options.withReference = withReference;
   outs().flush();
-  return benchCmd ? runBench(runnable, options) : runCommand(runnable, options);
+  auto command = [&] {
+    return benchCmd ? runBench(runnable, options) : runCommand(runnable, options);
+  };
+  if (!profileKernels)
+    return command();
+  if (target != "cuda-emu")
+    return fail("--profile needs --target cuda-emu (it counts what the emulator runs)");
+  return withProfile(command);
 }

@@ -22,7 +22,11 @@ EmuBuilder::EmuBuilder(ModuleOp module, OpBuilder &b) : b(b), module(module) {
     }
 }
 
-Value EmuBuilder::locIndex(Location loc) {
+Value EmuBuilder::locIndex(Location loc) { return i64(loc, locationEntry(loc, false)); }
+
+Value EmuBuilder::siteIndex(Location loc) { return i64(loc, locationEntry(loc, true)); }
+
+int64_t EmuBuilder::locationEntry(Location loc, bool fresh) {
   std::string text;
   llvm::raw_string_ostream os(text);
   // Kernels outlined from gpu.launch carry fused or call-site locations: use the
@@ -40,10 +44,14 @@ Value EmuBuilder::locIndex(Location loc) {
        << fileLoc.getColumn();
   else
     loc.print(os);
+  if (fresh) {
+    locationList.push_back(text);
+    return int64_t(locationList.size()) - 1;
+  }
   auto [it, inserted] = locations.try_emplace(text, locationList.size());
   if (inserted)
     locationList.push_back(text);
-  return i64(loc, int64_t(it->second));
+  return int64_t(it->second);
 }
 
 Value EmuBuilder::call(Location loc, StringRef name, TypeRange results, ValueRange args,

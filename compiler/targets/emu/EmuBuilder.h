@@ -27,6 +27,10 @@ public:
 
   /// An i64 constant holding the index of `loc` in the location table.
   mlir::Value locIndex(mlir::Location loc);
+  /// The same for an access site of shared memory: an index of its own, even when
+  /// another operation has the same location (the profile groups a warp's accesses
+  /// by site, runtime/emu/KernelProfile.h).
+  mlir::Value siteIndex(mlir::Location loc);
   /// Calls runtime function `name` (declared privately on first use).
   mlir::Value call(mlir::Location loc, llvm::StringRef name, mlir::TypeRange results,
                    mlir::ValueRange args, bool cInterface = false);
@@ -49,6 +53,8 @@ public:
   mlir::OpBuilder &b;
 
 private:
+  /// The index of `loc`'s text in the table (a new entry when `fresh`).
+  int64_t locationEntry(mlir::Location loc, bool fresh);
   mlir::ModuleOp module;
   llvm::StringMap<size_t> locations;
   std::vector<std::string> locationList;

@@ -173,7 +173,7 @@ Value KernelLowering::checkShared(Location loc, Value memref, ValueRange indices
   int64_t bytes = elements * type.getElementTypeBitWidth() / 8;
   Value address = eb.elementAddress(loc, memref, indices);
   Value ok = eb.call(loc, "attnc_emu_check_shared", {b.getI64Type()},
-                     {address, eb.i64(loc, bytes), eb.i64(loc, isWrite ? 1 : 0), eb.locIndex(loc)});
+                     {address, eb.i64(loc, bytes), eb.i64(loc, isWrite ? 1 : 0), eb.siteIndex(loc)});
   return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, ok, eb.i64(loc, 0));
 }
 
@@ -194,7 +194,7 @@ Value KernelLowering::checkSharedStore(Location loc, Value memref, ValueRange in
                       : Value(arith::ExtUIOp::create(b, loc, b.getI64Type(), bits));
   Value address = eb.elementAddress(loc, memref, indices);
   Value ok = eb.call(loc, "attnc_emu_check_shared_store", {b.getI64Type()},
-                     {address, eb.i64(loc, bytes), bits, eb.locIndex(loc)});
+                     {address, eb.i64(loc, bytes), bits, eb.siteIndex(loc)});
   return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, ok, eb.i64(loc, 0));
 }
 
@@ -545,7 +545,7 @@ std::optional<LogicalResult> KernelLowering::rewriteNvgpuOp(Operation *op) {
     if (Value srcElements = o.getSrcElements())
       srcBytes = arith::MulIOp::create(b, loc, eb.toI64(loc, srcElements), eb.i64(loc, eltBytes));
     eb.call(loc, "attnc_emu_async_copy", {},
-            {dst, src, eb.i64(loc, elements * eltBytes), srcBytes, eb.locIndex(loc)});
+            {dst, src, eb.i64(loc, elements * eltBytes), srcBytes, eb.siteIndex(loc)});
     return replaceWith(op, UnrealizedConversionCastOp::create(b, loc, o.getType(), ValueRange{})
                                .getResult(0)); // tokens carry no data here
   }
