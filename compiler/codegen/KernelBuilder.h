@@ -127,6 +127,18 @@ public:
     mlir::scf::YieldOp::create(b, loc, orElse());
     return ifOp.getResult(0);
   }
+  /// scf.if yielding several values.
+  mlir::ValueRange ifElse(mlir::Value cond, mlir::TypeRange types,
+                          llvm::function_ref<llvm::SmallVector<mlir::Value>()> then,
+                          llvm::function_ref<llvm::SmallVector<mlir::Value>()> orElse) {
+    auto ifOp = mlir::scf::IfOp::create(b, loc, types, cond, /*withElse=*/true);
+    mlir::OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    mlir::scf::YieldOp::create(b, loc, then());
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    mlir::scf::YieldOp::create(b, loc, orElse());
+    return ifOp.getResults();
+  }
 
   mlir::OpBuilder b;
   mlir::Location loc;

@@ -23,14 +23,39 @@ Value combineMax(OpBuilder &b, Location loc, Value x, Value y) {
   return arith::MaxNumFOp::create(b, loc, x, y);
 }
 
-RowRescale rescaleRow(OpBuilder &b, Location loc, Value oldMax, Value tileMax) {
+/// m' and m^ of rescaleRow.
+static RowRescale newMaximum(OpBuilder &b, Location loc, Value oldMax, Value tileMax) {
   RowRescale r;
   r.max = combineMax(b, loc, oldMax, tileMax);
   Value minusInf = constantLike(b, loc, r.max, -std::numeric_limits<double>::infinity());
   Value empty = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, r.max, minusInf);
   r.safeMax = arith::SelectOp::create(b, loc, empty, constantLike(b, loc, r.max, 0), r.max);
+  return r;
+}
+
+RowRescale rescaleRow(OpBuilder &b, Location loc, Value oldMax, Value tileMax) {
+  RowRescale r = newMaximum(b, loc, oldMax, tileMax);
   r.alpha = math::ExpOp::create(b, loc, arith::SubFOp::create(b, loc, oldMax, r.safeMax));
   return r;
+}
+
+RowRescale rescaleRowBase2(OpBuilder &b, Location loc, Value oldMax, Value tileMax,
+                           double log2PerUnit) {
+  RowRescale r = newMaximum(b, loc, oldMax, tileMax);
+  Value c = constantLike(b, loc, oldMax, log2PerUnit);
+  Value delta = arith::SubFOp::create(b, loc, oldMax, r.safeMax);
+  r.alpha = math::Exp2Op::create(b, loc, arith::MulFOp::create(b, loc, delta, c));
+  r.bias = arith::NegFOp::create(b, loc, arith::MulFOp::create(b, loc, r.safeMax, c));
+  return r;
+}
+
+Value probabilityBase2(OpBuilder &b, Location loc, Value score, Value bias,
+                       double log2PerUnit) {
+  Value c = constantLike(b, loc, score, log2PerUnit);
+  // A multiply and an add that LLVM contracts into one fma (a math.fma would become
+  // a libdevice call on NVIDIA GPUs).
+  Value x = arith::AddFOp::create(b, loc, arith::MulFOp::create(b, loc, score, c), bias);
+  return math::Exp2Op::create(b, loc, x);
 }
 
 Value probability(OpBuilder &b, Location loc, Value score, Value safeMax) {
@@ -41,12 +66,14 @@ Value rescaledSum(OpBuilder &b, Location loc, Value sum, Value alpha, Value tile
   return arith::AddFOp::create(b, loc, arith::MulFOp::create(b, loc, sum, alpha), tileSum);
 }
 
-RowResult finishRow(OpBuilder &b, Location loc, Value max, Value sum) {
+RowResult finishRow(OpBuilder &b, Location loc, Value max, Value sum, double unit) {
   Value zero = constantLike(b, loc, sum, 0);
   Value empty = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, sum, zero);
   RowResult r;
   r.outScale = arith::SelectOp::create(
       b, loc, empty, zero, arith::DivFOp::create(b, loc, constantLike(b, loc, sum, 1), sum));
+  if (unit != 1)
+    max = arith::MulFOp::create(b, loc, max, constantLike(b, loc, max, unit));
   Value logSum = arith::AddFOp::create(b, loc, max, math::LogOp::create(b, loc, sum));
   r.lse = arith::SelectOp::create(
       b, loc, empty, constantLike(b, loc, sum, -std::numeric_limits<double>::infinity()),

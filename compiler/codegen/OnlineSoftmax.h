@@ -18,6 +18,13 @@
 //   out = acc * (l == 0 ? 0 : 1 / l),  lse = l == 0 ? -inf : m + log(l)
 // (a row with nothing kept gives out 0 and lse -inf, never NaN).
 //
+// The base-2 form (the tensor-core kernel): scores are kept in units of `unit`
+// natural scores (the softmax scale, when it is folded out of Q·Kᵀ), and with
+// c = unit · log2(e) every exponential becomes one exp2 of a fused multiply-add:
+//   alpha = exp2((m - m^) · c),  p_j = exp2(fma(s_j, c, -m^ · c)),
+//   lse = m · unit + log(l)
+// (exp2 is a single ex2.approx on NVIDIA GPUs; exp is ~9 instructions).
+//
 //===----------------------------------------------------------------------===//
 #ifndef ATTNC_COMPILER_CODEGEN_ONLINESOFTMAX_H
 #define ATTNC_COMPILER_CODEGEN_ONLINESOFTMAX_H
@@ -35,11 +42,20 @@ struct RowRescale {
   mlir::Value max;      ///< m', the new running maximum
   mlir::Value safeMax;  ///< m^, the maximum that exponents subtract
   mlir::Value alpha;    ///< exp(m - m^), the factor for the accumulator and sum
+  mlir::Value bias;     ///< base-2 form only: -m^ · c
 };
 
 /// m', m^ and alpha from the old running maximum and the tile's row maximum.
 RowRescale rescaleRow(mlir::OpBuilder &b, mlir::Location loc, mlir::Value oldMax,
                       mlir::Value tileMax);
+
+/// The base-2 form (see the file comment) of rescaleRow; `log2PerUnit` is c.
+RowRescale rescaleRowBase2(mlir::OpBuilder &b, mlir::Location loc, mlir::Value oldMax,
+                           mlir::Value tileMax, double log2PerUnit);
+
+/// The base-2 form of probability: exp2(fma(s, c, bias)).
+mlir::Value probabilityBase2(mlir::OpBuilder &b, mlir::Location loc, mlir::Value score,
+                             mlir::Value bias, double log2PerUnit);
 
 /// p = exp(s - m^) (`safeMax` has the type of `score`: splat it for vectors).
 mlir::Value probability(mlir::OpBuilder &b, mlir::Location loc, mlir::Value score,
@@ -55,9 +71,10 @@ struct RowResult {
   mlir::Value lse;      ///< l == 0 ? -inf : m + log(l)
 };
 
-/// The result of a row with running maximum `max` and sum `sum`.
+/// The result of a row with running maximum `max` and sum `sum` (a maximum in
+/// units of `unit` natural scores in the base-2 form).
 RowResult finishRow(mlir::OpBuilder &b, mlir::Location loc, mlir::Value max,
-                    mlir::Value sum);
+                    mlir::Value sum, double unit = 1);
 
 } // namespace attnc::codegen
 

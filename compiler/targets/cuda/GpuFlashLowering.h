@@ -53,6 +53,10 @@ protected:
   /// that the mask rules out never happens. `q` and `kv` are index values.
   Value modifiedScore(attn::TileModsOp op, ScalarRegionEmitter &regions, Value score,
                       Value q, Value kv, Value inRange);
+  /// Whether score_mod returns its score unchanged.
+  bool scoreModIsIdentity() {
+    return variant.getScoreModResult() == variant.getScoreMod().front().getArgument(0);
+  }
   /// The emitter of the variant's regions for a tile_mods op's scalars and buffers.
   ScalarRegionEmitter regionEmitter(attn::TileModsOp op);
   /// The op of type OpT in the key loop (whose operands the kernel reads before

@@ -124,8 +124,7 @@ Value GpuFlashLowering::modifiedScore(attn::TileModsOp op, ScalarRegionEmitter &
         inRange, b.getI1Type(),
         [&] { return regions.emit(variant.getMaskMod(), {bI, hI, qI, kvI, qLenI, kvLenI}); },
         [&] { return Value(arith::ConstantIntOp::create(b, loc, 0, 1)); });
-  bool identity = variant.getScoreModResult() == variant.getScoreMod().front().getArgument(0);
-  if (identity)
+  if (scoreModIsIdentity())
     return select(keep, score, negInf());
   return ifElse(
       keep, b.getF32Type(),

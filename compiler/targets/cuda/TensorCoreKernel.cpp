@@ -64,31 +64,69 @@ LogicalResult TensorCoreKernel::emitScores(attn::TileScoresOp op) {
   Value k0 = lookup(op.getK0());
   if (staged) {
     Value k = lookup(op.getK());
-    stageF16(k, kRing, {buffer}, lookup(op.getB()), lookup(op.getG()), k0, BK, Dp, D,
-             seqLen(k));
+    stageF16(k, kRing, qkLayout, {buffer}, lookup(op.getB()), lookup(op.getG()), k0, BK, Dp,
+             D, seqLen(k));
     gpu::BarrierOp::create(b, loc);
   }
-  // S = scale · Q·Kᵀ, 16 x BK per warp, as nTiles fragments of 16 x 8.
+  // S = Q·Kᵀ, 16 x BK per warp, as nTiles fragments of 16 x 8; times the scale
+  // unless the softmax folds it (scoreUnit).
   auto f32x2 = accFragment();
-  Value scale = arith::ConstantOp::create(
-      b, loc, f32x2,
-      DenseElementsAttr::get(f32x2, float(op.getScale().convertToDouble())));
-  scores.clear();
-  for (int64_t n = 0; n < nTiles; ++n) {
-    Value s = zeros(f32x2);
-    for (int64_t k = 0; k < kSteps; ++k)
-      s = mma(qFrag[k], ldmatrix(kRing, {buffer, add(kRow, idx(8 * n)), add(kCol, idx(16 * k))}, 2, false), s);
-    scores.push_back(arith::MulFOp::create(b, loc, s, scale));
+  double scale = op.getScale().convertToDouble();
+  bool fold = scoreModIsIdentity() && scale > 0;
+  scoreUnit = fold ? scale : 1;
+  scores.assign(nTiles, zeros(f32x2));
+  for (int64_t n = 0; n < nTiles; n += 2)
+    for (int64_t k = 0; k < kSteps; ++k) {
+      SmallVector<Value> bFrag = keyFragments(n, k);
+      for (size_t i = 0; i < bFrag.size(); ++i)
+        scores[n + i] = mma(qFrag[k], bFrag[i], scores[n + i]);
+    }
+  if (!fold) {
+    Value splat = arith::ConstantOp::create(b, loc, f32x2,
+                                            DenseElementsAttr::get(f32x2, float(scale)));
+    for (Value &s : scores)
+      s = arith::MulFOp::create(b, loc, s, splat);
   }
   return success();
+}
+
+SmallVector<Value> TensorCoreKernel::keyFragments(int64_t n, int64_t k) {
+  Value row = add(kRow, idx(8 * n));
+  // x2 (a last, odd tile) reads the addresses of lanes 0-15 only.
+  if (n + 1 == nTiles)
+    return {ldmatrixAt(kRing, qkLayout, buffer, row, kCol, 16 * k, 2, false)};
+  Value x4 = ldmatrixAt(kRing, qkLayout, buffer, row, kCol, 16 * k, 4, false);
+  return {fragmentPair(x4, 0), fragmentPair(x4, 1)};
+}
+
+SmallVector<Value> TensorCoreKernel::valueFragments(int64_t j, int64_t s) {
+  Value row = add(vRow, idx(16 * s));
+  if (j + 1 == vTiles)
+    return {ldmatrixAt(vRing, vLayout, buffer, row, vCol, 8 * j, 2, true)};
+  Value x4 = ldmatrixAt(vRing, vLayout, buffer, row, vCol, 8 * j, 4, true);
+  return {fragmentPair(x4, 0), fragmentPair(x4, 1)};
+}
+
+Value TensorCoreKernel::probabilityFragment(int64_t s) {
+  // A (16 rows x 16 keys): a0a1, a2a3 from score tile 2s (rows g, g + 8), a4a5, a6a7
+  // from score tile 2s + 1.
+  Value a = zeros(halfFragment(4));
+  for (int64_t r = 0; r < 4; ++r)
+    for (int64_t e = 0; e < 2; ++e)
+      a = insert(extract(probs[2 * s + r / 2], r % 2, e), a, r, e);
+  return a;
 }
 
 LogicalResult TensorCoreKernel::emitMods(attn::TileModsOp op) {
   if (scores.empty())
     return error(op, "attn.tile_mods before attn.tile_scores");
-  ScalarRegionEmitter regions = regionEmitter(op);
   Value q0 = lookup(op.getQ0()), k0 = lookup(op.getK0());
   Value qLen = lookup(op.getQLen()), kvLen = lookup(op.getKvLen());
+  if (!op.getApplyMask() && scoreModIsIdentity()) {
+    maskKeysPastEnd(k0, kvLen);
+    return success();
+  }
+  ScalarRegionEmitter regions = regionEmitter(op);
   for (int64_t n = 0; n < nTiles; ++n)
     for (int64_t i = 0; i < 2; ++i)
       for (int64_t e = 0; e < 2; ++e) {
@@ -101,21 +139,44 @@ LogicalResult TensorCoreKernel::emitMods(attn::TileModsOp op) {
   return success();
 }
 
+void TensorCoreKernel::maskKeysPastEnd(Value k0, Value kvLen) {
+  // Rows past the query sequence need no mask: their scores (from zero-filled Q
+  // rows) are finite and never stored.
+  auto f32x2 = accFragment();
+  Value partial = ult(kvLen, add(k0, idx(BK)));
+  scores = SmallVector<Value>(
+      ifElse(partial, SmallVector<Type>(nTiles, f32x2),
+             [&] {
+               SmallVector<Value> masked(scores.begin(), scores.end());
+               for (int64_t n = 0; n < nTiles; ++n)
+                 for (int64_t e = 0; e < 2; ++e) {
+                   Value kv = add(k0, add(idx(8 * n + e), mulc(t, 2)));
+                   Value keep = ult(kv, kvLen);
+                   for (int64_t i = 0; i < 2; ++i)
+                     masked[n] = insert(select(keep, extract(masked[n], i, e), negInf()),
+                                        masked[n], i, e);
+                 }
+               return masked;
+             },
+             [&] { return scores; }));
+}
+
 LogicalResult TensorCoreKernel::emitSoftmax(attn::TileSoftmaxOp op) {
   if (scores.empty() || max.empty())
     return error(op, "attn.tile_softmax needs attn.tile_init and attn.tile_scores before it");
   // The lane's rows: a maximum over its elements and the quad, OnlineSoftmax.h,
   // then P in 16 bits (the A fragments of P·V) and the lane's part of the sum.
-  Value safeMax[2], laneSum[2];
+  Value bias[2], laneSum[2];
   alpha.assign(2, Value());
   for (int64_t i = 0; i < 2; ++i) {
     Value tileMax = extract(scores[0], i, 0);
     for (int64_t n = 0; n < nTiles; ++n)
       for (int64_t e = n ? 0 : 1; e < 2; ++e)
         tileMax = codegen::combineMax(b, loc, tileMax, extract(scores[n], i, e));
-    codegen::RowRescale row = codegen::rescaleRow(b, loc, max[i], quadReduce(tileMax, true));
+    codegen::RowRescale row =
+        codegen::rescaleRowBase2(b, loc, max[i], quadReduce(tileMax, true), log2PerUnit());
     max[i] = row.max;
-    safeMax[i] = row.safeMax;
+    bias[i] = row.bias;
     alpha[i] = row.alpha;
     laneSum[i] = f32(0);
   }
@@ -124,7 +185,8 @@ LogicalResult TensorCoreKernel::emitSoftmax(attn::TileSoftmaxOp op) {
     Value p = zeros(halfFragment(2));
     for (int64_t i = 0; i < 2; ++i)
       for (int64_t e = 0; e < 2; ++e) {
-        Value pe = codegen::probability(b, loc, extract(scores[n], i, e), safeMax[i]);
+        Value pe = codegen::probabilityBase2(b, loc, extract(scores[n], i, e), bias[i],
+                                             log2PerUnit());
         laneSum[i] = arith::AddFOp::create(b, loc, laneSum[i], pe);
         p = insert(arith::TruncFOp::create(b, loc, half(), pe), p, i, e);
       }
@@ -141,28 +203,24 @@ LogicalResult TensorCoreKernel::emitPV(attn::TilePVOp op) {
     return error(op, "attn.tile_pv needs attn.tile_init and attn.tile_softmax before it");
   if (staged) {
     Value v = lookup(op.getV());
-    stageF16(v, vRing, {buffer}, lookup(op.getB()), lookup(op.getG()), lookup(op.getK0()), BK,
-             DVp, DV, seqLen(v));
+    stageF16(v, vRing, vLayout, {buffer}, lookup(op.getB()), lookup(op.getG()),
+             lookup(op.getK0()), BK, DVp, DV, seqLen(v));
     gpu::BarrierOp::create(b, loc);
   }
   // O = O * alpha + P·V.
-  for (int64_t j = 0; j < vTiles; ++j) {
-    Value o = acc[j];
+  for (Value &o : acc)
     for (int64_t i = 0; i < 2; ++i)
       for (int64_t e = 0; e < 2; ++e)
         o = insert(arith::MulFOp::create(b, loc, extract(o, i, e), alpha[i]), o, i, e);
+  SmallVector<Value> pFrag;
+  for (int64_t s = 0; s < BK / 16; ++s)
+    pFrag.push_back(probabilityFragment(s));
+  for (int64_t j = 0; j < vTiles; j += 2)
     for (int64_t s = 0; s < BK / 16; ++s) {
-      // A (16 rows x 16 keys): a0a1, a2a3 from n-tile 2s (rows g, g+8), a4a5, a6a7
-      // from n-tile 2s + 1.
-      Value a = zeros(halfFragment(4));
-      for (int64_t r = 0; r < 4; ++r)
-        for (int64_t e = 0; e < 2; ++e)
-          a = insert(extract(probs[2 * s + r / 2], r % 2, e), a, r, e);
-      Value bv = ldmatrix(vRing, {buffer, add(l16, idx(16 * s)), idx(8 * j)}, 2, /*trans=*/true);
-      o = mma(a, bv, o);
+      SmallVector<Value> bFrag = valueFragments(j, s);
+      for (size_t i = 0; i < bFrag.size(); ++i)
+        acc[j + i] = mma(pFrag[s], bFrag[i], acc[j + i]);
     }
-    acc[j] = o;
-  }
   // Every warp reads the whole staged tiles: none is refilled before all are done.
   gpu::BarrierOp::create(b, loc);
   probs.clear();
@@ -178,7 +236,8 @@ LogicalResult TensorCoreKernel::emitStore(attn::TileStoreOp op) {
   Type outType = cast<MemRefType>(out.getType()).getElementType();
   // out = O / l and lse = max + log(l) for the lane's rows (l summed over the quad).
   for (int64_t i = 0; i < 2; ++i) {
-    codegen::RowResult result = codegen::finishRow(b, loc, max[i], quadReduce(sum[i], false));
+    codegen::RowResult result =
+        codegen::finishRow(b, loc, max[i], quadReduce(sum[i], false), scoreUnit);
     Value row = fragmentRow(q0, i);
     Value rowOk = ult(row, qLen);
     for (int64_t j = 0; j < vTiles; ++j)

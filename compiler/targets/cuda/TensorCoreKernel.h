@@ -19,6 +19,7 @@
 #define ATTNC_COMPILER_TARGETS_CUDA_TENSORCOREKERNEL_H
 
 #include "compiler/targets/cuda/GpuFlashLowering.h"
+#include "compiler/targets/cuda/SharedTileLayout.h"
 
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -31,7 +32,7 @@ public:
                    int64_t stages)
       : GpuFlashLowering(flash, variant, form), stages(stages),
         Dp((D + 15) / 16 * 16), DVp((DV + 7) / 8 * 8), kSteps(Dp / 16), nTiles(BK / 8),
-        vTiles(DVp / 8) {}
+        vTiles(DVp / 8), qkLayout(Dp), vLayout(DVp) {}
 
 private:
   // --- the launch ------------------------------------------------------------------
@@ -56,12 +57,15 @@ private:
   /// cp.async of the K and V tiles of key tile `kt` into buffer `buf`.
   void prefetchTile(Value kt, Value buf);
   /// Copies rows [r0, r0 + rows) x [0, cols) of a 4-D tensor into a workgroup
-  /// tile (at `prefix`), zero outside `limit` rows and `valid` columns.
-  void stageF16(Value tensor, Value tile, ValueRange prefix, Value batch, Value head, Value r0,
-                int64_t rows, int64_t cols, int64_t valid, Value limit);
+  /// tile (at `prefix`, laid out by `layout`), zero outside `limit` rows and `valid`
+  /// columns.
+  void stageF16(Value tensor, Value tile, const SharedTileLayout &layout, ValueRange prefix,
+                Value batch, Value head, Value r0, int64_t rows, int64_t cols, int64_t valid,
+                Value limit);
   /// The same with cp.async into tile[buf] (16-byte chunks; the caller commits).
-  void stageAsync(Value tensor, Value tile, Value buf, Value batch, Value head, Value r0,
-                  int64_t rows, int64_t cols, int64_t valid, Value limit);
+  void stageAsync(Value tensor, Value tile, const SharedTileLayout &layout, Value buf,
+                  Value batch, Value head, Value r0, int64_t rows, int64_t cols, int64_t valid,
+                  Value limit);
   /// Whether every 8-element chunk of `tensor`'s rows is 16-byte aligned (cp.async).
   Value cpAsyncAligned(Value tensor);
   /// `tensor` retyped with a static innermost stride of 1 (where cpAsyncAligned).
@@ -74,6 +78,11 @@ private:
   LogicalResult emitSoftmax(attn::TileSoftmaxOp op) override;
   LogicalResult emitPV(attn::TilePVOp op) override;
   LogicalResult emitStore(attn::TileStoreOp op) override;
+  /// tile_mods on a tile that neither masks nor modifies scores: only keys past
+  /// the sequence become -inf, on the last key tile alone.
+  void maskKeysPastEnd(Value k0, Value kvLen);
+  /// c of the base-2 softmax (OnlineSoftmax.h): log2(e) per score unit.
+  double log2PerUnit() const { return scoreUnit * 1.4426950408889634; }
   /// The query index of the lane's fragment row i (g or g + 8) in the tile at q0.
   Value fragmentRow(Value q0, int64_t i) {
     return add(q0, add(warpRow, i ? add(g, idx(8)) : g));
@@ -100,16 +109,43 @@ private:
     return nvgpu::LdMatrixOp::create(b, loc, halfFragment(n), tile, at, b.getBoolAttr(trans),
                                      b.getI32IntegerAttr(int32_t(n)));
   }
+  /// ldmatrix of the lane's row `row` and logical column `laneCol + constCol` of
+  /// `tile` (in ring buffer `buf` when given), laid out by `layout`.
+  Value ldmatrixAt(Value tile, const SharedTileLayout &layout, Value buf, Value row,
+                   Value laneCol, int64_t constCol, int64_t n, bool trans);
+  /// Rows [2i, 2i + 2) of an ldmatrix.x4 result: the fragment of its i-th pair of
+  /// matrices.
+  Value fragmentPair(Value x4, int64_t i) {
+    // Row by row: n-D strided slices do not reach LLVM (registers are arrays of
+    // vector<2xf16> there).
+    Value pair = zeros(halfFragment(2));
+    for (int64_t r = 0; r < 2; ++r) {
+      Value row = vector::ExtractOp::create(b, loc, x4, ArrayRef<int64_t>{2 * i + r});
+      pair = vector::InsertOp::create(b, loc, row, pair, ArrayRef<int64_t>{r});
+    }
+    return pair;
+  }
+  /// The B fragments of key tiles n and n + 1 (or n alone when it is the last) for
+  /// Q·Kᵀ's k-step k, by one ldmatrix.
+  SmallVector<Value> keyFragments(int64_t n, int64_t k);
+  /// The B fragments of output tiles j and j + 1 (or j alone) for P·V's key step s.
+  SmallVector<Value> valueFragments(int64_t j, int64_t s);
+  /// P's A fragment for P·V's key step s (16 rows x 16 keys, from registers).
+  Value probabilityFragment(int64_t s);
 
   int64_t stages; ///< K/V tiles in workgroup memory (the cp.async pipeline depth)
   int64_t Dp, DVp; ///< head dims padded for the tensor cores (16, 8)
   int64_t kSteps, nTiles, vTiles; ///< fragments: Q·Kᵀ depth, score and output tiles
+  SharedTileLayout qkLayout, vLayout; ///< of the Q tile and K ring, and of the V ring
 
   // Per block: the staged Q tile and the K and V rings.
   Value qTile, kRing, vRing;
   // Per lane: its warp's first row, fragment row group g and column pair t.
   Value lane, warpRow, g, t;
-  Value l16, kRow, kCol; ///< ldmatrix lane addresses of K and V
+  // ldmatrix lane addresses (rows and logical columns relative to the block read):
+  // K (x4: two key tiles x two 8-column halves) and V (x4.trans: two key halves x
+  // two output tiles).
+  Value kRow, kCol, vRow, vCol;
   // The key tile being computed: its buffer in the rings, and what makes it ready
   // (the cp.async wait and barrier), or plain staging when `staged`.
   Value buffer;
@@ -117,6 +153,11 @@ private:
   bool staged = false;
   Value kvHead, batch; ///< the K/V head and batch of the key loop
   Value kUnit, vUnit;  ///< k and v typed with a unit inner stride (cp.async)
+
+  /// Natural scores per unit of the scores the kernel keeps: the softmax scale when
+  /// it is folded into the exponentials (no score_mod reads the scaled score and
+  /// the scale is positive, so maxima commute with it), else 1.
+  double scoreUnit = 1;
 
   // The running state (see the file comment); empty vectors where not yet defined.
   SmallVector<Value> qFrag;

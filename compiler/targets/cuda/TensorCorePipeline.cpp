@@ -31,8 +31,10 @@ std::unique_ptr<GpuFlashLowering> makeTensorCoreKernel(func::FuncOp flash,
 }
 
 SmallVector<Type> TensorCoreKernel::workgroupBuffers() {
-  return {workgroupType({BQ, Dp}, half()), workgroupType({stages, BK, Dp}, half()),
-          workgroupType({stages, BK, DVp}, half())};
+  int64_t qkColumns = qkLayout.physicalColumns(), vColumns = vLayout.physicalColumns();
+  return {workgroupType({BQ, qkColumns}, half()),
+          workgroupType({stages, BK, qkColumns}, half()),
+          workgroupType({stages, BK, vColumns}, half())};
 }
 
 void TensorCoreKernel::enterKernel(gpu::LaunchOp launch) {
@@ -43,18 +45,32 @@ void TensorCoreKernel::enterKernel(gpu::LaunchOp launch) {
   warpRow = mulc(divc(tid, 32), 16);
   g = divc(lane, 4); // the fragment's row group
   t = remc(lane, 4); // and column pair
-  // ldmatrix lane addresses: x2 of K (8 keys x 16 dims), lanes 0-7 give rows of the
-  // first 8 columns, 8-15 of the second; x2.trans of V (16 keys x 8 dims), lanes
-  // 0-15 give keys 0-15.
-  l16 = remc(lane, 16);
-  kRow = remc(l16, 8);
-  kCol = mulc(divc(l16, 8), 8);
+  // ldmatrix.x4 lane addresses. K (B of Q·Kᵀ, 8 keys x 16 dims per fragment):
+  // lanes 8m .. 8m + 7 give the rows of matrix m, keys 8 (m / 2) + 0..7 at dims
+  // 8 (m % 2) + 0..7, so matrices 0-1 are key tile n and 2-3 key tile n + 1. V
+  // (.trans, B of P·V, 16 keys x 8 dims per fragment): lanes 0-15 give keys 0-15 at
+  // dims 0..7 (output tile j), lanes 16-31 the same keys at dims 8..15 (tile j + 1).
+  kRow = add(remc(lane, 8), mulc(divc(lane, 16), 8));
+  kCol = mulc(remc(divc(lane, 8), 2), 8);
+  vRow = remc(lane, 16);
+  vCol = mulc(divc(lane, 16), 8);
+}
+
+Value TensorCoreKernel::ldmatrixAt(Value tile, const SharedTileLayout &layout, Value buf,
+                                   Value row, Value laneCol, int64_t constCol, int64_t n,
+                                   bool trans) {
+  Value physical = layout.column(*this, row, laneCol, constCol);
+  SmallVector<Value> at;
+  if (buf)
+    at.push_back(buf);
+  at.append({row, physical});
+  return ldmatrix(tile, at, n, trans);
 }
 
 void TensorCoreKernel::loadQueryFragments(attn::TileScoresOp scores) {
   Value q = lookup(scores.getQ());
-  stageF16(q, qTile, {}, lookup(scores.getB()), lookup(scores.getH()), lookup(scores.getQ0()),
-           BQ, Dp, D, seqLen(q));
+  stageF16(q, qTile, qkLayout, {}, lookup(scores.getB()), lookup(scores.getH()),
+           lookup(scores.getQ0()), BQ, Dp, D, seqLen(q));
   gpu::BarrierOp::create(b, loc);
   // ldmatrix.x4: lane l gives row l % 8 of matrix l / 8 (rows 0-7, 8-15 of the two
   // 8-column halves).
@@ -62,7 +78,7 @@ void TensorCoreKernel::loadQueryFragments(attn::TileScoresOp scores) {
   Value row = add(warpRow, add(r8, mulc(remc(m, 2), 8)));
   Value colHalf = mulc(divc(m, 2), 8);
   for (int64_t k = 0; k < kSteps; ++k)
-    qFrag.push_back(ldmatrix(qTile, {row, add(colHalf, idx(16 * k))}, 4, false));
+    qFrag.push_back(ldmatrixAt(qTile, qkLayout, {}, row, colHalf, 16 * k, 4, false));
 }
 
 Value TensorCoreKernel::lastKeptTileEnd(Value first, Value end) {
@@ -135,8 +151,8 @@ LogicalResult TensorCoreKernel::emitStagedTiles(Value first, Value end) {
 void TensorCoreKernel::prefetchTile(Value kt, Value buf) {
   Value r0 = mulc(kt, BK);
   Value kvLen = seqLen(kUnit);
-  stageAsync(kUnit, kRing, buf, batch, kvHead, r0, BK, Dp, D, kvLen);
-  stageAsync(vUnit, vRing, buf, batch, kvHead, r0, BK, DVp, DV, kvLen);
+  stageAsync(kUnit, kRing, qkLayout, buf, batch, kvHead, r0, BK, Dp, D, kvLen);
+  stageAsync(vUnit, vRing, vLayout, buf, batch, kvHead, r0, BK, DVp, DV, kvLen);
 }
 
 LogicalResult TensorCoreKernel::emitPipelinedTiles(Value first, Value end,
@@ -185,9 +201,9 @@ LogicalResult TensorCoreKernel::emitPipelinedTiles(Value first, Value end,
   return success(ok);
 }
 
-void TensorCoreKernel::stageF16(Value tensor, Value tile, ValueRange prefix, Value batch,
-                                Value head, Value r0, int64_t rows, int64_t cols,
-                                int64_t valid, Value limit) {
+void TensorCoreKernel::stageF16(Value tensor, Value tile, const SharedTileLayout &layout,
+                                ValueRange prefix, Value batch, Value head, Value r0,
+                                int64_t rows, int64_t cols, int64_t valid, Value limit) {
   forEach(tid, idx(rows * cols), idx(threadsPerBlock()), [&](Value e) {
     Value r = divc(e, cols), c = remc(e, cols);
     Value row = add(r0, r);
@@ -196,14 +212,14 @@ void TensorCoreKernel::stageF16(Value tensor, Value tile, ValueRange prefix, Val
         in, half(), [&] { return load(tensor, {batch, head, row, c}); },
         [&] { return Value(arith::ConstantOp::create(b, loc, half(), b.getZeroAttr(half()))); });
     SmallVector<Value> at(prefix);
-    at.append({r, c});
+    at.append({r, layout.column(*this, r, c)});
     store(x, tile, at);
   });
 }
 
-void TensorCoreKernel::stageAsync(Value tensor, Value tile, Value buf, Value batch, Value head,
-                                  Value r0, int64_t rows, int64_t cols, int64_t valid,
-                                  Value limit) {
+void TensorCoreKernel::stageAsync(Value tensor, Value tile, const SharedTileLayout &layout,
+                                  Value buf, Value batch, Value head, Value r0, int64_t rows,
+                                  int64_t cols, int64_t valid, Value limit) {
   // 16-byte cp.async chunks of 8 elements; rows past `limit` and columns past `valid`
   // are zero-filled (the source then is a valid element that is not read).
   int64_t chunks = cols / 8;
@@ -218,7 +234,8 @@ void TensorCoreKernel::stageAsync(Value tensor, Value tile, Value buf, Value bat
     Value srcRow = select(rowIn, row, idx(0));
     Value srcCol = select(any, c, idx(0));
     nvgpu::DeviceAsyncCopyOp::create(
-        b, loc, nvgpu::DeviceAsyncTokenType::get(b.getContext()), tile, ValueRange{buf, r, c},
+        b, loc, nvgpu::DeviceAsyncTokenType::get(b.getContext()), tile,
+        ValueRange{buf, r, layout.column(*this, r, c)},
         tensor, ValueRange{batch, head, srcRow, srcCol}, b.getIndexAttr(8), n, b.getUnitAttr());
   });
 }
