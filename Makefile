@@ -10,7 +10,7 @@ FUZZ_SECONDS ?= 60
 all: build
 
 setup:
-	./scripts/setup.sh
+	BUILD=$(BUILD) ./scripts/setup.sh
 
 build: setup
 	BUILD=$(BUILD) JOBS=$(JOBS) ./scripts/build.sh

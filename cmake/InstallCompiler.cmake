@@ -6,7 +6,7 @@
 # Headers go under include/attnc (compiler/, dialect/ and the generated .h.inc files),
 # included as "compiler/Compiler.h" as inside the repository.
 include(GNUInstallDirs)
-set(ATTNC_COMPILER_ARCHIVES AttnCompiler AttnFrontend AttnExpr AttnCpuTarget AttnCudaTarget
+set(ATTNC_COMPILER_ARCHIVES AttnCompiler AttnFrontend AttnExpr AttnCpuTarget AttnCudaTarget AttnSassProfile
     AttnEmuTarget AttnCodegen AttnPipeline AttnTransforms AttnDialect AttnRuntime)
 
 add_library(attnc_compiler INTERFACE)

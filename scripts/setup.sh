@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Installs every dependency of attnc from Debian's archive. Idempotent: packages already
-# present are left alone, so a second run costs only `apt-get update`.
+# Installs every dependency of attnc from Debian's archive, then NVIDIA's SASS
+# disassembler from PyPI into a virtual environment under the build folder
+# ($BUILD/venv, for `attnc compile --report`'s SASS profile). Idempotent: packages
+# already present are left alone.
 set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+NVDISASM_VERSION=13.5.37
 
 PKGS=(
-  build-essential cmake ninja-build ccache python3 git
+  build-essential cmake ninja-build ccache python3 python3-venv git
   clang-14 lld-14
   libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools
   clang-22 libclang-rt-22-dev
@@ -19,11 +24,30 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all ${#PKGS[@]} packages already installed"
-  exit 0
+else
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  echo "setup: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-SUDO=""
-[ "$(id -u)" -ne 0 ] && SUDO="sudo"
-echo "setup: installing ${missing[*]}"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# nvdisasm (a static binary in PyPI's nvidia-cuda-nvdisasm wheel), linked as
+# $BUILD/venv/bin/nvdisasm where attnc looks for it. Optional: without PyPI,
+# --report leaves the SASS profile out and says so, and its tests are skipped.
+nvdisasm="$BUILD/venv/bin/nvdisasm"
+if [ -x "$nvdisasm" ] && "$BUILD/venv/bin/pip" show nvidia-cuda-nvdisasm 2>/dev/null |
+     grep -qx "Version: $NVDISASM_VERSION"; then
+  echo "setup: nvdisasm $NVDISASM_VERSION already in $BUILD/venv"
+elif mkdir -p "$BUILD" && { [ -x "$BUILD/venv/bin/pip" ] || python3 -m venv "$BUILD/venv"; } &&
+     "$BUILD/venv/bin/pip" install -q "nvidia-cuda-nvdisasm==$NVDISASM_VERSION"; then
+  found=$(find "$BUILD/venv/lib" -path "*/nvidia/*/bin/nvdisasm" -type f | head -1)
+  if [ -n "$found" ]; then
+    ln -sf "$(realpath "$found")" "$nvdisasm"
+    echo "setup: nvdisasm $NVDISASM_VERSION in $BUILD/venv"
+  else
+    echo "setup: warning: the nvidia-cuda-nvdisasm wheel holds no nvdisasm" >&2
+  fi
+else
+  echo "setup: warning: could not install nvdisasm from PyPI; --report will have no SASS profile" >&2
+fi

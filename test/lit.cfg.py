@@ -37,12 +37,19 @@ config.environment["ATTNC_CACHE_DIR"] = os.path.join(config.attnc_obj_root, "tes
 config.substitutions.append(("%fake_cuda_driver", os.path.join(config.attnc_obj_root, "lib", "libattnc-fake-cuda.so")))
 config.substitutions.append(("%attnc_runtime_lib", os.path.join(config.attnc_obj_root, "lib", "libattnc_runtime.so")))
 
+import shutil
+
 # GPU code checks need the CUDA toolkit's assembler (optional).
 if os.path.exists("/usr/local/cuda/bin/ptxas"):
     config.available_features.add("ptxas")
 
+# NVIDIA's SASS disassembler, where attnc finds it (SassProfile.cpp's findNvdisasm).
+nvdisasm_candidates = [os.environ.get("ATTNC_NVDISASM", ""), "/usr/local/cuda/bin/nvdisasm",
+                       os.path.join(config.attnc_obj_root, "venv", "bin", "nvdisasm")]
+if any(p and os.access(p, os.X_OK) for p in nvdisasm_candidates) or shutil.which("nvdisasm"):
+    config.available_features.add("nvdisasm")
+
 # QEMU's user-mode emulator (runs attnc-rt on an emulated processor without AVX-512).
-import shutil
 if shutil.which("qemu-x86_64"):
     config.available_features.add("qemu-x86_64")
 

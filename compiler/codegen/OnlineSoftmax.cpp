@@ -19,6 +19,15 @@ static Value constantLike(OpBuilder &b, Location loc, Value like, double v) {
   return arith::ConstantOp::create(b, loc, type, attr);
 }
 
+/// x·y + z with the multiply and add marked contractible, so that LLVM emits one
+/// fma (unmarked, NVPTX prints mul.rn and add.rn, which ptxas may not fuse; a
+/// math.fma would become a libdevice call on NVIDIA GPUs).
+static Value multiplyAdd(OpBuilder &b, Location loc, Value x, Value y, Value z) {
+  auto contract = arith::FastMathFlagsAttr::get(b.getContext(), arith::FastMathFlags::contract);
+  Value product = arith::MulFOp::create(b, loc, x, y, contract);
+  return arith::AddFOp::create(b, loc, product, z, contract);
+}
+
 Value combineMax(OpBuilder &b, Location loc, Value x, Value y) {
   return arith::MaxNumFOp::create(b, loc, x, y);
 }
@@ -52,10 +61,7 @@ RowRescale rescaleRowBase2(OpBuilder &b, Location loc, Value oldMax, Value tileM
 Value probabilityBase2(OpBuilder &b, Location loc, Value score, Value bias,
                        double log2PerUnit) {
   Value c = constantLike(b, loc, score, log2PerUnit);
-  // A multiply and an add that LLVM contracts into one fma (a math.fma would become
-  // a libdevice call on NVIDIA GPUs).
-  Value x = arith::AddFOp::create(b, loc, arith::MulFOp::create(b, loc, score, c), bias);
-  return math::Exp2Op::create(b, loc, x);
+  return math::Exp2Op::create(b, loc, multiplyAdd(b, loc, score, c, bias));
 }
 
 Value probability(OpBuilder &b, Location loc, Value score, Value safeMax) {
@@ -63,7 +69,7 @@ Value probability(OpBuilder &b, Location loc, Value score, Value safeMax) {
 }
 
 Value rescaledSum(OpBuilder &b, Location loc, Value sum, Value alpha, Value tileSum) {
-  return arith::AddFOp::create(b, loc, arith::MulFOp::create(b, loc, sum, alpha), tileSum);
+  return multiplyAdd(b, loc, sum, alpha, tileSum);
 }
 
 RowResult finishRow(OpBuilder &b, Location loc, Value max, Value sum, double unit) {

@@ -18,6 +18,7 @@
 #include "compiler/targets/cpu/CpuPipeline.h"
 #include "compiler/targets/cuda/CudaPipeline.h"
 #include "compiler/targets/cuda/PtxPipeline.h"
+#include "compiler/targets/cuda/SassProfile.h"
 #include "runtime/cuda/CudaDriver.h"
 #include "runtime/cuda/DeviceMemory.h"
 #include "runtime/emu/KernelProfile.h"
@@ -31,7 +32,9 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/WithColor.h"
@@ -425,6 +428,36 @@ int runCompileLibrary(Compiler &compiler) {
   return 0;
 }
 
+/// --report's lines after the configuration: ptxas's resource usage, then the SASS
+/// profile of the key loops when nvdisasm is installed (a line saying how to get
+/// one otherwise).
+Result<std::string> reportUsage(const cuda::PtxKernel &code) {
+  SmallString<128> cubinFile;
+  sys::fs::createTemporaryFile("attnc-report", "cubin", cubinFile);
+  Result<std::string> usage =
+      cuda::ptxasReport(code.ptx, chip, code.threadsPerBlock, std::string(cubinFile));
+  auto cubin = MemoryBuffer::getFile(cubinFile, /*IsText=*/false);
+  sys::fs::remove(cubinFile);
+  if (!usage)
+    return usage;
+  std::string nvdisasm = cuda::findNvdisasm();
+  if (nvdisasm.empty())
+    return usage.take() + "(no SASS profile: nvdisasm not found; scripts/setup.sh installs "
+                          "one under the build folder, or set ATTNC_NVDISASM)\n";
+  if (!cubin)
+    return Status::error("ptxas wrote no cubin for the SASS profile");
+  Result<std::string> sass = cuda::disassembleCubin(nvdisasm, (*cubin)->getBuffer().str());
+  if (!sass)
+    return sass.status();
+  Result<std::vector<cuda::SassKernelProfile>> profiles = cuda::profileSass(*sass);
+  if (!profiles)
+    return profiles.status();
+  std::string out = usage.take();
+  for (const cuda::SassKernelProfile &p : *profiles)
+    out += cuda::formatSassProfile(p, chip);
+  return out;
+}
+
 int runCompile(Compiler &compiler) {
   if (writesLibrary())
     return runCompileLibrary(compiler);
@@ -467,7 +500,7 @@ int runCompile(Compiler &compiler) {
     if (!code)
       return fail(code.status().message());
     if (report) {
-      Result<std::string> usage = cuda::ptxasReport(code->ptx, chip, code->threadsPerBlock);
+      Result<std::string> usage = reportUsage(*code);
       if (!usage)
         return fail(usage.status().message());
       bool tc = code->tensorCores;

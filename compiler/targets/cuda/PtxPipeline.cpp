@@ -18,6 +18,7 @@
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -205,9 +206,27 @@ Status checkResolved(const std::string &ptx) {
                        "/nvvm/libdevice/libdevice.10.bc: set CUDA_HOME to a CUDA toolkit");
 }
 
+/// f32 math.exp2 as one `ex2.approx.ftz.f32` (a single MUFU.EX2). libdevice's
+/// __nv_exp2f is ex2.approx without .ftz, which ptxas surrounds with a compare and
+/// two multiplies to keep denormal results; the softmax's probabilities (the only
+/// exp2 the kernels emit) lose nothing by flushing values below 2^-126 to zero.
+static void lowerExp2ToApproxFtz(ModuleOp module) {
+  module.walk([](math::Exp2Op op) {
+    if (!op.getType().isF32())
+      return;
+    OpBuilder b(op);
+    auto ex2 = LLVM::CallIntrinsicOp::create(b, op.getLoc(), op.getType(),
+                                             b.getStringAttr("llvm.nvvm.ex2.approx.ftz.f32"),
+                                             ValueRange{op.getOperand()});
+    op.replaceAllUsesWith(ex2.getResults());
+    op.erase();
+  });
+}
+
 /// Upstream's gpu-lower-to-nvvm-pipeline for `chip`, kernels serialised as PTX.
 Status runNvvmPipeline(ModuleOp module, const std::string &chip, DiagnosticText &diagnostics) {
   lowerBf16MmaSync(module);
+  lowerExp2ToApproxFtz(module);
   // Math functions (exp, log, tanh...) become libdevice calls, which the NVVM target
   // links from the CUDA toolkit it finds through CUDA_HOME and friends.
   cudaToolkitForLibdevice();
@@ -253,7 +272,7 @@ Result<std::string> cachedPtx(ModuleOp kernels, const std::string &chip,
   // libdevice linked in is (its path and content), and so is the pipeline's feature.
   return cache(ir,
                "ptx chip=" + chip + " features=" + (chip == "sm_90a" ? "+ptx80" : "+ptx70") +
-                   " attnc-nvvm=2 libdevice=" + libdeviceIdentity(),
+                   " attnc-nvvm=3 libdevice=" + libdeviceIdentity(),
                "ptx",
                [&] { return compileKernels(kernels, chip, diagnostics); });
 }
