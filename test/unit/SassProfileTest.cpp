@@ -36,10 +36,12 @@ SassKernelProfile profileOf(const std::string &text) {
 
 // A key loop with a masked branch (3 selects skipped on full tiles) and an
 // if/else diamond: the cheapest path takes the else side (1 instruction), the
-// costliest the then side (3 and an unconditional branch over the else side).
+// costliest the then side (3 and an unconditional branch over the else side). The
+// BSSY names the diamond's reconvergence label but does not jump there.
 const std::string kLoop = header("k") + at(0, "S2R R0, SR_TID.X") + ".L_x_0:\n" +
                           at(1, "LDSM.16.M88.4 R4, [R0]") + at(2, "HMMA.16816.F32.BF16 R8, R4, R6, R8") +
-                          at(3, "HMMA.16816.F32.BF16 R12, R4, R6, R12") + at(4, "@P0 BRA `(.L_x_1)") +
+                          at(3, "HMMA.16816.F32.BF16 R12, R4, R6, R12") +
+                          at(3, "BSSY B0, `(.L_x_3)") + at(4, "@P0 BRA `(.L_x_1)") +
                           at(5, "FSEL R8, R8, -INF , P1") + at(6, "FSEL R9, R9, -INF , P1") +
                           at(7, "FSEL R10, R10, -INF , P1") + ".L_x_1:\n" + at(8, "@P2 BRA `(.L_x_2)") +
                           at(9, "FMUL R1, R1, R2") + at(10, "FMUL R1, R1, R2") +
@@ -57,10 +59,10 @@ TEST(SassProfile, CheapestAndCostliestPathOfOneIteration) {
   EXPECT_EQ(l.backAddress, 0xf0);
   EXPECT_FALSE(l.asyncCopies);
   EXPECT_EQ(l.innerLoops, 0);
-  // LDSM, 2 HMMA, BRA, BRA, FADD, back BRA (the NOP is not counted).
-  EXPECT_EQ(l.cheapest.instructions, 7);
-  // LDSM, 2 HMMA, BRA, 3 FSEL, BRA, 3 FMUL, BRA, back BRA.
-  EXPECT_EQ(l.costliest.instructions, 13);
+  // LDSM, 2 HMMA, BSSY, BRA, BRA, FADD, back BRA (the NOP is not counted).
+  EXPECT_EQ(l.cheapest.instructions, 8);
+  // LDSM, 2 HMMA, BSSY, BRA, 3 FSEL, BRA, 3 FMUL, BRA, back BRA.
+  EXPECT_EQ(l.costliest.instructions, 14);
   EXPECT_EQ(l.cheapest.mma, 2);
   EXPECT_EQ(l.cheapest.ldmatrix, 1);
   EXPECT_EQ(l.cheapest.opcodes.at("FADD"), 1);
@@ -120,11 +122,11 @@ TEST(SassProfile, AsyncCopiesSpillsAndSubroutines) {
 TEST(SassProfile, TheReportGivesRatiosPerMma) {
   std::string report = formatSassProfile(profileOf(kLoop), "sm_90a");
   EXPECT_NE(report.find("k (sm_90a) SASS: key loop 1 of 1 (0x10-0xf0, plain loads): 2 mma, 1 "
-                        "ldmatrix (0.50 per mma), 7-13 instructions per iteration (3.50-6.50 "
+                        "ldmatrix (0.50 per mma), 8-14 instructions per iteration (4.00-7.00 "
                         "per mma)"),
             std::string::npos)
       << report;
-  EXPECT_NE(report.find("cheapest path: BRA 3, HMMA 2, FADD 1, LDSM 1\n"), std::string::npos) << report;
+  EXPECT_NE(report.find("cheapest path: BRA 3, HMMA 2, BSSY 1, FADD 1, LDSM 1\n"), std::string::npos) << report;
 }
 
 TEST(SassProfile, TextWithoutAFunctionIsAnError) {

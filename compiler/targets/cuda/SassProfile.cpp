@@ -30,7 +30,7 @@ struct Instruction {
   int64_t address = 0;
   std::string opcode;      ///< without modifiers: "HMMA" of "HMMA.16816.F32.BF16"
   bool predicated = false; ///< guarded by a predicate other than PT
-  std::string target;      ///< a branch's label, else empty
+  std::string target;      ///< a jump's label, else empty
   bool ends = false;       ///< unconditional BRA/EXIT/RET/BRX: no fall-through
 };
 
@@ -54,9 +54,11 @@ std::optional<Instruction> parseInstruction(const std::string &line) {
   std::string guard = m[2], full = m[3], operands = m[4];
   inst.opcode = full.substr(0, full.find('.'));
   inst.predicated = !guard.empty() && guard.find("PT") == std::string::npos;
+  // Only jumps: BSSY names its reconvergence label the same way.
   static const std::regex label(R"(`\((\.L\w+)\))");
   std::smatch t;
-  if (std::regex_search(operands, t, label))
+  bool jump = inst.opcode == "BRA" || inst.opcode == "JMP";
+  if (jump && std::regex_search(operands, t, label))
     inst.target = t[1];
   bool conditional = inst.predicated || (inst.opcode == "BRA" &&
                                          llvm::StringRef(operands).trim().starts_with("P"));

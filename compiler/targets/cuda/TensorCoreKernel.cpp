@@ -198,6 +198,32 @@ LogicalResult TensorCoreKernel::emitSoftmax(attn::TileSoftmaxOp op) {
   return success();
 }
 
+/// O = O * alpha before O += P·V, skipped by the lanes whose rows kept their
+/// maximum (alpha = 1 exactly, so skipping changes no bit): once the maxima settle,
+/// most key tiles skip the rescale (one FMUL per accumulator element, as many as
+/// the mma of a 32-key tile). A per-lane branch, no collective inside:
+///   %keep = arith.andi (alpha0 == 1), (alpha1 == 1)
+///   %o:N = scf.if %keep -> (vector<2x2xf32>, ...) { yield O } else { yield O * alpha }
+void TensorCoreKernel::rescaleAccumulator() {
+  Value one = f32(1);
+  Value keep = andi(arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, alpha[0], one),
+                    arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, alpha[1], one));
+  SmallVector<Type> types(acc.size(), acc.front().getType());
+  ValueRange rescaled = ifElse(
+      keep, types, [&] { return SmallVector<Value>(acc.begin(), acc.end()); },
+      [&] {
+        SmallVector<Value> out;
+        for (Value o : acc) {
+          for (int64_t i = 0; i < 2; ++i)
+            for (int64_t e = 0; e < 2; ++e)
+              o = insert(arith::MulFOp::create(b, loc, extract(o, i, e), alpha[i]), o, i, e);
+          out.push_back(o);
+        }
+        return out;
+      });
+  acc.assign(rescaled.begin(), rescaled.end());
+}
+
 LogicalResult TensorCoreKernel::emitPV(attn::TilePVOp op) {
   if (probs.empty() || acc.empty())
     return error(op, "attn.tile_pv needs attn.tile_init and attn.tile_softmax before it");
@@ -207,11 +233,7 @@ LogicalResult TensorCoreKernel::emitPV(attn::TilePVOp op) {
              lookup(op.getK0()), BK, DVp, DV, seqLen(v));
     gpu::BarrierOp::create(b, loc);
   }
-  // O = O * alpha + P·V.
-  for (Value &o : acc)
-    for (int64_t i = 0; i < 2; ++i)
-      for (int64_t e = 0; e < 2; ++e)
-        o = insert(arith::MulFOp::create(b, loc, extract(o, i, e), alpha[i]), o, i, e);
+  rescaleAccumulator();
   SmallVector<Value> pFrag;
   for (int64_t s = 0; s < BK / 16; ++s)
     pFrag.push_back(probabilityFragment(s));

@@ -81,6 +81,8 @@ private:
   /// tile_mods on a tile that neither masks nor modifies scores: only keys past
   /// the sequence become -inf, on the last key tile alone.
   void maskKeysPastEnd(Value k0, Value kvLen);
+  /// O *= alpha, skipped by lanes whose rows kept their maximum.
+  void rescaleAccumulator();
   /// c of the base-2 softmax (OnlineSoftmax.h): log2(e) per score unit.
   double log2PerUnit() const { return scoreUnit * 1.4426950408889634; }
   /// The query index of the lane's fragment row i (g or g + 8) in the tile at q0.

@@ -5,8 +5,9 @@ compiles the issue's matrix of tensor-core kernels (bf16 and f16; head dims 64 a
 --report` and reads the SASS profile of each key loop. Prints one line per kernel,
 chip and loop (mma, ldmatrix per mma, instructions per mma on the cheapest path),
 then checks: every loop issues mma, <= 0.5 ldmatrix per mma, no local-memory
-(spill) instructions, and instructions per mma on the cheapest path at most X (Y
-for soft-capping's tanh). Exits 1 on any failure."""
+(spill) instructions, and, in the cp.async loop (the main one: the other stages
+unaligned rows element by element), instructions per mma on the cheapest path at
+most X (Y for soft-capping's tanh). Exits 1 on any failure."""
 import argparse
 import json
 import os
@@ -60,7 +61,7 @@ for dtype in ("bf16", "f16"):
                         failures.append(f"{spec['name']} {chip} loop {m[3]}: {ldsm} ldmatrix per mma")
                     if int(m[12]):
                         failures.append(f"{spec['name']} {chip}: {m[12]} local-memory instructions")
-                    if per_mma > limit:
+                    if m[4] == "cp.async" and per_mma > limit:
                         failures.append(f"{spec['name']} {chip} loop {m[3]}: {per_mma} "
                                         f"instructions per mma (at most {limit})")
 for f in failures:
