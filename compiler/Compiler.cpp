@@ -134,6 +134,7 @@ cuda::GpuTileOptions gpuTiles(const KernelTileOptions &options) {
   tiles.blockQ = options.blockQ;
   tiles.blockKV = options.blockKV;
   tiles.stages = options.stages;
+  tiles.rowsPerWarp = options.rowsPerWarp;
   return tiles;
 }
 
@@ -218,7 +219,8 @@ Compiler::compileModuleForCuda(ModuleOp module, std::shared_ptr<frontend::Spec> 
     return nullptr;
   }
   cuda::GpuTileOptions tiles = spillFreeGpuTiles(module, *spec, options);
-  if (failed(lowerToGpuKernel(module, *spec, {tiles.blockQ, tiles.blockKV, tiles.stages})))
+  if (failed(lowerToGpuKernel(module, *spec,
+                              {tiles.blockQ, tiles.blockKV, tiles.stages, tiles.rowsPerWarp})))
     return nullptr;
   std::string chip = device->chip();
   // Cubins for sm_80 run on 8.x GPUs, those for sm_90a on 9.0; other GPUs (newer

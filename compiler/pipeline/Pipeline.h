@@ -32,6 +32,7 @@ struct KernelTileOptions {
   int64_t blockQ = 64;
   int64_t blockKV = 64;
   int64_t stages = 0;
+  int64_t rowsPerWarp = 0; ///< GPU tensor cores: 16 or 32 query rows per warp (0: heuristic)
 };
 
 /// attn → flash form (attn-simplify, attn-tile-flash).

@@ -169,8 +169,8 @@ TEST_F(CudaRuntime, CompilesLoadsAndLaunchesTheKernel) {
   Status s = variant->run(host.call());
   ASSERT_TRUE(s) << s.message();
   // One block per (query tile, head, batch): the heuristic's 128-row tiles of the
-  // tensor-core kernel (8 warps) for a 16-bit head dim 64 without score_mod.
-  EXPECT_EQ(takeLaunchLog(), "fake_causal_f16_gpu_kernel grid 1x4x2 block 256x1x1\n");
+  // tensor-core kernel (4 warps of 32 rows) for a 16-bit head dim 64.
+  EXPECT_EQ(takeLaunchLog(), "fake_causal_f16_gpu_kernel grid 1x4x2 block 128x1x1\n");
   EXPECT_EQ(liveAllocations(), before);
   // In the registry beside the CPU kernel of the same spec: host tensors go to the
   // CPU kernel, GPU tensors to the GPU kernel.
@@ -197,7 +197,7 @@ TEST_F(CudaRuntime, RunsOnTensorsAlreadyInGpuMemory) {
   ASSERT_TRUE(staged) << staged.status().message();
   takeLaunchLog();
   ASSERT_TRUE(variant->run((*staged)->device));
-  EXPECT_EQ(takeLaunchLog(), "fake_causal_f16_gpu_kernel grid 2x4x1 block 256x1x1\n");
+  EXPECT_EQ(takeLaunchLog(), "fake_causal_f16_gpu_kernel grid 2x4x1 block 128x1x1\n");
   ASSERT_TRUE((*staged)->copyOutputs(host.call()));
   // On the caller's stream when the call names one.
   AttentionCall onStream = (*staged)->device;
@@ -205,7 +205,7 @@ TEST_F(CudaRuntime, RunsOnTensorsAlreadyInGpuMemory) {
   onStream.stream = &callerStream;
   ASSERT_TRUE(variant->run(onStream));
   EXPECT_EQ(takeLaunchLog(),
-            "fake_causal_f16_gpu_kernel grid 2x4x1 block 256x1x1 on the caller's stream\n");
+            "fake_causal_f16_gpu_kernel grid 2x4x1 block 128x1x1 on the caller's stream\n");
   // Mixed devices are refused, naming the tensor.
   AttentionCall mixed = (*staged)->device;
   mixed.k = host.k.view();
@@ -283,7 +283,7 @@ TEST_F(CudaRuntime, DriverErrorsNameTheCall) {
     Status s = variant->run(host.call());
     ASSERT_FALSE(s);
     EXPECT_EQ(s.message(), "cuda: launching the kernel (cuLaunchKernel, grid 1x4x2, block "
-                           "256x1x1) failed: CUDA_ERROR_LAUNCH_FAILED: unspecified launch "
+                           "128x1x1) failed: CUDA_ERROR_LAUNCH_FAILED: unspecified launch "
                            "failure");
   }
   {

@@ -106,9 +106,16 @@ cl::opt<int64_t> blockKV("block-kv", cl::desc("Key rows per tile, a multiple of 
 
 cl::opt<int64_t> warps("warps",
                        cl::desc("GPU targets: warps per block of the tensor-core kernel, 1 "
-                                "to 8 (block-q = 16 x warps; default: the heuristic)"),
+                                "to 8 (block-q = rows per warp x warps; default: the "
+                                "heuristic)"),
                        cl::init(0), cl::sub(compileCmd), cl::sub(runCmd), cl::sub(benchCmd),
                        cl::cat(attncCategory));
+cl::opt<int64_t> rowsPerWarp("rows-per-warp",
+                             cl::desc("GPU targets: query rows per warp of the tensor-core "
+                                      "kernel, 16 or 32 (with 32 every K and V fragment "
+                                      "feeds two mma; default: the heuristic)"),
+                             cl::init(0), cl::sub(compileCmd), cl::sub(runCmd),
+                             cl::sub(benchCmd), cl::cat(attncCategory));
 cl::opt<int64_t> stages("stages",
                         cl::desc("GPU targets: K/V tiles in flight in the tensor-core "
                                  "kernel's cp.async pipeline, 1 to 4 (default: the "
@@ -228,23 +235,35 @@ bool buildsGpuKernel() {
 KernelTileOptions cpuOptions() {
   KernelTileOptions options;
   bool gpu = buildsGpuKernel();
-  options.blockQ = gpu && blockQ.getNumOccurrences() == 0 ? 16 * warps : blockQ;
+  int64_t rows = rowsPerWarp ? rowsPerWarp : 16;
+  options.blockQ = gpu && blockQ.getNumOccurrences() == 0 ? rows * warps : blockQ;
+  // --warps alone keeps the 16-row warps it always meant.
+  options.rowsPerWarp = rowsPerWarp ? rowsPerWarp : warps.getNumOccurrences() ? 16 : 0;
   options.blockKV = gpu && blockKV.getNumOccurrences() == 0 ? 0 : blockKV;
   options.stages = stages;
   return options;
 }
 
 Status checkGpuOptions() {
-  if ((warps.getNumOccurrences() || stages.getNumOccurrences()) && !buildsGpuKernel())
-    return Status::error("--warps and --stages configure the GPU kernel: use them with "
-                         "--target cuda or cuda-emu");
+  if ((warps.getNumOccurrences() || stages.getNumOccurrences() ||
+       rowsPerWarp.getNumOccurrences()) &&
+      !buildsGpuKernel())
+    return Status::error("--warps, --rows-per-warp and --stages configure the GPU kernel: "
+                         "use them with --target cuda or cuda-emu");
+  if (rowsPerWarp.getNumOccurrences() && rowsPerWarp != 16 && rowsPerWarp != 32)
+    return Status::error("--rows-per-warp must be 16 or 32, got " +
+                         std::to_string(rowsPerWarp));
   if (warps.getNumOccurrences() && (warps < 1 || warps > 8))
     return Status::error("--warps must be 1 to 8, got " + std::to_string(warps));
   if (stages.getNumOccurrences() && (stages < 1 || stages > 4))
     return Status::error("--stages must be 1 to 4, got " + std::to_string(stages));
-  if (warps.getNumOccurrences() && blockQ.getNumOccurrences() && blockQ != 16 * warps)
+  int64_t rows = rowsPerWarp ? rowsPerWarp : 16;
+  if (warps.getNumOccurrences() && blockQ.getNumOccurrences() && blockQ != rows * warps)
     return Status::error("--warps " + std::to_string(warps) + " means --block-q " +
-                         std::to_string(16 * warps) + ", not " + std::to_string(blockQ));
+                         std::to_string(rows * warps) + ", not " + std::to_string(blockQ));
+  if (rowsPerWarp.getNumOccurrences() && blockQ.getNumOccurrences() && blockQ % rowsPerWarp)
+    return Status::error("--block-q " + std::to_string(blockQ) +
+                         " is not a multiple of --rows-per-warp " + std::to_string(rowsPerWarp));
   return Status::ok();
 }
 
@@ -506,7 +525,8 @@ int runCompile(Compiler &compiler) {
       bool tc = code->tensorCores;
       outs() << spec.name << "_gpu_kernel: "
              << (tc ? "tensor cores, block-q " + std::to_string(tiles.blockQ) + " (" +
-                          std::to_string(tiles.blockQ / 16) + " warps), block-kv " +
+                          std::to_string(tiles.warps()) + " warps" +
+                          (tiles.rowsPerWarp == 32 ? " of 32 rows" : "") + "), block-kv " +
                           std::to_string(tiles.blockKV) + ", " +
                           std::to_string(tiles.stages) + " stage" +
                           (tiles.stages > 1 ? "s" : "")

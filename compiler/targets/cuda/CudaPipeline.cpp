@@ -68,11 +68,22 @@ GpuTileOptions chooseGpuTiles(GpuTileOptions requested, const GpuKernelTraits &t
       bk /= 2;
     return bk;
   };
+  // Head dims up to 64 take FlashAttention-2's 32 rows per warp: each K and V
+  // fragment feeds two mma (0.25 ldmatrix per mma) and the per-tile work is shared
+  // by twice the mma (SASS profile, docs/cuda-target.md: 4.2 instructions per mma
+  // against 5.8 for 16-row warps at head dim 64), in about 250 registers. Larger
+  // head dims do not fit their Q rows and registers at 48 KiB.
+  if (!t.rowsPerWarp)
+    t.rowsPerWarp = headDim <= 64 && headDimV <= 64 && (!t.blockQ || t.blockQ % 32 == 0) ? 32
+                                                                                          : 16;
   if (!t.stages)
     t.stages = fits(t.blockQ ? t.blockQ : 64, t.blockKV ? t.blockKV : 16, 2) ? 2 : 1;
+  // 32 rows per warp: 4 warps make the 128-row block.
   if (!t.blockQ)
-    t.blockQ =
-        !traits.scoreMod && fits(128, t.blockKV ? t.blockKV : firstBlockKV, t.stages) ? 128 : 64;
+    t.blockQ = (!traits.scoreMod || t.rowsPerWarp == 32) &&
+                       fits(128, t.blockKV ? t.blockKV : firstBlockKV, t.stages)
+                   ? 128
+                   : 64;
   if (!t.blockKV)
     t.blockKV = pickBlockKV(t.blockQ, t.stages);
   return t;
@@ -84,12 +95,23 @@ std::vector<GpuTileOptions> gpuTileCandidates(GpuTileOptions requested,
   auto add = [&](GpuTileOptions t) {
     t = chooseGpuTiles(t, traits);
     for (const GpuTileOptions &c : candidates)
-      if (c.blockQ == t.blockQ && c.blockKV == t.blockKV && c.stages == t.stages)
+      if (c.blockQ == t.blockQ && c.blockKV == t.blockKV && c.stages == t.stages &&
+          c.rowsPerWarp == t.rowsPerWarp)
         return;
     candidates.push_back(t);
   };
   GpuTileOptions first = chooseGpuTiles(requested, traits);
   add(first);
+  // 32-row warps with smaller key tiles, then 16-row warps.
+  if (first.rowsPerWarp == 32 && !requested.rowsPerWarp)
+    for (int64_t bk = first.blockKV / 2; !requested.blockKV && bk >= 16; bk /= 2) {
+      GpuTileOptions t = first;
+      t.blockKV = bk;
+      add(t);
+    }
+  GpuTileOptions base = requested;
+  if (!base.rowsPerWarp)
+    base.rowsPerWarp = 16;
   // Other warp counts change the registers per thread ptxas aims for: 4, 8, 2.
   std::vector<int64_t> blockQs{first.blockQ};
   if (!requested.blockQ && traits.sixteenBit)
@@ -97,7 +119,7 @@ std::vector<GpuTileOptions> gpuTileCandidates(GpuTileOptions requested,
       if (bq != first.blockQ)
         blockQs.push_back(bq);
   for (int64_t bq : blockQs) {
-    GpuTileOptions t = requested;
+    GpuTileOptions t = base;
     t.blockQ = bq;
     add(t);
     GpuTileOptions chosen = chooseGpuTiles(t, traits);
@@ -126,6 +148,7 @@ void buildGpuKernelPipeline(mlir::OpPassManager &pm, const GpuTileOptions &optio
   pm.addPass(createAttnTileFlash(tile));
   AttnLowerFlashToGpuOptions lower;
   lower.stages = t.stages;
+  lower.rowsPerWarp = t.rowsPerWarp ? t.rowsPerWarp : 16;
   pm.addPass(createAttnLowerFlashToGpu(lower));
 }
 

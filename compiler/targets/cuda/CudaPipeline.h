@@ -23,6 +23,9 @@ struct GpuTileOptions {
   int64_t blockQ = 0;  ///< query rows per block (tensor cores: 16 per warp)
   int64_t blockKV = 0; ///< key rows per staged tile
   int64_t stages = 0;  ///< K/V tiles in flight (tensor-core kernel)
+  int64_t rowsPerWarp = 0; ///< query rows per warp, 16 or 32 (tensor-core kernel)
+  /// Warps per block of the tensor-core kernel.
+  int64_t warps() const { return blockQ / (rowsPerWarp ? rowsPerWarp : 16); }
 };
 
 /// The largest head_dim + head_dim_v the GPU kernels take: 8 key rows of f32 K and V

@@ -79,15 +79,16 @@ protected:
 /// The SIMT kernel (SimtKernel.cpp).
 std::unique_ptr<GpuFlashLowering> makeSimtKernel(func::FuncOp flash, attn::VariantOp variant,
                                                  const FlashFormDetail &form);
-/// Whether the tensor-core kernel takes `form` with `stages` K/V buffers: f16 or
-/// bf16, 1 to 8 warps of 16 rows, key tiles in steps of 16, and the Q tile and the
-/// K and V tiles (16-bit) within 48 KiB.
-bool tensorCoresFit(const FlashFormDetail &form, int64_t stages);
+/// Whether the tensor-core kernel takes `form` with `stages` K/V buffers and
+/// warps of `rowsPerWarp` query rows (16 or 32): f16 or bf16, block-q up to 128
+/// in 1 to 8 such warps, key tiles in steps of 16, and the Q tile and the K and V
+/// tiles (16-bit) within 48 KiB.
+bool tensorCoresFit(const FlashFormDetail &form, int64_t stages, int64_t rowsPerWarp);
 /// The tensor-core kernel (TensorCoreKernel.cpp); `form` must fit.
 std::unique_ptr<GpuFlashLowering> makeTensorCoreKernel(func::FuncOp flash,
                                                        attn::VariantOp variant,
                                                        const FlashFormDetail &form,
-                                                       int64_t stages);
+                                                       int64_t stages, int64_t rowsPerWarp);
 
 } // namespace attnc::cuda::detail
 

@@ -148,8 +148,11 @@ struct AttnLowerFlashToGpuPass : impl::AttnLowerFlashToGpuBase<AttnLowerFlashToG
     if (stages < 1 || stages > 4)
       return flash.emitError("attn-lower-flash-to-gpu: stages must be 1 to 4, got ")
              << int64_t(stages);
-    if (tensorCores && detail::tensorCoresFit(*form, stages))
-      return detail::makeTensorCoreKernel(flash, variant, *form, stages)->build();
+    if (rowsPerWarp != 16 && rowsPerWarp != 32)
+      return flash.emitError("attn-lower-flash-to-gpu: rows-per-warp must be 16 or 32, got ")
+             << int64_t(rowsPerWarp);
+    if (tensorCores && detail::tensorCoresFit(*form, stages, rowsPerWarp))
+      return detail::makeTensorCoreKernel(flash, variant, *form, stages, rowsPerWarp)->build();
     int64_t bk = form->blockKV(), d = form->headDim(), dv = form->headDimV();
     if (bk * (d + dv) * 4 > 48 * 1024)
       return flash.emitError("the GPU target stages a K and a V tile of block-kv rows in "

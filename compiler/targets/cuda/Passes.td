@@ -13,10 +13,10 @@ def AttnLowerFlashToGpu : Pass<"attn-lower-flash-to-gpu", "mlir::ModuleOp"> {
     the buffers, the status word) and the C interface, whose body is one
     `gpu.launch` with a block per (query tile of block-q rows, query head, batch).
 
-    For f16 and bf16 specs whose tiles fit (block-q a multiple of 16 up to 128,
-    block-kv a multiple of 16, the 16-bit Q tile and `stages` K and V tiles within
-    48 KiB) it is the tensor-core kernel: block-q / 16 warps of 16 query rows; the
-    Q tile is staged in workgroup memory and each warp keeps its A fragments
+    For f16 and bf16 specs whose tiles fit (block-q a multiple of rows-per-warp up
+    to 128, block-kv a multiple of 16, the 16-bit Q tile and `stages` K and V tiles
+    within 48 KiB) it is the tensor-core kernel: block-q / rows-per-warp warps of 16
+    or 32 query rows; the Q tile is staged in workgroup memory and each warp keeps its A fragments
     (`nvgpu.ldmatrix` x4) in registers; K and V tiles go through a ring of
     `stages` buffers (with 16-byte aligned rows, tile kt + stages - 1 is fetched
     with `nvgpu.device_async_copy` while tile kt is computed; else plain loads), and
@@ -51,7 +51,10 @@ def AttnLowerFlashToGpu : Pass<"attn-lower-flash-to-gpu", "mlir::ModuleOp"> {
     Option<"tensorCores", "tensor-cores", "bool", /*default=*/"true",
            "Use the tensor-core kernel (mma.sync) for f16 and bf16 specs whose tiles fit">,
     Option<"stages", "stages", "int64_t", /*default=*/"2",
-           "K/V tiles in flight in the tensor-core kernel's cp.async pipeline (1 to 4)">
+           "K/V tiles in flight in the tensor-core kernel's cp.async pipeline (1 to 4)">,
+    Option<"rowsPerWarp", "rows-per-warp", "int64_t", /*default=*/"16",
+           "Query rows per warp of the tensor-core kernel (16 or 32: with 32, each K "
+           "and V fragment feeds two mma)">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect",
                            "::mlir::scf::SCFDialect", "::mlir::math::MathDialect",

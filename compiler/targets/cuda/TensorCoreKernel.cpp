@@ -1,9 +1,9 @@
 //===- TensorCoreKernel.cpp - the tensor-core realisation of the tile ops --===//
 //
 // Each tile op on the warp's mma fragments (TensorCoreKernel.h): an element (i, e)
-// of score fragment n is (query row g + 8i, key 8n + 2t + e) of the warp's 16 rows;
-// row maxima and sums are reduced over the quad with shuffles, and P is reused from
-// registers as the A operand of P·V.
+// of score fragment (m, n) is (query row 16m + g + 8i, key 8n + 2t + e) of the
+// warp's rows; row maxima and sums are reduced over the quad with shuffles, and P
+// is reused from registers as the A operand of P·V.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/codegen/OnlineSoftmax.h"
@@ -39,20 +39,20 @@ void TensorCoreKernel::setRunningState(ValueRange state) {
   // with the accumulator fragments once tile_init has run; score fragments follow
   // between tile_scores and tile_softmax.
   max.clear(), sum.clear(), acc.clear(), scores.clear();
-  size_t next = 0;
+  size_t next = 0, rows = 2 * mTiles;
   if (!state.empty() && state[0].getType().isF32()) {
-    max.assign({state[0], state[1]});
-    sum.assign({state[2], state[3]});
-    acc.assign(state.begin() + 4, state.begin() + 4 + vTiles);
-    next = 4 + vTiles;
+    max.assign(state.begin(), state.begin() + rows);
+    sum.assign(state.begin() + rows, state.begin() + 2 * rows);
+    acc.assign(state.begin() + 2 * rows, state.begin() + 2 * rows + mTiles * vTiles);
+    next = 2 * rows + mTiles * vTiles;
   }
   scores.assign(state.begin() + next, state.end());
 }
 
 LogicalResult TensorCoreKernel::emitInit(attn::TileInitOp) {
-  max.assign(2, negInf());
-  sum.assign(2, f32(0));
-  acc.assign(vTiles, zeros(accFragment()));
+  max.assign(2 * mTiles, negInf());
+  sum.assign(2 * mTiles, f32(0));
+  acc.assign(mTiles * vTiles, zeros(accFragment()));
   return success();
 }
 
@@ -68,18 +68,22 @@ LogicalResult TensorCoreKernel::emitScores(attn::TileScoresOp op) {
              D, seqLen(k));
     gpu::BarrierOp::create(b, loc);
   }
-  // S = Q·Kᵀ, 16 x BK per warp, as nTiles fragments of 16 x 8; times the scale
-  // unless the softmax folds it (scoreUnit).
+  // S = Q·Kᵀ, 16 mTiles x BK per warp, as mTiles x nTiles fragments of 16 x 8 (a
+  // K fragment feeds the mma of every row tile); times the scale unless the
+  // softmax folds it (scoreUnit).
   auto f32x2 = accFragment();
   double scale = op.getScale().convertToDouble();
   bool fold = scoreModIsIdentity() && scale > 0;
   scoreUnit = fold ? scale : 1;
-  scores.assign(nTiles, zeros(f32x2));
+  scores.assign(mTiles * nTiles, zeros(f32x2));
   for (int64_t n = 0; n < nTiles; n += 2)
     for (int64_t k = 0; k < kSteps; ++k) {
       SmallVector<Value> bFrag = keyFragments(n, k);
-      for (size_t i = 0; i < bFrag.size(); ++i)
-        scores[n + i] = mma(qFrag[k], bFrag[i], scores[n + i]);
+      for (int64_t m = 0; m < mTiles; ++m)
+        for (size_t i = 0; i < bFrag.size(); ++i) {
+          Value &s = scores[m * nTiles + n + i];
+          s = mma(qFrag[m * kSteps + k], bFrag[i], s);
+        }
     }
   if (!fold) {
     Value splat = arith::ConstantOp::create(b, loc, f32x2,
@@ -107,13 +111,13 @@ SmallVector<Value> TensorCoreKernel::valueFragments(int64_t j, int64_t s) {
   return {fragmentPair(x4, 0), fragmentPair(x4, 1)};
 }
 
-Value TensorCoreKernel::probabilityFragment(int64_t s) {
+Value TensorCoreKernel::probabilityFragment(int64_t m, int64_t s) {
   // A (16 rows x 16 keys): a0a1, a2a3 from score tile 2s (rows g, g + 8), a4a5, a6a7
   // from score tile 2s + 1.
   Value a = zeros(halfFragment(4));
   for (int64_t r = 0; r < 4; ++r)
     for (int64_t e = 0; e < 2; ++e)
-      a = insert(extract(probs[2 * s + r / 2], r % 2, e), a, r, e);
+      a = insert(extract(probs[m * nTiles + 2 * s + r / 2], r % 2, e), a, r, e);
   return a;
 }
 
@@ -127,15 +131,17 @@ LogicalResult TensorCoreKernel::emitMods(attn::TileModsOp op) {
     return success();
   }
   ScalarRegionEmitter regions = regionEmitter(op);
-  for (int64_t n = 0; n < nTiles; ++n)
-    for (int64_t i = 0; i < 2; ++i)
-      for (int64_t e = 0; e < 2; ++e) {
-        Value kv = add(k0, add(idx(8 * n + e), mulc(t, 2)));
-        Value row = fragmentRow(q0, i);
-        Value inRange = andi(ult(kv, kvLen), ult(row, qLen));
-        Value s = modifiedScore(op, regions, extract(scores[n], i, e), row, kv, inRange);
-        scores[n] = insert(s, scores[n], i, e);
-      }
+  for (int64_t m = 0; m < mTiles; ++m)
+    for (int64_t n = 0; n < nTiles; ++n)
+      for (int64_t i = 0; i < 2; ++i)
+        for (int64_t e = 0; e < 2; ++e) {
+          Value kv = add(k0, add(idx(8 * n + e), mulc(t, 2)));
+          Value row = fragmentRow(q0, 2 * m + i);
+          Value inRange = andi(ult(kv, kvLen), ult(row, qLen));
+          Value &frag = scores[m * nTiles + n];
+          Value s = modifiedScore(op, regions, extract(frag, i, e), row, kv, inRange);
+          frag = insert(s, frag, i, e);
+        }
   return success();
 }
 
@@ -145,16 +151,18 @@ void TensorCoreKernel::maskKeysPastEnd(Value k0, Value kvLen) {
   auto f32x2 = accFragment();
   Value partial = ult(kvLen, add(k0, idx(BK)));
   scores = SmallVector<Value>(
-      ifElse(partial, SmallVector<Type>(nTiles, f32x2),
+      ifElse(partial, SmallVector<Type>(scores.size(), f32x2),
              [&] {
                SmallVector<Value> masked(scores.begin(), scores.end());
                for (int64_t n = 0; n < nTiles; ++n)
                  for (int64_t e = 0; e < 2; ++e) {
                    Value kv = add(k0, add(idx(8 * n + e), mulc(t, 2)));
                    Value keep = ult(kv, kvLen);
-                   for (int64_t i = 0; i < 2; ++i)
-                     masked[n] = insert(select(keep, extract(masked[n], i, e), negInf()),
-                                        masked[n], i, e);
+                   for (int64_t m = 0; m < mTiles; ++m) {
+                     Value &frag = masked[m * nTiles + n];
+                     for (int64_t i = 0; i < 2; ++i)
+                       frag = insert(select(keep, extract(frag, i, e), negInf()), frag, i, e);
+                   }
                  }
                return masked;
              },
@@ -166,34 +174,38 @@ LogicalResult TensorCoreKernel::emitSoftmax(attn::TileSoftmaxOp op) {
     return error(op, "attn.tile_softmax needs attn.tile_init and attn.tile_scores before it");
   // The lane's rows: a maximum over its elements and the quad, OnlineSoftmax.h,
   // then P in 16 bits (the A fragments of P·V) and the lane's part of the sum.
-  Value bias[2], laneSum[2];
-  alpha.assign(2, Value());
-  for (int64_t i = 0; i < 2; ++i) {
-    Value tileMax = extract(scores[0], i, 0);
+  int64_t rows = 2 * mTiles; // the lane's rows, r = 2m + i
+  SmallVector<Value> bias(rows), laneSum(rows);
+  alpha.assign(rows, Value());
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t m = r / 2, i = r % 2;
+    Value tileMax = extract(scores[m * nTiles], i, 0);
     for (int64_t n = 0; n < nTiles; ++n)
       for (int64_t e = n ? 0 : 1; e < 2; ++e)
-        tileMax = codegen::combineMax(b, loc, tileMax, extract(scores[n], i, e));
+        tileMax = codegen::combineMax(b, loc, tileMax, extract(scores[m * nTiles + n], i, e));
     codegen::RowRescale row =
-        codegen::rescaleRowBase2(b, loc, max[i], quadReduce(tileMax, true), log2PerUnit());
-    max[i] = row.max;
-    bias[i] = row.bias;
-    alpha[i] = row.alpha;
-    laneSum[i] = f32(0);
+        codegen::rescaleRowBase2(b, loc, max[r], quadReduce(tileMax, true), log2PerUnit());
+    max[r] = row.max;
+    bias[r] = row.bias;
+    alpha[r] = row.alpha;
+    laneSum[r] = f32(0);
   }
   probs.clear();
-  for (int64_t n = 0; n < nTiles; ++n) {
-    Value p = zeros(halfFragment(2));
-    for (int64_t i = 0; i < 2; ++i)
-      for (int64_t e = 0; e < 2; ++e) {
-        Value pe = codegen::probabilityBase2(b, loc, extract(scores[n], i, e), bias[i],
-                                             log2PerUnit());
-        laneSum[i] = arith::AddFOp::create(b, loc, laneSum[i], pe);
-        p = insert(arith::TruncFOp::create(b, loc, half(), pe), p, i, e);
-      }
-    probs.push_back(p);
-  }
-  for (int64_t i = 0; i < 2; ++i)
-    sum[i] = codegen::rescaledSum(b, loc, sum[i], alpha[i], laneSum[i]);
+  for (int64_t m = 0; m < mTiles; ++m)
+    for (int64_t n = 0; n < nTiles; ++n) {
+      Value p = zeros(halfFragment(2));
+      for (int64_t i = 0; i < 2; ++i)
+        for (int64_t e = 0; e < 2; ++e) {
+          int64_t r = 2 * m + i;
+          Value pe = codegen::probabilityBase2(b, loc, extract(scores[m * nTiles + n], i, e),
+                                               bias[r], log2PerUnit());
+          laneSum[r] = arith::AddFOp::create(b, loc, laneSum[r], pe);
+          p = insert(arith::TruncFOp::create(b, loc, half(), pe), p, i, e);
+        }
+      probs.push_back(p);
+    }
+  for (int64_t r = 0; r < rows; ++r)
+    sum[r] = codegen::rescaledSum(b, loc, sum[r], alpha[r], laneSum[r]);
   scores.clear();
   return success();
 }
@@ -205,18 +217,23 @@ LogicalResult TensorCoreKernel::emitSoftmax(attn::TileSoftmaxOp op) {
 ///   %keep = arith.andi (alpha0 == 1), (alpha1 == 1)
 ///   %o:N = scf.if %keep -> (vector<2x2xf32>, ...) { yield O } else { yield O * alpha }
 void TensorCoreKernel::rescaleAccumulator() {
-  Value one = f32(1);
-  Value keep = andi(arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, alpha[0], one),
-                    arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, alpha[1], one));
+  Value one = f32(1), keep;
+  for (Value a : alpha) {
+    Value unchanged = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, a, one);
+    keep = keep ? andi(keep, unchanged) : unchanged;
+  }
   SmallVector<Type> types(acc.size(), acc.front().getType());
   ValueRange rescaled = ifElse(
       keep, types, [&] { return SmallVector<Value>(acc.begin(), acc.end()); },
       [&] {
         SmallVector<Value> out;
-        for (Value o : acc) {
+        for (size_t f = 0; f < acc.size(); ++f) {
+          Value o = acc[f];
+          int64_t m = int64_t(f) / vTiles;
           for (int64_t i = 0; i < 2; ++i)
             for (int64_t e = 0; e < 2; ++e)
-              o = insert(arith::MulFOp::create(b, loc, extract(o, i, e), alpha[i]), o, i, e);
+              o = insert(arith::MulFOp::create(b, loc, extract(o, i, e), alpha[2 * m + i]), o,
+                         i, e);
           out.push_back(o);
         }
         return out;
@@ -234,14 +251,19 @@ LogicalResult TensorCoreKernel::emitPV(attn::TilePVOp op) {
     gpu::BarrierOp::create(b, loc);
   }
   rescaleAccumulator();
-  SmallVector<Value> pFrag;
-  for (int64_t s = 0; s < BK / 16; ++s)
-    pFrag.push_back(probabilityFragment(s));
+  int64_t keySteps = BK / 16;
+  SmallVector<Value> pFrag; // [m * keySteps + s]
+  for (int64_t m = 0; m < mTiles; ++m)
+    for (int64_t s = 0; s < keySteps; ++s)
+      pFrag.push_back(probabilityFragment(m, s));
   for (int64_t j = 0; j < vTiles; j += 2)
-    for (int64_t s = 0; s < BK / 16; ++s) {
+    for (int64_t s = 0; s < keySteps; ++s) {
       SmallVector<Value> bFrag = valueFragments(j, s);
-      for (size_t i = 0; i < bFrag.size(); ++i)
-        acc[j + i] = mma(pFrag[s], bFrag[i], acc[j + i]);
+      for (int64_t m = 0; m < mTiles; ++m)
+        for (size_t i = 0; i < bFrag.size(); ++i) {
+          Value &o = acc[m * vTiles + j + i];
+          o = mma(pFrag[m * keySteps + s], bFrag[i], o);
+        }
     }
   // Every warp reads the whole staged tiles: none is refilled before all are done.
   gpu::BarrierOp::create(b, loc);
@@ -257,15 +279,17 @@ LogicalResult TensorCoreKernel::emitStore(attn::TileStoreOp op) {
   Value qLen = seqLen(out);
   Type outType = cast<MemRefType>(out.getType()).getElementType();
   // out = O / l and lse = max + log(l) for the lane's rows (l summed over the quad).
-  for (int64_t i = 0; i < 2; ++i) {
+  for (int64_t r = 0; r < 2 * mTiles; ++r) {
+    int64_t m = r / 2, i = r % 2;
     codegen::RowResult result =
-        codegen::finishRow(b, loc, max[i], quadReduce(sum[i], false), scoreUnit);
-    Value row = fragmentRow(q0, i);
+        codegen::finishRow(b, loc, max[r], quadReduce(sum[r], false), scoreUnit);
+    Value row = fragmentRow(q0, r);
     Value rowOk = ult(row, qLen);
     for (int64_t j = 0; j < vTiles; ++j)
       for (int64_t e = 0; e < 2; ++e) {
         Value col = add(idx(8 * j + e), mulc(t, 2));
-        Value o = arith::MulFOp::create(b, loc, extract(acc[j], i, e), result.outScale);
+        Value o =
+            arith::MulFOp::create(b, loc, extract(acc[m * vTiles + j], i, e), result.outScale);
         ifThen(andi(rowOk, ult(col, idx(DV))), [&] {
           store(arith::TruncFOp::create(b, loc, outType, o), out, {batchIdx, head, row, col});
         });

@@ -1,12 +1,13 @@
 //===- TensorCoreKernel.h - the tensor-core realisation of the flash form -*- C++ -*-===//
 //
 // Private to the CUDA target. FlashAttention-2's arrangement for f16/bf16:
-// block-q / 16 warps (1 to 8) of 16 query rows. The flash form's scratch tiles
-// live in registers: the scores as nTiles mma accumulator fragments of 16 x 8
-// (f32), then as 16-bit A fragments once the softmax has made them P; the
-// accumulator as vTiles fragments; max, sum and alpha as two values per lane (its
-// rows g and g + 8). They are the walk's running state, carried through the loops
-// and branches it rebuilds.
+// warps (1 to 8) of 16 or 32 query rows (mTiles = 1 or 2 mma row tiles of 16;
+// with 2, every K and V fragment a warp loads feeds two mma). The flash form's
+// scratch tiles live in registers: the scores as mTiles x nTiles mma accumulator
+// fragments of 16 x 8 (f32), then as 16-bit A fragments once the softmax has made
+// them P; the accumulator as mTiles x vTiles fragments; max, sum and alpha as two
+// values per lane and row tile (its rows g and g + 8 of the tile). They are the
+// walk's running state, carried through the loops and branches it rebuilds.
 //
 // The key loop (TensorCorePipeline.cpp) stages the Q tile once and keeps its A
 // fragments, runs only up to the last key tile the mask keeps, and fetches K and
@@ -29,14 +30,14 @@ namespace attnc::cuda::detail {
 class TensorCoreKernel : public GpuFlashLowering {
 public:
   TensorCoreKernel(func::FuncOp flash, attn::VariantOp variant, const FlashFormDetail &form,
-                   int64_t stages)
-      : GpuFlashLowering(flash, variant, form), stages(stages),
+                   int64_t stages, int64_t rowsPerWarp)
+      : GpuFlashLowering(flash, variant, form), stages(stages), mTiles(rowsPerWarp / 16),
         Dp((D + 15) / 16 * 16), DVp((DV + 7) / 8 * 8), kSteps(Dp / 16), nTiles(BK / 8),
         vTiles(DVp / 8), qkLayout(Dp), vLayout(DVp) {}
 
 private:
   // --- the launch ------------------------------------------------------------------
-  int64_t threadsPerBlock() const override { return BQ / 16 * 32; }
+  int64_t threadsPerBlock() const override { return BQ / (16 * mTiles) * 32; }
   SmallVector<Type> workgroupBuffers() override;
   void enterKernel(gpu::LaunchOp launch) override;
   LogicalResult realizeScratch(memref::AllocaOp op, StringRef role) override;
@@ -85,9 +86,11 @@ private:
   void rescaleAccumulator();
   /// c of the base-2 softmax (OnlineSoftmax.h): log2(e) per score unit.
   double log2PerUnit() const { return scoreUnit * 1.4426950408889634; }
-  /// The query index of the lane's fragment row i (g or g + 8) in the tile at q0.
-  Value fragmentRow(Value q0, int64_t i) {
-    return add(q0, add(warpRow, i ? add(g, idx(8)) : g));
+  /// The query index of the lane's row r = 2m + i of row tile m (g or g + 8 of
+  /// the tile's 16 rows) in the query tile at q0.
+  Value fragmentRow(Value q0, int64_t r) {
+    int64_t m = r / 2, i = r % 2;
+    return add(q0, add(warpRow, add(g, idx(16 * m + 8 * i))));
   }
   /// The max (or sum) of `v` over the 4 lanes of a quad (lanes 4g .. 4g + 3 hold
   /// the same rows of an mma fragment).
@@ -132,10 +135,12 @@ private:
   SmallVector<Value> keyFragments(int64_t n, int64_t k);
   /// The B fragments of output tiles j and j + 1 (or j alone) for P·V's key step s.
   SmallVector<Value> valueFragments(int64_t j, int64_t s);
-  /// P's A fragment for P·V's key step s (16 rows x 16 keys, from registers).
-  Value probabilityFragment(int64_t s);
+  /// P's A fragment of row tile m for P·V's key step s (16 rows x 16 keys, from
+  /// registers).
+  Value probabilityFragment(int64_t m, int64_t s);
 
   int64_t stages; ///< K/V tiles in workgroup memory (the cp.async pipeline depth)
+  int64_t mTiles; ///< 16-row mma tiles of query rows per warp (1 or 2)
   int64_t Dp, DVp; ///< head dims padded for the tensor cores (16, 8)
   int64_t kSteps, nTiles, vTiles; ///< fragments: Q·Kᵀ depth, score and output tiles
   SharedTileLayout qkLayout, vLayout; ///< of the Q tile and K ring, and of the V ring
@@ -162,6 +167,8 @@ private:
   double scoreUnit = 1;
 
   // The running state (see the file comment); empty vectors where not yet defined.
+  // Fragments of row tile m come m-major: qFrag[m * kSteps + k], scores and
+  // probs[m * nTiles + n], acc[m * vTiles + j]; max, sum and alpha[2m + i].
   SmallVector<Value> qFrag;
   SmallVector<Value> max, sum, alpha, acc, scores, probs;
 };

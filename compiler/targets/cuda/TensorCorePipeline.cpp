@@ -15,10 +15,11 @@ using namespace mlir;
 
 namespace attnc::cuda::detail {
 
-bool tensorCoresFit(const FlashFormDetail &form, int64_t stages) {
+bool tensorCoresFit(const FlashFormDetail &form, int64_t stages, int64_t rowsPerWarp) {
   Type element = form.elementType();
   int64_t bq = form.blockQ(), bk = form.blockKV();
-  return (element.isF16() || element.isBF16()) && bq % 16 == 0 && bq <= 128 &&
+  return (element.isF16() || element.isBF16()) && (rowsPerWarp == 16 || rowsPerWarp == 32) &&
+         bq % rowsPerWarp == 0 && bq <= 128 &&
          bk % 16 == 0 &&
          tensorCoreSharedBytes(bq, bk, form.headDim(), form.headDimV(), stages) <= 48 * 1024;
 }
@@ -26,8 +27,8 @@ bool tensorCoresFit(const FlashFormDetail &form, int64_t stages) {
 std::unique_ptr<GpuFlashLowering> makeTensorCoreKernel(func::FuncOp flash,
                                                        attn::VariantOp variant,
                                                        const FlashFormDetail &form,
-                                                       int64_t stages) {
-  return std::make_unique<TensorCoreKernel>(flash, variant, form, stages);
+                                                       int64_t stages, int64_t rowsPerWarp) {
+  return std::make_unique<TensorCoreKernel>(flash, variant, form, stages, rowsPerWarp);
 }
 
 SmallVector<Type> TensorCoreKernel::workgroupBuffers() {
@@ -42,7 +43,7 @@ void TensorCoreKernel::enterKernel(gpu::LaunchOp launch) {
   kRing = launch.getWorkgroupAttributions()[1];
   vRing = launch.getWorkgroupAttributions()[2];
   lane = remc(tid, 32);
-  warpRow = mulc(divc(tid, 32), 16);
+  warpRow = mulc(divc(tid, 32), 16 * mTiles);
   g = divc(lane, 4); // the fragment's row group
   t = remc(lane, 4); // and column pair
   // ldmatrix.x4 lane addresses. K (B of Q·Kᵀ, 8 keys x 16 dims per fragment):
@@ -74,11 +75,13 @@ void TensorCoreKernel::loadQueryFragments(attn::TileScoresOp scores) {
   gpu::BarrierOp::create(b, loc);
   // ldmatrix.x4: lane l gives row l % 8 of matrix l / 8 (rows 0-7, 8-15 of the two
   // 8-column halves).
-  Value r8 = remc(lane, 8), m = divc(lane, 8);
-  Value row = add(warpRow, add(r8, mulc(remc(m, 2), 8)));
-  Value colHalf = mulc(divc(m, 2), 8);
-  for (int64_t k = 0; k < kSteps; ++k)
-    qFrag.push_back(ldmatrixAt(qTile, qkLayout, {}, row, colHalf, 16 * k, 4, false));
+  Value r8 = remc(lane, 8), matrix = divc(lane, 8);
+  Value colHalf = mulc(divc(matrix, 2), 8);
+  for (int64_t m = 0; m < mTiles; ++m) {
+    Value row = add(warpRow, add(r8, add(mulc(remc(matrix, 2), 8), idx(16 * m))));
+    for (int64_t k = 0; k < kSteps; ++k)
+      qFrag.push_back(ldmatrixAt(qTile, qkLayout, {}, row, colHalf, 16 * k, 4, false));
+  }
 }
 
 Value TensorCoreKernel::lastKeptTileEnd(Value first, Value end) {
