@@ -118,20 +118,20 @@ Value GpuFlashLowering::modifiedScore(attn::TileModsOp op, ScalarRegionEmitter &
   Value bI = toI64(lookup(op.getB())), hI = toI64(lookup(op.getH()));
   Value qI = toI64(q), kvI = toI64(kv);
   Value qLenI = toI64(lookup(op.getQLen())), kvLenI = toI64(lookup(op.getKvLen()));
+  // Both regions run for every element, under the lane mask of the elements that
+  // count (`active`: a buffer read out of range or a division by zero is recorded
+  // only there, and a read out of range is not issued at all), and selects keep
+  // what counts: no branch per element, whose two sides a warp's lanes would run
+  // anyway once they disagree (soft-capping: 33 branches per tile and warp).
   Value keep = inRange;
   if (op.getApplyMask())
-    keep = ifElse(
-        inRange, b.getI1Type(),
-        [&] { return regions.emit(variant.getMaskMod(), {bI, hI, qI, kvI, qLenI, kvLenI}); },
-        [&] { return Value(arith::ConstantIntOp::create(b, loc, 0, 1)); });
+    keep = andi(inRange, regions.emit(variant.getMaskMod(), {bI, hI, qI, kvI, qLenI, kvLenI},
+                                      inRange));
   if (scoreModIsIdentity())
     return select(keep, score, negInf());
-  return ifElse(
-      keep, b.getF32Type(),
-      [&] {
-        return regions.emit(variant.getScoreMod(), {score, bI, hI, qI, kvI, qLenI, kvLenI});
-      },
-      [&] { return negInf(); });
+  Value modified =
+      regions.emit(variant.getScoreMod(), {score, bI, hI, qI, kvI, qLenI, kvLenI}, keep);
+  return select(keep, modified, negInf());
 }
 
 } // namespace detail

@@ -22,6 +22,7 @@
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVM/NVVM/Target.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
@@ -223,10 +224,33 @@ static void lowerExp2ToApproxFtz(ModuleOp module) {
   });
 }
 
+/// f32 division by a constant c as a multiplication by 1/c (when 1/c is a normal
+/// number): one FMUL instead of div.rn's ~8 instructions and slow-path branch per
+/// element (a score_mod such as soft-capping's score / cap). The product may
+/// differ from the quotient in the last bit (a relative 6e-8).
+static void lowerDivisionByConstant(ModuleOp module) {
+  module.walk([](arith::DivFOp op) {
+    FloatAttr divisor;
+    if (!op.getType().isF32() || !matchPattern(op.getRhs(), m_Constant(&divisor)))
+      return;
+    llvm::APFloat reciprocal(1.0f);
+    reciprocal.divide(divisor.getValue(), llvm::APFloat::rmNearestTiesToEven);
+    if (!reciprocal.isNormal())
+      return;
+    OpBuilder b(op);
+    Value factor = arith::ConstantOp::create(b, op.getLoc(), b.getF32FloatAttr(
+                                                                  reciprocal.convertToFloat()));
+    op.replaceAllUsesWith(
+        arith::MulFOp::create(b, op.getLoc(), op.getLhs(), factor).getResult());
+    op.erase();
+  });
+}
+
 /// Upstream's gpu-lower-to-nvvm-pipeline for `chip`, kernels serialised as PTX.
 Status runNvvmPipeline(ModuleOp module, const std::string &chip, DiagnosticText &diagnostics) {
   lowerBf16MmaSync(module);
   lowerExp2ToApproxFtz(module);
+  lowerDivisionByConstant(module);
   // Math functions (exp, log, tanh...) become libdevice calls, which the NVVM target
   // links from the CUDA toolkit it finds through CUDA_HOME and friends.
   cudaToolkitForLibdevice();
@@ -272,7 +296,7 @@ Result<std::string> cachedPtx(ModuleOp kernels, const std::string &chip,
   // libdevice linked in is (its path and content), and so is the pipeline's feature.
   return cache(ir,
                "ptx chip=" + chip + " features=" + (chip == "sm_90a" ? "+ptx80" : "+ptx70") +
-                   " attnc-nvvm=3 libdevice=" + libdeviceIdentity(),
+                   " attnc-nvvm=4 libdevice=" + libdeviceIdentity(),
                "ptx",
                [&] { return compileKernels(kernels, chip, diagnostics); });
 }
