@@ -1,5 +1,6 @@
 //===- PtxPipeline.cpp - the GPU kernel → PTX for NVIDIA GPUs --------------===//
 #include "compiler/targets/cuda/PtxPipeline.h"
+#include "compiler/targets/cuda/ExternalTool.h"
 #include "dialect/AttnOps.h"
 
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
@@ -365,29 +366,15 @@ Result<std::string> ptxasReport(const std::string &ptx, const std::string &chip,
   if (ptxas.empty())
     return Status::error("ptxas not found (install the CUDA toolkit for cubins and "
                          "--report)");
-  llvm::SmallString<128> ptxFile, logFile, outFile;
-  llvm::sys::fs::createTemporaryFile("attnc", "ptx", ptxFile);
-  llvm::sys::fs::createTemporaryFile("attnc", "log", logFile);
+  llvm::SmallString<128> outFile;
   llvm::sys::fs::createTemporaryFile("attnc", "cubin", outFile);
-  {
-    std::ofstream out(ptxFile.c_str());
-    out << ptx;
-  }
   std::string output = cubinPath.empty() ? std::string(outFile) : cubinPath;
-  llvm::SmallVector<llvm::StringRef> args{ptxas, "-v", "-arch", chip, ptxFile, "-o", output};
-  std::optional<llvm::StringRef> redirects[] = {std::nullopt, llvm::StringRef(logFile),
-                                                llvm::StringRef(logFile)};
-  std::string error;
-  int rc = llvm::sys::ExecuteAndWait(ptxas, args, std::nullopt, redirects, 0, 0, &error);
-  std::ifstream in(logFile.c_str());
-  std::stringstream log;
-  log << in.rdbuf();
-  llvm::sys::fs::remove(ptxFile);
-  llvm::sys::fs::remove(logFile);
+  Result<std::string> printed =
+      runOnFile(ptxas, {"-v", "-arch", chip, "{input}", "-o", output}, ptx, "ptx");
   llvm::sys::fs::remove(outFile);
-  if (rc != 0)
-    return Status::error("ptxas failed" + (error.empty() ? "" : ": " + error) + "\n" +
-                         log.str());
+  if (!printed)
+    return printed.status();
+  std::stringstream log(printed.take());
   // "Compiling entry function 'k' for 'sm_80'", then "Used N registers, ... smem".
   std::string report, kernel, line;
   std::regex entry("Compiling entry function '([^']+)'"),

@@ -8,6 +8,8 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/targets/cuda/SassProfile.h"
 
+#include "compiler/targets/cuda/ExternalTool.h"
+
 #include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
@@ -248,27 +250,7 @@ std::string findNvdisasm() {
 }
 
 Result<std::string> disassembleCubin(const std::string &nvdisasm, const std::string &cubin) {
-  llvm::SmallString<128> cubinFile, outFile;
-  llvm::sys::fs::createTemporaryFile("attnc", "cubin", cubinFile);
-  llvm::sys::fs::createTemporaryFile("attnc", "sass", outFile);
-  {
-    std::ofstream out(cubinFile.c_str(), std::ios::binary);
-    out << cubin;
-  }
-  llvm::SmallVector<llvm::StringRef> args{nvdisasm, "-c", cubinFile};
-  std::optional<llvm::StringRef> redirects[] = {std::nullopt, llvm::StringRef(outFile),
-                                                llvm::StringRef(outFile)};
-  std::string error;
-  int rc = llvm::sys::ExecuteAndWait(nvdisasm, args, std::nullopt, redirects, 0, 0, &error);
-  std::ifstream in(outFile.c_str());
-  std::stringstream text;
-  text << in.rdbuf();
-  llvm::sys::fs::remove(cubinFile);
-  llvm::sys::fs::remove(outFile);
-  if (rc != 0)
-    return Status::error("nvdisasm failed" + (error.empty() ? "" : ": " + error) + "\n" +
-                         text.str());
-  return text.str();
+  return runOnFile(nvdisasm, {"-c", "{input}"}, cubin, "cubin");
 }
 
 std::string formatSassProfile(const SassKernelProfile &profile, const std::string &chip) {

@@ -77,14 +77,8 @@ LogicalResult TensorCoreKernel::emitScores(attn::TileScoresOp op) {
   scoreUnit = fold ? scale : 1;
   scores.assign(mTiles * nTiles, zeros(f32x2));
   for (int64_t n = 0; n < nTiles; n += 2)
-    for (int64_t k = 0; k < kSteps; ++k) {
-      SmallVector<Value> bFrag = keyFragments(n, k);
-      for (int64_t m = 0; m < mTiles; ++m)
-        for (size_t i = 0; i < bFrag.size(); ++i) {
-          Value &s = scores[m * nTiles + n + i];
-          s = mma(qFrag[m * kSteps + k], bFrag[i], s);
-        }
-    }
+    for (int64_t k = 0; k < kSteps; ++k)
+      mmaRowTiles(qFrag, kSteps, k, keyFragments(n, k), scores, nTiles, n);
   if (!fold) {
     Value splat = arith::ConstantOp::create(b, loc, f32x2,
                                             DenseElementsAttr::get(f32x2, float(scale)));
@@ -94,21 +88,34 @@ LogicalResult TensorCoreKernel::emitScores(attn::TileScoresOp op) {
   return success();
 }
 
-SmallVector<Value> TensorCoreKernel::keyFragments(int64_t n, int64_t k) {
-  Value row = add(kRow, idx(8 * n));
+SmallVector<Value> TensorCoreKernel::ringFragments(Value ring, const SharedTileLayout &layout,
+                                                   Value row, Value col, int64_t constCol,
+                                                   bool single, bool trans) {
   // x2 (a last, odd tile) reads the addresses of lanes 0-15 only.
-  if (n + 1 == nTiles)
-    return {ldmatrixAt(kRing, qkLayout, buffer, row, kCol, 16 * k, 2, false)};
-  Value x4 = ldmatrixAt(kRing, qkLayout, buffer, row, kCol, 16 * k, 4, false);
+  if (single)
+    return {ldmatrixAt(ring, layout, buffer, row, col, constCol, 2, trans)};
+  Value x4 = ldmatrixAt(ring, layout, buffer, row, col, constCol, 4, trans);
   return {fragmentPair(x4, 0), fragmentPair(x4, 1)};
 }
 
+SmallVector<Value> TensorCoreKernel::keyFragments(int64_t n, int64_t k) {
+  return ringFragments(kRing, qkLayout, add(kRow, idx(8 * n)), kCol, 16 * k, n + 1 == nTiles,
+                       /*trans=*/false);
+}
+
 SmallVector<Value> TensorCoreKernel::valueFragments(int64_t j, int64_t s) {
-  Value row = add(vRow, idx(16 * s));
-  if (j + 1 == vTiles)
-    return {ldmatrixAt(vRing, vLayout, buffer, row, vCol, 8 * j, 2, true)};
-  Value x4 = ldmatrixAt(vRing, vLayout, buffer, row, vCol, 8 * j, 4, true);
-  return {fragmentPair(x4, 0), fragmentPair(x4, 1)};
+  return ringFragments(vRing, vLayout, add(vRow, idx(16 * s)), vCol, 8 * j, j + 1 == vTiles,
+                       /*trans=*/true);
+}
+
+void TensorCoreKernel::mmaRowTiles(ArrayRef<Value> a, int64_t aSteps, int64_t step,
+                                   ArrayRef<Value> bFrag, SmallVector<Value> &d,
+                                   int64_t dTiles, int64_t col) {
+  for (int64_t m = 0; m < mTiles; ++m)
+    for (size_t i = 0; i < bFrag.size(); ++i) {
+      Value &c = d[m * dTiles + col + i];
+      c = mma(a[m * aSteps + step], bFrag[i], c);
+    }
 }
 
 Value TensorCoreKernel::probabilityFragment(int64_t m, int64_t s) {
@@ -257,14 +264,8 @@ LogicalResult TensorCoreKernel::emitPV(attn::TilePVOp op) {
     for (int64_t s = 0; s < keySteps; ++s)
       pFrag.push_back(probabilityFragment(m, s));
   for (int64_t j = 0; j < vTiles; j += 2)
-    for (int64_t s = 0; s < keySteps; ++s) {
-      SmallVector<Value> bFrag = valueFragments(j, s);
-      for (int64_t m = 0; m < mTiles; ++m)
-        for (size_t i = 0; i < bFrag.size(); ++i) {
-          Value &o = acc[m * vTiles + j + i];
-          o = mma(pFrag[m * keySteps + s], bFrag[i], o);
-        }
-    }
+    for (int64_t s = 0; s < keySteps; ++s)
+      mmaRowTiles(pFrag, keySteps, s, valueFragments(j, s), acc, vTiles, j);
   // Every warp reads the whole staged tiles: none is refilled before all are done.
   gpu::BarrierOp::create(b, loc);
   probs.clear();

@@ -130,11 +130,21 @@ private:
     }
     return pair;
   }
+  /// B fragments from the tile being computed in `ring`, at the lane's `row` and
+  /// logical column `col + constCol`: two from an ldmatrix.x4, or one from an x2
+  /// when `single`.
+  SmallVector<Value> ringFragments(Value ring, const SharedTileLayout &layout, Value row,
+                                   Value col, int64_t constCol, bool single, bool trans);
   /// The B fragments of key tiles n and n + 1 (or n alone when it is the last) for
   /// Q·Kᵀ's k-step k, by one ldmatrix.
   SmallVector<Value> keyFragments(int64_t n, int64_t k);
   /// The B fragments of output tiles j and j + 1 (or j alone) for P·V's key step s.
   SmallVector<Value> valueFragments(int64_t j, int64_t s);
+  /// d[m][col + i] += a[m][step] · bFrag[i] for every row tile m (a holds aSteps
+  /// fragments per row tile, d dTiles): each B fragment, loaded once, feeds the
+  /// mma of every row tile.
+  void mmaRowTiles(ArrayRef<Value> a, int64_t aSteps, int64_t step, ArrayRef<Value> bFrag,
+                   SmallVector<Value> &d, int64_t dTiles, int64_t col);
   /// P's A fragment of row tile m for P·V's key step s (16 rows x 16 keys, from
   /// registers).
   Value probabilityFragment(int64_t m, int64_t s);
