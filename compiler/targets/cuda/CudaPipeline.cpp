@@ -2,9 +2,8 @@
 #include "compiler/targets/cuda/CudaPipeline.h"
 
 #include "compiler/targets/cuda/Passes.h"
+#include "compiler/targets/cuda/SharedTileLayout.h"
 #include "compiler/transforms/Passes.h"
-
-#include "llvm/Support/MathExtras.h"
 
 namespace attnc::cuda {
 
@@ -27,12 +26,11 @@ int64_t defaultBlockKV(int64_t headDim, int64_t headDimV) {
 
 int64_t tensorCoreSharedBytes(int64_t blockQ, int64_t blockKV, int64_t headDim,
                               int64_t headDimV, int64_t stages) {
-  // Rows padded for the tensor cores, plus a 16-byte chunk where the row's chunk
-  // count is not a power of two (SharedTileLayout.h pads instead of swizzling).
-  auto physical = [](int64_t columns) {
-    return llvm::isPowerOf2_64(uint64_t(columns / 8)) ? columns : columns + 8;
-  };
-  int64_t dp = physical((headDim + 15) / 16 * 16), dvp = physical((headDimV + 7) / 8 * 8);
+  // Rows padded for the tensor cores, as SharedTileLayout lays them out (a chunk
+  // more where it pads instead of swizzling).
+  using detail::SharedTileLayout;
+  int64_t dp = SharedTileLayout::physicalColumns((headDim + 15) / 16 * 16),
+          dvp = SharedTileLayout::physicalColumns((headDimV + 7) / 8 * 8);
   return 2 * (blockQ * dp + stages * blockKV * (dp + dvp));
 }
 

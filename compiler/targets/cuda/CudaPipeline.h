@@ -20,7 +20,7 @@ namespace attnc::cuda {
 
 /// The GPU kernel's configuration; 0 leaves a field to chooseGpuTiles.
 struct GpuTileOptions {
-  int64_t blockQ = 0;  ///< query rows per block (tensor cores: 16 per warp)
+  int64_t blockQ = 0;  ///< query rows per block (tensor cores: rowsPerWarp per warp)
   int64_t blockKV = 0; ///< key rows per staged tile
   int64_t stages = 0;  ///< K/V tiles in flight (tensor-core kernel)
   int64_t rowsPerWarp = 0; ///< query rows per warp, 16 or 32 (tensor-core kernel)

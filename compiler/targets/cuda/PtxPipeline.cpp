@@ -210,8 +210,9 @@ Status checkResolved(const std::string &ptx) {
 
 /// f32 math.exp2 as one `ex2.approx.ftz.f32` (a single MUFU.EX2). libdevice's
 /// __nv_exp2f is ex2.approx without .ftz, which ptxas surrounds with a compare and
-/// two multiplies to keep denormal results; the softmax's probabilities (the only
-/// exp2 the kernels emit) lose nothing by flushing values below 2^-126 to zero.
+/// two multiplies to keep denormal results; the softmax's probabilities lose
+/// nothing by flushing values below 2^-126 to zero. A spec's own exp2 takes the
+/// same instruction (the same ex2.approx accuracy, denormal results flushed).
 static void lowerExp2ToApproxFtz(ModuleOp module) {
   module.walk([](math::Exp2Op op) {
     if (!op.getType().isF32())

@@ -33,12 +33,19 @@ class SharedTileLayout {
 public:
   /// A tile of rows of `columns` 16-bit elements (a multiple of 8).
   explicit SharedTileLayout(int64_t columns)
-      : columns(columns), chunks(columns / 8), xorSwizzle(llvm::isPowerOf2_64(columns / 8)),
+      : columns(columns), xorSwizzle(swizzles(columns)),
         rowsPerGroup(std::max<int64_t>(1, 8 / (columns / 8))),
         groups(std::min<int64_t>(columns / 8, 8)) {}
 
+  /// Whether rows of `columns` elements are XOR-swizzled (a power-of-two count of
+  /// 16-byte chunks), else padded by one chunk.
+  static bool swizzles(int64_t columns) { return llvm::isPowerOf2_64(uint64_t(columns / 8)); }
+  /// Elements per physical row of a tile of rows of `columns` elements.
+  static int64_t physicalColumns(int64_t columns) {
+    return swizzles(columns) ? columns : columns + 8;
+  }
   /// Elements per physical row.
-  int64_t physicalColumns() const { return xorSwizzle ? columns : columns + 8; }
+  int64_t physicalColumns() const { return physicalColumns(columns); }
 
   /// The physical column of logical element (row, col) (index values).
   mlir::Value column(codegen::KernelBuilder &kb, mlir::Value row, mlir::Value col) const {
@@ -68,7 +75,7 @@ public:
   }
 
 private:
-  int64_t columns, chunks;
+  int64_t columns;
   bool xorSwizzle;
   int64_t rowsPerGroup, groups;
 };
