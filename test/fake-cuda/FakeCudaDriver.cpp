@@ -37,6 +37,9 @@ int ownStream; ///< what cuStreamCreate hands out
 struct Function {
   std::string name;
   std::vector<int> paramSizes; ///< from the PTX's .entry (empty for a cubin)
+  /// Shared memory a launch may ask for: 48 KiB unless the kernel opted into more
+  /// (CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES), as the driver has it.
+  int maxDynamicShared = 48 * 1024;
 };
 struct Module {
   std::string image;
@@ -215,12 +218,19 @@ int cuModuleGetFunction(void **function, void *module, const char *name) {
   *function = m->functions.back().get();
   return kSuccess;
 }
-int cuFuncSetAttribute(void *, int, int) { return kSuccess; }
+int cuFuncSetAttribute(void *function, int attribute, int value) {
+  constexpr int kMaxDynamicSharedSizeBytes = 8;
+  if (!function || attribute != kMaxDynamicSharedSizeBytes || value < 0 || value > 227 * 1024)
+    return kInvalidValue;
+  static_cast<Function *>(function)->maxDynamicShared = value;
+  return kSuccess;
+}
 int cuLaunchKernel(void *function, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
                    unsigned by, unsigned bz, unsigned shared, void *stream, void **params,
                    void **) {
   if (!function || !params || gx == 0 || gy == 0 || gz == 0 || bx * by * bz == 0 ||
-      bx * by * bz > 1024 || gy > 65535 || gz > 65535 || shared > 227 * 1024)
+      bx * by * bz > 1024 || gy > 65535 || gz > 65535 ||
+      int(shared) > static_cast<const Function *>(function)->maxDynamicShared)
     return kInvalidValue;
   std::lock_guard<std::mutex> lock(mutex);
   const auto *f = static_cast<const Function *>(function);

@@ -454,7 +454,8 @@ Result<std::string> reportUsage(const cuda::PtxKernel &code) {
   SmallString<128> cubinFile;
   sys::fs::createTemporaryFile("attnc-report", "cubin", cubinFile);
   Result<std::string> usage =
-      cuda::ptxasReport(code.ptx, chip, code.threadsPerBlock, std::string(cubinFile));
+      cuda::ptxasReport(code.ptx, chip, code.threadsPerBlock, std::string(cubinFile),
+                        code.launch.dynamicSharedBytes);
   auto cubin = MemoryBuffer::getFile(cubinFile, /*IsText=*/false);
   sys::fs::remove(cubinFile);
   if (!usage)

@@ -37,10 +37,9 @@ int64_t tensorCoreSharedBytes(int64_t blockQ, int64_t blockKV, int64_t headDim,
 GpuTileOptions chooseGpuTiles(GpuTileOptions requested, const GpuKernelTraits &traits,
                               bool tensorCores) {
   int64_t headDim = traits.headDim, headDimV = traits.headDimV;
-  constexpr int64_t kSharedBytes = 48 * 1024;
   GpuTileOptions t = requested;
   auto fits = [&](int64_t bq, int64_t bk, int64_t s) {
-    return tensorCoreSharedBytes(bq, bk, headDim, headDimV, s) <= kSharedBytes;
+    return tensorCoreSharedBytes(bq, bk, headDim, headDimV, s) <= kPreferredSharedBytes;
   };
   // 16-bit specs whose smallest tensor-core tiles do not fit (head dims above 256
   // or so) run the SIMT kernel, with its tiles.
@@ -53,30 +52,28 @@ GpuTileOptions chooseGpuTiles(GpuTileOptions requested, const GpuKernelTraits &t
     t.stages = t.stages ? t.stages : 2;
     return t;
   }
-  // A score_mod, or buffer reads in the mods, need registers beside the live
-  // scores: 32-row key tiles, and 16 for head dims 81 to 96 with a score_mod, whose
-  // fragments otherwise sit at the 128-register step where ptxas spills rather than
-  // lose occupancy (measured on CUDA 13).
-  int64_t firstBlockKV = !traits.scoreMod && !traits.readsBuffers ? 64
-                         : traits.scoreMod && headDim > 80 && headDim <= 96 ? 16
-                                                                            : 32;
+  // Head dims up to 64 take FlashAttention-2's 32 rows per warp: each K and V
+  // fragment feeds two mma (0.25 ldmatrix per mma) and the per-tile work is shared
+  // by twice the mma (SASS profile, docs/cuda-target.md: 4.2 instructions per mma
+  // against 5.8 for 16-row warps at head dim 64), in about 250 registers. Larger
+  // head dims do not fit their Q fragments in the registers of 32 rows.
+  if (!t.rowsPerWarp)
+    t.rowsPerWarp = headDim <= 64 && headDimV <= 64 && (!t.blockQ || t.blockQ % 32 == 0) ? 32
+                                                                                          : 16;
+  // Key tiles of 64 rows; 32 where a score_mod, or buffer reads in the mods, need
+  // registers beside the live scores of 32-row warps (about 250 registers already).
+  int64_t firstBlockKV =
+      t.rowsPerWarp == 32 && (traits.scoreMod || traits.readsBuffers) ? 32 : 64;
   auto pickBlockKV = [&](int64_t bq, int64_t s) {
     int64_t bk = firstBlockKV;
     while (bk > 16 && !fits(bq, bk, s))
       bk /= 2;
     return bk;
   };
-  // Head dims up to 64 take FlashAttention-2's 32 rows per warp: each K and V
-  // fragment feeds two mma (0.25 ldmatrix per mma) and the per-tile work is shared
-  // by twice the mma (SASS profile, docs/cuda-target.md: 4.2 instructions per mma
-  // against 5.8 for 16-row warps at head dim 64), in about 250 registers. Larger
-  // head dims do not fit their Q rows and registers at 48 KiB.
-  if (!t.rowsPerWarp)
-    t.rowsPerWarp = headDim <= 64 && headDimV <= 64 && (!t.blockQ || t.blockQ % 32 == 0) ? 32
-                                                                                          : 16;
   if (!t.stages)
     t.stages = fits(t.blockQ ? t.blockQ : 64, t.blockKV ? t.blockKV : 16, 2) ? 2 : 1;
-  // 32 rows per warp: 4 warps make the 128-row block.
+  // 32 rows per warp: 4 warps make the 128-row block. 16-row warps: 8 warps (at
+  // most 128 registers) without a score_mod when 64-key tiles fit beside it, else 4.
   if (!t.blockQ)
     t.blockQ = (!traits.scoreMod || t.rowsPerWarp == 32) &&
                        fits(128, t.blockKV ? t.blockKV : firstBlockKV, t.stages)

@@ -28,6 +28,18 @@ struct GpuTileOptions {
   int64_t warps() const { return blockQ / (rowsPerWarp ? rowsPerWarp : 16); }
 };
 
+/// The shared memory a kernel may declare statically; a kernel whose buffers need
+/// more takes them from dynamic shared memory, which the runtime opts it into.
+constexpr int64_t kStaticSharedBytes = 48 * 1024;
+/// The most shared memory per block a tensor-core kernel uses: the opt-in limit
+/// of the 8.6 and 8.9 GPUs that sm_80 code also runs on (A100: 163 KiB, H100:
+/// 227 KiB).
+constexpr int64_t kMaxSharedBytes = 99 * 1024;
+
+/// The shared memory per block the tile heuristic plans for: two blocks fit on an
+/// A100's SM (164 KiB, 1 KiB reserved per block).
+constexpr int64_t kPreferredSharedBytes = 80 * 1024;
+
 /// The largest head_dim + head_dim_v the GPU kernels take: 8 key rows of f32 K and V
 /// in 48 KiB of shared memory (the SIMT kernel, which 16-bit specs too large for the
 /// tensor-core kernel use).
@@ -57,13 +69,15 @@ struct GpuKernelTraits {
 };
 
 /// The tile heuristic (docs/cuda-target.md, "Configurations"), filling the fields
-/// left 0. Tensor-core kernels, within the 48 KiB of static shared memory: stages
-/// 2 (1 if 2 do not fit with 16-row key tiles); block-q 128 (8 warps, kept within
-/// 128 registers) when the spec has no score_mod and that fits with its first
-/// key tile size below, else 64 (4 warps); block-kv 64 (with a score_mod or buffers, whose
-/// evaluation needs registers beside the scores, 32, or 16 for head dims 81 to 96
-/// with a score_mod), halved down to 16 until the tiles fit.
-/// SIMT kernels (f32, or `tensorCores` off): block-q 64, block-kv defaultBlockKV.
+/// left 0. Tensor-core kernels, within kPreferredSharedBytes (static shared memory
+/// up to 48 KiB, dynamic above): warps of 32 query rows for head dims up to 64, of
+/// 16 above; stages 2 (1 if 2 do not fit with 16-row key tiles); block-q 128 (4
+/// warps of 32 rows, or 8 of 16 kept within 128 registers when the spec has no
+/// score_mod) when that fits with its first key tile size below, else 64 (4 warps
+/// of 16); block-kv 64 (32 for 32-row warps with a score_mod or buffers, whose
+/// evaluation needs registers beside the scores), halved down to 16 until the
+/// tiles fit. SIMT kernels (f32, or `tensorCores` off): block-q 64, block-kv
+/// defaultBlockKV.
 GpuTileOptions chooseGpuTiles(GpuTileOptions requested, const GpuKernelTraits &traits,
                               bool tensorCores = true);
 

@@ -25,6 +25,18 @@ namespace attnc::cuda::detail {
 // A private header of the CUDA target: its builders are written in MLIR's terms.
 using namespace mlir;
 
+/// Bytes of a static-shaped workgroup buffer, rounded up to 128 (the alignment of
+/// each buffer in dynamic shared memory).
+inline int64_t sharedBufferBytes(MemRefType type) {
+  return (type.getNumElements() * type.getElementTypeBitWidth() / 8 + 127) / 128 * 128;
+}
+inline int64_t sharedBufferBytes(ArrayRef<MemRefType> types) {
+  int64_t bytes = 0;
+  for (MemRefType type : types)
+    bytes += sharedBufferBytes(type);
+  return bytes;
+}
+
 class GpuFlashLowering : public codegen::FlashFormLowering {
 public:
   GpuFlashLowering(func::FuncOp flash, attn::VariantOp variant, const FlashFormDetail &form)
@@ -38,15 +50,19 @@ public:
 protected:
   /// Threads per block.
   virtual int64_t threadsPerBlock() const = 0;
-  /// The workgroup buffers of the launch (staged tiles).
-  virtual SmallVector<Type> workgroupBuffers() = 0;
-  /// Called at the start of the kernel body: thread ids, workgroup buffers.
-  virtual void enterKernel(gpu::LaunchOp launch) = 0;
+  /// The workgroup buffers of the launch (staged tiles): static-shaped memrefs.
+  virtual SmallVector<MemRefType> workgroupBuffers() = 0;
+  /// Called at the start of the kernel body with the workgroup buffers, in the
+  /// order of workgroupBuffers (`tid` is set).
+  virtual void enterKernel(ValueRange buffers) = 0;
 
   LogicalResult emitQueryTiles(scf::ParallelOp op) override;
 
   /// A workgroup-memory memref type.
   MemRefType workgroupType(ArrayRef<int64_t> shape, Type element);
+  /// The workgroup buffers `types` as views of the block's dynamic shared memory,
+  /// each at a 128-byte aligned offset (placeBuffers).
+  SmallVector<Value> viewDynamicShared(ArrayRef<MemRefType> types);
   /// attn.tile_mods for one element of the score tile: -inf outside the sequences
   /// (`inRange` false) and where the mask (if the op applies it) rejects the pair,
   /// else score_mod of `score`. mask_mod runs before score_mod, so a buffer read
@@ -82,7 +98,7 @@ std::unique_ptr<GpuFlashLowering> makeSimtKernel(func::FuncOp flash, attn::Varia
 /// Whether the tensor-core kernel takes `form` with `stages` K/V buffers and
 /// warps of `rowsPerWarp` query rows (16 or 32): f16 or bf16, block-q up to 128
 /// in 1 to 8 such warps, key tiles in steps of 16, and the Q tile and the K and V
-/// tiles (16-bit) within 48 KiB.
+/// tiles (16-bit) within kMaxSharedBytes.
 bool tensorCoresFit(const FlashFormDetail &form, int64_t stages, int64_t rowsPerWarp);
 /// The tensor-core kernel (TensorCoreKernel.cpp); `form` must fit.
 std::unique_ptr<GpuFlashLowering> makeTensorCoreKernel(func::FuncOp flash,

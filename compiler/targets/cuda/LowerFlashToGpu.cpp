@@ -67,11 +67,21 @@ LogicalResult GpuFlashLowering::emitQueryTiles(scf::ParallelOp op) {
   for (auto [lb, step] : llvm::zip(op.getLowerBound(), op.getStep()))
     if (getConstantIntValue(lb) != 0 || getConstantIntValue(step) != 1)
       return error(op, "the query-tile loop must start at 0 with step 1");
+  // Buffers within 48 KiB are workgroup attributions (static shared memory);
+  // larger ones are views of dynamic shared memory, whose size the launch passes
+  // (and the runtime opts the kernel into, runtime/cuda/CudaAbi.cpp).
+  SmallVector<MemRefType> buffers = workgroupBuffers();
+  int64_t dynamicBytes = sharedBufferBytes(buffers);
+  bool dynamic = dynamicBytes > kStaticSharedBytes;
+  SmallVector<Type> attributions;
+  if (!dynamic)
+    attributions.assign(buffers.begin(), buffers.end());
   auto launch = gpu::LaunchOp::create(
       b, loc, lookup(op.getUpperBound()[2]), lookup(op.getUpperBound()[1]),
       lookup(op.getUpperBound()[0]), idx(threadsPerBlock()), idx(1), idx(1),
-      /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
-      /*asyncDependencies=*/{}, workgroupBuffers());
+      /*dynamicSharedMemorySize=*/dynamic ? arith::ConstantIntOp::create(b, loc, dynamicBytes, 32)
+                                          : Value(),
+      /*asyncTokenType=*/nullptr, /*asyncDependencies=*/{}, attributions);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(&launch.getBody().front());
   map.map(op.getInductionVars()[0], launch.getBlockIds().z);
@@ -89,7 +99,8 @@ LogicalResult GpuFlashLowering::emitQueryTiles(scf::ParallelOp op) {
       b.clone(hostOp, map);
   }
   tid = launch.getThreadIds().x;
-  enterKernel(launch);
+  enterKernel(dynamic ? ValueRange(viewDynamicShared(buffers))
+                      : ValueRange(launch.getWorkgroupAttributions()));
   if (failed(emitOps(*op.getBody())))
     return failure();
   gpu::TerminatorOp::create(b, loc);
@@ -100,6 +111,19 @@ MemRefType GpuFlashLowering::workgroupType(ArrayRef<int64_t> shape, Type element
   return MemRefType::get(
       shape, element, MemRefLayoutAttrInterface(),
       gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup));
+}
+
+SmallVector<Value> GpuFlashLowering::viewDynamicShared(ArrayRef<MemRefType> types) {
+  auto raw = MemRefType::get({ShapedType::kDynamic}, b.getI8Type(), MemRefLayoutAttrInterface(),
+                             types.front().getMemorySpace());
+  Value base = gpu::DynamicSharedMemoryOp::create(b, loc, raw);
+  SmallVector<Value> views;
+  int64_t offset = 0;
+  for (MemRefType type : types) {
+    views.push_back(memref::ViewOp::create(b, loc, type, base, idx(offset), ValueRange{}));
+    offset += sharedBufferBytes(type);
+  }
+  return views;
 }
 
 ScalarRegionEmitter GpuFlashLowering::regionEmitter(attn::TileModsOp op) {

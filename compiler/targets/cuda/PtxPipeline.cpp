@@ -362,7 +362,8 @@ std::string occupancy(const std::string &chip, int64_t registers, int64_t shared
 }
 
 Result<std::string> ptxasReport(const std::string &ptx, const std::string &chip,
-                                int64_t threadsPerBlock, const std::string &cubinPath) {
+                                int64_t threadsPerBlock, const std::string &cubinPath,
+                                int64_t dynamicSharedBytes) {
   std::string ptxas = findPtxas();
   if (ptxas.empty())
     return Status::error("ptxas not found (install the CUDA toolkit for cubins and "
@@ -395,8 +396,12 @@ Result<std::string> ptxasReport(const std::string &ptx, const std::string &chip,
       int64_t smem = std::regex_search(rest, sm, std::regex("(\\d+) bytes smem"))
                          ? std::stoll(sm[1])
                          : 0;
+      smem += dynamicSharedBytes;
       report += kernel + " (" + chip + "): " + std::string(m[1]) + " registers, " + frame +
-                ", " + std::to_string(smem) + " B shared memory, " +
+                ", " + std::to_string(smem) + " B shared memory" +
+                (dynamicSharedBytes ? " (" + std::to_string(dynamicSharedBytes) + " B dynamic)"
+                                    : "") +
+                ", " +
                 occupancy(chip, std::stoll(m[1]), smem, threadsPerBlock) + "\n";
     }
   }

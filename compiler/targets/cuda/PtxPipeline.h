@@ -58,9 +58,11 @@ std::string findPtxas();
 
 /// `ptxas -v` on `ptx` for `chip`: one line per kernel with registers, spill bytes,
 /// stack frame, shared memory and the theoretical occupancy for blocks of
-/// `threadsPerBlock` threads; with `cubinPath`, the cubin is written there.
+/// `threadsPerBlock` threads (and `dynamicSharedBytes` of dynamic shared memory,
+/// which ptxas does not see); with `cubinPath`, the cubin is written there.
 Result<std::string> ptxasReport(const std::string &ptx, const std::string &chip,
-                                int64_t threadsPerBlock, const std::string &cubinPath = "");
+                                int64_t threadsPerBlock, const std::string &cubinPath = "",
+                                int64_t dynamicSharedBytes = 0);
 
 /// ptxas on `ptx` for `chip`: the cubin's bytes.
 Result<std::string> assembleCubin(const std::string &ptx, const std::string &chip);

@@ -21,12 +21,12 @@ public:
 
 private:
   int64_t threadsPerBlock() const override { return BQ; }
-  SmallVector<Type> workgroupBuffers() override {
+  SmallVector<MemRefType> workgroupBuffers() override {
     return {workgroupType({BK, D}, b.getF32Type()), workgroupType({BK, DV}, b.getF32Type())};
   }
-  void enterKernel(gpu::LaunchOp launch) override {
-    kTile = launch.getWorkgroupAttributions()[0];
-    vTile = launch.getWorkgroupAttributions()[1];
+  void enterKernel(ValueRange buffers) override {
+    kTile = buffers[0];
+    vTile = buffers[1];
   }
   LogicalResult realizeScratch(memref::AllocaOp op, StringRef role) override;
   LogicalResult emitKeyLoop(scf::ForOp op) override;

@@ -38,8 +38,8 @@ public:
 private:
   // --- the launch ------------------------------------------------------------------
   int64_t threadsPerBlock() const override { return BQ / (16 * mTiles) * 32; }
-  SmallVector<Type> workgroupBuffers() override;
-  void enterKernel(gpu::LaunchOp launch) override;
+  SmallVector<MemRefType> workgroupBuffers() override;
+  void enterKernel(ValueRange buffers) override;
   LogicalResult realizeScratch(memref::AllocaOp op, StringRef role) override;
   SmallVector<Value> runningState() override;
   void setRunningState(ValueRange state) override;

@@ -21,7 +21,8 @@ bool tensorCoresFit(const FlashFormDetail &form, int64_t stages, int64_t rowsPer
   return (element.isF16() || element.isBF16()) && (rowsPerWarp == 16 || rowsPerWarp == 32) &&
          bq % rowsPerWarp == 0 && bq <= 128 &&
          bk % 16 == 0 &&
-         tensorCoreSharedBytes(bq, bk, form.headDim(), form.headDimV(), stages) <= 48 * 1024;
+         tensorCoreSharedBytes(bq, bk, form.headDim(), form.headDimV(), stages) <=
+             kMaxSharedBytes;
 }
 
 std::unique_ptr<GpuFlashLowering> makeTensorCoreKernel(func::FuncOp flash,
@@ -31,17 +32,17 @@ std::unique_ptr<GpuFlashLowering> makeTensorCoreKernel(func::FuncOp flash,
   return std::make_unique<TensorCoreKernel>(flash, variant, form, stages, rowsPerWarp);
 }
 
-SmallVector<Type> TensorCoreKernel::workgroupBuffers() {
+SmallVector<MemRefType> TensorCoreKernel::workgroupBuffers() {
   int64_t qkColumns = qkLayout.physicalColumns(), vColumns = vLayout.physicalColumns();
   return {workgroupType({BQ, qkColumns}, half()),
           workgroupType({stages, BK, qkColumns}, half()),
           workgroupType({stages, BK, vColumns}, half())};
 }
 
-void TensorCoreKernel::enterKernel(gpu::LaunchOp launch) {
-  qTile = launch.getWorkgroupAttributions()[0];
-  kRing = launch.getWorkgroupAttributions()[1];
-  vRing = launch.getWorkgroupAttributions()[2];
+void TensorCoreKernel::enterKernel(ValueRange buffers) {
+  qTile = buffers[0];
+  kRing = buffers[1];
+  vRing = buffers[2];
   lane = remc(tid, 32);
   warpRow = mulc(divc(tid, 32), 16 * mTiles);
   g = divc(lane, 4); // the fragment's row group
