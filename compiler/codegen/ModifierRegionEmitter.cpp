@@ -33,6 +33,20 @@ Value ModifierRegionEmitter::constantLike(Value like, int64_t value) {
   return arith::ConstantOp::create(b, loc, type, attr);
 }
 
+bool isCheckedDivision(Operation *op) {
+  return isa<arith::FloorDivSIOp, arith::CeilDivSIOp, arith::DivSIOp, arith::DivUIOp,
+             arith::RemSIOp, arith::RemUIOp, arith::CeilDivUIOp>(op);
+}
+
+bool canRecordErrors(Region &region) {
+  return region
+      .walk([](Operation *op) {
+        return isa<attn::BufferLoadOp>(op) || isCheckedDivision(op) ? WalkResult::interrupt()
+                                                                     : WalkResult::advance();
+      })
+      .wasInterrupted();
+}
+
 Value ModifierRegionEmitter::inBounds(ArrayRef<Value> indices, ArrayRef<Value> sizes) {
   Value ok;
   for (auto [index, size] : llvm::zip(indices, sizes)) {
@@ -88,8 +102,7 @@ LogicalResult ModifierRegionEmitter::emitBlock(Block &block, IRMapping &map, Val
         return failure();
       continue;
     }
-    if (isa<arith::FloorDivSIOp, arith::CeilDivSIOp, arith::DivSIOp, arith::DivUIOp,
-            arith::RemSIOp, arith::RemUIOp, arith::CeilDivUIOp>(op)) {
+    if (isCheckedDivision(&op)) {
       map.map(op.getResult(0), guardedDivision(&op, map, active));
       continue;
     }

@@ -30,6 +30,13 @@
 
 namespace attnc::codegen {
 
+/// Whether `op` is an integer division or remainder (checked for a zero divisor).
+bool isCheckedDivision(mlir::Operation *op);
+/// Whether evaluating `region` can record a run-time error: it reads a buffer or
+/// divides integers. A region that cannot may run on elements that do not count
+/// (rows past the query sequence, keys past the key sequence) with nothing to mask.
+bool canRecordErrors(mlir::Region &region);
+
 class ModifierRegionEmitter {
 public:
   ModifierRegionEmitter(mlir::OpBuilder &b, mlir::Location loc, mlir::Value status)

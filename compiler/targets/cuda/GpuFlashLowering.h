@@ -92,6 +92,10 @@ protected:
   Value tid; ///< the thread's index in its block
 };
 
+/// f32 math.tanh under `root` as one exp2 and one approximate reciprocal
+/// (GpuTanh.cpp): 7 instructions instead of libdevice's 19.
+void expandTanh(Operation *root);
+
 /// The SIMT kernel (SimtKernel.cpp).
 std::unique_ptr<GpuFlashLowering> makeSimtKernel(func::FuncOp flash, attn::VariantOp variant,
                                                  const FlashFormDetail &form);

@@ -59,6 +59,7 @@ LogicalResult GpuFlashLowering::build() {
     fn.erase();
     return failure();
   }
+  expandTanh(fn);
   flash.erase();
   return success();
 }

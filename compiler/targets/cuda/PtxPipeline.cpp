@@ -226,20 +226,35 @@ static void lowerExp2ToApproxFtz(ModuleOp module) {
   });
 }
 
-/// f32 division by a constant c as a multiplication by 1/c (when 1/c is a normal
-/// number): one FMUL instead of div.rn's ~8 instructions and slow-path branch per
-/// element (a score_mod such as soft-capping's score / cap). The product may
-/// differ from the quotient in the last bit (a relative 6e-8).
-static void lowerDivisionByConstant(ModuleOp module) {
+/// f32 divisions cheaper than div.rn's ~8 instructions and slow-path branch per
+/// element:
+/// - by a constant c, a multiplication by 1/c (when 1/c is a normal number): one
+///   FMUL (a score_mod such as soft-capping's score / cap). The product may differ
+///   from the quotient in the last bit (a relative 6e-8).
+/// - 1 / y marked `afn` (approximate functions allowed; only the compiler's own
+///   expansions, such as GpuTanh.cpp's, mark it: the expression language cannot),
+///   rcp.approx.ftz: one MUFU.RCP, within 2^-23 relative.
+static void lowerDivisions(ModuleOp module) {
   module.walk([](arith::DivFOp op) {
-    FloatAttr divisor;
-    if (!op.getType().isF32() || !matchPattern(op.getRhs(), m_Constant(&divisor)))
-      return;
-    llvm::APFloat reciprocal(1.0f);
-    reciprocal.divide(divisor.getValue(), llvm::APFloat::rmNearestTiesToEven);
-    if (!reciprocal.isNormal())
+    if (!op.getType().isF32())
       return;
     OpBuilder b(op);
+    FloatAttr value;
+    if (bitEnumContainsAll(op.getFastmath(), arith::FastMathFlags::afn) &&
+        matchPattern(op.getLhs(), m_Constant(&value)) && value.getValue().isExactlyValue(1.0)) {
+      auto rcp = LLVM::CallIntrinsicOp::create(b, op.getLoc(), op.getType(),
+                                               b.getStringAttr("llvm.nvvm.rcp.approx.ftz.f"),
+                                               ValueRange{op.getRhs()});
+      op.replaceAllUsesWith(rcp.getResults());
+      op.erase();
+      return;
+    }
+    if (!matchPattern(op.getRhs(), m_Constant(&value)))
+      return;
+    llvm::APFloat reciprocal(1.0f);
+    reciprocal.divide(value.getValue(), llvm::APFloat::rmNearestTiesToEven);
+    if (!reciprocal.isNormal())
+      return;
     Value factor = arith::ConstantOp::create(b, op.getLoc(), b.getF32FloatAttr(
                                                                   reciprocal.convertToFloat()));
     op.replaceAllUsesWith(
@@ -252,7 +267,7 @@ static void lowerDivisionByConstant(ModuleOp module) {
 Status runNvvmPipeline(ModuleOp module, const std::string &chip, DiagnosticText &diagnostics) {
   lowerBf16MmaSync(module);
   lowerExp2ToApproxFtz(module);
-  lowerDivisionByConstant(module);
+  lowerDivisions(module);
   // Math functions (exp, log, tanh...) become libdevice calls, which the NVVM target
   // links from the CUDA toolkit it finds through CUDA_HOME and friends.
   cudaToolkitForLibdevice();
@@ -298,7 +313,7 @@ Result<std::string> cachedPtx(ModuleOp kernels, const std::string &chip,
   // libdevice linked in is (its path and content), and so is the pipeline's feature.
   return cache(ir,
                "ptx chip=" + chip + " features=" + (chip == "sm_90a" ? "+ptx80" : "+ptx70") +
-                   " attnc-nvvm=4 libdevice=" + libdeviceIdentity(),
+                   " attnc-nvvm=5 libdevice=" + libdeviceIdentity(),
                "ptx",
                [&] { return compileKernels(kernels, chip, diagnostics); });
 }

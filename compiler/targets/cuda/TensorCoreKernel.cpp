@@ -133,11 +133,17 @@ LogicalResult TensorCoreKernel::emitMods(attn::TileModsOp op) {
     return error(op, "attn.tile_mods before attn.tile_scores");
   Value q0 = lookup(op.getQ0()), k0 = lookup(op.getK0());
   Value qLen = lookup(op.getQLen()), kvLen = lookup(op.getKvLen());
-  if (!op.getApplyMask() && scoreModIsIdentity()) {
+  ScalarRegionEmitter regions = regionEmitter(op);
+  if (!op.getApplyMask() && !codegen::canRecordErrors(variant.getScoreMod())) {
+    // Without a mask, a score_mod that cannot fail runs on every element as is:
+    // rows past the query sequence are never stored, and keys past the key
+    // sequence become -inf afterwards (on the last key tile alone). No bounds
+    // compare and select per element.
+    if (!scoreModIsIdentity())
+      modifyEveryScore(op, regions);
     maskKeysPastEnd(k0, kvLen);
     return success();
   }
-  ScalarRegionEmitter regions = regionEmitter(op);
   for (int64_t m = 0; m < mTiles; ++m)
     for (int64_t n = 0; n < nTiles; ++n)
       for (int64_t i = 0; i < 2; ++i)
@@ -150,6 +156,24 @@ LogicalResult TensorCoreKernel::emitMods(attn::TileModsOp op) {
           frag = insert(s, frag, i, e);
         }
   return success();
+}
+
+void TensorCoreKernel::modifyEveryScore(attn::TileModsOp op, ScalarRegionEmitter &regions) {
+  Value q0 = lookup(op.getQ0()), k0 = lookup(op.getK0());
+  Value bI = toI64(lookup(op.getB())), hI = toI64(lookup(op.getH()));
+  Value qLenI = toI64(lookup(op.getQLen())), kvLenI = toI64(lookup(op.getKvLen()));
+  for (int64_t m = 0; m < mTiles; ++m)
+    for (int64_t n = 0; n < nTiles; ++n)
+      for (int64_t i = 0; i < 2; ++i)
+        for (int64_t e = 0; e < 2; ++e) {
+          Value kv = add(k0, add(idx(8 * n + e), mulc(t, 2)));
+          Value row = fragmentRow(q0, 2 * m + i);
+          Value &frag = scores[m * nTiles + n];
+          Value s = regions.emit(variant.getScoreMod(),
+                                 {extract(frag, i, e), bI, hI, toI64(row), toI64(kv), qLenI,
+                                  kvLenI});
+          frag = insert(s, frag, i, e);
+        }
 }
 
 void TensorCoreKernel::maskKeysPastEnd(Value k0, Value kvLen) {

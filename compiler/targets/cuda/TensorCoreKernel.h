@@ -79,8 +79,11 @@ private:
   LogicalResult emitSoftmax(attn::TileSoftmaxOp op) override;
   LogicalResult emitPV(attn::TilePVOp op) override;
   LogicalResult emitStore(attn::TileStoreOp op) override;
-  /// tile_mods on a tile that neither masks nor modifies scores: only keys past
-  /// the sequence become -inf, on the last key tile alone.
+  /// score_mod on every element of the score fragments, with no lane mask (for a
+  /// score_mod that cannot fail, on a tile the mask does not apply to).
+  void modifyEveryScore(attn::TileModsOp op, ScalarRegionEmitter &regions);
+  /// Keys past the sequence become -inf, on the last key tile alone (the rest of
+  /// tile_mods on a tile the mask does not apply to).
   void maskKeysPastEnd(Value k0, Value kvLen);
   /// O *= alpha, skipped by lanes whose rows kept their maximum.
   void rescaleAccumulator();

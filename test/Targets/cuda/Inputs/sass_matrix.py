@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""sass_matrix.py ATTNC DIR [--max-per-mma X] [--max-per-mma-transcendental Y]:
+"""sass_matrix.py ATTNC DIR [--limit VARIANT_dDIM=X ...]:
 compiles the issue's matrix of tensor-core kernels (bf16 and f16; head dims 64 and
 128; plain, causal and soft-capping) for sm_80 and sm_90a with `attnc compile
 --report` and reads the SASS profile of each key loop. Prints one line per kernel,
@@ -7,7 +7,8 @@ chip and loop (mma, ldmatrix per mma, instructions per mma on the cheapest path)
 then checks: every loop issues mma, <= 0.5 ldmatrix per mma, no local-memory
 (spill) instructions, and, in the cp.async loop (the main one: the other stages
 unaligned rows element by element), instructions per mma on the cheapest path at
-most X (Y for soft-capping's tanh). Exits 1 on any failure."""
+most the --limit given for its variant and head dim (softcap_d128=5, for
+instance). Exits 1 on any failure."""
 import argparse
 import json
 import os
@@ -18,9 +19,10 @@ import sys
 parser = argparse.ArgumentParser()
 parser.add_argument("attnc")
 parser.add_argument("out_dir")
-parser.add_argument("--max-per-mma", type=float, default=1e9)
-parser.add_argument("--max-per-mma-transcendental", type=float, default=1e9)
+parser.add_argument("--limit", action="append", default=[],
+                    help="VARIANT_dDIM=X: at most X instructions per mma (e.g. plain_d64=4.5)")
 args = parser.parse_args()
+limits = {k: float(v) for k, v in (item.split("=") for item in args.limit)}
 os.makedirs(args.out_dir, exist_ok=True)
 MODS = {
     "plain": {},
@@ -49,7 +51,7 @@ for dtype in ("bf16", "f16"):
                 loops = [m for m in map(LOOP.match, proc.stdout.splitlines()) if m]
                 if not loops:
                     failures.append(f"{spec['name']} {chip}: no SASS key loop in\n{proc.stdout}")
-                limit = args.max_per_mma_transcendental if name == "softcap" else args.max_per_mma
+                limit = limits.get(f"{name}_d{dim}", 1e9)
                 for m in loops:
                     mma, ldsm, per_mma = int(m[5]), float(m[7]), float(m[10])
                     print(f"{spec['name']:18} {chip:6} loop {m[3]} ({m[4]:12}) {config}: "
