@@ -57,7 +57,7 @@ LogicalResult TensorCoreKernel::emitInit(attn::TileInitOp) {
 }
 
 LogicalResult TensorCoreKernel::emitScores(attn::TileScoresOp op) {
-  if (!buffer || qFrag.empty())
+  if (!buffer || !queryStaged)
     return error(op, "attn.tile_scores outside the loop over key tiles");
   if (ready)
     ready();
@@ -76,9 +76,18 @@ LogicalResult TensorCoreKernel::emitScores(attn::TileScoresOp op) {
   bool fold = scoreModIsIdentity() && scale > 0;
   scoreUnit = fold ? scale : 1;
   scores.assign(mTiles * nTiles, zeros(f32x2));
-  for (int64_t n = 0; n < nTiles; n += 2)
-    for (int64_t k = 0; k < kSteps; ++k)
-      mmaRowTiles(qFrag, kSteps, k, keyFragments(n, k), scores, nTiles, n);
+  if (queryFragmentsInRegisters()) {
+    for (int64_t n = 0; n < nTiles; n += 2)
+      for (int64_t k = 0; k < kSteps; ++k)
+        mmaRowTiles(qFrag, kSteps, k, keyFragments(n, k), scores, nTiles, n);
+  } else {
+    // Q's fragments of k-step k from shared memory, each feeding every key tile.
+    for (int64_t k = 0; k < kSteps; ++k) {
+      SmallVector<Value> a = queryFragments(k);
+      for (int64_t n = 0; n < nTiles; n += 2)
+        mmaRowTiles(a, 1, 0, keyFragments(n, k), scores, nTiles, n);
+    }
+  }
   if (!fold) {
     Value splat = arith::ConstantOp::create(b, loc, f32x2,
                                             DenseElementsAttr::get(f32x2, float(scale)));

@@ -46,8 +46,20 @@ private:
 
   // --- the key loop (TensorCorePipeline.cpp) ---------------------------------------
   LogicalResult emitKeyLoop(scf::ForOp op) override;
-  /// Stages the Q tile and loads the warp's A fragments (ldmatrix x4).
+  /// Stages the Q tile and, where they stay in registers, loads the warp's A
+  /// fragments (ldmatrix x4).
   void loadQueryFragments(attn::TileScoresOp scores);
+  /// Whether Q's A fragments stay in registers for the whole key loop: always with
+  /// 16-row warps, and with 32-row warps up to head dim 64 (32 registers). Above,
+  /// 32-row warps load them from the staged Q tile at every key tile, as
+  /// FlashAttention-2 does for head dim 128 (2 row tiles x 8 k-steps would be 64
+  /// registers; instead 16 more ldmatrix per 64-key tile, 0.31 per mma in all).
+  /// With 16-row warps a Q fragment would feed only block-kv / 8 mma per load.
+  bool queryFragmentsInRegisters() const { return mTiles == 1 || kSteps <= 4; }
+  /// The A fragment of row tile m and k-step k, by ldmatrix from the Q tile.
+  Value loadQueryFragment(int64_t m, int64_t k);
+  /// The A fragments of k-step k for every row tile (kept or loaded).
+  SmallVector<Value> queryFragments(int64_t k);
   /// The exclusive end of the key tiles the mask keeps (the loop's end without one).
   Value lastKeptTileEnd(Value first, Value end);
   /// The key loop with K/V tiles fetched `stages - 1` ahead by cp.async.
@@ -162,6 +174,9 @@ private:
   Value qTile, kRing, vRing;
   // Per lane: its warp's first row, fragment row group g and column pair t.
   Value lane, warpRow, g, t;
+  // Q's ldmatrix lane address (row tile 0, k-step 0); whether Q is staged.
+  Value qRow, qCol;
+  bool queryStaged = false;
   // ldmatrix lane addresses (rows and logical columns relative to the block read):
   // K (x4: two key tiles x two 8-column halves) and V (x4.trans: two key halves x
   // two output tiles).

@@ -77,12 +77,25 @@ void TensorCoreKernel::loadQueryFragments(attn::TileScoresOp scores) {
   // ldmatrix.x4: lane l gives row l % 8 of matrix l / 8 (rows 0-7, 8-15 of the two
   // 8-column halves).
   Value r8 = remc(lane, 8), matrix = divc(lane, 8);
-  Value colHalf = mulc(divc(matrix, 2), 8);
-  for (int64_t m = 0; m < mTiles; ++m) {
-    Value row = add(warpRow, add(r8, add(mulc(remc(matrix, 2), 8), idx(16 * m))));
+  qRow = add(warpRow, add(r8, mulc(remc(matrix, 2), 8)));
+  qCol = mulc(divc(matrix, 2), 8);
+  queryStaged = true;
+  if (!queryFragmentsInRegisters())
+    return;
+  for (int64_t m = 0; m < mTiles; ++m)
     for (int64_t k = 0; k < kSteps; ++k)
-      qFrag.push_back(ldmatrixAt(qTile, qkLayout, {}, row, colHalf, 16 * k, 4, false));
-  }
+      qFrag.push_back(loadQueryFragment(m, k));
+}
+
+Value TensorCoreKernel::loadQueryFragment(int64_t m, int64_t k) {
+  return ldmatrixAt(qTile, qkLayout, {}, add(qRow, idx(16 * m)), qCol, 16 * k, 4, false);
+}
+
+SmallVector<Value> TensorCoreKernel::queryFragments(int64_t k) {
+  SmallVector<Value> a;
+  for (int64_t m = 0; m < mTiles; ++m)
+    a.push_back(queryFragmentsInRegisters() ? qFrag[m * kSteps + k] : loadQueryFragment(m, k));
+  return a;
 }
 
 Value TensorCoreKernel::lastKeptTileEnd(Value first, Value end) {
