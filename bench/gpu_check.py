@@ -9,7 +9,13 @@ Two halves (scripts/gpu-check.sh drives both; docs/gpu-check.md explains them):
       benchmark variants (bf16 plain/causal, head dims 64/128, 2048 / head_dim heads).
       gpu-check.sh then compiles them into one kernel library.
 
-  gpu_check.py device --lib LIB --attnc-rt BIN --out OUT [--quick] [--no-torch]
+  gpu_check.py alt-specs DIR
+      writes the head dim 128 benchmark variants again, named NAME_w32, for a second
+      library compiled with ALT_FLAGS (32-row warps: FlashAttention-2's arrangement,
+      Q fragments reloaded from shared memory): the configuration the SASS profile
+      cannot decide against the default's 16-row warps (docs/cuda-target.md).
+
+  gpu_check.py device --lib LIB [--alt-lib LIB2] --attnc-rt BIN --out OUT [--quick] [--no-torch]
       (on the GPU machine, runtime-only build) runs every variant of LIB on random
       inputs of shapes that are not tile multiples, each checked against the float64
       reference (`attnc-rt run --random`); benchmarks the bench_* variants at 1k-16k
@@ -63,6 +69,26 @@ def bench_specs():
     return specs
 
 
+ALT_FLAGS = ["--rows-per-warp", "32", "--block-q", "128", "--block-kv", "32"]
+ALT_LENGTHS = [4096, 16384]
+
+
+def alt_specs():
+    specs = [s for s in bench_specs() if s["head_dim"] == 128]
+    for s in specs:
+        s["name"] += "_w32"
+    return specs
+
+
+def write_alt_specs(directory):
+    os.makedirs(directory, exist_ok=True)
+    for spec in alt_specs():
+        path = os.path.join(directory, spec["name"] + ".json")
+        with open(path, "w") as f:
+            json.dump(spec, f, indent=1)
+        print(path)
+
+
 def write_specs(directory):
     os.makedirs(directory, exist_ok=True)
     paths = []
@@ -106,8 +132,8 @@ def correctness(args, variants, log, budget):
     rows, start = [], time.time()
     shapes = QUICK_SHAPES if args.quick else CHECK_SHAPES
     for name in variants:
-        if name.startswith("bench_"):
-            continue
+        if name.startswith("bench_") and not name.endswith("_w32"):
+            continue  # the matrix checks the benchmarks' configurations
         for shape in shapes:
             if time.time() - start > budget:
                 rows.append((name, shape, "skipped", "time budget spent"))
@@ -121,21 +147,24 @@ def correctness(args, variants, log, budget):
     return rows
 
 
-def attnc_bench(args, log, budget):
+def attnc_bench(args, log, budget, lib=None, dims=(64, 128), lengths=None, suffix="",
+                label=""):
     results, start = [], time.time()
-    lengths = BENCH_LENGTHS[:2] if args.quick else BENCH_LENGTHS
+    lib = lib or args.lib
+    if lengths is None:
+        lengths = BENCH_LENGTHS[:2] if args.quick else BENCH_LENGTHS
     for causal in (False, True):
-        for dim in (64, 128):
-            name = f"bench_{'causal' if causal else 'plain'}_d{dim}"
+        for dim in dims:
+            name = f"bench_{'causal' if causal else 'plain'}_d{dim}{suffix}"
             for length in lengths:
                 batch = 16384 // length
                 entry = {"variant": "causal" if causal else "plain", "dim": dim,
-                         "length": length, "batch": batch, "heads": 2048 // dim}
+                         "length": length, "batch": batch, "heads": 2048 // dim, "label": label}
                 if time.time() - start > budget:
                     entry["error"] = "time budget spent"
                     results.append(entry)
                     continue
-                rc, out = run([args.attnc_rt, "bench", args.lib, name, "--shape",
+                rc, out = run([args.attnc_rt, "bench", lib, name, "--shape",
                                f"{batch},{length},{length}", "--reps", str(args.reps)], 180, log)
                 m = re.search(r"CUDA events, median\)\s+([0-9.]+) ms\s+([0-9.]+) TFLOP/s", out)
                 if rc == 0 and m:
@@ -185,7 +214,7 @@ def report(args, env, rows, bench, torch_rows, torch_header, elapsed):
         sdpa = torch_by.get(key + ("sdpa_flash",))
         flex = torch_by.get(key + ("flex_compiled",))
         t = b.get("tflops")
-        cells = [b["variant"], b["dim"], b["length"], b.get("ms", "-"),
+        cells = [b["variant"] + b.get("label", ""), b["dim"], b["length"], b.get("ms", "-"),
                  f"{t:.1f}" if t else b.get("error", "-"),
                  f"{sdpa['tflops']:.1f}" if sdpa else "-",
                  f"{flex['tflops']:.1f}" if flex else "-",
@@ -204,8 +233,16 @@ def device(args):
                       "--format=csv"], 30, log)
         variants = list_variants(args.attnc_rt, args.lib, log)
         rows = correctness(args, variants, log, args.check_budget)
+        if args.alt_lib:
+            alt = list_variants(args.attnc_rt, args.alt_lib, log)
+            rows += correctness(argparse.Namespace(**{**vars(args), "lib": args.alt_lib}), alt,
+                                log, 60)
         print(f"correctness: {sum(r[2] == 'ok' for r in rows)} of {len(rows)} ok", flush=True)
         bench = attnc_bench(args, log, args.bench_budget)
+        if args.alt_lib:
+            bench += attnc_bench(args, log, 60, lib=args.alt_lib, dims=(128,),
+                                 lengths=ALT_LENGTHS, suffix="_w32",
+                                 label=" (" + " ".join(ALT_FLAGS) + ")")
         print(f"attnc bench: {sum('tflops' in b for b in bench)} of {len(bench)} timed", flush=True)
         torch_rows, torch_header = torch_baselines(args, log, args.out)
         text = report(args, env, rows, bench, torch_rows, torch_header, time.time() - start)
@@ -222,8 +259,11 @@ def main():
     sub = ap.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("specs")
     s.add_argument("dir")
+    s = sub.add_parser("alt-specs")
+    s.add_argument("dir")
     d = sub.add_parser("device")
     d.add_argument("--lib", required=True)
+    d.add_argument("--alt-lib", help="the ALT_FLAGS library of alt-specs")
     d.add_argument("--attnc-rt", required=True)
     d.add_argument("--out", required=True)
     d.add_argument("--quick", action="store_true", help="one shape, two lengths")
@@ -235,6 +275,10 @@ def main():
     args = ap.parse_args()
     if args.cmd == "specs":
         write_specs(args.dir)
+        return 0
+    if args.cmd == "alt-specs":
+        print(" ".join(ALT_FLAGS))
+        write_alt_specs(args.dir)
         return 0
     return device(args)
 

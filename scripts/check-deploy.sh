@@ -97,15 +97,19 @@ rc=$?
 set -e
 variants=$(ls "$BUILD/gpu-check/specs" | grep -vc '^bench_' || true)
 variants=$((variants + $(ls examples/specs/*.json | wc -l)))
+alt=$(ls "$BUILD/gpu-check/alt" | wc -l) # the 32-row-warp library's variants
+variants=$((variants + alt))
 rows=$(grep -c '| FAILED |' "$out/report.md" || true)
 timed=$(grep -cE '^\| (plain|causal) \| (64|128) \| [0-9]+ \| [0-9.]+ \|' "$out/report.md" || true)
-if [ $rc -ne 1 ] || [ "$rows" -ne "$variants" ] || [ "$timed" -ne 8 ]; then
+alt_timed=$(grep -cE '^\| (plain|causal) \(--rows-per-warp 32 [^|]*\) \| 128 \| [0-9]+ \| [0-9.]+ \|' "$out/report.md" || true)
+if [ $rc -ne 1 ] || [ "$rows" -ne "$variants" ] || [ "$timed" -ne 8 ] || [ "$alt_timed" -ne $((2 * alt)) ]; then
   echo "check-deploy: the GPU check against the stand-in driver: exit $rc (expected 1)," \
-    "$rows of $variants variants reported as failing, $timed of 8 timings" >&2
+    "$rows of $variants variants reported as failing, $timed of 8 timings," \
+    "$alt_timed of $((2 * alt)) with 32-row warps" >&2
   tail -30 "$out.log" >&2
   exit 1
 fi
-echo "check-deploy: gpu-check ran all $variants variants and 8 timings through the stand-in driver"
+echo "check-deploy: gpu-check ran all $variants variants, 8 timings and $alt_timed with 32-row warps through the stand-in driver"
 
 # The outside project's programs on that library: C++ and C (the C API registers
 # the GPU kernels, so it needs a driver: the stand-in's).
