@@ -153,24 +153,15 @@ LogicalResult TensorCoreKernel::emitMods(attn::TileModsOp op) {
     maskKeysPastEnd(k0, kvLen);
     return success();
   }
-  for (int64_t m = 0; m < mTiles; ++m)
-    for (int64_t n = 0; n < nTiles; ++n)
-      for (int64_t i = 0; i < 2; ++i)
-        for (int64_t e = 0; e < 2; ++e) {
-          Value kv = add(k0, add(idx(8 * n + e), mulc(t, 2)));
-          Value row = fragmentRow(q0, 2 * m + i);
-          Value inRange = andi(ult(kv, kvLen), ult(row, qLen));
-          Value &frag = scores[m * nTiles + n];
-          Value s = modifiedScore(op, regions, extract(frag, i, e), row, kv, inRange);
-          frag = insert(s, frag, i, e);
-        }
+  mapScores(q0, k0, [&](Value score, Value row, Value kv) {
+    Value inRange = andi(ult(kv, kvLen), ult(row, qLen));
+    return modifiedScore(op, regions, score, row, kv, inRange);
+  });
   return success();
 }
 
-void TensorCoreKernel::modifyEveryScore(attn::TileModsOp op, ScalarRegionEmitter &regions) {
-  Value q0 = lookup(op.getQ0()), k0 = lookup(op.getK0());
-  Value bI = toI64(lookup(op.getB())), hI = toI64(lookup(op.getH()));
-  Value qLenI = toI64(lookup(op.getQLen())), kvLenI = toI64(lookup(op.getKvLen()));
+void TensorCoreKernel::mapScores(Value q0, Value k0,
+                                 function_ref<Value(Value, Value, Value)> f) {
   for (int64_t m = 0; m < mTiles; ++m)
     for (int64_t n = 0; n < nTiles; ++n)
       for (int64_t i = 0; i < 2; ++i)
@@ -178,11 +169,17 @@ void TensorCoreKernel::modifyEveryScore(attn::TileModsOp op, ScalarRegionEmitter
           Value kv = add(k0, add(idx(8 * n + e), mulc(t, 2)));
           Value row = fragmentRow(q0, 2 * m + i);
           Value &frag = scores[m * nTiles + n];
-          Value s = regions.emit(variant.getScoreMod(),
-                                 {extract(frag, i, e), bI, hI, toI64(row), toI64(kv), qLenI,
-                                  kvLenI});
-          frag = insert(s, frag, i, e);
+          frag = insert(f(extract(frag, i, e), row, kv), frag, i, e);
         }
+}
+
+void TensorCoreKernel::modifyEveryScore(attn::TileModsOp op, ScalarRegionEmitter &regions) {
+  Value bI = toI64(lookup(op.getB())), hI = toI64(lookup(op.getH()));
+  Value qLenI = toI64(lookup(op.getQLen())), kvLenI = toI64(lookup(op.getKvLen()));
+  mapScores(lookup(op.getQ0()), lookup(op.getK0()), [&](Value score, Value row, Value kv) {
+    return regions.emit(variant.getScoreMod(),
+                        {score, bI, hI, toI64(row), toI64(kv), qLenI, kvLenI});
+  });
 }
 
 void TensorCoreKernel::maskKeysPastEnd(Value k0, Value kvLen) {

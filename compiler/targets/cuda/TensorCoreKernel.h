@@ -91,6 +91,9 @@ private:
   LogicalResult emitSoftmax(attn::TileSoftmaxOp op) override;
   LogicalResult emitPV(attn::TilePVOp op) override;
   LogicalResult emitStore(attn::TileStoreOp op) override;
+  /// Replaces each element of the score fragments by f(score, row, kv): its query
+  /// row and key index for the tiles at q0 and k0.
+  void mapScores(Value q0, Value k0, function_ref<Value(Value, Value, Value)> f);
   /// score_mod on every element of the score fragments, with no lane mask (for a
   /// score_mod that cannot fail, on a tile the mask does not apply to).
   void modifyEveryScore(attn::TileModsOp op, ScalarRegionEmitter &regions);
