@@ -179,10 +179,21 @@ struct AttnLowerFlashToGpuPass : impl::AttnLowerFlashToGpuBase<AttnLowerFlashToG
     if (tensorCores && detail::tensorCoresFit(*form, stages, rowsPerWarp))
       return detail::makeTensorCoreKernel(flash, variant, *form, stages, rowsPerWarp)->build();
     int64_t bk = form->blockKV(), d = form->headDim(), dv = form->headDimV();
-    if (bk * (d + dv) * 4 > 48 * 1024)
-      return flash.emitError("the GPU target stages a K and a V tile of block-kv rows in "
-                             "48 KiB of shared memory: block-kv ")
-             << bk << " is too large for head dims " << d << " and " << dv;
+    if (bk * (d + dv) * 4 > kStaticSharedBytes) {
+      InFlightDiagnostic diag =
+          flash.emitError("the GPU target stages a K and a V tile of block-kv rows in "
+                          "48 KiB of shared memory: block-kv ")
+          << bk << " is too large for head dims " << d << " and " << dv;
+      // A 16-bit spec got here because the tensor-core kernel's tiles did not fit.
+      Type element = form->elementType();
+      int64_t bytes = tensorCoreSharedBytes(form->blockQ(), bk, d, dv, stages);
+      if (tensorCores && (element.isF16() || element.isBF16()) && bytes > kMaxSharedBytes)
+        diag << " (the tensor-core kernel's Q tile and " << int64_t(stages)
+             << " stages of K and V tiles would need " << (bytes + 1023) / 1024
+             << " KiB, more than its " << kMaxSharedBytes / 1024
+             << " KiB: use fewer stages or smaller tiles)";
+      return diag;
+    }
     return detail::makeSimtKernel(flash, variant, *form)->build();
   }
 
