@@ -40,6 +40,10 @@ struct Function {
   /// Shared memory a launch may ask for: 48 KiB unless the kernel opted into more
   /// (CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES), as the driver has it.
   int maxDynamicShared = 48 * 1024;
+  /// The image declares dynamic shared memory (MLIR's `__dynamic_shmem__N`): a
+  /// launch without any would run the kernel out of bounds, so the stand-in
+  /// refuses it.
+  bool dynamicShared = false;
 };
 struct Module {
   std::string image;
@@ -214,7 +218,8 @@ int cuModuleGetFunction(void **function, void *module, const char *name) {
     return kNotFound;
   auto *m = static_cast<Module *>(module);
   m->functions.push_back(std::make_unique<Function>(
-      Function{name, m->ptx ? ptxParams(m->image, name) : std::vector<int>()}));
+      Function{name, m->ptx ? ptxParams(m->image, name) : std::vector<int>(), 48 * 1024,
+               image.find("__dynamic_shmem__") != std::string::npos}));
   *function = m->functions.back().get();
   return kSuccess;
 }
@@ -230,7 +235,8 @@ int cuLaunchKernel(void *function, unsigned gx, unsigned gy, unsigned gz, unsign
                    void **) {
   if (!function || !params || gx == 0 || gy == 0 || gz == 0 || bx * by * bz == 0 ||
       bx * by * bz > 1024 || gy > 65535 || gz > 65535 ||
-      int(shared) > static_cast<const Function *>(function)->maxDynamicShared)
+      int(shared) > static_cast<const Function *>(function)->maxDynamicShared ||
+      (static_cast<const Function *>(function)->dynamicShared && shared == 0))
     return kInvalidValue;
   std::lock_guard<std::mutex> lock(mutex);
   const auto *f = static_cast<const Function *>(function);
