@@ -5,12 +5,14 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 JOBS=${JOBS:-2}
 if [ ! -f "$BUILD/build.ninja" ]; then
-  launcher=()
+  launcher=() python=()
+  # The Python package builds with the venv's Python (scripts/setup.sh gives it nanobind).
+  [ -x "$BUILD/venv/bin/python" ] && python=(-DPython_EXECUTABLE="$(cd "$BUILD" && pwd)/venv/bin/python")
   command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
   cmake -G Ninja -S . -B "$BUILD" \
     -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22 \
     -DLLVM_EXTERNAL_LIT=/usr/lib/llvm-22/bin/lit \
-    "${launcher[@]}"
+    "${python[@]}" "${launcher[@]}"
 fi
 ninja -C "$BUILD" -j"$JOBS"

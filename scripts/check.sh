@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test: lit (dialect, frontend), GoogleTest unit tests (ctest), the
-# runtime-only build and the GPU check's halves (check-deploy.sh), the unit and lit
+# Python package's tests (pytest), the runtime-only build and the GPU check's halves (check-deploy.sh), the unit and lit
 # tests again under ASan+UBSan and the concurrency tests under TSan
 # (check-sanitizers.sh), and a bounded run of each fuzz target. Prints each suite's
 # summary; fails if any fails. SANITIZERS=0 skips the sanitizer builds.
@@ -18,6 +18,14 @@ echo "== unit tests (ctest) =="
 rc=$?
 grep -E "tests passed|tests failed|Failed|\*\*\*" "$BUILD/ctest.log" | tail -n 40
 [ $rc -eq 0 ] || failed+=(ctest)
+
+echo "== Python package (pytest) =="
+if [ -f "$BUILD/python/attnc/__init__.py" ] && ls "$BUILD"/python/attnc/_attnc*.so >/dev/null 2>&1; then
+  PYTHONPATH="$BUILD/python" "$BUILD/venv/bin/python" -m pytest -q test/python || failed+=(python)
+else
+  echo "check: the Python package was not built (no nanobind: run scripts/setup.sh with PyPI)"
+  failed+=(python)
+fi
 
 echo "== deployable kernels (runtime-only build, GPU check) =="
 ./scripts/check-deploy.sh || failed+=(deploy)

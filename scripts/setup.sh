@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# Installs every dependency of attnc from Debian's archive, then NVIDIA's SASS
-# disassembler from PyPI into a virtual environment under the build folder
-# ($BUILD/venv, for `attnc compile --report`'s SASS profile). Idempotent: packages
-# already present are left alone.
+# Installs every dependency of attnc from Debian's archive, then, from PyPI into a
+# virtual environment under the build folder ($BUILD/venv): NVIDIA's SASS
+# disassembler (for `attnc compile --report`'s SASS profile) and what the Python
+# package and its tests need (nanobind, numpy, pytest; scripts/build.sh configures
+# with this Python). Idempotent: packages already present are left alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 NVDISASM_VERSION=13.5.37
+PYTHON_PKGS=(nanobind==2.4.0 numpy==2.4.6 pytest==9.2.0)
 
 PKGS=(
-  build-essential cmake ninja-build ccache python3 python3-venv git
+  build-essential cmake ninja-build ccache python3 python3-venv python3-dev git
   clang-14 lld-14
   libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools
   clang-22 libclang-rt-22-dev
@@ -50,4 +52,13 @@ elif mkdir -p "$BUILD" && { [ -x "$BUILD/venv/bin/pip" ] || python3 -m venv "$BU
   fi
 else
   echo "setup: warning: could not install nvdisasm from PyPI; --report will have no SASS profile" >&2
+fi
+
+# The Python package's build and tests (python/, test/python). Without PyPI the
+# package is not built and scripts/check.sh reports its tests as failed.
+if mkdir -p "$BUILD" && { [ -x "$BUILD/venv/bin/pip" ] || python3 -m venv "$BUILD/venv"; } &&
+   "$BUILD/venv/bin/pip" install -q "${PYTHON_PKGS[@]}"; then
+  echo "setup: ${PYTHON_PKGS[*]} in $BUILD/venv"
+else
+  echo "setup: warning: could not install ${PYTHON_PKGS[*]} from PyPI; the Python package will not be built" >&2
 fi

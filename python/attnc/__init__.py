@@ -1,0 +1,92 @@
+"""attnc from Python: compile an attention spec, call the kernel on tensors.
+
+    import attnc
+    kern = attnc.compile({"name": "causal", "heads": {"q": 8}, "head_dim": 64,
+                          "mask_mod": "q_idx >= kv_idx"}, target="cpu")
+    out, lse = kern(q, k, v)          # numpy arrays (or any DLPack CPU tensors)
+
+A spec is a dict, JSON text or a path (docs/spec.md). Tensors: q [B, H, Q_LEN, D],
+k and v [B, H_KV, KV_LEN, D(V)], any strides, the spec's dtype; out [B, H, Q_LEN, DV]
+and lse [B, H, Q_LEN] (float32) come back as numpy arrays. Bad specs raise SpecError
+(with file, line, col), refused calls CallError (a ValueError), with the messages of
+the command line. See docs/python.md.
+"""
+import json
+import os
+import tempfile
+
+from . import _attnc
+from ._attnc import CallError, SpecError
+
+__all__ = ["compile", "Kernel", "SpecError", "CallError", "ALL_ATTENTION_FUNCTIONS"]
+
+TARGETS = ("cpu", "cuda", "cuda-emu")
+
+
+class Kernel:
+    """A compiled variant (registered under its name in ALL_ATTENTION_FUNCTIONS)."""
+
+    def __init__(self, native):
+        self._native = native
+
+    name = property(lambda self: self._native.name)
+    target = property(lambda self: self._native.target)
+    heads = property(lambda self: self._native.heads, doc="(query heads, key/value heads)")
+    head_dim = property(lambda self: self._native.head_dim, doc="(head_dim, head_dim_v)")
+    dtype = property(lambda self: self._native.dtype)
+    scale = property(lambda self: self._native.scale)
+    scalars = property(lambda self: self._native.scalars, doc="name -> type of each scalar")
+    buffers = property(lambda self: self._native.buffers, doc="names of the buffers")
+
+    def __call__(self, q, k, v, scalars=None, buffers=None):
+        """out, lse = kernel(q, k, v, scalars={...}, buffers={...})"""
+        return self._native._call(q, k, v, dict(scalars or {}), dict(buffers or {}))
+
+    def __repr__(self):
+        return (f"attnc.Kernel({self.name!r}, target={self.target!r}, heads={self.heads}, "
+                f"head_dim={self.head_dim}, dtype={self.dtype!r})")
+
+
+def compile(spec, target="cpu"):
+    """Compiles `spec` (a dict, JSON text or a path) for `target`: "cpu", "cuda" or
+    "cuda-emu". Raises SpecError for a spec that does not compile."""
+    if target not in TARGETS:
+        raise ValueError(f"unknown target {target!r} (expected one of {', '.join(TARGETS)})")
+    if isinstance(spec, dict):
+        spec = json.dumps(spec, indent=1)
+    elif isinstance(spec, os.PathLike):
+        spec = os.fspath(spec)
+    if not isinstance(spec, str):
+        raise TypeError(f"a spec is a dict, JSON text or a path, not {type(spec).__name__}")
+    is_text = spec.lstrip().startswith("{")
+    if is_text and target != "cpu":
+        # The GPU targets compile files: the text goes to one (diagnostics name it).
+        with tempfile.TemporaryDirectory(prefix="attnc-") as d:
+            path = os.path.join(d, "spec.json")
+            with open(path, "w") as f:
+                f.write(spec)
+            return Kernel(_attnc._compile(path, False, target))
+    return Kernel(_attnc._compile(spec, is_text, target))
+
+
+class _Registry:
+    """The C++ registry of attention functions (runtime/AttentionInterface.h), shared
+    with every compiled kernel and loaded library: read-only from Python for now."""
+
+    def keys(self):
+        return list(_attnc._registered())
+
+    def __contains__(self, name):
+        return _attnc._contains(name)
+
+    def __iter__(self):
+        return iter(self.keys())
+
+    def __len__(self):
+        return len(self.keys())
+
+    def __repr__(self):
+        return f"ALL_ATTENTION_FUNCTIONS({self.keys()})"
+
+
+ALL_ATTENTION_FUNCTIONS = _Registry()
