@@ -18,13 +18,15 @@ import tempfile
 from . import _attnc
 from ._attnc import CallError, SpecError
 
-__all__ = ["compile", "Kernel", "SpecError", "CallError", "ALL_ATTENTION_FUNCTIONS"]
+__all__ = ["compile", "load", "Kernel", "SpecError", "CallError", "ALL_ATTENTION_FUNCTIONS"]
 
 TARGETS = ("cpu", "cuda", "cuda-emu")
 
 
 class Kernel:
-    """A compiled variant (registered under its name in ALL_ATTENTION_FUNCTIONS)."""
+    """An attention kernel: a compiled variant, a kernel library's, or a built-in
+    (such as "eager") looked up in ALL_ATTENTION_FUNCTIONS. The description (heads,
+    head_dim, dtype, scale) is None for a built-in, which takes any shape."""
 
     def __init__(self, native):
         self._native = native
@@ -69,15 +71,33 @@ def compile(spec, target="cpu"):
     return Kernel(_attnc._compile(spec, is_text, target))
 
 
+def load(path):
+    """Loads a kernel library (`attnc compile SPEC... --emit library -o LIB.so`):
+    registers its variants under their names and returns {name: Kernel}. Raises
+    CallError for a file that is not a loadable library."""
+    return {k.name: Kernel(k) for k in _attnc._load(os.fspath(path))}
+
+
 class _Registry:
-    """The C++ registry of attention functions (runtime/AttentionInterface.h), shared
-    with every compiled kernel and loaded library: read-only from Python for now."""
+    """The process's registry of attention functions, shared with C++
+    (runtime/AttentionInterface.h): compiled and loaded kernels are in it under
+    their names, beside the built-in "eager"."""
 
     def keys(self):
         return list(_attnc._registered())
 
     def __contains__(self, name):
         return _attnc._contains(name)
+
+    def __getitem__(self, name):
+        return Kernel(_attnc._lookup(name))
+
+    def register(self, name, kernel):
+        """Registers `kernel` (an attnc.Kernel) under `name` too."""
+        if not isinstance(kernel, Kernel):
+            raise TypeError("ALL_ATTENTION_FUNCTIONS.register takes an attnc.Kernel "
+                            f"(Python callables are not supported yet), not {type(kernel).__name__}")
+        _attnc._register(name, kernel._native)
 
     def __iter__(self):
         return iter(self.keys())

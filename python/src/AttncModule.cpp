@@ -10,16 +10,20 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/Compiler.h"
 #include "runtime/AttentionInterface.h"
+#include "runtime/library/KernelLibrary.h"
 
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
 #include <nanobind/stl/map.h>
+#include <nanobind/stl/optional.h>
 #include <nanobind/stl/shared_ptr.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/tuple.h>
 #include <nanobind/stl/vector.h>
 
+#include <algorithm>
 #include <cmath>
+#include <optional>
 #include <limits>
 #include <mutex>
 #include <regex>
@@ -41,6 +45,24 @@ SharedCompiler &sharedCompiler() {
 }
 
 nb::object specErrorType, callErrorType;
+
+/// The descriptions of the variants registered from Python (by compile, load or
+/// register), for lookups by name.
+std::mutex &knownMutex() {
+  static std::mutex *m = new std::mutex;
+  return *m;
+}
+std::map<std::string, VariantDesc> &knownDescs() {
+  static auto *m = new std::map<std::string, VariantDesc>;
+  return *m;
+}
+void remember(const std::string &name, const std::optional<VariantDesc> &desc) {
+  std::lock_guard<std::mutex> lock(knownMutex());
+  if (desc)
+    knownDescs()[name] = *desc;
+  else
+    knownDescs().erase(name);
+}
 
 /// Raises SpecError with `diagnostics` ("FILE:LINE:COL: error: ..." lines).
 [[noreturn]] void raiseSpecError(const std::string &diagnostics) {
@@ -127,12 +149,41 @@ nb::ndarray<nb::numpy> poisonedArray(std::vector<int64_t> shape, DType dtype, Te
   return nb::ndarray<nb::numpy>(data, dims.size(), dims.data(), owner, nullptr, t);
 }
 
-/// A compiled variant and the target it runs on.
+/// A kernel Python can call: a registry function (a compiled variant, a library's,
+/// a built-in) with the description of its variant where there is one, and what
+/// keeps its code alive (the compiled variant or the library).
 struct Kernel {
-  std::shared_ptr<CompiledVariant> compiled;
-  std::string target;
+  std::string name, target;
+  std::optional<VariantDesc> desc; ///< absent for built-ins such as "eager"
+  AttentionFunction fn;
+  Device device = Device::Cpu; ///< where fn's kernel runs (it stages host tensors)
+  std::shared_ptr<const void> keepAlive;
 
-  const VariantDesc &desc() const { return compiled->desc; }
+  /// A scalar argument: an int or a float, converted to the declared type.
+  ScalarValue scalarValue(const std::string &name, const nb::object &value) const {
+    ScalarValue s;
+    if (nb::isinstance<nb::bool_>(value) || nb::isinstance<nb::int_>(value)) {
+      s.type = DType::I64;
+      s.i = nb::cast<int64_t>(value);
+    } else if (nb::isinstance<nb::float_>(value)) {
+      s.type = DType::F32;
+      s.f = nb::cast<double>(value);
+    } else {
+      raiseCallError("scalar '" + name + "': expected an int or a float");
+    }
+    if (desc)
+      for (const ScalarDecl &decl : desc->scalars) {
+        if (decl.name != name)
+          continue;
+        if (decl.type == DType::F32 && s.type != DType::F32)
+          s = ScalarValue{DType::F32, 0, double(s.i)};
+        else if (decl.type != DType::F32 && s.type == DType::F32)
+          raiseCallError("scalar '" + name + "' is an integer; got a float");
+        else
+          s.type = decl.type;
+      }
+    return s;
+  }
 
   nb::tuple call(const AnyArray &q, const AnyArray &k, const AnyArray &v,
                  const std::map<std::string, nb::object> &scalars,
@@ -141,43 +192,29 @@ struct Kernel {
     call.q = viewOf(q, "q");
     call.k = viewOf(k, "k");
     call.v = viewOf(v, "v");
-    if (call.q.rank() != 4)
-      raiseCallError("q: expected 4 dimensions [B, H, Q_LEN, D], got " +
-                     call.q.shapeString());
-    if (desc().dtype == DType::BF16)
-      raiseCallError("'" + desc().name + "' returns bfloat16, which numpy cannot hold: "
+    for (const auto &[what, view] : {std::pair<const char *, const TensorView *>{"q", &call.q},
+                                     {"v", &call.v}})
+      if (view->rank() != 4)
+        raiseCallError(std::string(what) + ": expected 4 dimensions [B, H, LEN, D], got " +
+                       view->shapeString());
+    // out [B, H, Q_LEN, DV] in the variant's dtype (q's for a built-in); the
+    // runtime checks everything else against the variant.
+    DType outType = desc ? desc->dtype : call.q.dtype;
+    if (outType == DType::BF16)
+      raiseCallError("'" + name + "' returns bfloat16, which numpy cannot hold: "
                      "bfloat16 outputs need PyTorch tensors (not supported yet)");
-    for (const auto &[name, value] : scalars) {
-      ScalarValue s;
-      if (nb::isinstance<nb::bool_>(value) || nb::isinstance<nb::int_>(value)) {
-        s.type = DType::I64;
-        s.i = nb::cast<int64_t>(value);
-      } else if (nb::isinstance<nb::float_>(value)) {
-        s.type = DType::F32;
-        s.f = nb::cast<double>(value);
-      } else {
-        raiseCallError("scalar '" + name + "': expected an int or a float");
-      }
-      // Declared types decide: an int given for a float scalar is converted.
-      for (const ScalarDecl &decl : desc().scalars)
-        if (decl.name == name && decl.type == DType::F32 && s.type != DType::F32)
-          s = ScalarValue{DType::F32, 0, double(s.i)};
-        else if (decl.name == name && decl.type != DType::F32 && s.type == DType::F32)
-          raiseCallError("scalar '" + name + "' is an integer; got a float");
-        else if (decl.name == name)
-          s.type = decl.type;
-      call.scalars[name] = s;
-    }
-    for (const auto &[name, buffer] : buffers)
-      call.buffers[name] = viewOf(buffer, ("buffer '" + name + "'").c_str());
+    for (const auto &[scalar, value] : scalars)
+      call.scalars[scalar] = scalarValue(scalar, value);
+    for (const auto &[buffer, array] : buffers)
+      call.buffers[buffer] = viewOf(array, ("buffer '" + buffer + "'").c_str());
     std::vector<int64_t> qs = call.q.shape;
     nb::ndarray<nb::numpy> out =
-        poisonedArray({qs[0], desc().headsQ, qs[2], desc().headDimV}, desc().dtype, call.out);
-    nb::ndarray<nb::numpy> lse = poisonedArray({qs[0], desc().headsQ, qs[2]}, DType::F32, call.lse);
+        poisonedArray({qs[0], qs[1], qs[2], call.v.shape[3]}, outType, call.out);
+    nb::ndarray<nb::numpy> lse = poisonedArray({qs[0], qs[1], qs[2]}, DType::F32, call.lse);
     Status status;
     {
       nb::gil_scoped_release release;
-      status = compiled->run(call);
+      status = fn(call);
     }
     if (!status)
       raiseCallError(status.message());
@@ -210,7 +247,46 @@ Kernel compileSpec(const std::string &source, bool isText, const std::string &ta
   if (!compiled)
     raiseSpecError(diagnostics);
   compiled->registerIn();
-  return Kernel{compiled, target};
+  return Kernel{compiled->desc.name, target, compiled->desc, compiled->function(),
+                compiled->device(), compiled};
+}
+
+/// Opens a kernel library (which registers its variants) and returns a kernel per
+/// variant; the library stays loaded while any of them lives.
+std::vector<Kernel> loadLibrary(const std::string &path) {
+  Result<std::shared_ptr<KernelLibrary>> library = KernelLibrary::open(path);
+  if (!library)
+    raiseCallError(library.status().message());
+  std::vector<Kernel> kernels;
+  for (const LibraryVariant &variant : (*library)->variants()) {
+    std::vector<Device> devices = ALL_ATTENTION_FUNCTIONS.devices(variant.desc.name);
+    bool cpu = std::find(devices.begin(), devices.end(), Device::Cpu) != devices.end();
+    kernels.push_back(Kernel{variant.desc.name, cpu ? "cpu" : "cuda", variant.desc,
+                             ALL_ATTENTION_FUNCTIONS.get(variant.desc.name),
+                             cpu ? Device::Cpu : Device::Cuda, *library});
+  }
+  return kernels;
+}
+
+/// The kernel registered as `name` (KeyError naming the registered ones if none).
+Kernel lookup(const std::string &name) {
+  if (!ALL_ATTENTION_FUNCTIONS.contains(name)) {
+    std::string names;
+    for (const std::string &key : ALL_ATTENTION_FUNCTIONS.keys())
+      names += (names.empty() ? "" : ", ") + key;
+    throw nb::key_error(("no attention function '" + name + "' is registered (registered: " +
+                         names + ")").c_str());
+  }
+  std::vector<Device> devices = ALL_ATTENTION_FUNCTIONS.devices(name);
+  Device device = devices.empty() ? Device::Cpu : devices.front();
+  std::optional<VariantDesc> desc;
+  {
+    std::lock_guard<std::mutex> lock(knownMutex());
+    if (auto it = knownDescs().find(name); it != knownDescs().end())
+      desc = it->second;
+  }
+  return Kernel{name, device == Device::Cpu ? "cpu" : "cuda", desc,
+                ALL_ATTENTION_FUNCTIONS.get(name), device, nullptr};
 }
 
 const char *dtypeString(DType d) { return dtypeName(d); }
@@ -232,32 +308,62 @@ NB_MODULE(_attnc, m) {
                                 builtins.attr("ValueError").ptr(), nullptr));
 
   nb::class_<Kernel>(m, "Kernel")
-      .def_prop_ro("name", [](const Kernel &k) { return k.desc().name; })
-      .def_prop_ro("target", [](const Kernel &k) { return k.target; })
-      .def_prop_ro("heads", [](const Kernel &k) {
-        return nb::make_tuple(k.desc().headsQ, k.desc().headsKV);
+      .def_ro("name", &Kernel::name)
+      .def_ro("target", &Kernel::target)
+      .def_prop_ro("described", [](const Kernel &k) { return k.desc.has_value(); })
+      .def_prop_ro("heads", [](const Kernel &k) -> nb::object {
+        if (!k.desc)
+          return nb::none();
+        return nb::make_tuple(k.desc->headsQ, k.desc->headsKV);
       })
-      .def_prop_ro("head_dim", [](const Kernel &k) {
-        return nb::make_tuple(k.desc().headDim, k.desc().headDimV);
+      .def_prop_ro("head_dim", [](const Kernel &k) -> nb::object {
+        if (!k.desc)
+          return nb::none();
+        return nb::make_tuple(k.desc->headDim, k.desc->headDimV);
       })
-      .def_prop_ro("dtype", [](const Kernel &k) { return std::string(dtypeString(k.desc().dtype)); })
-      .def_prop_ro("scale", [](const Kernel &k) { return k.desc().scale; })
+      .def_prop_ro("dtype", [](const Kernel &k) -> nb::object {
+        if (!k.desc)
+          return nb::none();
+        return nb::str(dtypeString(k.desc->dtype));
+      })
+      .def_prop_ro("scale", [](const Kernel &k) -> nb::object {
+        if (!k.desc)
+          return nb::none();
+        return nb::float_(k.desc->scale);
+      })
       .def_prop_ro("scalars", [](const Kernel &k) {
         std::map<std::string, std::string> out;
-        for (const ScalarDecl &s : k.desc().scalars)
-          out[s.name] = dtypeString(s.type);
+        if (k.desc)
+          for (const ScalarDecl &s : k.desc->scalars)
+            out[s.name] = dtypeString(s.type);
         return out;
       })
       .def_prop_ro("buffers", [](const Kernel &k) {
         std::vector<std::string> out;
-        for (const BufferDecl &b : k.desc().buffers)
-          out.push_back(b.name);
+        if (k.desc)
+          for (const BufferDecl &b : k.desc->buffers)
+            out.push_back(b.name);
         return out;
       })
       .def("_call", &Kernel::call, nb::arg("q"), nb::arg("k"), nb::arg("v"),
            nb::arg("scalars"), nb::arg("buffers"));
 
-  m.def("_compile", &compileSpec, nb::arg("source"), nb::arg("is_text"), nb::arg("target"));
+  m.def("_compile", [](const std::string &source, bool isText, const std::string &target) {
+    Kernel k = compileSpec(source, isText, target);
+    remember(k.name, k.desc);
+    return k;
+  }, nb::arg("source"), nb::arg("is_text"), nb::arg("target"));
+  m.def("_load", [](const std::string &path) {
+    std::vector<Kernel> kernels = loadLibrary(path);
+    for (const Kernel &k : kernels)
+      remember(k.name, k.desc);
+    return kernels;
+  }, nb::arg("path"));
+  m.def("_lookup", &lookup, nb::arg("name"));
+  m.def("_register", [](const std::string &name, const Kernel &kernel) {
+    ALL_ATTENTION_FUNCTIONS.registerFunction(name, kernel.fn, kernel.device);
+    remember(name, kernel.desc);
+  }, nb::arg("name"), nb::arg("kernel"));
   m.def("_registered", [] { return ALL_ATTENTION_FUNCTIONS.keys(); });
   m.def("_contains", [](const std::string &name) { return ALL_ATTENTION_FUNCTIONS.contains(name); });
 }

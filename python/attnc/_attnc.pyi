@@ -1,0 +1,30 @@
+# Type stubs of the extension attnc._attnc (python/src/AttncModule.cpp); use the
+# attnc package, which wraps it.
+from typing import Any, Mapping, Optional, Sequence
+
+class SpecError(ValueError):
+    file: str
+    line: int
+    col: int
+
+class CallError(ValueError): ...
+
+class Kernel:
+    name: str
+    target: str
+    described: bool
+    heads: Optional[tuple[int, int]]
+    head_dim: Optional[tuple[int, int]]
+    dtype: Optional[str]
+    scale: Optional[float]
+    scalars: dict[str, str]
+    buffers: list[str]
+    def _call(self, q: Any, k: Any, v: Any, scalars: Mapping[str, int | float],
+              buffers: Mapping[str, Any]) -> tuple[Any, Any]: ...
+
+def _compile(source: str, is_text: bool, target: str) -> Kernel: ...
+def _load(path: str) -> list[Kernel]: ...
+def _lookup(name: str) -> Kernel: ...
+def _register(name: str, kernel: Kernel) -> None: ...
+def _registered() -> list[str]: ...
+def _contains(name: str) -> bool: ...
