@@ -163,7 +163,9 @@ struct Kernel {
     ScalarValue s;
     if (nb::isinstance<nb::bool_>(value) || nb::isinstance<nb::int_>(value)) {
       s.type = DType::I64;
-      s.i = nb::cast<int64_t>(value);
+      if (!nb::try_cast<int64_t>(value, s.i))
+        raiseCallError("scalar '" + name + "': " + nb::cast<std::string>(nb::str(value)) +
+                       " does not fit in 64 bits");
     } else if (nb::isinstance<nb::float_>(value)) {
       s.type = DType::F32;
       s.f = nb::cast<double>(value);

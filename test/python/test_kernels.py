@@ -139,6 +139,16 @@ def test_call_errors():
         kern(q[0], k, v, scalars={"offset": 1})
     with pytest.raises(attnc.CallError, match="integer"):
         kern(q, k, v, scalars={"offset": 1.5})
+    with pytest.raises(attnc.CallError, match="does not fit in 64 bits"):
+        kern(q, k, v, scalars={"offset": 2 ** 70})
+    with pytest.raises(attnc.CallError, match="expected an int or a float"):
+        kern(q, k, v, scalars={"offset": "1"})
+    with pytest.raises(attnc.CallError, match="negative stride"):
+        kern(q[:, :, ::-1], k, v, scalars={"offset": 1})
+    with pytest.raises(attnc.CallError, match="unsupported dtype"):
+        kern(q.astype(bool), k, v, scalars={"offset": 1})
+    with pytest.raises(TypeError):
+        kern([1.0], k, v, scalars={"offset": 1})
     with pytest.raises(ValueError, match="unknown target"):
         attnc.compile({"name": "x", "heads": {"q": 1}, "head_dim": 8}, target="tpu")
     bf16 = attnc.compile({"name": "py_bf16", "heads": {"q": 1}, "head_dim": 8, "dtype": "bf16"})
