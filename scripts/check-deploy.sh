@@ -7,7 +7,9 @@
 #     project (test/install-consumer) built against each with find_package(attnc):
 #     attnc::runtime loading a library from C++ and C, attnc::compiler compiling specs;
 #  3. the runtime-only attnc-rt runs every example's CPU kernels (both x86-64 levels)
-#     from a library the full build compiled, checked against the float64 reference;
+#     from a library the full build compiled, checked against the float64 reference,
+#     and the runtime-only Python package runs that library from Python
+#     (test/python/runtime_only: compiling there says it needs the full build);
 #  4. the GPU check's local half (scripts/gpu-check.sh prepare, with the full build's
 #     attnc) and its device half (the runtime-only attnc-rt) against the stand-in CUDA
 #     driver: the library loads, every variant is launched and reported, and the
@@ -23,6 +25,7 @@ cmake -S . -B "$RT" -G Ninja -DATTNC_RUNTIME_ONLY=ON -DCMAKE_BUILD_TYPE=Release 
   -DCMAKE_CXX_COMPILER=g++ -DCMAKE_C_COMPILER=gcc \
   -DCMAKE_IGNORE_PREFIX_PATH=/usr/lib/llvm-22 -DCMAKE_DISABLE_FIND_PACKAGE_LLVM=ON \
   -DCMAKE_DISABLE_FIND_PACKAGE_MLIR=ON -DCMAKE_DISABLE_FIND_PACKAGE_nlohmann_json=ON \
+  -DPython_EXECUTABLE="$(cd "$BUILD" && pwd)/venv/bin/python" \
   "${launcher[@]}" >"$RT.log" 2>&1 || { cat "$RT.log"; exit 1; }
 ninja -C "$RT" -j"${JOBS:-2}" >>"$RT.log" 2>&1 || { tail -40 "$RT.log"; exit 1; }
 if ninja -C "$RT" -t deps | grep -E '/usr/lib/llvm|/usr/include/(llvm|mlir|nlohmann)'; then
@@ -59,6 +62,20 @@ for isa in avx512 avx2; do
   done
 done
 echo "check-deploy: the runtime-only attnc-rt ran all $ran CPU kernels (examples x avx512, avx2) of a library of $(du -k "$cpulib" | cut -f1) KiB, each matching the float64 reference"
+
+# The runtime-only Python package: the library's kernels from Python; compiling
+# says it needs the full build.
+if ! ls "$RT"/python/attnc/_attnc*.so >/dev/null 2>&1; then
+  echo "check-deploy: the runtime-only build made no Python package (nanobind missing?)" >&2
+  exit 1
+fi
+if ! ATTNC_TEST_LIBRARY=$cpulib PYTHONPATH=$RT/python "$BUILD/venv/bin/python" -m pytest -q \
+    test/python/runtime_only/check_runtime_only.py >"$RT.python.log" 2>&1; then
+  cat "$RT.python.log" >&2
+  echo "check-deploy: the runtime-only Python package failed its tests" >&2
+  exit 1
+fi
+echo "check-deploy: the runtime-only Python package runs the library's kernels ($(tail -1 "$RT.python.log"))"
 
 # Installed, and used by an outside CMake project through find_package(attnc).
 prefix=$PWD/$BUILD/install-prefix

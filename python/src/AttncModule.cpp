@@ -8,7 +8,9 @@
 // with the runtime's message). The GIL is released while a kernel runs.
 //
 //===----------------------------------------------------------------------===//
+#ifndef ATTNC_PYTHON_RUNTIME_ONLY
 #include "compiler/Compiler.h"
+#endif
 #include "runtime/AttentionInterface.h"
 #include "runtime/library/KernelLibrary.h"
 
@@ -27,12 +29,14 @@
 #include <limits>
 #include <mutex>
 #include <regex>
+#include <stdexcept>
 
 namespace nb = nanobind;
 using namespace attnc;
 
 namespace {
 
+#ifndef ATTNC_PYTHON_RUNTIME_ONLY
 /// The process's compiler: one MLIR context for every compile, kept for the
 /// process's lifetime (compiled kernels may hold code that refers to it).
 struct SharedCompiler {
@@ -43,6 +47,7 @@ SharedCompiler &sharedCompiler() {
   static SharedCompiler *shared = new SharedCompiler;
   return *shared;
 }
+#endif
 
 nb::object specErrorType, callErrorType;
 
@@ -65,7 +70,7 @@ void remember(const std::string &name, const std::optional<VariantDesc> &desc) {
 }
 
 /// Raises SpecError with `diagnostics` ("FILE:LINE:COL: error: ..." lines).
-[[noreturn]] void raiseSpecError(const std::string &diagnostics) {
+[[noreturn, maybe_unused]] void raiseSpecError(const std::string &diagnostics) {
   std::string text = diagnostics.empty() ? "the spec did not compile" : diagnostics;
   while (!text.empty() && text.back() == '\n')
     text.pop_back();
@@ -223,6 +228,7 @@ struct Kernel {
   }
 };
 
+#ifndef ATTNC_PYTHON_RUNTIME_ONLY
 Target parseTarget(const std::string &target) {
   if (target == "cpu")
     return Target::Cpu;
@@ -251,6 +257,14 @@ Kernel compileSpec(const std::string &source, bool isText, const std::string &ta
   return Kernel{compiled->desc.name, target, compiled->desc, compiled->function(),
                 compiled->device(), compiled};
 }
+#else
+Kernel compileSpec(const std::string &, bool, const std::string &) {
+  throw std::runtime_error(
+      "this attnc package holds the runtime only (it was built without LLVM/MLIR 22): "
+      "kernel libraries load and run (attnc.load), but compiling a spec needs the full "
+      "build (docs/python.md)");
+}
+#endif
 
 /// Opens a kernel library (which registers its variants) and returns a kernel per
 /// variant; the library stays loaded while any of them lives.
