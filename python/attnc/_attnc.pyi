@@ -1,6 +1,5 @@
-# Type stubs of the extension attnc._attnc (python/src/AttncModule.cpp); use the
-# attnc package, which wraps it.
-from typing import Any, Mapping, Optional, Sequence
+# Type stubs of attnc._attnc (python/src/AttncModule.cpp), which the attnc package wraps.
+from typing import Any, Mapping, Optional
 
 class SpecError(ValueError):
     file: str

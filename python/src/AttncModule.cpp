@@ -304,8 +304,6 @@ Kernel lookup(const std::string &name) {
                 ALL_ATTENTION_FUNCTIONS.get(name), device, nullptr};
 }
 
-const char *dtypeString(DType d) { return dtypeName(d); }
-
 } // namespace
 
 NB_MODULE(_attnc, m) {
@@ -339,7 +337,7 @@ NB_MODULE(_attnc, m) {
       .def_prop_ro("dtype", [](const Kernel &k) -> nb::object {
         if (!k.desc)
           return nb::none();
-        return nb::str(dtypeString(k.desc->dtype));
+        return nb::str(dtypeName(k.desc->dtype));
       })
       .def_prop_ro("scale", [](const Kernel &k) -> nb::object {
         if (!k.desc)
@@ -350,7 +348,7 @@ NB_MODULE(_attnc, m) {
         std::map<std::string, std::string> out;
         if (k.desc)
           for (const ScalarDecl &s : k.desc->scalars)
-            out[s.name] = dtypeString(s.type);
+            out[s.name] = dtypeName(s.type);
         return out;
       })
       .def_prop_ro("buffers", [](const Kernel &k) {
