@@ -2,13 +2,15 @@
 # Installs every dependency of attnc from Debian's archive, then, from PyPI into a
 # virtual environment under the build folder ($BUILD/venv): NVIDIA's SASS
 # disassembler (for `attnc compile --report`'s SASS profile) and what the Python
-# package and its tests need (nanobind, numpy, pytest; scripts/build.sh configures
-# with this Python). Idempotent: packages already present are left alone.
+# package and its tests need (nanobind, numpy, pytest, torch, transformers;
+# scripts/build.sh configures with this Python). Idempotent: packages already present are left alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 NVDISASM_VERSION=13.5.37
-PYTHON_PKGS=(nanobind==2.4.0 numpy==2.4.6 pytest==9.2.0)
+# torch (PyPI's wheel, with its CUDA libraries: ~3 GB, cached by pip) and
+# transformers are for the PyTorch custom op and attn_implementation="attnc" tests.
+PYTHON_PKGS=(nanobind==2.4.0 numpy==2.4.6 pytest==9.2.0 torch==2.15.0 transformers==5.25.0)
 
 PKGS=(
   build-essential cmake ninja-build ccache python3 python3-venv python3-dev git

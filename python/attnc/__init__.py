@@ -7,9 +7,11 @@
 
 A spec is a dict, JSON text or a path (docs/spec.md). Tensors: q [B, H, Q_LEN, D],
 k and v [B, H_KV, KV_LEN, D(V)], any strides, the spec's dtype; out [B, H, Q_LEN, DV]
-and lse [B, H, Q_LEN] (float32) come back as numpy arrays. Bad specs raise SpecError
-(with file, line, col), refused calls CallError (a ValueError), with the messages of
-the command line. See docs/python.md.
+and lse [B, H, Q_LEN] (float32) come back as tensors of q's kind: PyTorch tensors on
+q's device (the call is the custom op torch.ops.attnc.attention, on the current CUDA
+stream), numpy arrays otherwise; `out=` and `lse=` write into given tensors instead.
+Bad specs raise SpecError (with file, line, col), refused calls CallError (a
+ValueError), with the messages of the command line. See docs/python.md.
 """
 import json
 import os
@@ -17,6 +19,15 @@ import tempfile
 
 from . import _attnc
 from ._attnc import CallError, SpecError
+
+try:  # PyTorch is optional: without it, kernels take numpy and DLPack tensors
+    import torch as _torch_module
+except ImportError:
+    _torch_module = None
+if _torch_module is not None:
+    from . import _torch
+else:
+    _torch = None
 
 __all__ = ["compile", "load", "Kernel", "SpecError", "CallError", "ALL_ATTENTION_FUNCTIONS"]
 
@@ -30,6 +41,8 @@ class Kernel:
 
     def __init__(self, native):
         self._native = native
+        if _torch is not None:
+            self._op_key = _torch.kernel_key(self)
 
     name = property(lambda self: self._native.name)
     target = property(lambda self: self._native.target)
@@ -40,13 +53,30 @@ class Kernel:
     scalars = property(lambda self: self._native.scalars, doc="name -> type of each scalar")
     buffers = property(lambda self: self._native.buffers, doc="names of the buffers")
 
-    def __call__(self, q, k, v, scalars=None, buffers=None):
-        """out, lse = kernel(q, k, v, scalars={...}, buffers={...})"""
-        return self._native._call(q, k, v, dict(scalars or {}), dict(buffers or {}))
+    def __call__(self, q, k, v, scalars=None, buffers=None, *, out=None, lse=None):
+        """out, lse = kernel(q, k, v, scalars={...}, buffers={...}): new tensors of q's
+        kind, or the given `out` and `lse` written in place."""
+        scalars = {} if scalars is None else dict(scalars)
+        buffers = {} if buffers is None else dict(buffers)
+        if out is not None or lse is not None:
+            if out is None or lse is None:
+                raise CallError("out= and lse= go together: pass both or neither")
+            self._native._call_into(q, k, v, out, lse, scalars, buffers, _stream_of(q))
+            return out, lse
+        if _torch is not None and isinstance(q, _torch_module.Tensor):
+            return _torch.call(self, q, k, v, scalars, buffers)
+        return self._native._call(q, k, v, scalars, buffers)
 
     def __repr__(self):
         return (f"attnc.Kernel({self.name!r}, target={self.target!r}, heads={self.heads}, "
                 f"head_dim={self.head_dim}, dtype={self.dtype!r})")
+
+
+def _stream_of(tensor):
+    """The current CUDA stream of a PyTorch CUDA tensor's device, else 0."""
+    if _torch is not None and isinstance(tensor, _torch_module.Tensor) and tensor.is_cuda:
+        return _torch_module.cuda.current_stream(tensor.device).cuda_stream
+    return 0
 
 
 def compile(spec, target="cpu"):

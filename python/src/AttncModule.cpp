@@ -91,10 +91,13 @@ void remember(const std::string &name, const std::optional<VariantDesc> &desc) {
   throw nb::python_error();
 }
 
+/// Any DLPack tensor: numpy's, PyTorch's (CPU or CUDA), or another producer's.
+/// Inputs are only read (a read-only numpy array is accepted); outputs are written.
 using AnyArray = nb::ndarray<nb::ro>;
+using OutputArray = nb::ndarray<>;
 
 /// The runtime dtype of a DLPack dtype, or an error naming `what`.
-DType dtypeOf(const AnyArray &a, const char *what) {
+template <typename Array> DType dtypeOf(const Array &a, const char *what) {
   nb::dlpack::dtype t = a.dtype();
   if (t.lanes == 1) {
     if (t == nb::dtype<float>())
@@ -113,13 +116,22 @@ DType dtypeOf(const AnyArray &a, const char *what) {
                  "int32 or int64");
 }
 
-/// A view of a CPU DLPack tensor (its strides kept).
-TensorView viewOf(const AnyArray &a, const char *what) {
-  if (a.device_type() != nb::device::cpu::value)
-    raiseCallError(std::string(what) + ": only CPU tensors are supported by this build of "
-                   "the Python package");
+/// A view of a DLPack tensor (its strides kept) in host memory or in CUDA device
+/// 0's memory (the device attnc's runtime uses).
+template <typename Array> TensorView viewOf(const Array &a, const char *what) {
   TensorView v;
-  v.data = const_cast<void *>(a.data());
+  if (a.device_type() == nb::device::cuda::value) {
+    if (a.device_id() != 0)
+      raiseCallError(std::string(what) + ": the tensor is on CUDA device " +
+                     std::to_string(a.device_id()) + "; attnc's runtime runs on device 0 "
+                     "(set CUDA_VISIBLE_DEVICES to choose which GPU that is)");
+    v.device = Device::Cuda;
+  } else if (a.device_type() != nb::device::cpu::value) {
+    raiseCallError(std::string(what) + ": the tensor is on an unsupported device (DLPack "
+                   "device type " + std::to_string(a.device_type()) + "); attnc takes CPU "
+                   "and CUDA tensors");
+  }
+  v.data = const_cast<void *>(static_cast<const void *>(a.data()));
   v.dtype = dtypeOf(a, what);
   for (size_t d = 0; d < a.ndim(); ++d) {
     v.shape.push_back(int64_t(a.shape(d)));
@@ -191,9 +203,10 @@ struct Kernel {
     return s;
   }
 
-  nb::tuple call(const AnyArray &q, const AnyArray &k, const AnyArray &v,
-                 const std::map<std::string, nb::object> &scalars,
-                 const std::map<std::string, AnyArray> &buffers) const {
+  /// The inputs of a call: q, k, v, the scalars and the buffers as views.
+  AttentionCall inputs(const AnyArray &q, const AnyArray &k, const AnyArray &v,
+                       const std::map<std::string, nb::object> &scalars,
+                       const std::map<std::string, AnyArray> &buffers) const {
     AttentionCall call;
     call.q = viewOf(q, "q");
     call.k = viewOf(k, "k");
@@ -203,20 +216,15 @@ struct Kernel {
       if (view->rank() != 4)
         raiseCallError(std::string(what) + ": expected 4 dimensions [B, H, LEN, D], got " +
                        view->shapeString());
-    // out [B, H, Q_LEN, DV] in the variant's dtype (q's for a built-in); the
-    // runtime checks everything else against the variant.
-    DType outType = desc ? desc->dtype : call.q.dtype;
-    if (outType == DType::BF16)
-      raiseCallError("'" + name + "' returns bfloat16, which numpy cannot hold: "
-                     "bfloat16 outputs need PyTorch tensors (not supported yet)");
     for (const auto &[scalar, value] : scalars)
       call.scalars[scalar] = scalarValue(scalar, value);
     for (const auto &[buffer, array] : buffers)
       call.buffers[buffer] = viewOf(array, ("buffer '" + buffer + "'").c_str());
-    std::vector<int64_t> qs = call.q.shape;
-    nb::ndarray<nb::numpy> out =
-        poisonedArray({qs[0], qs[1], qs[2], call.v.shape[3]}, outType, call.out);
-    nb::ndarray<nb::numpy> lse = poisonedArray({qs[0], qs[1], qs[2]}, DType::F32, call.lse);
+    return call;
+  }
+
+  /// Runs `call` without the GIL; CallError with the runtime's message if refused.
+  void run(AttentionCall &call) const {
     Status status;
     {
       nb::gil_scoped_release release;
@@ -224,7 +232,40 @@ struct Kernel {
     }
     if (!status)
       raiseCallError(status.message());
+  }
+
+  /// out, lse = kernel(q, k, v): new numpy outputs (host tensors only).
+  nb::tuple call(const AnyArray &q, const AnyArray &k, const AnyArray &v,
+                 const std::map<std::string, nb::object> &scalars,
+                 const std::map<std::string, AnyArray> &buffers) const {
+    AttentionCall call = inputs(q, k, v, scalars, buffers);
+    if (call.q.device != Device::Cpu)
+      raiseCallError("q: a CUDA tensor needs outputs on the GPU: pass PyTorch tensors, or "
+                     "CUDA tensors out= and lse= to write into");
+    // out [B, H, Q_LEN, DV] in the variant's dtype (q's for a built-in); the
+    // runtime checks everything else against the variant.
+    DType outType = desc ? desc->dtype : call.q.dtype;
+    if (outType == DType::BF16)
+      raiseCallError("'" + name + "' returns bfloat16, which numpy cannot hold: pass "
+                     "PyTorch tensors (or out= and lse= to write into)");
+    std::vector<int64_t> qs = call.q.shape;
+    nb::ndarray<nb::numpy> out =
+        poisonedArray({qs[0], qs[1], qs[2], call.v.shape[3]}, outType, call.out);
+    nb::ndarray<nb::numpy> lse = poisonedArray({qs[0], qs[1], qs[2]}, DType::F32, call.lse);
+    run(call);
     return nb::make_tuple(out, lse);
+  }
+
+  /// kernel(q, k, v) into the caller's out and lse (any DLPack tensors on the
+  /// inputs' device), on `stream` (a CUstream; 0: the runtime's own) for CUDA ones.
+  void callInto(const AnyArray &q, const AnyArray &k, const AnyArray &v,
+                const OutputArray &out, const OutputArray &lse, const std::map<std::string, nb::object> &scalars,
+                const std::map<std::string, AnyArray> &buffers, uintptr_t stream) const {
+    AttentionCall call = inputs(q, k, v, scalars, buffers);
+    call.out = viewOf(out, "out");
+    call.lse = viewOf(lse, "lse");
+    call.stream = reinterpret_cast<void *>(stream);
+    run(call);
   }
 };
 
@@ -359,7 +400,10 @@ NB_MODULE(_attnc, m) {
         return out;
       })
       .def("_call", &Kernel::call, nb::arg("q"), nb::arg("k"), nb::arg("v"),
-           nb::arg("scalars"), nb::arg("buffers"));
+           nb::arg("scalars"), nb::arg("buffers"))
+      .def("_call_into", &Kernel::callInto, nb::arg("q"), nb::arg("k"), nb::arg("v"),
+           nb::arg("out"), nb::arg("lse"), nb::arg("scalars"), nb::arg("buffers"),
+           nb::arg("stream"));
 
   m.def("_compile", [](const std::string &source, bool isText, const std::string &target) {
     Kernel k = compileSpec(source, isText, target);
