@@ -56,8 +56,8 @@ class Kernel:
     def __call__(self, q, k, v, scalars=None, buffers=None, *, out=None, lse=None):
         """out, lse = kernel(q, k, v, scalars={...}, buffers={...}): new tensors of q's
         kind, or the given `out` and `lse` written in place."""
-        scalars = {} if scalars is None else dict(scalars)
-        buffers = {} if buffers is None else dict(buffers)
+        scalars = {} if scalars is None else scalars if type(scalars) is dict else dict(scalars)
+        buffers = {} if buffers is None else buffers if type(buffers) is dict else dict(buffers)
         if out is not None or lse is not None:
             if out is None or lse is None:
                 raise CallError("out= and lse= go together: pass both or neither")

@@ -140,6 +140,41 @@ template <typename Array> TensorView viewOf(const Array &a, const char *what) {
   return v;
 }
 
+/// A tensor as PyTorch describes it without DLPack (whose export costs ~3 us a
+/// tensor from Python): data pointer, dtype name ("f32", ...), device index (-1:
+/// host memory), shape and strides in elements.
+using RawTensor = std::tuple<uintptr_t, std::string, int, std::vector<int64_t>,
+                             std::vector<int64_t>>;
+
+TensorView viewOf(const RawTensor &t, const char *what) {
+  const auto &[data, dtype, device, shape, strides] = t;
+  TensorView v;
+  if (!parseDType(dtype, v.dtype))
+    raiseCallError(std::string(what) + ": unsupported dtype " + dtype + "; expected float32, "
+                   "float16, bfloat16, int32 or int64");
+  if (device > 0)
+    raiseCallError(std::string(what) + ": the tensor is on CUDA device " +
+                   std::to_string(device) + "; attnc's runtime runs on device 0 "
+                   "(set CUDA_VISIBLE_DEVICES to choose which GPU that is)");
+  v.device = device < 0 ? Device::Cpu : Device::Cuda;
+  v.data = reinterpret_cast<void *>(data);
+  v.shape = shape;
+  v.strides = strides;
+  return v;
+}
+
+/// Fills a contiguous host f32/f16/bf16 tensor with NaN (others are left alone).
+void poisonHostTensor(const TensorView &t) {
+  if (t.device != Device::Cpu || t.strides != contiguousStrides(t.shape) || !t.data)
+    return;
+  int64_t n = t.numel();
+  if (t.dtype == DType::F32)
+    std::fill_n(static_cast<float *>(t.data), n, std::numeric_limits<float>::quiet_NaN());
+  else if (t.dtype == DType::F16 || t.dtype == DType::BF16)
+    std::fill_n(static_cast<uint16_t *>(t.data), n,
+                uint16_t(t.dtype == DType::F16 ? 0x7e00 : 0x7fc0));
+}
+
 /// A new C-contiguous numpy array of `shape` and `dtype`, every element NaN (so an
 /// element the kernel does not write shows).
 nb::ndarray<nb::numpy> poisonedArray(std::vector<int64_t> shape, DType dtype, TensorView &view) {
@@ -204,9 +239,10 @@ struct Kernel {
   }
 
   /// The inputs of a call: q, k, v, the scalars and the buffers as views.
-  AttentionCall inputs(const AnyArray &q, const AnyArray &k, const AnyArray &v,
+  template <typename Array>
+  AttentionCall inputs(const Array &q, const Array &k, const Array &v,
                        const std::map<std::string, nb::object> &scalars,
-                       const std::map<std::string, AnyArray> &buffers) const {
+                       const std::map<std::string, Array> &buffers) const {
     AttentionCall call;
     call.q = viewOf(q, "q");
     call.k = viewOf(k, "k");
@@ -264,6 +300,20 @@ struct Kernel {
     AttentionCall call = inputs(q, k, v, scalars, buffers);
     call.out = viewOf(out, "out");
     call.lse = viewOf(lse, "lse");
+    call.stream = reinterpret_cast<void *>(stream);
+    run(call);
+  }
+
+  /// callInto on PyTorch tensors described as RawTensors; host outputs are filled
+  /// with NaN first (so an element the kernel does not write shows).
+  void callRaw(const RawTensor &q, const RawTensor &k, const RawTensor &v, const RawTensor &out,
+               const RawTensor &lse, const std::map<std::string, nb::object> &scalars,
+               const std::map<std::string, RawTensor> &buffers, uintptr_t stream) const {
+    AttentionCall call = inputs(q, k, v, scalars, buffers);
+    call.out = viewOf(out, "out");
+    call.lse = viewOf(lse, "lse");
+    poisonHostTensor(call.out);
+    poisonHostTensor(call.lse);
     call.stream = reinterpret_cast<void *>(stream);
     run(call);
   }
@@ -402,6 +452,9 @@ NB_MODULE(_attnc, m) {
       .def("_call", &Kernel::call, nb::arg("q"), nb::arg("k"), nb::arg("v"),
            nb::arg("scalars"), nb::arg("buffers"))
       .def("_call_into", &Kernel::callInto, nb::arg("q"), nb::arg("k"), nb::arg("v"),
+           nb::arg("out"), nb::arg("lse"), nb::arg("scalars"), nb::arg("buffers"),
+           nb::arg("stream"))
+      .def("_call_raw", &Kernel::callRaw, nb::arg("q"), nb::arg("k"), nb::arg("v"),
            nb::arg("out"), nb::arg("lse"), nb::arg("scalars"), nb::arg("buffers"),
            nb::arg("stream"));
 
