@@ -53,18 +53,29 @@ class Kernel:
     scalars = property(lambda self: self._native.scalars, doc="name -> type of each scalar")
     buffers = property(lambda self: self._native.buffers, doc="names of the buffers")
 
-    def __call__(self, q, k, v, scalars=None, buffers=None, *, out=None, lse=None):
+    def __call__(self, q, k, v, scalars=None, buffers=None, *, out=None, lse=None,
+                 out_layout="BHLD"):
         """out, lse = kernel(q, k, v, scalars={...}, buffers={...}): new tensors of q's
-        kind, or the given `out` and `lse` written in place."""
+        kind, or the given `out` and `lse` written in place. out_layout="BLHD" returns
+        out as [B, Q_LEN, H, DV] (contiguous: the layout transformers' layers want)
+        with no copy."""
         scalars = {} if scalars is None else scalars if type(scalars) is dict else dict(scalars)
         buffers = {} if buffers is None else buffers if type(buffers) is dict else dict(buffers)
+        if out_layout not in ("BHLD", "BLHD"):
+            raise ValueError(f"out_layout is 'BHLD' or 'BLHD', not {out_layout!r}")
         if out is not None or lse is not None:
             if out is None or lse is None:
                 raise CallError("out= and lse= go together: pass both or neither")
+            if out_layout != "BHLD":
+                raise ValueError("out_layout applies to new outputs, not to out=")
             self._native._call_into(q, k, v, out, lse, scalars, buffers, _stream_of(q))
             return out, lse
         if _torch is not None and isinstance(q, _torch_module.Tensor):
-            return _torch.call(self, q, k, v, scalars, buffers)
+            out, lse = _torch.call(self, q, k, v, scalars, buffers, out_layout == "BLHD")
+            return (out.transpose(1, 2) if out_layout == "BLHD" else out), lse
+        if out_layout == "BLHD":
+            out, lse = self._native._call(q, k, v, scalars, buffers)
+            return out.transpose(0, 2, 1, 3).copy(), lse
         return self._native._call(q, k, v, scalars, buffers)
 
     def __repr__(self):

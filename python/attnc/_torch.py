@@ -48,7 +48,8 @@ def _output_shapes(q, v):
 def attention(kernel: str, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
               buffers: list[torch.Tensor], buffer_names: str,
               int_scalars: list[int], int_names: str,
-              float_scalars: list[float], float_names: str) -> tuple[torch.Tensor, torch.Tensor]:
+              float_scalars: list[float], float_names: str,
+              out_blhd: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """out, lse of the attnc kernel `kernel` (a key of _KERNELS) on q, k, v."""
     kern = _KERNELS.get(kernel)
     if kern is None:
@@ -56,15 +57,25 @@ def attention(kernel: str, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                         "named was garbage-collected)")
     scalars = dict(zip(_names(int_names), int_scalars))
     scalars.update(zip(_names(float_names), float_scalars))
-    return _run(kern, q, k, v, scalars, dict(zip(_names(buffer_names), buffers)))
+    return _run(kern, q, k, v, scalars, dict(zip(_names(buffer_names), buffers)), out_blhd)
 
 
-def _run(kern, q, k, v, scalars, buffers):
+def _new_outputs(q, v, out_blhd):
+    """Uninitialised out [B, H, Q_LEN, DV] (a transposed view of [B, Q_LEN, H, DV]
+    memory when out_blhd) and lse [B, H, Q_LEN] float32."""
+    out_shape, lse_shape = _output_shapes(q, v)
+    if out_blhd:
+        b, h, n, dv = out_shape
+        out = q.new_empty((b, n, h, dv)).transpose(1, 2)
+    else:
+        out = q.new_empty(out_shape)
+    return out, q.new_empty(lse_shape, dtype=torch.float32)
+
+
+def _run(kern, q, k, v, scalars, buffers, out_blhd=False):
     """The kernel on tensors: new outputs (NaN until written: the extension fills host
     ones) on q's device, on the current CUDA stream."""
-    out_shape, lse_shape = _output_shapes(q, v)
-    out = q.new_empty(out_shape)
-    lse = q.new_empty(lse_shape, dtype=torch.float32)
+    out, lse = _new_outputs(q, v, out_blhd)
     stream = 0
     if q.is_cuda:
         out.fill_(math.nan)
@@ -74,8 +85,8 @@ def _run(kern, q, k, v, scalars, buffers):
     device = q_raw[2]
     kern._native._call_raw(
         q_raw, _raw(k, "k"), _raw(v, "v"),
-        (out.data_ptr(), q_raw[1], device, out_shape, out.stride()),
-        (lse.data_ptr(), "f32", device, lse_shape, lse.stride()), scalars,
+        (out.data_ptr(), q_raw[1], device, out.shape, out.stride()),
+        (lse.data_ptr(), "f32", device, lse.shape, lse.stride()), scalars,
         {n: _raw(b, f"buffer '{n}'") for n, b in buffers.items()} if buffers else {}, stream)
     return out, lse
 
@@ -122,17 +133,16 @@ def _plain_eager_call(tensors):
 
 @attention.register_fake
 def _attention_fake(kernel, q, k, v, buffers, buffer_names, int_scalars, int_names,
-                    float_scalars, float_names):
-    out_shape, lse_shape = _output_shapes(q, v)
-    return q.new_empty(out_shape), q.new_empty(lse_shape, dtype=torch.float32)
+                    float_scalars, float_names, out_blhd=False):
+    return _new_outputs(q, v, out_blhd)
 
 
-def call(kernel, q, k, v, scalars, buffers):
+def call(kernel, q, k, v, scalars, buffers, out_blhd=False):
     """kernel(q, k, v, scalars, buffers) through the custom op; CallError for an
     argument the op's schema cannot carry (a tensor that is not PyTorch's, a scalar
     that is not an int or a float)."""
     if _plain_eager_call((q, k, v, *buffers.values())):
-        return _run(kernel, q, k, v, scalars, buffers)
+        return _run(kernel, q, k, v, scalars, buffers, out_blhd)
     for what, t in (("k", k), ("v", v), *((f"buffer '{n}'", b) for n, b in buffers.items())):
         if not isinstance(t, torch.Tensor):
             raise CallError(f"{what}: expected a torch.Tensor like q, got {type(t).__name__}")
@@ -150,4 +160,4 @@ def call(kernel, q, k, v, scalars, buffers):
             raise CallError(f"scalar '{name}': expected an int or a float")
     return torch.ops.attnc.attention(kernel._op_key, q, k, v, list(buffers.values()),
                                      ",".join(buffers.keys()), int_values, ",".join(int_names),
-                                     float_values, ",".join(float_names))
+                                     float_values, ",".join(float_names), out_blhd)

@@ -216,8 +216,9 @@ def attention_forward(module, query, key, value, attention_mask, dropout=0.0, sc
         buffers["attnc_keep"] = mask.dense
     if bias is not None:
         buffers["attnc_bias"] = bias
-    out, _ = kernel(query, key, value, scalars={"q_start": mask.q_start}, buffers=buffers)
-    return out.transpose(1, 2).contiguous(), None
+    out, _ = kernel(query, key, value, scalars={"q_start": mask.q_start}, buffers=buffers,
+                    out_layout="BLHD")
+    return out, None
 
 
 _USER_FIELDS = {"score_mod", "mask_mod", "constants"}

@@ -133,3 +133,28 @@ def test_bad_calls_raise_call_error(causal_softcap, call, message):
     with pytest.raises(attnc.CallError) as e:
         call(causal_softcap, q, k, v)
     assert message in str(e.value)
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_out_layout_blhd_is_the_transposed_output_without_a_copy(causal_softcap, compiled):
+    torch._dynamo.reset()
+
+    def layer(q, k, v):
+        return causal_softcap(q, k, v, scalars={"offset": 5}, out_layout="BLHD")
+
+    fn = torch.compile(layer, fullgraph=True, backend="aot_eager") if compiled else layer
+    q, k, v = torch.randn(2, 4, 21, 24), torch.randn(2, 2, 26, 24), torch.randn(2, 2, 26, 24)
+    out, lse = fn(q, k, v)
+    assert out.shape == (2, 21, 4, 24) and out.is_contiguous()
+    want, want_lse = causal_softcap_reference(q, k, v, 5)
+    assert rel_err(out, want.transpose(1, 2)) < 1e-5
+    assert rel_err(lse, want_lse) < 1e-5
+
+
+def test_out_layout_blhd_on_numpy(causal_softcap):
+    q, k, v = (np.random.default_rng().standard_normal(s, dtype=np.float32)
+               for s in ((1, 4, 7, 24), (1, 2, 9, 24), (1, 2, 9, 24)))
+    out, _ = causal_softcap(q, k, v, scalars={"offset": 2}, out_layout="BLHD")
+    want, _ = causal_softcap_reference(*(torch.from_numpy(x) for x in (q, k, v)), 2)
+    assert out.shape == (1, 7, 4, 24) and out.flags.c_contiguous
+    assert rel_err(torch.from_numpy(out), want.transpose(1, 2)) < 1e-5
