@@ -77,6 +77,27 @@ if ! ATTNC_TEST_LIBRARY=$cpulib PYTHONPATH=$RT/python "$BUILD/venv/bin/python" -
 fi
 echo "check-deploy: the runtime-only Python package runs the library's kernels ($(tail -1 "$RT.python.log"))"
 
+# The same package as `pip install .` builds it (pyproject.toml, scikit-build-core),
+# forced to the runtime-only configuration, installed into a folder and tested there.
+pip_target=$PWD/$BUILD/pip-runtime-only
+pip_launcher=()
+command -v ccache >/dev/null && pip_launcher=(-C cmake.define.CMAKE_CXX_COMPILER_LAUNCHER=ccache)
+rm -rf "$pip_target"
+if ! "$BUILD/venv/bin/pip" install --no-build-isolation --no-deps --target "$pip_target" \
+    -C cmake.define.ATTNC_RUNTIME_ONLY=ON -C build-dir="$PWD/$BUILD/pip-build" \
+    -C cmake.args=-GNinja "${pip_launcher[@]}" . >"$RT.pip.log" 2>&1; then
+  tail -40 "$RT.pip.log" >&2
+  echo "check-deploy: pip install . (runtime-only) failed" >&2
+  exit 1
+fi
+if ! ATTNC_TEST_LIBRARY=$cpulib PYTHONPATH=$pip_target "$BUILD/venv/bin/python" -m pytest -q \
+    -p no:cacheprovider test/python/runtime_only/check_runtime_only.py >"$RT.pip-test.log" 2>&1; then
+  cat "$RT.pip-test.log" >&2
+  echo "check-deploy: the pip-installed runtime-only package failed its tests" >&2
+  exit 1
+fi
+echo "check-deploy: pip install . (runtime-only) builds a package that runs the library's kernels ($(tail -1 "$RT.pip-test.log"))"
+
 # Installed, and used by an outside CMake project through find_package(attnc).
 prefix=$PWD/$BUILD/install-prefix
 rm -rf "$prefix" "$BUILD/install-consumer"

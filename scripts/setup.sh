@@ -10,7 +10,8 @@ BUILD=${BUILD:-build}
 NVDISASM_VERSION=13.5.37
 # torch (PyPI's wheel, with its CUDA libraries: ~3 GB, cached by pip) and
 # transformers are for the PyTorch custom op and attn_implementation="attnc" tests.
-PYTHON_PKGS=(nanobind==2.4.0 numpy==2.4.6 pytest==9.2.0 torch==2.15.0 transformers==5.25.0)
+PYTHON_PKGS=(nanobind==2.4.0 scikit-build-core==1.1.2 numpy==2.4.6 pytest==9.2.0
+             torch==2.15.0 transformers==5.25.0)
 
 PKGS=(
   build-essential cmake ninja-build ccache python3 python3-venv python3-dev git

@@ -1,6 +1,7 @@
 """examples/python runs as docs/python.md shows (each example checks itself or
 prints what a test can check)."""
 import os
+import re
 import subprocess
 import sys
 
@@ -31,3 +32,18 @@ def test_load_library(tmp_path):
     # Row 300 sees every key without a mask, 301 with causal, 256 with the window.
     assert set(rows) == {"eager", "causal", "sliding_window"}
     assert len(set(rows.values())) == 3
+
+
+def test_flex_on_torch():
+    out = run(os.path.join(EXAMPLES, "flex_on_torch.py"))
+    errors = re.search(r"out ([0-9.e+-]+), lse ([0-9.e+-]+)", out)
+    assert errors, out
+    assert float(errors.group(1)) < 1e-2 and float(errors.group(2)) < 1e-5
+    assert float(re.search(r"max difference from eager ([0-9.e+-]+)", out).group(1)) < 1e-4
+
+
+def test_transformers_model():
+    out = run(os.path.join(EXAMPLES, "transformers_model.py"))
+    assert float(re.search(r"max relative difference ([0-9.e+-]+)", out).group(1)) < 1e-5
+    assert "same tokens as sdpa: True" in out
+    assert "attnc_window" in out

@@ -31,3 +31,16 @@ def test_library_kernels_run():
     want, want_lse = reference(q, k, v, causal.scale, mask=lambda qi, ki: qi >= ki)
     assert rel_err(out, want) < 1e-5 and rel_err(lse, want_lse) < 1e-5
     assert "causal" in attnc.ALL_ATTENTION_FUNCTIONS
+
+
+def test_library_kernels_on_torch_tensors():
+    torch = pytest.importorskip("torch")
+    causal = attnc.load(os.environ["ATTNC_TEST_LIBRARY"])["causal"]
+    hq, hkv = causal.heads
+    q = torch.randn(1, 41, hq, 64).transpose(1, 2)
+    k, v = torch.randn(1, hkv, 60, 64), torch.randn(1, hkv, 60, 64)
+    out, lse = causal(q, k, v)
+    assert isinstance(out, torch.Tensor) and out.shape == (1, hq, 41, 64)
+    want, want_lse = reference(q.numpy(), k.numpy(), v.numpy(), causal.scale,
+                               mask=lambda qi, ki: qi >= ki)
+    assert rel_err(out.numpy(), want) < 1e-5 and rel_err(lse.numpy(), want_lse) < 1e-5
