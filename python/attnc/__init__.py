@@ -134,11 +134,18 @@ class _Registry:
         return Kernel(_attnc._lookup(name))
 
     def register(self, name, kernel):
-        """Registers `kernel` (an attnc.Kernel) under `name` too."""
-        if not isinstance(kernel, Kernel):
-            raise TypeError("ALL_ATTENTION_FUNCTIONS.register takes an attnc.Kernel "
-                            f"(Python callables are not supported yet), not {type(kernel).__name__}")
-        _attnc._register(name, kernel._native)
+        """Registers `kernel` under `name`: an attnc.Kernel, or a Python callable
+        `fn(q, k, v, scalars, buffers) -> (out, lse)` that C++ callers of the registry
+        (and Python ones) then call with numpy views of host tensors (no bfloat16);
+        its outputs are copied into the caller's, and an exception it raises becomes
+        the call's error."""
+        if isinstance(kernel, Kernel):
+            _attnc._register(name, kernel._native)
+        elif callable(kernel):
+            _attnc._register_callable(name, kernel)
+        else:
+            raise TypeError("ALL_ATTENTION_FUNCTIONS.register takes an attnc.Kernel or a "
+                            f"callable, not {type(kernel).__name__}")
 
     def __iter__(self):
         return iter(self.keys())

@@ -319,6 +319,79 @@ struct Kernel {
   }
 };
 
+/// A numpy array viewing a host tensor in place (no copy; valid during the call).
+nb::object numpyView(const TensorView &t, const std::string &what) {
+  if (t.device != Device::Cpu)
+    throw std::invalid_argument(what + " is in GPU memory; Python attention functions "
+                                "take host tensors");
+  if (t.dtype == DType::BF16)
+    throw std::invalid_argument(what + " is bfloat16, which numpy cannot hold");
+  nb::dlpack::dtype type = t.dtype == DType::F32   ? nb::dtype<float>()
+                           : t.dtype == DType::F16 ? nb::dlpack::dtype{uint8_t(nb::dlpack::dtype_code::Float), 16, 1}
+                           : t.dtype == DType::I32 ? nb::dtype<int32_t>()
+                                                   : nb::dtype<int64_t>();
+  std::vector<size_t> shape(t.shape.begin(), t.shape.end());
+  return nb::cast(nb::ndarray<nb::numpy>(t.data, shape.size(), shape.data(), nb::handle(),
+                                         t.strides.data(), type));
+}
+
+/// Copies a result the Python function returned (anything numpy.asarray takes) into
+/// `dest`, element by element (any strides; the shapes must agree).
+void copyResult(const nb::handle &result, const TensorView &dest, const std::string &what) {
+  // As float32 (the output types' common ground: f16 outputs are rounded from it).
+  nb::object asFloat;
+  try {
+    asFloat = nb::module_::import_("numpy").attr("asarray")(result, "float32");
+  } catch (nb::python_error &) {
+    throw std::invalid_argument(what + " is not an array of numbers");
+  }
+  AnyArray array;
+  if (!nb::try_cast(asFloat, array))
+    throw std::invalid_argument(what + " is not an array");
+  TensorView src = viewOf(array, what.c_str());
+  if (src.device != Device::Cpu || src.shape != dest.shape)
+    throw std::invalid_argument(what + " must be a host array of shape " + dest.shapeString() +
+                                ", got " + src.shapeString());
+  std::vector<int64_t> index(dest.shape.size(), 0);
+  if (dest.numel() > 0)
+    do
+      dest.set(index.data(), src.get(index.data()));
+    while (nextIndex(index, dest.shape));
+}
+
+/// An attention function that calls the Python callable `fn(q, k, v, scalars,
+/// buffers) -> (out, lse)` with numpy views of host tensors, for the registry. The
+/// callable is kept for the process's life (the registry's lifetime: it is never
+/// released, so no reference is dropped after the interpreter is gone).
+AttentionFunction pythonFunction(const std::string &name, nb::object fn) {
+  auto *callable = new nb::object(std::move(fn));
+  return [name, callable](const AttentionCall &call) -> Status {
+    nb::gil_scoped_acquire gil;
+    try {
+      nb::dict scalars, buffers;
+      for (const auto &[scalar, value] : call.scalars)
+        scalars[scalar.c_str()] = value.type == DType::F32 ? nb::cast(value.f) : nb::cast(value.i);
+      for (const auto &[buffer, view] : call.buffers)
+        buffers[buffer.c_str()] = numpyView(view, "buffer '" + buffer + "'");
+      nb::object result = (*callable)(numpyView(call.q, "q"), numpyView(call.k, "k"),
+                                      numpyView(call.v, "v"), scalars, buffers);
+      nb::tuple pair;
+      if (!nb::try_cast(result, pair) || pair.size() != 2)
+        throw std::invalid_argument("it must return (out, lse)");
+      copyResult(pair[0], call.out, "out");
+      copyResult(pair[1], call.lse, "lse");
+      return Status::ok();
+    } catch (nb::python_error &e) {
+      std::string message = e.what();
+      e.restore();
+      PyErr_Clear();
+      return Status::error("Python attention function '" + name + "' raised " + message);
+    } catch (std::exception &e) {
+      return Status::error("Python attention function '" + name + "': " + e.what());
+    }
+  };
+}
+
 #ifndef ATTNC_PYTHON_RUNTIME_ONLY
 Target parseTarget(const std::string &target) {
   if (target == "cpu")
@@ -474,6 +547,11 @@ NB_MODULE(_attnc, m) {
     ALL_ATTENTION_FUNCTIONS.registerFunction(name, kernel.fn, kernel.device);
     remember(name, kernel.desc);
   }, nb::arg("name"), nb::arg("kernel"));
+  m.def("_register_callable", [](const std::string &name, nb::object fn) {
+    ALL_ATTENTION_FUNCTIONS.registerFunction(name, pythonFunction(name, std::move(fn)),
+                                             Device::Cpu);
+    remember(name, std::nullopt);
+  }, nb::arg("name"), nb::arg("fn"));
   m.def("_registered", [] { return ALL_ATTENTION_FUNCTIONS.keys(); });
   m.def("_contains", [](const std::string &name) { return ALL_ATTENTION_FUNCTIONS.contains(name); });
 }

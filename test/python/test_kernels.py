@@ -210,7 +210,7 @@ def test_registry_lookup_and_register():
     with pytest.raises(KeyError, match="py_alias"):
         attnc.ALL_ATTENTION_FUNCTIONS["nope"]
     with pytest.raises(TypeError):
-        attnc.ALL_ATTENTION_FUNCTIONS.register("py_fn", lambda q, k, v: None)
+        attnc.ALL_ATTENTION_FUNCTIONS.register("py_fn", 42)
 
 
 def test_concurrent_calls_from_threads():
@@ -227,3 +227,33 @@ def test_concurrent_calls_from_threads():
     for (q, k, v), (out, lse) in zip(inputs, results):
         want, want_lse = reference(q, k, v, 32 ** -0.5, mask=lambda qi, ki: qi >= ki)
         assert rel_err(out, want) < 1e-5 and rel_err(lse, want_lse) < 1e-5
+
+
+def test_python_callable_in_the_registry():
+    seen = {}
+
+    def doubled_scores(q, k, v, scalars, buffers):
+        seen.update(scalars=scalars, buffers=sorted(buffers), q_shape=q.shape)
+        return reference(q, k, v, 2.0 * q.shape[-1] ** -0.5)
+
+    attnc.ALL_ATTENTION_FUNCTIONS.register("py_doubled", doubled_scores)
+    assert "py_doubled" in attnc.ALL_ATTENTION_FUNCTIONS
+    rng = np.random.default_rng()
+    q, k, v = rand(rng, 2, 3, 11, 8), rand(rng, 2, 3, 14, 8), rand(rng, 2, 3, 14, 8)
+    out, lse = attnc.ALL_ATTENTION_FUNCTIONS["py_doubled"](q, k, v, scalars={"t": 3})
+    want, want_lse = reference(q, k, v, 2.0 * 8 ** -0.5)
+    assert rel_err(out, want) < 1e-6 and rel_err(lse, want_lse) < 1e-6
+    assert seen == {"scalars": {"t": 3}, "buffers": [], "q_shape": (2, 3, 11, 8)}
+
+
+@pytest.mark.parametrize("fn, message", [
+    (lambda q, k, v, s, b: 1 / 0, "Python attention function 'py_bad' raised"),
+    (lambda q, k, v, s, b: None, "it must return (out, lse)"),
+    (lambda q, k, v, s, b: (q[:, :, :1], q[..., 0]), "out must be a host array of shape"),
+])
+def test_python_callable_errors_become_call_errors(fn, message):
+    attnc.ALL_ATTENTION_FUNCTIONS.register("py_bad", fn)
+    q = rand(np.random.default_rng(), 1, 1, 4, 8)
+    with pytest.raises(attnc.CallError) as e:
+        attnc.ALL_ATTENTION_FUNCTIONS["py_bad"](q, q, q)
+    assert message in str(e.value)
