@@ -8,8 +8,9 @@ Builds a randomly initialised LlamaForCausalLM from a config (no download: hidde
 512, 8 query heads and 2 key/value heads of head_dim 64, 4 layers), runs one
 warm-up forward per implementation (attnc compiles its variant there), then times
 REPS forwards of B x TOKENS tokens each (no_grad, causal, prefill) and prints the
-median, the attention's share is what differs between the rows. The logits of
-"attnc" are checked against "sdpa"'s first.
+median forward and the median time spent inside the attention functions of its
+layers (the part that differs between the rows). The logits of "attnc" are checked
+against "sdpa"'s first.
 """
 import argparse
 import statistics
@@ -18,6 +19,8 @@ import time
 
 import torch
 import transformers
+from transformers import AttentionInterface
+from transformers.models.llama import modeling_llama
 
 import attnc.transformers  # noqa: F401  (registers "attnc")
 
@@ -41,6 +44,20 @@ def main():
     model = transformers.LlamaForCausalLM(config).to(DTYPES[args.dtype]).eval()
     ids = torch.randint(0, config.vocab_size, (args.batch, args.tokens))
 
+    attention_seconds = []
+
+    def timed(fn):
+        def attention(*args, **kwargs):
+            t = time.perf_counter()
+            result = fn(*args, **kwargs)
+            attention_seconds.append(time.perf_counter() - t)
+            return result
+        return attention
+
+    for impl in ("attnc", "sdpa"):
+        AttentionInterface._global_mapping[impl] = timed(AttentionInterface._global_mapping[impl])
+    modeling_llama.eager_attention_forward = timed(modeling_llama.eager_attention_forward)
+
     def forward(impl):
         model.set_attn_implementation(impl)
         with torch.no_grad():
@@ -56,17 +73,22 @@ def main():
     rows = []
     for impl in args.impls.split(","):
         forward(impl)  # warm-up
-        times = []
+        times, attention = [], []
         for _ in range(args.reps):
+            attention_seconds.clear()
             t = time.perf_counter()
             forward(impl)
             times.append(time.perf_counter() - t)
-        rows.append((impl, statistics.median(times) * 1e3, min(times) * 1e3))
-    base = dict((r[0], r[1]) for r in rows).get("sdpa")
-    print(f"{'implementation':16s} {'median ms':>10s} {'min ms':>10s} {'vs sdpa':>8s}")
-    for impl, med, best in rows:
-        ratio = f"{med / base:.2f}x" if base else ""
-        print(f"{impl:16s} {med:10.1f} {best:10.1f} {ratio:>8s}")
+            attention.append(sum(attention_seconds))
+        rows.append((impl, statistics.median(times) * 1e3, min(times) * 1e3,
+                     statistics.median(attention) * 1e3))
+    base = {r[0]: r for r in rows}.get("sdpa")
+    print(f"{'implementation':16s} {'forward ms':>10s} {'min ms':>8s} {'vs sdpa':>8s} "
+          f"{'attention ms':>13s} {'vs sdpa':>8s}")
+    for impl, med, best, attn in rows:
+        ratio = f"{med / base[1]:.2f}x" if base else ""
+        attn_ratio = f"{attn / base[3]:.2f}x" if base else ""
+        print(f"{impl:16s} {med:10.1f} {best:8.1f} {ratio:>8s} {attn:13.1f} {attn_ratio:>8s}")
     return 0 if err < (1e-4 if args.dtype == "f32" else 5e-2) else 1
 
 
