@@ -38,8 +38,8 @@ std::optional<int64_t> symbolicDimFromName(llvm::StringRef name) {
 
 } // namespace attnc::attn
 
-// #attn.buffer<ELEMENT-TYPE, [DIM, ...]> where DIM is a positive integer or a symbolic
-// dimension name.
+// #attn.buffer<ELEMENT-TYPE, [DIM, ...] (, requires_grad)?> where DIM is a positive
+// integer or a symbolic dimension name.
 Attribute BufferDeclAttr::parse(AsmParser &parser, Type) {
   Type elementType;
   SmallVector<int64_t> shape;
@@ -71,10 +71,18 @@ Attribute BufferDeclAttr::parse(AsmParser &parser, Type) {
     shape.push_back(*code);
     return success();
   };
-  if (parser.parseCommaSeparatedList(AsmParser::Delimiter::Square, parseDim) ||
-      parser.parseGreater())
+  if (parser.parseCommaSeparatedList(AsmParser::Delimiter::Square, parseDim))
     return {};
-  return parser.getChecked<BufferDeclAttr>(parser.getContext(), elementType, shape);
+  bool requiresGrad = false;
+  if (succeeded(parser.parseOptionalComma())) {
+    if (parser.parseKeyword("requires_grad"))
+      return {};
+    requiresGrad = true;
+  }
+  if (parser.parseGreater())
+    return {};
+  return parser.getChecked<BufferDeclAttr>(parser.getContext(), elementType, shape,
+                                           requiresGrad);
 }
 
 void BufferDeclAttr::print(AsmPrinter &printer) const {
@@ -85,18 +93,23 @@ void BufferDeclAttr::print(AsmPrinter &printer) const {
     else
       printer << dim;
   });
-  printer << "]>";
+  printer << "]";
+  if (getRequiresGrad())
+    printer << ", requires_grad";
+  printer << ">";
 }
 
 LogicalResult
 BufferDeclAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                       Type elementType, ArrayRef<int64_t> shape) {
+                       Type elementType, ArrayRef<int64_t> shape, bool requiresGrad) {
   if (!elementType.isF32() && !elementType.isSignlessInteger(32) &&
       !elementType.isSignlessInteger(64))
     return emitError() << "buffer element type must be f32, i32 or i64, got "
                        << elementType;
   if (shape.empty())
     return emitError() << "buffer must have at least one dimension";
+  if (requiresGrad && !elementType.isF32())
+    return emitError() << "only f32 buffers can require gradients, got " << elementType;
   for (int64_t dim : shape)
     if (dim == 0 || (dim < 0 && !isSymbolicDim(dim)))
       return emitError() << "buffer dimension must be positive or symbolic, got "

@@ -2,7 +2,8 @@
 //
 // `#attn.buffer<f32, [H, 64]>` declares a run-time buffer: its element type and shape.
 // A dimension is either a positive integer or one of the symbolic sizes B, H, H_KV,
-// Q_LEN, KV_LEN, which are bound when the kernel runs.
+// Q_LEN, KV_LEN, which are bound when the kernel runs. `requires_grad` (f32 only)
+// asks the backward pass for the buffer's gradient.
 //
 //===----------------------------------------------------------------------===//
 
@@ -19,14 +20,18 @@ def Attn_BufferDeclAttr : Attn_Attr<"BufferDecl", "buffer"> {
     `H_KV`, `Q_LEN`, `KV_LEN`) bound at run time from the q/k/v shapes. Symbolic sizes
     are stored as the negative codes of `attnc::attn::SymbolicDim`.
 
+    A trailing `requires_grad` (f32 buffers only) marks a learnable buffer: the
+    backward pass computes its gradient (`attn.buffer_grad` in `score_mod_vjp`).
+
     Example:
 
     ```mlir
-    buffers {slopes = #attn.buffer<f32, [H]>, bias = #attn.buffer<f32, [H, 32]>}
+    buffers {slopes = #attn.buffer<f32, [H]>, bias = #attn.buffer<f32, [H, 32], requires_grad>}
     ```
   }];
   let parameters = (ins "::mlir::Type":$elementType,
-                        ArrayRefParameter<"int64_t", "dimensions">:$shape);
+                        ArrayRefParameter<"int64_t", "dimensions">:$shape,
+                        "bool":$requiresGrad);
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{

@@ -64,6 +64,11 @@ static Value getYieldedValue(Region &region) {
   return {};
 }
 
+bool VariantOp::bufferRequiresGrad(StringRef name) {
+  BufferDeclAttr decl = getBufferDecl(name);
+  return decl && decl.getRequiresGrad();
+}
+
 Value VariantOp::getScoreModResult() { return getYieldedValue(getScoreMod()); }
 Value VariantOp::getMaskModResult() { return getYieldedValue(getMaskMod()); }
 
@@ -74,13 +79,15 @@ void VariantOp::getAsmBlockArgumentNames(Region &region,
     return;
   Block &block = region.front();
   unsigned first = 0;
-  if (&region == &getScoreMod()) {
+  if (&region == &getScoreMod() || &region == &getScoreModVjp()) {
     if (block.getNumArguments() > 0)
       setNameFn(block.getArgument(0), "score");
     first = 1;
   }
   for (unsigned i = first, e = block.getNumArguments(); i < e && i - first < 6; ++i)
     setNameFn(block.getArgument(i), kNames[i - first]);
+  if (&region == &getScoreModVjp() && block.getNumArguments() == kNumScoreModVjpArgs)
+    setNameFn(block.getArgument(kNumScoreModVjpArgs - 1), "dout");
 }
 
 LogicalResult VariantOp::verify() {
@@ -137,20 +144,24 @@ LogicalResult VariantOp::verify() {
 }
 
 /// Checks a modifier region: its block arguments (an optional leading f32 score,
-/// then six i64 indices) and the type its terminator yields.
+/// then six i64 indices, then for the VJP an f32 dout) and the type its terminator
+/// yields.
 static LogicalResult verifyModifierRegion(VariantOp op, Region &region,
                                           StringRef regionName, bool hasScore,
-                                          Type resultType) {
+                                          Type resultType, bool isVjp = false) {
   Block &block = region.front();
-  unsigned expected = hasScore ? VariantOp::kNumScoreModArgs
-                               : VariantOp::kNumMaskModArgs;
+  unsigned expected = isVjp      ? VariantOp::kNumScoreModVjpArgs
+                      : hasScore ? VariantOp::kNumScoreModArgs
+                                 : VariantOp::kNumMaskModArgs;
   StringRef signature =
-      hasScore ? "(score: f32, b, h, q_idx, kv_idx, q_len, kv_len: i64)"
-               : "(b, h, q_idx, kv_idx, q_len, kv_len: i64)";
+      isVjp      ? "(score: f32, b, h, q_idx, kv_idx, q_len, kv_len: i64, dout: f32)"
+      : hasScore ? "(score: f32, b, h, q_idx, kv_idx, q_len, kv_len: i64)"
+                 : "(b, h, q_idx, kv_idx, q_len, kv_len: i64)";
   bool ok = block.getNumArguments() == expected;
   for (unsigned i = 0; ok && i < expected; ++i) {
-    Type want = (hasScore && i == 0) ? Type(Float32Type::get(op.getContext()))
-                                     : Type(IntegerType::get(op.getContext(), 64));
+    bool isFloat = (hasScore && i == 0) || (isVjp && i + 1 == expected);
+    Type want = isFloat ? Type(Float32Type::get(op.getContext()))
+                        : Type(IntegerType::get(op.getContext(), 64));
     ok = block.getArgument(i).getType() == want;
   }
   if (!ok)
@@ -172,8 +183,13 @@ LogicalResult VariantOp::verifyRegions() {
   if (failed(verifyModifierRegion(*this, getScoreMod(), "score_mod",
                                   /*hasScore=*/true, builder.getF32Type())))
     return failure();
-  return verifyModifierRegion(*this, getMaskMod(), "mask_mod",
-                              /*hasScore=*/false, builder.getI1Type());
+  if (failed(verifyModifierRegion(*this, getMaskMod(), "mask_mod",
+                                  /*hasScore=*/false, builder.getI1Type())))
+    return failure();
+  if (getScoreModVjp().empty())
+    return success();
+  return verifyModifierRegion(*this, getScoreModVjp(), "score_mod_vjp",
+                              /*hasScore=*/true, builder.getF32Type(), /*isVjp=*/true);
 }
 
 //===----------------------------------------------------------------------===//
@@ -213,6 +229,25 @@ LogicalResult BufferLoadOp::verify() {
     return emitOpError("buffer '")
            << getBuffer() << "' holds " << decl.getElementType()
            << " but is read as " << getType();
+  return success();
+}
+
+LogicalResult BufferGradOp::verify() {
+  auto variant = (*this)->getParentOfType<VariantOp>();
+  Region *region = variant ? (*this)->getParentRegion() : nullptr;
+  while (region && region->getParentOp() != variant.getOperation())
+    region = region->getParentOp()->getParentRegion();
+  if (!variant || region != &variant.getScoreModVjp())
+    return emitOpError("must be nested in an attn.variant's score_mod_vjp region");
+  BufferDeclAttr decl = variant.getBufferDecl(getBuffer());
+  if (!decl)
+    return emitOpError("names undeclared buffer '") << getBuffer() << "'";
+  if (!decl.getRequiresGrad())
+    return emitOpError("buffer '") << getBuffer() << "' is not declared requires_grad";
+  if (decl.getRank() != getIndices().size())
+    return emitOpError("buffer '")
+           << getBuffer() << "' has " << decl.getRank()
+           << " dimension(s) but is indexed with " << getIndices().size();
   return success();
 }
 

@@ -43,6 +43,12 @@ def Attn_VariantOp : Attn_Op<"variant", [
       modified score (`f32`).
     - `mask_mod`: one block with arguments `(%b, %h, %q_idx, %kv_idx, %q_len,
       %kv_len: i64)`, yielding `i1` (true: the pair takes part).
+    - `score_mod_vjp` (optional; `attn-differentiate-score-mod` adds it for the
+      backward pass): one block with score_mod's arguments and `%dout: f32`, the
+      gradient of the loss with respect to the modified score. It yields the
+      gradient with respect to `score` (`dout * d score_mod / d score`) and adds
+      `dout * d score_mod / d x` to the gradient of each `requires_grad` buffer
+      element `x` that score_mod reads (`attn.buffer_grad`).
 
     Example (ALiBi with a causal mask):
 
@@ -74,19 +80,22 @@ def Attn_VariantOp : Attn_Op<"variant", [
                        OptionalAttr<DictionaryAttr>:$constants,
                        OptionalAttr<DictionaryAttr>:$scalars,
                        OptionalAttr<DictionaryAttr>:$buffers);
-  let regions = (region SizedRegion<1>:$score_mod, SizedRegion<1>:$mask_mod);
+  let regions = (region SizedRegion<1>:$score_mod, SizedRegion<1>:$mask_mod,
+                        MaxSizedRegion<1>:$score_mod_vjp);
   let assemblyFormat = [{
     $sym_name `heads` `(` $heads_q `,` $heads_kv `)`
     `head_dim` `(` $head_dim `,` $head_dim_v `)`
     `dtype` `(` $dtype `)` `scale` `(` $scale `)`
     (`constants` $constants^)? (`scalars` $scalars^)? (`buffers` $buffers^)?
     attr-dict-with-keyword `score_mod` $score_mod `mask_mod` $mask_mod
+    (`score_mod_vjp` $score_mod_vjp^)?
   }];
   let hasVerifier = 1;
   let hasRegionVerifier = 1;
   let extraClassDeclaration = [{
     /// Number of block arguments of each region and their meaning.
     static constexpr unsigned kNumScoreModArgs = 7;
+    static constexpr unsigned kNumScoreModVjpArgs = 8;
     static constexpr unsigned kNumMaskModArgs = 6;
     /// The declared type of scalar `name`, or null.
     ::mlir::Type getScalarType(::llvm::StringRef name);
@@ -95,6 +104,8 @@ def Attn_VariantOp : Attn_Op<"variant", [
     /// The value yielded by a region (its terminator's operand).
     ::mlir::Value getScoreModResult();
     ::mlir::Value getMaskModResult();
+    /// Whether the buffer `name` is declared with requires_grad.
+    bool bufferRequiresGrad(::llvm::StringRef name);
   }];
 }
 
@@ -161,6 +172,27 @@ def Attn_BufferLoadOp : Attn_Op<"buffer_load", [NoMemoryEffect]> {
   let arguments = (ins StrAttr:$buffer, Variadic<I64>:$indices);
   let results = (outs AnyTypeOf<[F32, I32, I64]>:$result);
   let assemblyFormat = "$buffer `[` $indices `]` attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// attn.buffer_grad
+//===----------------------------------------------------------------------===//
+
+def Attn_BufferGradOp : Attn_Op<"buffer_grad", [MemoryEffects<[MemWrite]>]> {
+  let summary = "Adds to one element of a requires_grad buffer's gradient";
+  let description = [{
+    Only in a variant's `score_mod_vjp` region: adds `value` to element `[i, j, ...]`
+    of the gradient of the buffer `name`, which must be declared `requires_grad`.
+    Backward kernels sum these contributions over every (query, key) pair that
+    takes part, deterministically.
+
+    ```mlir
+    attn.buffer_grad "bias"[%h, %d], %g : f32
+    ```
+  }];
+  let arguments = (ins StrAttr:$buffer, Variadic<I64>:$indices, F32:$value);
+  let assemblyFormat = "$buffer `[` $indices `]` `,` $value attr-dict `:` type($value)";
   let hasVerifier = 1;
 }
 

@@ -1,11 +1,12 @@
 //===- ExprReference.cpp - score_mod/mask_mod for the float64 reference ----===//
 #include "compiler/frontend/ExprReference.h"
+#include "compiler/frontend/ExprDerivative.h"
 #include "compiler/frontend/ExprEval.h"
 #include "compiler/frontend/ExprParser.h"
 
-namespace attnc::frontend {
+#include <set>
 
-namespace {
+namespace attnc::frontend {
 
 /// The evaluation context of pair (b, h, i, j) of `call`: its indices and lengths,
 /// its scalars (i32 ones widened, as the kernels do) and its buffers (bounds-checked).
@@ -48,7 +49,7 @@ EvalContext referenceContext(const AttentionCall &call, int64_t b, int64_t h, in
   return ctx;
 }
 
-} // namespace
+
 
 ModFunctions referenceMods(const Expr *scoreMod, const Expr *maskMod,
                            const AttentionCall &call) {
@@ -74,6 +75,35 @@ ModFunctions referenceMods(const Expr *scoreMod, const Expr *maskMod,
         return std::nullopt;
       return v->b;
     };
+  return mods;
+}
+
+BackwardModFunctions referenceBackwardMods(const Expr *scoreMod, const Expr *maskMod,
+                                           const AttentionCall &call,
+                                           std::vector<std::string> requiresGrad) {
+  ModFunctions forward = referenceMods(nullptr, maskMod, call);
+  BackwardModFunctions mods;
+  mods.maskMod = forward.maskMod;
+  if (!scoreMod)
+    return mods;
+  auto grad = std::make_shared<std::set<std::string>>(requiresGrad.begin(), requiresGrad.end());
+  mods.scoreMod = [scoreMod, &call, grad](double score, int64_t b, int64_t h, int64_t i,
+                                          int64_t j, std::string &error)
+      -> std::optional<ScoreModGradient> {
+    EvalContext ctx = referenceContext(call, b, h, i, j);
+    ctx.score = score;
+    std::optional<DualValue> dual = evaluateDerivative(
+        *scoreMod, ctx, [&](const std::string &name) { return grad->count(name) > 0; },
+        error);
+    if (!dual)
+      return std::nullopt;
+    ScoreModGradient g;
+    g.value = dual->value;
+    g.dScore = dual->dScore;
+    for (const auto &[element, d] : dual->dBuffers)
+      g.dBuffers[element] = d;
+    return g;
+  };
   return mods;
 }
 

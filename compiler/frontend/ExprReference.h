@@ -13,7 +13,9 @@
 
 #include "compiler/frontend/Expr.h"
 #include "compiler/frontend/Spec.h"
+#include "compiler/frontend/ExprEval.h"
 #include "runtime/Reference.h"
+#include "runtime/ReferenceBackward.h"
 #include "runtime/Status.h"
 
 #include <cstdint>
@@ -23,6 +25,17 @@ namespace attnc::frontend {
 
 /// Callbacks evaluating `scoreMod` and `maskMod` (either may be null: the default)
 /// on `call`'s scalars and buffers; `call` must outlive them.
+/// The evaluation context of pair (b, h, i, j) of `call`: indices, lengths, scalars
+/// and bounds-checked buffer reads.
+EvalContext referenceContext(const AttentionCall &call, int64_t b, int64_t h, int64_t i,
+                             int64_t j);
+
+/// score_mod with its float64 derivative (dual numbers, ExprDerivative.h) and
+/// mask_mod, for referenceBackward; `requiresGrad` names the buffers differentiated.
+BackwardModFunctions referenceBackwardMods(const Expr *scoreMod, const Expr *maskMod,
+                                           const AttentionCall &call,
+                                           std::vector<std::string> requiresGrad);
+
 ModFunctions referenceMods(const Expr *scoreMod, const Expr *maskMod,
                            const AttentionCall &call);
 

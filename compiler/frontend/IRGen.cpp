@@ -378,7 +378,7 @@ OwningOpRef<ModuleOp> generateIR(const Spec &spec, const SpecLocations &locs,
   for (const SpecBuffer &buf : spec.buffers)
     buffers.push_back(b.getNamedAttr(
         buf.name, attn::BufferDeclAttr::get(ctx, elementTypeOf(b, buf.dtype),
-                                            buf.shape)));
+                                            buf.shape, buf.requiresGrad)));
   auto dictOrNull = [&](ArrayRef<NamedAttribute> attrs) {
     return attrs.empty() ? DictionaryAttr() : b.getDictionaryAttr(attrs);
   };

@@ -32,6 +32,7 @@ struct SpecBuffer {
   std::string name;
   std::string dtype;          ///< "f32", "i32" or "i64"
   std::vector<int64_t> shape; ///< positive sizes or attn::SymbolicDim codes
+  bool requiresGrad = false;  ///< f32 only: the backward pass computes its gradient
 };
 
 /// A parsed modifier expression with the map from its characters to file offsets.

@@ -381,10 +381,10 @@ private:
     }
     bool ok = true;
     for (auto f = v.begin(); f != v.end(); ++f)
-      if (f.key() != "dtype" && f.key() != "shape") {
+      if (f.key() != "dtype" && f.key() != "shape" && f.key() != "requires_grad") {
         error(map.keyOffset(JsonSourceMap::child(path, f.key())),
               "unknown field '" + f.key() + "' in " + what +
-                  " (expected 'dtype' and 'shape')");
+                  " (expected 'dtype', 'shape' and optionally 'requires_grad')");
         ok = false;
       }
     SpecBuffer buffer;
@@ -429,6 +429,21 @@ private:
         buffer.shape.push_back(*size);
       } else {
         ok = false;
+      }
+    }
+    if (auto grad = v.find("requires_grad"); grad != v.end()) {
+      std::string gradPath = JsonSourceMap::child(path, "requires_grad");
+      if (!grad->is_boolean()) {
+        error(map.valueOffset(gradPath), "requires_grad of " + what +
+                                             " must be true or false, got " +
+                                             describeJson(*grad));
+        ok = false;
+      } else if (grad->get<bool>() && buffer.dtype != "f32") {
+        error(map.valueOffset(gradPath),
+              "only f32 buffers can require gradients; " + what + " is " + buffer.dtype);
+        ok = false;
+      } else {
+        buffer.requiresGrad = grad->get<bool>();
       }
     }
     if (!ok)

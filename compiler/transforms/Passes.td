@@ -26,6 +26,32 @@ def AttnSimplify : Pass<"attn-simplify", "mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
+def AttnDifferentiateScoreMod : Pass<"attn-differentiate-score-mod", "mlir::ModuleOp"> {
+  let summary = "Adds each variant's score_mod_vjp region, score_mod's derivative";
+  let description = [{
+    Gives every `attn.variant` the `score_mod_vjp` region the backward pass uses:
+    given `%dout`, the loss's gradient with respect to score_mod's result, it
+    yields the gradient with respect to `%score` and adds the gradient of each
+    `requires_grad` buffer element score_mod reads (`attn.buffer_grad`). The
+    derivative is taken in forward mode (tangents with respect to the score and to
+    each such read travel beside the recomputed values; the `scf.if` of lazy
+    operators yields them), with the rules and subgradients of docs/spec.md,
+    "Gradients". An operation without a derivative rule is an error.
+
+    ```mlir
+    // score_mod: cap * tanh(score / cap), cap = 30
+    score_mod_vjp {
+    ^bb0(%score: f32, ..., %dout: f32):
+      %t = math.tanh (%score / 30)
+      %g = %dout * (1 - %t * %t)      // after attn-simplify
+      attn.yield %g : f32
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
 def AttnTileFlash : Pass<"attn-tile-flash", "mlir::ModuleOp"> {
   let summary = "Tiles attn.attention into the flash form";
   let description = [{

@@ -30,7 +30,10 @@ struct AttnSimplifyPass : impl::AttnSimplifyBase<AttnSimplifyPass> {
     IRRewriter rewriter(ctx);
     DominanceInfo dominance;
     WalkResult result = getOperation().walk([&](attn::VariantOp variant) {
-      for (Region *region : {&variant.getScoreMod(), &variant.getMaskMod()}) {
+      for (Region *region : {&variant.getScoreMod(), &variant.getMaskMod(),
+                             &variant.getScoreModVjp()}) {
+        if (region->empty())
+          continue;
         if (failed(applyPatternsGreedily(*region, frozen)))
           return WalkResult::interrupt();
         eliminateCommonSubExpressions(rewriter, dominance, region->getParentOp());

@@ -1173,3 +1173,88 @@ func.func @buffer_vs_buffer(%q: tensor<?x4x?x16xf32>, %k: tensor<?x4x?x16xf32>, 
   %out, %lse = attn.attention @v(%q, %k, %v) buffers(%a, %b2 : tensor<10xf32>, tensor<11x3xf32>) : tensor<?x4x?x16xf32>, tensor<?x4x?x16xf32>, tensor<?x4x?x16xf32> -> tensor<?x4x?x16xf32>, tensor<?x4x?xf32>
   return
 }
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// requires_grad buffers, score_mod_vjp and attn.buffer_grad
+//===----------------------------------------------------------------------===//
+
+attn.variant @grad_int_buffer heads(1, 1) head_dim(8, 8) dtype(f32) scale(1.0)
+    // expected-error @+1 {{only f32 buffers can require gradients, got 'i32'}}
+    buffers {doc = #attn.buffer<i32, [KV_LEN], requires_grad>}
+score_mod {
+^bb0(%score: f32, %b: i64, %h: i64, %q_idx: i64, %kv_idx: i64, %q_len: i64, %kv_len: i64):
+  attn.yield %score : f32
+} mask_mod {
+^bb0(%b: i64, %h: i64, %q_idx: i64, %kv_idx: i64, %q_len: i64, %kv_len: i64):
+  %t = arith.constant true
+  attn.yield %t : i1
+}
+
+// -----
+
+attn.variant @grad_outside_vjp heads(1, 1) head_dim(8, 8) dtype(f32) scale(1.0)
+    buffers {bias = #attn.buffer<f32, [KV_LEN], requires_grad>}
+score_mod {
+^bb0(%score: f32, %b: i64, %h: i64, %q_idx: i64, %kv_idx: i64, %q_len: i64, %kv_len: i64):
+  // expected-error @+1 {{'attn.buffer_grad' op must be nested in an attn.variant's score_mod_vjp region}}
+  attn.buffer_grad "bias"[%kv_idx], %score : f32
+  attn.yield %score : f32
+} mask_mod {
+^bb0(%b: i64, %h: i64, %q_idx: i64, %kv_idx: i64, %q_len: i64, %kv_len: i64):
+  %t = arith.constant true
+  attn.yield %t : i1
+}
+
+// -----
+
+attn.variant @grad_not_requires_grad heads(1, 1) head_dim(8, 8) dtype(f32) scale(1.0)
+    buffers {w = #attn.buffer<f32, [KV_LEN]>}
+score_mod {
+^bb0(%score: f32, %b: i64, %h: i64, %q_idx: i64, %kv_idx: i64, %q_len: i64, %kv_len: i64):
+  attn.yield %score : f32
+} mask_mod {
+^bb0(%b: i64, %h: i64, %q_idx: i64, %kv_idx: i64, %q_len: i64, %kv_len: i64):
+  %t = arith.constant true
+  attn.yield %t : i1
+} score_mod_vjp {
+^bb0(%score: f32, %b: i64, %h: i64, %q_idx: i64, %kv_idx: i64, %q_len: i64, %kv_len: i64, %dout: f32):
+  // expected-error @+1 {{'attn.buffer_grad' op buffer 'w' is not declared requires_grad}}
+  attn.buffer_grad "w"[%kv_idx], %dout : f32
+  attn.yield %dout : f32
+}
+
+// -----
+
+attn.variant @grad_wrong_rank heads(1, 1) head_dim(8, 8) dtype(f32) scale(1.0)
+    buffers {bias = #attn.buffer<f32, [H, 8], requires_grad>}
+score_mod {
+^bb0(%score: f32, %b: i64, %h: i64, %q_idx: i64, %kv_idx: i64, %q_len: i64, %kv_len: i64):
+  attn.yield %score : f32
+} mask_mod {
+^bb0(%b: i64, %h: i64, %q_idx: i64, %kv_idx: i64, %q_len: i64, %kv_len: i64):
+  %t = arith.constant true
+  attn.yield %t : i1
+} score_mod_vjp {
+^bb0(%score: f32, %b: i64, %h: i64, %q_idx: i64, %kv_idx: i64, %q_len: i64, %kv_len: i64, %dout: f32):
+  // expected-error @+1 {{'attn.buffer_grad' op buffer 'bias' has 2 dimension(s) but is indexed with 1}}
+  attn.buffer_grad "bias"[%h], %dout : f32
+  attn.yield %dout : f32
+}
+
+// -----
+
+// expected-error @+1 {{'attn.variant' op 'score_mod_vjp' region must take (score: f32, b, h, q_idx, kv_idx, q_len, kv_len: i64, dout: f32)}}
+attn.variant @vjp_without_dout heads(1, 1) head_dim(8, 8) dtype(f32) scale(1.0)
+score_mod {
+^bb0(%score: f32, %b: i64, %h: i64, %q_idx: i64, %kv_idx: i64, %q_len: i64, %kv_len: i64):
+  attn.yield %score : f32
+} mask_mod {
+^bb0(%b: i64, %h: i64, %q_idx: i64, %kv_idx: i64, %q_len: i64, %kv_len: i64):
+  %t = arith.constant true
+  attn.yield %t : i1
+} score_mod_vjp {
+^bb0(%score: f32, %b: i64, %h: i64, %q_idx: i64, %kv_idx: i64, %q_len: i64, %kv_len: i64):
+  attn.yield %score : f32
+}

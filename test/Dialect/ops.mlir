@@ -246,3 +246,33 @@ func.func @apply_with_inputs(%q: tensor<2x4x?x96xbf16>, %k: tensor<2x1x?x96xbf16
       -> tensor<2x4x?x48xbf16>, tensor<2x4x?xf32>
   return %out, %lse : tensor<2x4x?x48xbf16>, tensor<2x4x?xf32>
 }
+
+// -----
+
+// A requires_grad buffer and the score_mod_vjp region with attn.buffer_grad round-trip.
+// CHECK-LABEL: attn.variant @learned_bias
+// CHECK-SAME: buffers {bias = #attn.buffer<f32, [H, 16], requires_grad>}
+// CHECK: } score_mod_vjp {
+// CHECK-NEXT: ^bb0(%score: f32, %b: i64, %h: i64, %q_idx: i64, %kv_idx: i64, %q_len: i64, %kv_len: i64, %dout: f32):
+// CHECK: attn.buffer_grad "bias"[%h, %{{.*}}], %dout : f32
+// CHECK-NEXT: attn.yield %dout : f32
+attn.variant @learned_bias heads(4, 4) head_dim(8, 8) dtype(f32) scale(1.0)
+    buffers {bias = #attn.buffer<f32, [H, 16], requires_grad>}
+score_mod {
+^bb0(%score: f32, %b: i64, %h: i64, %q_idx: i64, %kv_idx: i64, %q_len: i64, %kv_len: i64):
+  %c16 = arith.constant 16 : i64
+  %i = arith.remsi %kv_idx, %c16 : i64
+  %x = attn.buffer_load "bias"[%h, %i] : f32
+  %0 = arith.addf %score, %x : f32
+  attn.yield %0 : f32
+} mask_mod {
+^bb0(%b: i64, %h: i64, %q_idx: i64, %kv_idx: i64, %q_len: i64, %kv_len: i64):
+  %t = arith.constant true
+  attn.yield %t : i1
+} score_mod_vjp {
+^bb0(%score: f32, %b: i64, %h: i64, %q_idx: i64, %kv_idx: i64, %q_len: i64, %kv_len: i64, %dout: f32):
+  %c16 = arith.constant 16 : i64
+  %i = arith.remsi %kv_idx, %c16 : i64
+  attn.buffer_grad "bias"[%h, %i], %dout : f32
+  attn.yield %dout : f32
+}

@@ -565,8 +565,15 @@ TEST(SpecReaderErrors, UnknownBufferField) {
   std::string text =
       withFields(R"json(, "buffers": {"buf": {"dtype": "f32", "shape": [4], "size": 4}})json");
   EXPECT_TRUE(failsWith(text, text.find("\"size\""),
-                        "unknown field 'size' in buffer 'buf' (expected 'dtype' and "
-                        "'shape')"));
+                        "unknown field 'size' in buffer 'buf' (expected 'dtype', 'shape' "
+                        "and optionally 'requires_grad')"));
+}
+
+TEST(SpecReaderErrors, RequiresGradOnlyOnF32Buffers) {
+  std::string text = withFields(
+      R"json(, "buffers": {"doc": {"dtype": "i64", "shape": ["B"], "requires_grad": true}})json");
+  EXPECT_TRUE(failsWith(text, text.find("true"),
+                        "only f32 buffers can require gradients; buffer 'doc' is i64"));
 }
 
 // ===--- Expression errors -------------------------------------------------===//
