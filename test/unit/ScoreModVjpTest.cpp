@@ -97,7 +97,10 @@ Gradients foldVjp(attn::VariantOp variant, const Point &p) {
       return c.value();
     return std::nullopt;
   };
+  // Fold first, so that the branches a guard does not take are gone before their
+  // reads are given values (a guarded read may be out of range).
   for (int round = 0; round < 8; ++round) {
+    (void)applyPatternsGreedily(vjp, frozen);
     SmallVector<Operation *> reads;
     vjp.walk([&](Operation *op) {
       if (isa<attn::ScalarOp, attn::BufferLoadOp>(op))
@@ -117,14 +120,18 @@ Gradients foldVjp(attn::VariantOp variant, const Point &p) {
         if (index.size() != load.getIndices().size())
           continue; // its indices have not folded yet
         bool isBias = load.getBuffer() == "bias";
+        int64_t width = isBias ? kBiasWidth : 1;
+        if (index[0] < 0 || index[0] >= kHeads ||
+            (isBias && (index[1] < 0 || index[1] >= width)))
+          continue; // only in a branch not taken: folding removes it
         value = isBias ? p.bias[index[0] * kBiasWidth + index[1]] : p.w[index[0]];
       }
       op->getResult(0).replaceAllUsesWith(
           arith::ConstantOp::create(b, loc, b.getF32FloatAttr(float(value))));
       op->erase();
     }
-    (void)applyPatternsGreedily(vjp, frozen);
   }
+  (void)applyPatternsGreedily(vjp, frozen);
   auto yield = cast<attn::YieldOp>(vjp.front().getTerminator());
   auto folded = yield.getValue().getDefiningOp<arith::ConstantFloatOp>();
   if (!folded) {
