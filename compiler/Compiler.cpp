@@ -1,5 +1,6 @@
 //===- Compiler.cpp - spec → registered, runnable attention variant --------===//
 #include "compiler/Compiler.h"
+#include "runtime/ReferenceBackward.h"
 #include "compiler/frontend/ExprReference.h"
 #include "compiler/frontend/ExprEval.h"
 #include "compiler/KernelCache.h"
@@ -47,7 +48,8 @@ VariantDesc describeVariant(const frontend::Spec &spec) {
   for (const frontend::SpecScalar &s : spec.scalars)
     desc.scalars.push_back({s.name, parseDTypeOr(s.type, DType::I64)});
   for (const frontend::SpecBuffer &b : spec.buffers)
-    desc.buffers.push_back({b.name, parseDTypeOr(b.dtype, DType::F32), b.shape});
+    desc.buffers.push_back(
+        {b.name, parseDTypeOr(b.dtype, DType::F32), b.shape, b.requiresGrad});
   std::sort(desc.scalars.begin(), desc.scalars.end(),
             [](const ScalarDecl &a, const ScalarDecl &b) { return a.name < b.name; });
   std::sort(desc.buffers.begin(), desc.buffers.end(),
@@ -58,6 +60,27 @@ VariantDesc describeVariant(const frontend::Spec &spec) {
 Status CompiledVariant::reference(const AttentionCall &call) const {
   return referenceAttention(
       desc, call, frontend::referenceMods(spec->scoreMod.expr.get(), spec->maskMod.expr.get(), call));
+}
+
+Status CompiledVariant::runBackward(const BackwardCall &call) const {
+  if (!cpuBackwardKernel)
+    return Status::error(
+        "'" + desc.name + "' has no backward kernel: " +
+        (cpuKernel ? std::string("compile it with the backward pass (attnc run --backward, "
+                                 "attnc.compile(..., backward=True))")
+                   : std::string("the backward pass runs on the CPU target only so far")));
+  return cpuBackwardKernel->run(call);
+}
+
+Status CompiledVariant::referenceBackward(const BackwardCall &call) const {
+  std::vector<std::string> learnable;
+  for (const BufferDecl &decl : desc.buffers)
+    if (decl.requiresGrad)
+      learnable.push_back(decl.name);
+  return attnc::referenceBackward(
+      desc, call,
+      frontend::referenceBackwardMods(spec->scoreMod.expr.get(), spec->maskMod.expr.get(),
+                                      call.forward, learnable));
 }
 
 AttentionFunction CompiledVariant::function() const {
@@ -290,9 +313,46 @@ std::shared_ptr<CompiledVariant> Compiler::compileText(const std::string &name,
   return compileModule(*module, spec, options);
 }
 
+std::shared_ptr<CpuBackwardKernel>
+Compiler::compileBackward(ModuleOp module, const frontend::Spec &spec, const VariantDesc &desc,
+                          const KernelTileOptions &options) {
+  OwningOpRef<ModuleOp> copy = module.clone();
+  if (failed(attnc::runPipeline(*copy, [&](OpPassManager &pm) {
+        attnc::buildFlashBackwardPipeline(pm, options);
+        cpu::buildCpuToLLVMPipeline(pm);
+      })))
+    return nullptr;
+  std::string lowered;
+  llvm::raw_string_ostream os(lowered);
+  copy->print(os);
+  std::string key = KernelCache::key(lowered, "cpu-backward block-q=" +
+                                                  std::to_string(options.blockQ) +
+                                                  " block-kv=" + std::to_string(options.blockKV));
+  std::string symbol = "_mlir__mlir_ciface_" + spec.name + "_backward_cpu";
+  std::string error;
+  LoadedKernel kernel =
+      KernelCache::getOrCompile(key, symbol, [&]() -> ModuleOp { return *copy; }, error);
+  if (!kernel.entry) {
+    if (!error.empty())
+      reportError("compiling the backward kernel of '" + spec.name + "' failed: " + error);
+    return nullptr;
+  }
+  CpuKernelLayout layout;
+  layout.blockQ = options.blockQ;
+  layout.blockKV = options.blockKV;
+  layout.headDimVPadded = cpu::paddedHeadDimV(spec.headDimV);
+  return std::make_shared<CpuBackwardKernel>(desc, layout, kernel.entry, kernel.owner);
+}
+
 std::shared_ptr<CompiledVariant>
 Compiler::compileModule(ModuleOp module, std::shared_ptr<frontend::Spec> spec,
                         const KernelTileOptions &options) {
+  std::shared_ptr<CpuBackwardKernel> backward;
+  if (options.backward) {
+    backward = compileBackward(module, *spec, describeVariant(*spec), options);
+    if (!backward)
+      return nullptr;
+  }
   // The cache key is the lowered LLVM-dialect module (printed without locations):
   // any change to the variant, the options or attnc's lowering changes it, and the
   // expensive part (LLVM optimisation and code generation) is what the cache skips.
@@ -327,6 +387,7 @@ Compiler::compileModule(ModuleOp module, std::shared_ptr<frontend::Spec> spec,
   layout.headDimVPadded = cpu::paddedHeadDimV(spec->headDimV);
   compiled->cpuKernel =
       std::make_shared<CpuKernel>(compiled->desc, layout, kernel.entry, kernel.owner);
+  compiled->cpuBackwardKernel = backward;
   return compiled;
 }
 

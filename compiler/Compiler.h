@@ -14,6 +14,7 @@
 #include "compiler/pipeline/Pipeline.h"
 #include "runtime/AttentionInterface.h"
 #include "runtime/Reference.h"
+#include "runtime/cpu/CpuBackwardKernel.h"
 #include "runtime/cpu/CpuKernel.h"
 #include "runtime/emu/EmuKernel.h"
 #include "runtime/cuda/CudaKernel.h"
@@ -58,6 +59,8 @@ public:
   std::shared_ptr<CpuKernel> cpuKernel; ///< Target::Cpu
   std::shared_ptr<EmuKernel> emuKernel; ///< Target::CudaEmu
   std::shared_ptr<CudaKernel> cudaKernel; ///< Target::Cuda
+  /// The backward kernel (Target::Cpu compiled with KernelTileOptions::backward).
+  std::shared_ptr<CpuBackwardKernel> cpuBackwardKernel;
   std::string cacheKey;   ///< the kernel cache key (SHA-256, hex)
   bool fromCache = false; ///< machine code came from the memory or disk cache
 
@@ -67,6 +70,11 @@ public:
            : emuKernel ? emuKernel->run(call)
                        : cpuKernel->run(call);
   }
+  /// Runs the backward kernel: writes dq, dk, dv and the buffer gradients.
+  Status runBackward(const BackwardCall &call) const;
+  /// Runs the float64 reference backward (score_mod differentiated by dual
+  /// numbers, independently of the compiler).
+  Status referenceBackward(const BackwardCall &call) const;
   /// Runs the float64 reference of this variant.
   Status reference(const AttentionCall &call) const;
   /// The registry entry: the compiled kernel.
@@ -125,6 +133,12 @@ private:
   std::shared_ptr<CompiledVariant> compileModule(mlir::ModuleOp module,
                                                  std::shared_ptr<frontend::Spec> spec,
                                                  const KernelTileOptions &options);
+  /// The CPU backward kernel of `module` (attn IR, not changed); null after a
+  /// diagnostic.
+  std::shared_ptr<CpuBackwardKernel> compileBackward(mlir::ModuleOp module,
+                                                     const frontend::Spec &spec,
+                                                     const VariantDesc &desc,
+                                                     const KernelTileOptions &options);
   std::shared_ptr<CompiledVariant> compileModuleForCuda(mlir::ModuleOp module,
                                                         std::shared_ptr<frontend::Spec> spec,
                                                         const KernelTileOptions &options);

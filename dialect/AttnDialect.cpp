@@ -28,12 +28,14 @@ void AttnDialect::initialize() {
 }
 
 ArrayRef<StringRef> AttnDialect::scratchRoles() {
-  static const StringRef roles[] = {"scores", "acc", "max", "sum", "alpha"};
+  static const StringRef roles[] = {"scores", "acc",    "max",     "sum",   "alpha", "probs",
+                                    "dprobs", "dscores", "delta", "dk",      "dv"};
   return roles;
 }
 
 /// `attn.scratch = "ROLE"` on a memref.alloca, ROLE one of scratchRoles();
-/// `attn.variant = @V` on a func.func, @V an attn.variant of the enclosing module.
+/// `attn.variant = @V` on a func.func, @V an attn.variant of the enclosing module;
+/// `attn.backward` (unit) on a func.func with `attn.variant`: the backward flash form.
 LogicalResult AttnDialect::verifyOperationAttribute(Operation *op, NamedAttribute attr) {
   StringRef name = attr.getName().getValue();
   if (name == "attn.scratch") {
@@ -46,6 +48,12 @@ LogicalResult AttnDialect::verifyOperationAttribute(Operation *op, NamedAttribut
     auto diag = op->emitError("'attn.scratch' must be one of ");
     llvm::interleaveComma(scratchRoles(), diag, [&](StringRef r) { diag << "\"" << r << "\""; });
     return diag << ", got " << attr.getValue();
+  }
+  if (name == "attn.backward") {
+    if (!isa<func::FuncOp>(op) || !op->hasAttr("attn.variant") || !isa<UnitAttr>(attr.getValue()))
+      return op->emitError("'attn.backward' is a unit attribute of a flash-form func.func "
+                           "(one with 'attn.variant')");
+    return success();
   }
   if (name == "attn.variant") {
     if (!isa<func::FuncOp>(op))

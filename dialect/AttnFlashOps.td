@@ -180,4 +180,186 @@ def Attn_TileStoreOp : Attn_Op<"tile_store"> {
   }];
 }
 
+//===----------------------------------------------------------------------===//
+// The backward flash form (attn-tile-flash-backward): FlashAttention-2's backward
+// pass. One parallel iteration per (batch, key/value head, split of the key
+// tiles) keeps dK and dV of a key tile in scratch tiles and streams the query
+// tiles of every head of its group through them; P is recomputed from lse.
+//===----------------------------------------------------------------------===//
+
+def Attn_TileZeroOp : Attn_Op<"tile_zero"> {
+  let summary = "Sets a scratch tile to 0";
+  let description = [{
+    ```mlir
+    attn.tile_zero %dk : memref<64x64xf32>
+    ```
+  }];
+  let arguments = (ins Arg<Attn_F32Tile2D, "", [MemWrite]>:$tile);
+  let assemblyFormat = "$tile attr-dict `:` type($tile)";
+}
+
+def Attn_TileDeltaOp : Attn_Op<"tile_delta"> {
+  let summary = "The row sums delta = rowsum(dout * out) of a query tile";
+  let description = [{
+    `delta[i] = sum_d dout[b, h, q0 + i, d] * out[b, h, q0 + i, d]` for rows inside
+    Q_LEN, 0 for the others (FlashAttention-2's preprocessing, done per tile).
+
+    ```mlir
+    attn.tile_delta %dout[%b, %h, %q0], %out into %delta
+        : memref<?x8x?x64xf32>, memref<?x8x?x64xf32>, memref<64xf32>
+    ```
+  }];
+  let arguments = (ins Arg<Attn_Tensor4D, "", [MemRead]>:$dout,
+                       Arg<Attn_Tensor4D, "", [MemRead]>:$out,
+                       Arg<Attn_F32Tile1D, "", [MemWrite]>:$delta,
+                       Index:$b, Index:$h, Index:$q0);
+  let assemblyFormat = [{
+    $dout `[` $b `,` $h `,` $q0 `]` `,` $out `into` $delta attr-dict
+    `:` type($dout) `,` type($out) `,` type($delta)
+  }];
+}
+
+def Attn_TileProbsOp : Attn_Op<"tile_probs", [AttrSizedOperandSegments,
+    DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "Recomputes the probabilities of a score tile from lse";
+  let description = [{
+    `p[i, j] = exp(score_mod(s[i, j], b, h, q0 + i, k0 + j) - lse[b, h, q0 + i])`
+    for the pairs that count: inside Q_LEN and KV_LEN and, when `apply_mask` is
+    set, kept by `mask_mod`; 0 for every other element and for rows whose lse is
+    -inf (nothing kept). `s` is left as it is (the score_mod derivative needs it).
+    Errors are recorded in `status` as by `attn.tile_mods`.
+
+    ```mlir
+    attn.tile_probs @alibi %s(%b, %h, %q0, %k0, %qlen, %kvlen), %lse into %p
+        buffers(%slopes : memref<8xf32>) status(%st) {apply_mask}
+        : memref<64x64xf32>, memref<?x8x?xf32>, memref<64x64xf32>, memref<4xi64>
+    ```
+  }];
+  let arguments = (ins FlatSymbolRefAttr:$variant,
+                       Arg<Attn_F32Tile2D, "", [MemRead]>:$s,
+                       Index:$b, Index:$h, Index:$q0, Index:$k0, Index:$q_len,
+                       Index:$kv_len,
+                       Arg<MemRefRankOf<[F32], [3]>, "", [MemRead]>:$lse,
+                       Arg<Attn_F32Tile2D, "", [MemWrite]>:$p,
+                       Variadic<AnyTypeOf<[I32, I64, F32]>>:$scalars,
+                       Arg<Variadic<MemRefOf<[F32, I32, I64]>>, "", [MemRead]>:$buffers,
+                       Arg<MemRefRankOf<[I64], [1]>, "", [MemWrite]>:$status,
+                       UnitAttr:$apply_mask);
+  let assemblyFormat = [{
+    $variant $s `(` $b `,` $h `,` $q0 `,` $k0 `,` $q_len `,` $kv_len `)` `,` $lse
+    `into` $p
+    (`scalars` `(` $scalars^ `:` type($scalars) `)`)?
+    (`buffers` `(` $buffers^ `:` type($buffers) `)`)?
+    `status` `(` $status `)` attr-dict `:` type($s) `,` type($lse) `,` type($p) `,`
+    type($status)
+  }];
+}
+
+def Attn_TileDScoresOp : Attn_Op<"tile_dscores", [AttrSizedOperandSegments,
+    DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "The gradient of a score tile, through softmax and score_mod";
+  let description = [{
+    For the pairs that count (as in `attn.tile_probs`):
+    `ds[i, j] = score_mod_vjp(s[i, j], b, h, q0 + i, k0 + j, q_len, kv_len,
+    p[i, j] * (dp[i, j] - delta[i]))`, the gradient with respect to the score
+    before `score_mod` (scaled Q·Kᵀ); 0 for every other element. The region's
+    `attn.buffer_grad` contributions are added to `grads` (one f32 memref per
+    `requires_grad` buffer, in declaration order), in a fixed order. The variant
+    must have a `score_mod_vjp` region (attn-differentiate-score-mod).
+
+    ```mlir
+    attn.tile_dscores @bias %s, %p, %dp, %delta into %ds(%b, %h, %q0, %k0, %qlen, %kvlen)
+        buffers(%t : memref<8x?xf32>) grads(%dt : memref<8x?xf32>) status(%st)
+        : memref<64x64xf32>, memref<64x64xf32>, memref<64x64xf32>, memref<64xf32>,
+          memref<64x64xf32>, memref<4xi64>
+    ```
+  }];
+  let arguments = (ins FlatSymbolRefAttr:$variant,
+                       Arg<Attn_F32Tile2D, "", [MemRead]>:$s,
+                       Arg<Attn_F32Tile2D, "", [MemRead]>:$p,
+                       Arg<Attn_F32Tile2D, "", [MemRead]>:$dp,
+                       Arg<Attn_F32Tile1D, "", [MemRead]>:$delta,
+                       Arg<Attn_F32Tile2D, "", [MemWrite]>:$ds,
+                       Index:$b, Index:$h, Index:$q0, Index:$k0, Index:$q_len,
+                       Index:$kv_len,
+                       Variadic<AnyTypeOf<[I32, I64, F32]>>:$scalars,
+                       Arg<Variadic<MemRefOf<[F32, I32, I64]>>, "", [MemRead]>:$buffers,
+                       Arg<Variadic<MemRefOf<[F32]>>, "", [MemRead, MemWrite]>:$grads,
+                       Arg<MemRefRankOf<[I64], [1]>, "", [MemWrite]>:$status,
+                       UnitAttr:$apply_mask);
+  let assemblyFormat = [{
+    $variant $s `,` $p `,` $dp `,` $delta `into` $ds
+    `(` $b `,` $h `,` $q0 `,` $k0 `,` $q_len `,` $kv_len `)`
+    (`scalars` `(` $scalars^ `:` type($scalars) `)`)?
+    (`buffers` `(` $buffers^ `:` type($buffers) `)`)?
+    (`grads` `(` $grads^ `:` type($grads) `)`)?
+    `status` `(` $status `)` attr-dict `:` type($s) `,` type($p) `,` type($dp) `,`
+    type($delta) `,` type($ds) `,` type($status)
+  }];
+}
+
+def Attn_TileKeyGradOp : Attn_Op<"tile_key_grad"> {
+  let summary = "Adds scale * Pᵀ · X to a key-side gradient tile (dK or dV)";
+  let description = [{
+    `acc[j, :] += scale * sum_i p[i, j] * x[b, h, q0 + i, :]` over the rows inside
+    Q_LEN: dV with `p` the probabilities and `x` = dout, dK with `p` = dS and
+    `x` = q (scale = the variant's).
+
+    ```mlir
+    attn.tile_key_grad %p, %dout[%b, %h, %q0] into %dv scale(1.000000e+00)
+        : memref<64x64xf32>, memref<?x8x?x64xf32>, memref<64x64xf32>
+    ```
+  }];
+  let arguments = (ins Arg<Attn_F32Tile2D, "", [MemRead]>:$p,
+                       Arg<Attn_Tensor4D, "", [MemRead]>:$x,
+                       Arg<Attn_F32Tile2D, "", [MemRead, MemWrite]>:$acc,
+                       Index:$b, Index:$h, Index:$q0, F64Attr:$scale);
+  let assemblyFormat = [{
+    $p `,` $x `[` $b `,` $h `,` $q0 `]` `into` $acc `scale` `(` $scale `)` attr-dict
+    `:` type($p) `,` type($x) `,` type($acc)
+  }];
+}
+
+def Attn_TileQueryGradOp : Attn_Op<"tile_query_grad"> {
+  let summary = "Adds scale * dS · K_tile to a query tile's partial dQ";
+  let description = [{
+    `dq[c, b, h, q0 + i, :] += scale * sum_j ds[i, j] * k[b, g, k0 + j, :]` for the
+    rows inside Q_LEN and the keys inside KV_LEN. `dq` holds one partial gradient
+    per split `c` of the key tiles (zero on entry), so that no two parallel
+    iterations add to the same element; their sum is dQ.
+
+    ```mlir
+    attn.tile_query_grad %ds, %k[%b, %g, %k0] into %dq[%c, %b, %h, %q0] scale(1.250000e-01)
+        : memref<64x64xf32>, memref<?x2x?x64xf32>, memref<?x?x8x?x64xf32>
+    ```
+  }];
+  let arguments = (ins Arg<Attn_F32Tile2D, "", [MemRead]>:$ds,
+                       Arg<Attn_Tensor4D, "", [MemRead]>:$k,
+                       Arg<MemRefRankOf<[F32], [5]>, "", [MemRead, MemWrite]>:$dq,
+                       Index:$b, Index:$g, Index:$k0, Index:$c, Index:$h, Index:$q0,
+                       F64Attr:$scale);
+  let assemblyFormat = [{
+    $ds `,` $k `[` $b `,` $g `,` $k0 `]` `into` $dq `[` $c `,` `_` `,` $h `,` $q0 `]`
+    `scale` `(` $scale `)` attr-dict `:` type($ds) `,` type($k) `,` type($dq)
+  }];
+}
+
+def Attn_TileKeyStoreOp : Attn_Op<"tile_key_store"> {
+  let summary = "Writes a finished key-side gradient tile (dK or dV)";
+  let description = [{
+    `dk[b, g, k0 + j, :] = acc[j, :]` for the rows inside KV_LEN, converted to the
+    element type of `dk`.
+
+    ```mlir
+    attn.tile_key_store %acc into %dk[%b, %g, %k0] : memref<64x64xf32>, memref<?x2x?x64xbf16>
+    ```
+  }];
+  let arguments = (ins Arg<Attn_F32Tile2D, "", [MemRead]>:$acc,
+                       Arg<Attn_Tensor4D, "", [MemWrite]>:$dk,
+                       Index:$b, Index:$g, Index:$k0);
+  let assemblyFormat = [{
+    $acc `into` $dk `[` $b `,` $g `,` $k0 `]` attr-dict `:` type($acc) `,` type($dk)
+  }];
+}
+
 #endif // ATTN_FLASH_OPS_TD

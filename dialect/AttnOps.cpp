@@ -448,3 +448,28 @@ LogicalResult TileModsOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
   return verifyTileSymbolUse(*this, getVariantAttr(), getScalars(), getBuffers(),
                              symbolTable);
 }
+
+LogicalResult TileProbsOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  return verifyTileSymbolUse(*this, getVariantAttr(), getScalars(), getBuffers(),
+                             symbolTable);
+}
+
+LogicalResult TileDScoresOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  if (failed(verifyTileSymbolUse(*this, getVariantAttr(), getScalars(), getBuffers(),
+                                 symbolTable)))
+    return failure();
+  auto variant = symbolTable.lookupNearestSymbolFrom<VariantOp>(*this, getVariantAttr());
+  if (variant.getScoreModVjp().empty())
+    return emitOpError("variant '") << getVariant()
+                                    << "' has no score_mod_vjp region (run "
+                                       "attn-differentiate-score-mod first)";
+  size_t learnable = 0;
+  if (DictionaryAttr decls = variant.getBuffersAttr())
+    for (NamedAttribute entry : decls.getValue())
+      learnable += cast<BufferDeclAttr>(entry.getValue()).getRequiresGrad();
+  if (getGrads().size() != learnable)
+    return emitOpError("variant '") << getVariant() << "' declares " << learnable
+                                    << " requires_grad buffer(s) but "
+                                    << getGrads().size() << " gradient(s) are passed";
+  return success();
+}

@@ -41,16 +41,6 @@ struct BackwardModFunctions {
       maskMod;
 };
 
-/// A backward call: the forward's inputs (q, k, v, scalars, buffers; out and lse
-/// are not read), the gradient of the loss with respect to out, and the gradients
-/// to write.
-struct BackwardCall {
-  AttentionCall forward;
-  TensorView dout;                            ///< [B, H, Q_LEN, DV]
-  TensorView dq, dk, dv;                      ///< shaped as q, k, v
-  std::map<std::string, TensorView> dbuffers; ///< f32, shaped as each requires_grad buffer
-};
-
 /// Writes dq, dk, dv and every dbuffers entry (overwritten, not accumulated). Rows
 /// with no kept pair have no gradient; a row whose forward is NaN gives NaN.
 Status referenceBackward(const VariantDesc &variant, const BackwardCall &call,

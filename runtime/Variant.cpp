@@ -198,3 +198,57 @@ PackedMemrefCall::PackedMemrefCall(const VariantDesc &variant, const AttentionCa
 }
 
 } // namespace attnc
+
+namespace attnc {
+
+Status validateBackwardCall(const VariantDesc &variant, const BackwardCall &call,
+                            Device device) {
+  const AttentionCall &fwd = call.forward;
+  if (Status s = validateCall(variant, fwd, device); !s)
+    return s;
+  for (auto [name, t] : {std::pair<const char *, const TensorView *>{"dout", &call.dout},
+                         {"dq", &call.dq}, {"dk", &call.dk}, {"dv", &call.dv}})
+    if (t->device != device)
+      return Status::error(std::string("tensor '") + name + "' is in " +
+                           deviceName(t->device) + " memory, but '" + variant.name +
+                           "' runs on the " + (device == Device::Cpu ? "CPU" : "GPU"));
+  DType dt = variant.dtype;
+  if (Status s = checkTensor("dout", call.dout, dt, fwd.out.shape); !s)
+    return s;
+  if (Status s = checkTensor("dq", call.dq, dt, fwd.q.shape); !s)
+    return s;
+  if (Status s = checkTensor("dk", call.dk, dt, fwd.k.shape); !s)
+    return s;
+  if (Status s = checkTensor("dv", call.dv, dt, fwd.v.shape); !s)
+    return s;
+  for (const BufferDecl &decl : variant.buffers) {
+    auto it = call.dbuffers.find(decl.name);
+    if (!decl.requiresGrad) {
+      if (it != call.dbuffers.end())
+        return Status::error("unexpected gradient for buffer '" + decl.name +
+                             "': it is not declared requires_grad");
+      continue;
+    }
+    if (it == call.dbuffers.end())
+      return Status::error("missing the gradient of buffer '" + decl.name +
+                           "' (f32, shaped as the buffer)");
+    if (it->second.device != device)
+      return Status::error("the gradient of buffer '" + decl.name + "' is in " +
+                           deviceName(it->second.device) + " memory");
+    if (Status s = checkTensor("d" + decl.name, it->second, DType::F32,
+                               fwd.buffers.at(decl.name).shape);
+        !s)
+      return s;
+  }
+  for (const auto &[name, view] : call.dbuffers) {
+    bool declared = false;
+    for (const BufferDecl &decl : variant.buffers)
+      declared |= decl.name == name;
+    if (!declared)
+      return Status::error("unexpected gradient '" + name + "': variant '" + variant.name +
+                           "' declares no such buffer");
+  }
+  return Status::ok();
+}
+
+} // namespace attnc

@@ -31,6 +31,7 @@ struct BufferDecl {
   std::string name;
   DType dtype;                ///< F32, I32 or I64
   std::vector<int64_t> shape; ///< positive sizes or SymDim codes
+  bool requiresGrad = false;  ///< f32 only: the backward pass computes its gradient
 };
 
 struct VariantDesc {
@@ -64,6 +65,22 @@ struct AttentionCall {
   int64_t qLen() const { return q.shape.size() == 4 ? q.shape[2] : 0; }
   int64_t kvLen() const { return k.shape.size() == 4 ? k.shape[2] : 0; }
 };
+
+/// A backward call: the forward's call (q, k, v, scalars, buffers, and the out and
+/// lse the forward wrote, which kernels read; the float64 reference does not), the
+/// gradient of the loss with respect to out, and the gradients to write.
+struct BackwardCall {
+  AttentionCall forward;
+  TensorView dout;                            ///< [B, H, Q_LEN, DV]
+  TensorView dq, dk, dv;                      ///< shaped as q, k, v
+  std::map<std::string, TensorView> dbuffers; ///< f32, shaped as each requires_grad buffer
+};
+
+/// Checks a backward call: its forward call as validateCall does, dout shaped as
+/// out, dq/dk/dv shaped as q/k/v (the variant's dtype), and one f32 gradient shaped
+/// as each requires_grad buffer (and no other).
+Status validateBackwardCall(const VariantDesc &variant, const BackwardCall &call,
+                            Device device = Device::Cpu);
 
 /// The concrete size of a buffer dimension for this call.
 int64_t resolveDim(int64_t dim, const VariantDesc &variant, const AttentionCall &call);

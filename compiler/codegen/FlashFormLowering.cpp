@@ -59,6 +59,20 @@ LogicalResult FlashFormLowering::emitTileOp(Operation &op) {
     return emitPV(pv);
   if (auto store = dyn_cast<attn::TileStoreOp>(op))
     return emitStore(store);
+  if (auto zero = dyn_cast<attn::TileZeroOp>(op))
+    return emitZero(zero);
+  if (auto delta = dyn_cast<attn::TileDeltaOp>(op))
+    return emitDelta(delta);
+  if (auto probs = dyn_cast<attn::TileProbsOp>(op))
+    return emitProbs(probs);
+  if (auto dscores = dyn_cast<attn::TileDScoresOp>(op))
+    return emitDScores(dscores);
+  if (auto keyGrad = dyn_cast<attn::TileKeyGradOp>(op))
+    return emitKeyGrad(keyGrad);
+  if (auto queryGrad = dyn_cast<attn::TileQueryGradOp>(op))
+    return emitQueryGrad(queryGrad);
+  if (auto keyStore = dyn_cast<attn::TileKeyStoreOp>(op))
+    return emitKeyStore(keyStore);
   return error(&op, "unexpected op in the flash form");
 }
 

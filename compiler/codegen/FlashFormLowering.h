@@ -100,6 +100,22 @@ protected:
   virtual mlir::LogicalResult emitPV(attn::TilePVOp op) = 0;
   virtual mlir::LogicalResult emitStore(attn::TileStoreOp op) = 0;
 
+  // --- the backward form's tile ops (a target without a backward lowering keeps
+  // these, which report the op) ---
+  virtual mlir::LogicalResult emitZero(attn::TileZeroOp op) { return noBackward(op); }
+  virtual mlir::LogicalResult emitDelta(attn::TileDeltaOp op) { return noBackward(op); }
+  virtual mlir::LogicalResult emitProbs(attn::TileProbsOp op) { return noBackward(op); }
+  virtual mlir::LogicalResult emitDScores(attn::TileDScoresOp op) { return noBackward(op); }
+  virtual mlir::LogicalResult emitKeyGrad(attn::TileKeyGradOp op) { return noBackward(op); }
+  virtual mlir::LogicalResult emitQueryGrad(attn::TileQueryGradOp op) {
+    return noBackward(op);
+  }
+  virtual mlir::LogicalResult emitKeyStore(attn::TileKeyStoreOp op) { return noBackward(op); }
+  /// The error of a target that does not lower the backward form.
+  mlir::LogicalResult noBackward(mlir::Operation *op) {
+    return error(op, "this target does not lower the backward flash form");
+  }
+
   mlir::func::FuncOp flash;
   attn::VariantOp variant;
   FlashFormDetail form;

@@ -97,6 +97,14 @@ LogicalResult ModifierRegionEmitter::emitBlock(Block &block, IRMapping &map, Val
       map.map(load.getResult(), readBuffer(load, indices, active));
       continue;
     }
+    if (auto grad = dyn_cast<attn::BufferGradOp>(op)) {
+      SmallVector<Value> indices;
+      for (Value index : grad.getIndices())
+        indices.push_back(map.lookup(index));
+      if (failed(accumulateGrad(grad, indices, map.lookup(grad.getValue()), active)))
+        return failure();
+      continue;
+    }
     if (auto ifOp = dyn_cast<scf::IfOp>(op)) {
       if (failed(emitIf(ifOp, map, active)))
         return failure();

@@ -10,6 +10,8 @@
 //    the status word and reads nothing (0);
 //  - an integer division or remainder by 0 records kKernelStatusDivisionByZero and
 //    divides by 1; by -1 it gives -x (x % -1 = 0), so INT64_MIN / -1 never traps;
+//  - attn.buffer_grad (score_mod_vjp only) adds to a gradient element where the
+//    element is live and the indices are in bounds;
 //  - every other op is applied elementwise.
 //
 // A target says how: constants and scalars in its value shape, how an error is
@@ -80,6 +82,14 @@ protected:
   /// An scf.if of the region.
   virtual mlir::LogicalResult emitIf(mlir::scf::IfOp op, mlir::IRMapping &map,
                                      mlir::Value active) = 0;
+  /// An attn.buffer_grad of a score_mod_vjp region: adds `value` to the gradient
+  /// element at `indices` (the target's shape) where `active` holds and the indices
+  /// are in bounds (out of range, the matching read has recorded the error).
+  virtual mlir::LogicalResult accumulateGrad(attn::BufferGradOp op,
+                                             mlir::ArrayRef<mlir::Value> indices,
+                                             mlir::Value value, mlir::Value active) {
+    return op.emitError("this target does not accumulate buffer gradients");
+  }
 
   mlir::OpBuilder &b;
   mlir::Location loc;

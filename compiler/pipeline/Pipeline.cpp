@@ -23,6 +23,15 @@ void buildFlashPipeline(OpPassManager &pm, const KernelTileOptions &options) {
   pm.addPass(createAttnTileFlash(tile));
 }
 
+void buildFlashBackwardPipeline(OpPassManager &pm, const KernelTileOptions &options) {
+  pm.addPass(createAttnDifferentiateScoreMod());
+  pm.addPass(createAttnSimplify());
+  AttnTileFlashBackwardOptions tile;
+  tile.blockQ = options.blockQ;
+  tile.blockKV = options.blockKV;
+  pm.addPass(createAttnTileFlashBackward(tile));
+}
+
 LogicalResult runPipeline(ModuleOp module,
                           const std::function<void(OpPassManager &)> &build) {
   PassManager pm(module.getContext());

@@ -33,10 +33,15 @@ struct KernelTileOptions {
   int64_t blockKV = 64;
   int64_t stages = 0;
   int64_t rowsPerWarp = 0; ///< GPU tensor cores: 16 or 32 query rows per warp (0: heuristic)
+  bool backward = false;   ///< the CPU target: compile the backward kernel too
 };
 
 /// attn → flash form (attn-simplify, attn-tile-flash).
 void buildFlashPipeline(mlir::OpPassManager &pm, const KernelTileOptions &options);
+
+/// attn → backward flash form (attn-differentiate-score-mod, attn-simplify,
+/// attn-tile-flash-backward).
+void buildFlashBackwardPipeline(mlir::OpPassManager &pm, const KernelTileOptions &options);
 
 /// Runs a pipeline with the context's diagnostics; failure has been reported.
 mlir::LogicalResult runPipeline(mlir::ModuleOp module,

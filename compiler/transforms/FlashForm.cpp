@@ -10,19 +10,28 @@ namespace attnc {
 FailureOr<FlashFormDetail> FlashFormDetail::get(func::FuncOp flash, attn::VariantOp variant,
                                                 StringRef pass) {
   FlashFormDetail form;
-  form.d = variant.getHeadDim();
-  form.dv = variant.getHeadDimV();
+  form.dHead = variant.getHeadDim();
+  form.dvHead = variant.getHeadDimV();
   form.hq = variant.getHeadsQ();
   form.hkv = variant.getHeadsKv();
   if (DictionaryAttr d = variant.getScalarsAttr())
     form.nScalars = d.size();
-  if (DictionaryAttr d = variant.getBuffersAttr())
+  if (DictionaryAttr d = variant.getBuffersAttr()) {
     form.nBuffers = d.size();
-  if (flash.getNumArguments() != 6 + form.nScalars + form.nBuffers)
-    return flash.emitError(pass) << ": expected " << 6 + form.nScalars + form.nBuffers
-                                 << " arguments (q, k, v, out, lse, scalars, buffers, "
-                                    "status), got "
-                                 << flash.getNumArguments();
+    for (NamedAttribute entry : d.getValue())
+      form.nGrads += cast<attn::BufferDeclAttr>(entry.getValue()).getRequiresGrad();
+  }
+  form.backward = flash->hasAttr("attn.backward");
+  unsigned expected = form.backward ? 10 + form.nScalars + form.nBuffers + form.nGrads
+                                    : 6 + form.nScalars + form.nBuffers;
+  if (flash.getNumArguments() != expected)
+    return flash.emitError(pass)
+           << ": expected " << expected
+           << (form.backward ? " arguments (q, k, v, out, dout, lse, dq, dk, dv, scalars, "
+                               "buffers, buffer gradients, status), got "
+                             : " arguments (q, k, v, out, lse, scalars, buffers, "
+                               "status), got ")
+           << flash.getNumArguments();
   form.args.assign(flash.getArguments().begin(), flash.getArguments().end());
   flash.walk([&](memref::AllocaOp a) {
     auto role = a->getAttrOfType<StringAttr>("attn.scratch");

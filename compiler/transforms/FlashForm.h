@@ -5,7 +5,10 @@
 // ops, with scratch tiles marked by their role (`attn.scratch` = "scores", "acc",
 // "max", "sum", "alpha"). FlashFormDetail is the one accessor every target's
 // lowering starts from: tile sizes (off the score tile), head layout (off the
-// variant), the function's arguments and its two loops.
+// variant), the function's arguments and its two loops. It reads the backward
+// flash form of attn-tile-flash-backward too (`@X_flash_backward`, attribute
+// `attn.backward`): there the parallel loop runs over (batch, key/value head,
+// split) and the loop inside it over key tiles.
 //
 //===----------------------------------------------------------------------===//
 #ifndef ATTNC_COMPILER_TRANSFORMS_FLASHFORM_H
@@ -30,41 +33,56 @@ public:
 
   int64_t blockQ() const { return bq; }
   int64_t blockKV() const { return bk; }
-  int64_t headDim() const { return d; }
-  int64_t headDimV() const { return dv; }
+  int64_t headDim() const { return dHead; }
+  int64_t headDimV() const { return dvHead; }
   int64_t headsQ() const { return hq; }
   int64_t headsKV() const { return hkv; }
   /// Query heads per key/value head.
   int64_t groupSize() const { return headsQ() / headsKV(); }
   unsigned numScalars() const { return nScalars; }
   unsigned numBuffers() const { return nBuffers; }
+  /// The requires_grad buffers (their gradients are arguments of the backward form).
+  unsigned numGrads() const { return nGrads; }
+  /// Whether this is the backward flash form.
+  bool isBackward() const { return backward; }
 
   /// The function's arguments: q, k, v, out, lse, the scalars, the buffers, the
-  /// status word.
+  /// status word; in the backward form q, k, v, out, dout, lse, dq, dk, dv, the
+  /// scalars, the buffers, the gradients of the requires_grad buffers, the status.
   mlir::Value query() const { return argument(0); }
   mlir::Value key() const { return argument(1); }
   mlir::Value value() const { return argument(2); }
   mlir::Value out() const { return argument(3); }
-  mlir::Value lse() const { return argument(4); }
-  mlir::Value scalar(unsigned i) const { return argument(5 + i); }
-  mlir::Value buffer(unsigned i) const { return argument(5 + nScalars + i); }
-  mlir::Value status() const { return argument(5 + nScalars + nBuffers); }
+  mlir::Value lse() const { return argument(backward ? 5 : 4); }
+  mlir::Value scalar(unsigned i) const { return argument(firstScalar() + i); }
+  mlir::Value buffer(unsigned i) const { return argument(firstScalar() + nScalars + i); }
+  mlir::Value status() const { return args.back(); }
+  /// The backward form's gradient of the output, dQ partials, dK, dV and the
+  /// gradient of the i-th requires_grad buffer.
+  mlir::Value dout() const { return argument(4); }
+  mlir::Value dq() const { return argument(6); }
+  mlir::Value dk() const { return argument(7); }
+  mlir::Value dv() const { return argument(8); }
+  mlir::Value grad(unsigned i) const { return argument(firstScalar() + nScalars + nBuffers + i); }
   /// The element type of q, k, v and out.
   mlir::Type elementType() const {
     return llvm::cast<mlir::MemRefType>(query().getType()).getElementType();
   }
 
-  /// The parallel loop over (batch, head, query tile) and the loop over key tiles.
+  /// The parallel loop over (batch, head, query tile) and the loop over key tiles
+  /// (backward: over (batch, key/value head, split), and the key tiles).
   mlir::scf::ParallelOp queryTiles() const { return parallel; }
   mlir::scf::ForOp keyLoop() const { return keys; }
 
 private:
   FlashFormDetail() = default;
   mlir::Value argument(unsigned i) const { return args[i]; }
+  unsigned firstScalar() const { return backward ? 9 : 5; }
 
   llvm::SmallVector<mlir::Value> args;
-  int64_t bq = 0, bk = 0, d = 0, dv = 0, hq = 0, hkv = 0;
-  unsigned nScalars = 0, nBuffers = 0;
+  int64_t bq = 0, bk = 0, dHead = 0, dvHead = 0, hq = 0, hkv = 0;
+  unsigned nScalars = 0, nBuffers = 0, nGrads = 0;
+  bool backward = false;
   mlir::scf::ParallelOp parallel;
   mlir::scf::ForOp keys;
 };

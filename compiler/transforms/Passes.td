@@ -74,6 +74,41 @@ def AttnTileFlash : Pass<"attn-tile-flash", "mlir::ModuleOp"> {
                            "::mlir::scf::SCFDialect", "::mlir::func::FuncDialect"];
 }
 
+def AttnTileFlashBackward : Pass<"attn-tile-flash-backward", "mlir::ModuleOp"> {
+  let summary = "Tiles attn.attention into the backward flash form";
+  let description = [{
+    Replaces each function `@X_forward` whose body is one `attn.attention` by
+    `@X_flash_backward` (attribute `attn.backward`), FlashAttention-2's backward
+    pass on memrefs: a parallel loop over (batch, key/value head, split of the key
+    tiles); for each key tile, dK and dV accumulate in scratch tiles over the query
+    tiles of every head of the group (`attn.tile_scores`, `attn.tile_probs`,
+    `attn.tile_key_grad`, `attn.tile_delta`, `attn.tile_dscores`,
+    `attn.tile_query_grad`) and are written by `attn.tile_key_store`. The
+    signature is `(q, k, v, out, dout, lse, dq, dk, dv, scalars..., buffers...,
+    grads..., status: memref<4xi64>)`, where `dq` is `[splits, B, H, Q_LEN, D]`
+    f32 (one partial per split, zero on entry; their sum is dQ) and `grads` has one
+    f32 memref per `requires_grad` buffer. Run `attn-differentiate-score-mod` and
+    `attn-simplify` first.
+
+    ```mlir
+    scf.parallel (%b, %g, %c) = (%c0, %c0, %c0) to (%B, %c2, %splits) step (...) {
+      scf.for %kt = %first to %last step %c1 {
+        attn.tile_zero %dk_acc : memref<64x64xf32>
+        scf.for %hh = %c0 to %c4 step %c1 {        // the heads of group %g
+          scf.for %qt = %c0 to %nq step %c1 {
+            attn.tile_scores %q[%b, %h, %q0], %k[_, %g, %k0] into %s scale(...)
+            attn.tile_probs @v %s(...), %lse into %p status(%st) : ...
+            ...
+    ```
+  }];
+  let options = [
+    Option<"blockQ", "block-q", "int64_t", "64", "Query rows per tile">,
+    Option<"blockKV", "block-kv", "int64_t", "64", "Key rows per tile">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect", "::mlir::func::FuncDialect"];
+}
+
 def AttnTestMaskClass : Pass<"attn-test-mask-class", "mlir::ModuleOp"> {
   let summary = "Test pass: replaces attn.tile_mask_class by the mask analysis' code";
   let description = [{

@@ -167,6 +167,13 @@ cl::opt<bool> withReference("reference",
                             cl::desc("Also time the eager float64 reference"),
                             cl::init(false), cl::sub(benchCmd), cl::cat(attncCategory));
 
+cl::opt<bool> backwardPass("backward",
+                           cl::desc("run: also run the backward pass (dq, dk, dv and the "
+                                    "requires_grad buffers' gradients) on dout; bench: time "
+                                    "it (CPU target)"),
+                           cl::init(false), cl::sub(runCmd), cl::sub(benchCmd),
+                           cl::cat(attncCategory));
+
 cl::opt<bool> profileKernels("profile",
                               cl::desc("cuda-emu: print per kernel one JSON line of what a "
                                        "profiler counts (shared-memory requests, wavefronts "
@@ -604,8 +611,12 @@ int main(int argc, char **argv) {
   if (compileCmd)
     return runCompile(compiler);
 
+  if (backwardPass && compileTarget() != Target::Cpu)
+    return fail("--backward runs on the CPU target only so far (--target cpu)");
+  KernelTileOptions tileOptions = cpuOptions();
+  tileOptions.backward = backwardPass;
   std::shared_ptr<CompiledVariant> variant =
-      compiler.compileFileFor(specPath, compileTarget(), cpuOptions());
+      compiler.compileFileFor(specPath, compileTarget(), tileOptions);
   if (!variant)
     return 1;
   Runnable runnable;
@@ -613,6 +624,14 @@ int main(int argc, char **argv) {
   runnable.target = target;
   runnable.run = [variant](const AttentionCall &call) { return variant->run(call); };
   runnable.reference = [variant](const AttentionCall &call) { return variant->reference(call); };
+  if (variant->cpuBackwardKernel) {
+    runnable.runBackward = [variant](const BackwardCall &call) {
+      return variant->runBackward(call);
+    };
+    runnable.referenceBackward = [variant](const BackwardCall &call) {
+      return variant->referenceBackward(call);
+    };
+  }
   runnable.maskMod = variant->spec->maskMod.expr.get();
   runnable.scoreMod = variant->spec->scoreMod.expr.get();
   std::shared_ptr<const frontend::Spec> spec = variant->spec;
@@ -639,9 +658,12 @@ int main(int argc, char **argv) {
   options.tolerance = tolerance;
   options.reps = reps;
   options.withReference = withReference;
+  options.backward = backwardPass;
   outs().flush();
   auto command = [&] {
-    return benchCmd ? runBench(runnable, options) : runCommand(runnable, options);
+    if (benchCmd)
+      return backwardPass ? runBackwardBench(runnable, options) : runBench(runnable, options);
+    return runCommand(runnable, options);
   };
   if (!profileKernels)
     return command();

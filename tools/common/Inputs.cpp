@@ -291,7 +291,8 @@ static std::string shapeString(const std::vector<int64_t> &shape) {
   return s + "]";
 }
 
-Result<CallTensors> callFromFile(const VariantDesc &variant, const std::string &path) {
+Result<CallTensors> callFromFile(const VariantDesc &variant, const std::string &path,
+                                 Tensor *dout) {
   Result<TensorMap> read = readSafeTensors(path);
   if (!read)
     return read.status();
@@ -317,6 +318,9 @@ Result<CallTensors> callFromFile(const VariantDesc &variant, const std::string &
   bool lowPrecision = variant.dtype != DType::F32;
   for (auto [name, dst] : {std::pair<const char *, Tensor *>{"q", &t.q}, {"k", &t.k}, {"v", &t.v}})
     if (Status s = take(name, variant.dtype, lowPrecision, *dst); !s)
+      return s;
+  if (dout)
+    if (Status s = take("dout", variant.dtype, lowPrecision, *dout); !s)
       return s;
   auto expectRank = [&](const char *name, const Tensor &tensor) -> Status {
     if (tensor.shape().size() != 4)
@@ -353,6 +357,7 @@ Result<CallTensors> callFromFile(const VariantDesc &variant, const std::string &
   if (!tensors.empty())
     return Status::error(path + ": unexpected tensor '" + tensors.begin()->first +
                          "': variant '" + variant.name + "' takes q, k, v" +
+                         (dout ? ", dout" : "") +
                          (variant.buffers.empty() ? "" : ", its buffers") +
                          (variant.scalars.empty() ? "" : ", its scalars"));
   if (t.q.shape()[0] < 1 || t.q.shape()[2] < 1 || t.k.shape()[2] < 1)

@@ -66,8 +66,10 @@ std::string describeRandomInputs(const VariantDesc &variant,
 Status checkMemoryEstimate(const VariantDesc &variant, int64_t batch, int64_t qLen,
                            int64_t kvLen, int copies);
 
-/// Reads q, k, v, buffers and scalars from a safetensors file.
-Result<CallTensors> callFromFile(const VariantDesc &variant, const std::string &path);
+/// Reads q, k, v, buffers and scalars from a safetensors file; with `dout`, also
+/// the tensor 'dout' (the backward pass's input; its shape is checked later).
+Result<CallTensors> callFromFile(const VariantDesc &variant, const std::string &path,
+                                 Tensor *dout = nullptr);
 
 } // namespace attnc
 

@@ -124,7 +124,7 @@ Errors compare(const CallTensors &got, const CallTensors &want) {
 /// precise by evaluating the modifiers pair by pair as the reference does: the
 /// expression's location, the index values and the first failing (b, h, q_idx,
 /// kv_idx).
-static int failRun(const Runnable &variant, const AttentionCall &call, const Status &s) {
+int failRun(const Runnable &variant, const AttentionCall &call, const Status &s) {
   const std::string &message = s.message();
   bool inExpression = message.rfind("index out of range reading buffer", 0) == 0 ||
                       message.rfind("integer division or modulo by zero", 0) == 0;
@@ -158,7 +158,7 @@ static int failRun(const Runnable &variant, const AttentionCall &call, const Sta
   return 1;
 }
 
-static Result<CallTensors> prepareRandomInputs(const Runnable &variant, const RunOptions &o,
+Result<CallTensors> prepareRandomInputs(const Runnable &variant, const RunOptions &o,
                                         int64_t B, int64_t Q, int64_t KV, int copies,
                                         std::map<std::string, ScalarValue> &scalars,
                                         std::map<std::string, Tensor> &buffers) {
@@ -332,9 +332,9 @@ int runCommand(const Runnable &variant, const RunOptions &o) {
   if (!o.randomShape.empty()) {
     if (!o.inputsPath.empty() || !o.outputPath.empty())
       return failWith("--random cannot be combined with --inputs/--output");
-    return runRandom(variant, o);
+    return o.backward ? runBackwardRandom(variant, o) : runRandom(variant, o);
   }
-  return runFiles(variant, o);
+  return o.backward ? runBackwardFiles(variant, o) : runFiles(variant, o);
 }
 
 } // namespace attnc

@@ -14,6 +14,7 @@
 #include "runtime/Status.h"
 #include "runtime/Variant.h"
 #include "runtime/cuda/CudaKernel.h"
+#include "tools/common/Inputs.h"
 
 #include <functional>
 #include <memory>
@@ -28,6 +29,9 @@ struct Runnable {
   std::string target; ///< printed: "cpu", "cuda", "cuda-emu"
   std::function<Status(const AttentionCall &)> run;
   std::function<Status(const AttentionCall &)> reference;
+  /// The backward kernel and its float64 reference (null: no backward pass).
+  std::function<Status(const BackwardCall &)> runBackward;
+  std::function<Status(const BackwardCall &)> referenceBackward;
   const frontend::Expr *maskMod = nullptr; ///< for the mask density (null: none)
   const frontend::Expr *scoreMod = nullptr;
   /// "FILE:LINE:COL" of byte `offset` of the mask_mod's (or score_mod's) source, or
@@ -46,6 +50,7 @@ struct RunOptions {
   double tolerance = 0; ///< 0: 1e-5 for f32, 1e-2 for f16/bf16
   int reps = 10;
   bool withReference = false;
+  bool backward = false; ///< run/bench the backward pass (after the forward)
 };
 
 /// How a kernel's out and lse differ from the reference's.
@@ -71,6 +76,24 @@ int runFiles(const Runnable &variant, const RunOptions &options);
 int runCommand(const Runnable &variant, const RunOptions &options);
 /// bench --shape.
 int runBench(const Runnable &variant, const RunOptions &options);
+
+/// run --backward --random (BackwardCommands.cpp): the forward, then the backward
+/// on a random dout, checked against the float64 reference backward unless !check.
+int runBackwardRandom(const Runnable &variant, const RunOptions &options);
+/// run --backward --inputs --output.
+int runBackwardFiles(const Runnable &variant, const RunOptions &options);
+/// bench --backward --shape: the backward pass's time (and the forward's, same run).
+int runBackwardBench(const Runnable &variant, const RunOptions &options);
+/// Prints "error: MESSAGE" for a failed run; run-time errors in an expression are
+/// located (the expression, the indices, the first failing pair) as `run` does.
+int failRun(const Runnable &variant, const AttentionCall &call, const Status &s);
+/// The random inputs of a run or bench of shape B x Q x KV (the overrides of
+/// `options` applied, `copies` sets checked against the memory), after printing
+/// what the buffers and scalars hold.
+Result<CallTensors> prepareRandomInputs(const Runnable &variant, const RunOptions &options,
+                                        int64_t B, int64_t Q, int64_t KV, int copies,
+                                        std::map<std::string, ScalarValue> &scalars,
+                                        std::map<std::string, Tensor> &buffers);
 
 } // namespace attnc
 

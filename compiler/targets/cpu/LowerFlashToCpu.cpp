@@ -8,10 +8,8 @@
 // call (each thread calls the kernel with its own range).
 //
 //===----------------------------------------------------------------------===//
-#include "compiler/codegen/FlashFormLowering.h"
 #include "compiler/codegen/OnlineSoftmax.h"
-#include "compiler/targets/cpu/Passes.h"
-#include "compiler/targets/cpu/RegionVectorizer.h"
+#include "compiler/targets/cpu/CpuTileBuilder.h"
 #include "compiler/transforms/FlashForm.h"
 #include "compiler/transforms/MaskIntervals.h"
 
@@ -29,95 +27,19 @@ namespace attnc::cpu {
 
 namespace {
 
-constexpr int64_t VW = kVectorWidth;
-constexpr int64_t RB = kRowBlock;
-constexpr int64_t kMaxVecsPerGroup = 4;
-
-class CpuKernelBuilder : public codegen::FlashFormLowering {
+class CpuKernelBuilder : public CpuTileBuilder {
 public:
   CpuKernelBuilder(func::FuncOp flash, attn::VariantOp variant, const FlashFormDetail &form)
-      : FlashFormLowering(flash, variant, form, "attn-lower-flash-to-cpu"),
-        BQ(form.blockQ()), BK(form.blockKV()), D(form.headDim()), DV(form.headDimV()),
-        DVp(paddedHeadDimV(DV)), H(form.headsQ()), HKV(form.headsKV()) {}
+      : CpuTileBuilder(flash, variant, form) {}
 
   LogicalResult build();
 
 private:
-  // --- vector helpers ------------------------------------------------------------
-  VectorType vecF32() { return VectorType::get({VW}, b.getF32Type()); }
-  Value splatF32(double v) { return vector::BroadcastOp::create(b, loc, vecF32(), f32(v)); }
-  Value bcast(Value scalar) {
-    return vector::BroadcastOp::create(b, loc, VectorType::get({VW}, scalar.getType()),
-                                       scalar);
-  }
-  Value vload(Value memref, Value offset) {
-    return vector::LoadOp::create(b, loc, vecF32(), memref, ValueRange{offset});
-  }
-  void vstore(Value v, Value memref, Value offset) {
-    vector::StoreOp::create(b, loc, v, memref, ValueRange{offset});
-  }
-  Value fma(Value x, Value y, Value acc) {
-    return vector::FMAOp::create(b, loc, vecF32(), x, y, acc);
-  }
-  /// Calls body(firstElement, numVectors) for groups of up to kMaxVecsPerGroup
-  /// vectors covering `numVecs` vectors. More than two full groups become an
-  /// scf.for (so wide heads do not blow up the code), the rest is unrolled.
-  void forEachGroup(int64_t numVecs, const std::function<void(Value, int64_t)> &body) {
-    int64_t full = numVecs / kMaxVecsPerGroup, rest = numVecs % kMaxVecsPerGroup;
-    if (full > 2) {
-      auto loop = scf::ForOp::create(b, loc, idx(0), idx(full * kMaxVecsPerGroup * VW),
-                                     idx(kMaxVecsPerGroup * VW));
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(loop.getBody());
-      body(loop.getInductionVar(), kMaxVecsPerGroup);
-    } else {
-      for (int64_t g = 0; g < full; ++g)
-        body(idx(g * kMaxVecsPerGroup * VW), kMaxVecsPerGroup);
-    }
-    if (rest)
-      body(idx(full * kMaxVecsPerGroup * VW), rest);
-  }
-  /// Calls body(firstElement) for each of `numVecs` vectors (a loop when many).
-  void forEachVector(int64_t numVecs, const std::function<void(Value)> &body) {
-    if (numVecs > 8) {
-      auto loop = scf::ForOp::create(b, loc, idx(0), idx(numVecs * VW), idx(VW));
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(loop.getBody());
-      body(loop.getInductionVar());
-      return;
-    }
-    for (int64_t c = 0; c < numVecs; ++c)
-      body(idx(c * VW));
-  }
-
-  /// The register-blocked micro-kernel shared by Q·Kᵀ and P·V: for k in [0, kEnd),
-  /// acc[r][c] += a(k, r) * b(k, c) for RB rows and n vectors, with the RB * n
-  /// accumulators (starting at `init`) carried in registers. Returns them.
-  SmallVector<Value> emitMicroKernel(ArrayRef<Value> init, int64_t n, int64_t kEnd,
-                                     function_ref<Value(Value, int64_t)> aScalar,
-                                     function_ref<Value(Value, int64_t)> bVector) {
-    return SmallVector<Value>(
-        loop(idx(0), idx(kEnd), idx(1), init, [&](Value k, ValueRange accs) {
-          SmallVector<Value> bv, next(accs.begin(), accs.end());
-          for (int64_t c = 0; c < n; ++c)
-            bv.push_back(bVector(k, c));
-          for (int64_t r = 0; r < RB; ++r) {
-            Value a = bcast(aScalar(k, r));
-            for (int64_t c = 0; c < n; ++c)
-              next[r * n + c] = fma(a, bv[c], next[r * n + c]);
-          }
-          return next;
-        }).getResults());
-  }
-
   // --- the kernel's frame ------------------------------------------------------------
   /// Creates `@X_cpu` with the packed-layout ABI and maps the flash arguments.
   void createKernel();
   /// The scratch tiles, once per call (stack or heap).
   void allocateScratch();
-  /// A 1-D view and the sizes and strides of each run-time buffer.
-  void prepareBuffers();
-
   // --- the walk's hooks ----------------------------------------------------------------
   LogicalResult emitQueryTiles(scf::ParallelOp parallel) override;
   LogicalResult realizeScratch(memref::AllocaOp op, StringRef role) override;
@@ -130,13 +52,10 @@ private:
   LogicalResult emitPV(attn::TilePVOp op) override;
   LogicalResult emitStore(attn::TileStoreOp op) override;
 
-  int64_t BQ, BK, D, DV, DVp, H, HKV;
   Value qp, kp, vp, op, lp, status, qLen, kvLen, begin, end;
   Value qPad, numKVTiles, kvPad;
   Value s, acc, m, l, alpha;
-  SmallVector<Value> scalarArgs;
   SmallVector<Value> heapScratch;
-  llvm::StringMap<BufferAccess> bufferAccess;
 };
 
 LogicalResult CpuKernelBuilder::build() {
@@ -182,8 +101,6 @@ void CpuKernelBuilder::createKernel() {
   qp = args[0], kp = args[1], vp = args[2], op = args[3], lp = args[4];
   for (unsigned i = 0; i < numScalars + numBuffers + 1; ++i)
     map.map(form.scalar(i), args[5 + i]);
-  for (unsigned i = 0; i < numScalars; ++i)
-    scalarArgs.push_back(args[5 + i]);
   status = args[5 + numScalars + numBuffers];
   qLen = args[args.size() - 4];
   kvLen = args[args.size() - 3];
@@ -209,33 +126,6 @@ void CpuKernelBuilder::allocateScratch() {
   m = scratch(BQ);
   l = scratch(BQ);
   alpha = scratch(BQ);
-}
-
-void CpuKernelBuilder::prepareBuffers() {
-  DictionaryAttr decls = variant.getBuffersAttr();
-  if (!decls)
-    return;
-  for (auto [i, entry] : llvm::enumerate(decls.getValue())) {
-    Value buf = lookup(form.buffer(i));
-    auto type = cast<MemRefType>(buf.getType());
-    auto meta = memref::ExtractStridedMetadataOp::create(b, loc, buf);
-    BufferAccess access;
-    access.ordinal = int64_t(i);
-    Value span = idx(1);
-    for (int64_t d = 0; d < type.getRank(); ++d) {
-      Value size = meta.getSizes()[d], stride = meta.getStrides()[d];
-      access.sizes.push_back(toI64(size));
-      access.strides.push_back(toI64(stride));
-      span = add(span, mul(sub(size, idx(1)), stride));
-    }
-    auto viewType = MemRefType::get(
-        {ShapedType::kDynamic}, type.getElementType(),
-        StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, {1}));
-    access.base = memref::ReinterpretCastOp::create(
-        b, loc, viewType, meta.getBaseBuffer(), OpFoldResult(meta.getOffset()),
-        ArrayRef<OpFoldResult>{span}, ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
-    bufferAccess[entry.getName().getValue()] = access;
-  }
 }
 
 LogicalResult CpuKernelBuilder::emitDim(memref::DimOp dim) {
@@ -298,39 +188,16 @@ LogicalResult CpuKernelBuilder::emitInit(attn::TileInitOp initOp) {
   return success();
 }
 
-// S[r][c..] = scale * sum_d q[r][d] * kT[d][c..]: 4 rows x up to 4 vectors of
-// accumulators live in registers across the whole d loop.
+// S = scale * Q·Kᵀ from the packed q rows and transposed key tiles.
 LogicalResult CpuKernelBuilder::emitScores(attn::TileScoresOp scoresOp) {
   Value s = lookup(scoresOp.getS());
-  Value bIdx = map.lookupOrDefault(scoresOp.getB());
-  Value hIdx = map.lookupOrDefault(scoresOp.getH());
-  Value gIdx = map.lookupOrDefault(scoresOp.getG());
-  Value q0 = map.lookupOrDefault(scoresOp.getQ0());
-  Value k0 = map.lookupOrDefault(scoresOp.getK0());
+  Value bIdx = lookup(scoresOp.getB()), hIdx = lookup(scoresOp.getH());
+  Value gIdx = lookup(scoresOp.getG());
+  Value q0 = lookup(scoresOp.getQ0()), k0 = lookup(scoresOp.getK0());
   Value qBase = mulc(add(mul(add(mulc(bIdx, H), hIdx), qPad), q0), D);
   Value kTile = arith::DivUIOp::create(b, loc, k0, idx(BK));
   Value kBase = mulc(add(mul(add(mulc(bIdx, HKV), gIdx), numKVTiles), kTile), D * BK);
-  Value scale = splatF32(scoresOp.getScale().convertToDouble());
-
-  auto rows = scf::ForOp::create(b, loc, idx(0), idx(BQ), idx(RB));
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToStart(rows.getBody());
-  Value r0 = rows.getInductionVar();
-  forEachGroup(BK / VW, [&](Value col0, int64_t n) {
-    SmallVector<Value> init(RB * n, splatF32(0.0));
-    SmallVector<Value> sums = emitMicroKernel(
-        init, n, D,
-        [&](Value d, int64_t r) {
-          return load(qp, add(add(qBase, mulc(add(r0, idx(r)), D)), d));
-        },
-        [&](Value d, int64_t c) {
-          return vload(kp, add(add(add(kBase, mulc(d, BK)), col0), idx(c * VW)));
-        });
-    for (int64_t r = 0; r < RB; ++r)
-      for (int64_t c = 0; c < n; ++c)
-        vstore(arith::MulFOp::create(b, loc, sums[r * n + c], scale), s,
-               add(add(mulc(add(r0, idx(r)), BK), col0), idx(c * VW)));
-  });
+  emitRowsTimesTile(s, qp, qBase, D, kp, kBase, D, scoresOp.getScale().convertToDouble());
   return success();
 }
 
@@ -357,15 +224,10 @@ LogicalResult CpuKernelBuilder::emitMods(attn::TileModsOp modsOp) {
   auto rows = scf::ForOp::create(b, loc, idx(0), numRows, idx(1));
   b.setInsertionPointToStart(rows.getBody());
   Value i = rows.getInductionVar();
-  auto i64Vec = VectorType::get({VW}, b.getI64Type());
   Value qIdx = bcast(toI64(add(q0, i)));
   Value bVec = bcast(toI64(bIdx)), hVec = bcast(toI64(hIdx));
   Value qLenVec = bcast(toI64(qLen)), kvLenVec = bcast(toI64(kvLen));
-  SmallVector<int64_t> iota;
-  for (int64_t lane = 0; lane < VW; ++lane)
-    iota.push_back(lane);
-  Value iotaVec = arith::ConstantOp::create(
-      b, loc, i64Vec, DenseElementsAttr::get(i64Vec, ArrayRef<int64_t>(iota)));
+  Value iotaVec = laneIota();
 
   auto cols = scf::ForOp::create(b, loc, idx(0), idx(BK / VW), idx(1));
   b.setInsertionPointToStart(cols.getBody());
@@ -375,12 +237,10 @@ LogicalResult CpuKernelBuilder::emitMods(attn::TileModsOp modsOp) {
   Value offset = add(mulc(i, BK), mulc(cols.getInductionVar(), VW));
   Value score = vload(s, offset);
 
-  RegionVectorizer vectorizer(b, loc, VW, lookup(modsOp.getStatus()));
-  if (DictionaryAttr decls = variant.getScalarsAttr())
-    for (auto [n, entry] : llvm::enumerate(decls.getValue()))
-      vectorizer.scalars[entry.getName().getValue()] = lookup(modsOp.getScalars()[n]);
-  for (auto &entry : bufferAccess)
-    vectorizer.buffers[entry.getKey()] = entry.getValue();
+  SmallVector<Value> scalars;
+  for (Value v : modsOp.getScalars())
+    scalars.push_back(lookup(v));
+  RegionVectorizer vectorizer = this->vectorizer(scalars, lookup(modsOp.getStatus()));
   if (applyMask) {
     Value keep = vectorizer.emit(variant.getMaskMod(),
                                  {bVec, hVec, qIdx, kvIdx, qLenVec, kvLenVec}, active);
@@ -500,6 +360,8 @@ struct AttnLowerFlashToCpuPass
                                           f, variant, "attn-lower-flash-to-cpu");
                                       if (failed(form))
                                         return failure();
+                                      if (form->isBackward())
+                                        return buildBackwardKernel(f, variant, *form);
                                       return CpuKernelBuilder(f, variant, *form).build();
                                     })))
       return signalPassFailure();

@@ -29,10 +29,8 @@ void RegionVectorizer::recordError(Value laneMask, int64_t code) {
   memref::StoreOp::create(tb, loc, c, status, ValueRange{zero});
 }
 
-Value RegionVectorizer::readBuffer(attn::BufferLoadOp op, ArrayRef<Value> indices,
-                                   Value active) {
-  // A masked gather at sum(index * stride) over the lanes in bounds.
-  const BufferAccess &access = buffers.find(op.getBuffer())->second;
+std::pair<Value, Value> RegionVectorizer::elementOffset(const BufferAccess &access,
+                                                       ArrayRef<Value> indices) {
   SmallVector<Value> sizes;
   Value offset = constant(b.getI64IntegerAttr(0), b.getI64Type());
   for (auto [d, index] : llvm::enumerate(indices)) {
@@ -40,7 +38,15 @@ Value RegionVectorizer::readBuffer(attn::BufferLoadOp op, ArrayRef<Value> indice
     offset = arith::AddIOp::create(b, loc, offset,
                                    arith::MulIOp::create(b, loc, index, scalar(access.strides[d])));
   }
-  Value inBoundsLanes = whereActive(inBounds(indices, sizes), active);
+  return {offset, inBounds(indices, sizes)};
+}
+
+Value RegionVectorizer::readBuffer(attn::BufferLoadOp op, ArrayRef<Value> indices,
+                                   Value active) {
+  // A masked gather at sum(index * stride) over the lanes in bounds.
+  const BufferAccess &access = buffers.find(op.getBuffer())->second;
+  auto [offset, inside] = elementOffset(access, indices);
+  Value inBoundsLanes = whereActive(inside, active);
   Value outOfRange = arith::XOrIOp::create(b, loc, inBoundsLanes,
                                            constant(b.getBoolAttr(true), b.getI1Type()));
   recordOutOfRange(outOfRange, access.ordinal, active);
@@ -69,6 +75,34 @@ LogicalResult RegionVectorizer::emitIf(scf::IfOp ifOp, IRMapping &map, Value act
   }
   for (auto [i, result] : llvm::enumerate(ifOp.getResults()))
     map.map(result, arith::SelectOp::create(b, loc, cond, thenValues[i], elseValues[i]));
+  return success();
+}
+
+} // namespace attnc::cpu
+
+namespace attnc::cpu {
+
+LogicalResult RegionVectorizer::accumulateGrad(attn::BufferGradOp op, ArrayRef<Value> indices,
+                                               Value value, Value active) {
+  auto it = grads.find(op.getBuffer());
+  if (it == grads.end())
+    return op.emitError("no gradient was passed for buffer '") << op.getBuffer() << "'";
+  const BufferAccess &access = it->second;
+  auto [offset, inside] = elementOffset(access, indices);
+  Value live = whereActive(inside, active);
+  // Lane by lane, in order: several lanes may add to the same element.
+  for (int64_t lane = 0; lane < width; ++lane) {
+    Value laneLive = vector::ExtractOp::create(b, loc, live, ArrayRef<int64_t>{lane});
+    auto ifOp = scf::IfOp::create(b, loc, laneLive, /*withElse=*/false);
+    OpBuilder tb = ifOp.getThenBodyBuilder();
+    Value at = arith::IndexCastOp::create(
+        tb, loc, tb.getIndexType(),
+        vector::ExtractOp::create(tb, loc, offset, ArrayRef<int64_t>{lane}));
+    Value add = vector::ExtractOp::create(tb, loc, value, ArrayRef<int64_t>{lane});
+    Value old = memref::LoadOp::create(tb, loc, access.base, ValueRange{at});
+    memref::StoreOp::create(tb, loc, arith::AddFOp::create(tb, loc, old, add), access.base,
+                            ValueRange{at});
+  }
   return success();
 }
 

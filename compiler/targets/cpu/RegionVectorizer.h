@@ -5,7 +5,8 @@
 // key), so a tile row is modified with SIMD code. Control flow becomes masking: the
 // branches of an scf.if run under the lanes where the condition holds (buffer reads
 // there are masked gathers), and the results are blended with selects. An error is
-// recorded when any active lane has one.
+// recorded when any active lane has one. A score_mod_vjp's attn.buffer_grad adds
+// lane by lane, in lane order (lanes may hit the same element).
 //
 //===----------------------------------------------------------------------===//
 #ifndef ATTNC_COMPILER_TARGETS_CPU_REGIONVECTORIZER_H
@@ -32,6 +33,8 @@ public:
       : ModifierRegionEmitter(b, loc, status), width(width) {}
 
   llvm::StringMap<BufferAccess> buffers; ///< name → access
+  /// name → the f32 gradient of a requires_grad buffer (score_mod_vjp only)
+  llvm::StringMap<BufferAccess> grads;
 
   mlir::Type shaped(mlir::Type scalar) override;
 
@@ -43,6 +46,12 @@ private:
                          mlir::Value active) override;
   mlir::LogicalResult emitIf(mlir::scf::IfOp op, mlir::IRMapping &map,
                              mlir::Value active) override;
+  mlir::LogicalResult accumulateGrad(attn::BufferGradOp op, mlir::ArrayRef<mlir::Value> indices,
+                                     mlir::Value value, mlir::Value active) override;
+  /// The element offset sum(index * stride) of `indices` in `access`, and whether
+  /// they are in bounds, lane by lane.
+  std::pair<mlir::Value, mlir::Value> elementOffset(const BufferAccess &access,
+                                                    mlir::ArrayRef<mlir::Value> indices);
 
   int64_t width;
 };

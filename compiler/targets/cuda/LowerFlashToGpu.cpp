@@ -170,6 +170,9 @@ struct AttnLowerFlashToGpuPass : impl::AttnLowerFlashToGpuBase<AttnLowerFlashToG
     auto form = FlashFormDetail::get(flash, variant, "attn-lower-flash-to-gpu");
     if (failed(form))
       return failure();
+    if (form->isBackward())
+      return flash.emitError("attn-lower-flash-to-gpu: the backward flash form has no GPU "
+                             "lowering yet (the backward pass runs on the CPU target)");
     if (stages < 1 || stages > 4)
       return flash.emitError("attn-lower-flash-to-gpu: stages must be 1 to 4, got ")
              << int64_t(stages);

@@ -1,0 +1,133 @@
+//===- CpuTileBuilder.cpp - what the CPU's forward and backward kernels share ===//
+#include "compiler/targets/cpu/CpuTileBuilder.h"
+
+using namespace mlir;
+
+namespace attnc::cpu {
+
+Value CpuTileBuilder::laneIota() {
+  auto i64Vec = VectorType::get({VW}, b.getI64Type());
+  SmallVector<int64_t> iota;
+  for (int64_t lane = 0; lane < VW; ++lane)
+    iota.push_back(lane);
+  return arith::ConstantOp::create(b, loc, i64Vec,
+                                   DenseElementsAttr::get(i64Vec, ArrayRef<int64_t>(iota)));
+}
+
+void CpuTileBuilder::forEachGroup(int64_t numVecs,
+                                  const std::function<void(Value, int64_t)> &body) {
+  int64_t full = numVecs / kMaxVecsPerGroup, rest = numVecs % kMaxVecsPerGroup;
+  if (full > 2) {
+    auto loop = scf::ForOp::create(b, loc, idx(0), idx(full * kMaxVecsPerGroup * VW),
+                                   idx(kMaxVecsPerGroup * VW));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    body(loop.getInductionVar(), kMaxVecsPerGroup);
+  } else {
+    for (int64_t g = 0; g < full; ++g)
+      body(idx(g * kMaxVecsPerGroup * VW), kMaxVecsPerGroup);
+  }
+  if (rest)
+    body(idx(full * kMaxVecsPerGroup * VW), rest);
+}
+
+void CpuTileBuilder::forEachVector(int64_t numVecs, const std::function<void(Value)> &body) {
+  if (numVecs > 8) {
+    auto loop = scf::ForOp::create(b, loc, idx(0), idx(numVecs * VW), idx(VW));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    body(loop.getInductionVar());
+    return;
+  }
+  for (int64_t c = 0; c < numVecs; ++c)
+    body(idx(c * VW));
+}
+
+SmallVector<Value>
+CpuTileBuilder::emitMicroKernel(ArrayRef<Value> init, int64_t n, int64_t kEnd,
+                                function_ref<Value(Value, int64_t)> aScalar,
+                                function_ref<Value(Value, int64_t)> bVector) {
+  return SmallVector<Value>(
+      loop(idx(0), idx(kEnd), idx(1), init, [&](Value k, ValueRange accs) {
+        SmallVector<Value> bv, next(accs.begin(), accs.end());
+        for (int64_t c = 0; c < n; ++c)
+          bv.push_back(bVector(k, c));
+        for (int64_t r = 0; r < RB; ++r) {
+          Value a = bcast(aScalar(k, r));
+          for (int64_t c = 0; c < n; ++c)
+            next[r * n + c] = fma(a, bv[c], next[r * n + c]);
+        }
+        return next;
+      }).getResults());
+}
+
+// out[r][c..] = scale * sum_d rows[r][d] * tile[d][c..]: 4 rows x up to 4 vectors of
+// accumulators live in registers across the whole d loop.
+void CpuTileBuilder::emitRowsTimesTile(Value out, Value rows, Value rowBase, int64_t rowStride,
+                                       Value tiles, Value tileBase, int64_t depth,
+                                       double scale) {
+  Value scaleVec = splatF32(scale);
+  auto rowLoop = scf::ForOp::create(b, loc, idx(0), idx(BQ), idx(RB));
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(rowLoop.getBody());
+  Value r0 = rowLoop.getInductionVar();
+  forEachGroup(BK / VW, [&](Value col0, int64_t n) {
+    SmallVector<Value> init(RB * n, splatF32(0.0));
+    SmallVector<Value> sums = emitMicroKernel(
+        init, n, depth,
+        [&](Value d, int64_t r) {
+          return load(rows, add(add(rowBase, mulc(add(r0, idx(r)), rowStride)), d));
+        },
+        [&](Value d, int64_t c) {
+          return vload(tiles, add(add(add(tileBase, mulc(d, BK)), col0), idx(c * VW)));
+        });
+    for (int64_t r = 0; r < RB; ++r)
+      for (int64_t c = 0; c < n; ++c) {
+        Value v = sums[r * n + c];
+        if (scale != 1.0)
+          v = arith::MulFOp::create(b, loc, v, scaleVec);
+        vstore(v, out, add(add(mulc(add(r0, idx(r)), BK), col0), idx(c * VW)));
+      }
+  });
+}
+
+BufferAccess CpuTileBuilder::accessOf(Value buf, int64_t ordinal) {
+  auto type = cast<MemRefType>(buf.getType());
+  auto meta = memref::ExtractStridedMetadataOp::create(b, loc, buf);
+  BufferAccess access;
+  access.ordinal = ordinal;
+  Value span = idx(1);
+  for (int64_t d = 0; d < type.getRank(); ++d) {
+    Value size = meta.getSizes()[d], stride = meta.getStrides()[d];
+    access.sizes.push_back(toI64(size));
+    access.strides.push_back(toI64(stride));
+    span = add(span, mul(sub(size, idx(1)), stride));
+  }
+  auto viewType = MemRefType::get(
+      {ShapedType::kDynamic}, type.getElementType(),
+      StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, {1}));
+  access.base = memref::ReinterpretCastOp::create(
+      b, loc, viewType, meta.getBaseBuffer(), OpFoldResult(meta.getOffset()),
+      ArrayRef<OpFoldResult>{span}, ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+  return access;
+}
+
+void CpuTileBuilder::prepareBuffers() {
+  DictionaryAttr decls = variant.getBuffersAttr();
+  if (!decls)
+    return;
+  for (auto [i, entry] : llvm::enumerate(decls.getValue()))
+    bufferAccess[entry.getName().getValue()] = accessOf(lookup(form.buffer(i)), int64_t(i));
+}
+
+RegionVectorizer CpuTileBuilder::vectorizer(ValueRange scalars, Value status) {
+  RegionVectorizer vectorizer(b, loc, VW, status);
+  if (DictionaryAttr decls = variant.getScalarsAttr())
+    for (auto [n, entry] : llvm::enumerate(decls.getValue()))
+      vectorizer.scalars[entry.getName().getValue()] = scalars[n];
+  for (auto &entry : bufferAccess)
+    vectorizer.buffers[entry.getKey()] = entry.getValue();
+  return vectorizer;
+}
+
+} // namespace attnc::cpu

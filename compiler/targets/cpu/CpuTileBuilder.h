@@ -1,0 +1,100 @@
+//===- CpuTileBuilder.h - what the CPU's forward and backward kernels share -*- C++ -*-===//
+//
+// The CPU kernels (LowerFlashToCpu.cpp for the forward flash form,
+// CpuBackwardKernel.cpp for the backward one) are built from the same parts: f32
+// vectors of kVectorWidth lanes, a register-blocked micro-kernel (kRowBlock rows ×
+// up to four vectors of accumulators), the Q·Kᵀ-shaped product of a row panel and
+// transposed key tiles, run-time buffers as 1-D views with their sizes and
+// strides, and the modifier regions evaluated on whole vectors of keys. This
+// class holds them; the two builders add their frame (ABI, scratch) and tile ops.
+//
+//===----------------------------------------------------------------------===//
+#ifndef ATTNC_COMPILER_TARGETS_CPU_CPUTILEBUILDER_H
+#define ATTNC_COMPILER_TARGETS_CPU_CPUTILEBUILDER_H
+
+#include "compiler/codegen/FlashFormLowering.h"
+#include "compiler/targets/cpu/Passes.h"
+#include "compiler/targets/cpu/RegionVectorizer.h"
+
+#include <functional>
+
+namespace attnc::cpu {
+
+class CpuTileBuilder : public codegen::FlashFormLowering {
+public:
+  CpuTileBuilder(mlir::func::FuncOp flash, attn::VariantOp variant,
+                 const FlashFormDetail &form)
+      : FlashFormLowering(flash, variant, form, "attn-lower-flash-to-cpu"),
+        BQ(form.blockQ()), BK(form.blockKV()), D(form.headDim()), DV(form.headDimV()),
+        DVp(paddedHeadDimV(DV)), H(form.headsQ()), HKV(form.headsKV()) {}
+
+protected:
+  static constexpr int64_t VW = kVectorWidth;
+  static constexpr int64_t RB = kRowBlock;
+  static constexpr int64_t kMaxVecsPerGroup = 4;
+
+  // --- vectors ---------------------------------------------------------------
+  mlir::VectorType vecF32() { return mlir::VectorType::get({VW}, b.getF32Type()); }
+  mlir::Value splatF32(double v) {
+    return mlir::vector::BroadcastOp::create(b, loc, vecF32(), f32(v));
+  }
+  mlir::Value bcast(mlir::Value scalar) {
+    return mlir::vector::BroadcastOp::create(
+        b, loc, mlir::VectorType::get({VW}, scalar.getType()), scalar);
+  }
+  mlir::Value vload(mlir::Value memref, mlir::Value offset) {
+    return mlir::vector::LoadOp::create(b, loc, vecF32(), memref, mlir::ValueRange{offset});
+  }
+  void vstore(mlir::Value v, mlir::Value memref, mlir::Value offset) {
+    mlir::vector::StoreOp::create(b, loc, v, memref, mlir::ValueRange{offset});
+  }
+  mlir::Value fma(mlir::Value x, mlir::Value y, mlir::Value acc) {
+    return mlir::vector::FMAOp::create(b, loc, vecF32(), x, y, acc);
+  }
+  /// The lane numbers 0 .. VW-1 as a vector of i64.
+  mlir::Value laneIota();
+
+  /// Calls body(firstElement, numVectors) for groups of up to kMaxVecsPerGroup
+  /// vectors covering `numVecs` vectors. More than two full groups become an
+  /// scf.for (so wide heads do not blow up the code), the rest is unrolled.
+  void forEachGroup(int64_t numVecs, const std::function<void(mlir::Value, int64_t)> &body);
+  /// Calls body(firstElement) for each of `numVecs` vectors (a loop when many).
+  void forEachVector(int64_t numVecs, const std::function<void(mlir::Value)> &body);
+
+  /// The register-blocked micro-kernel shared by every tile product: for k in
+  /// [0, kEnd), acc[r][c] += a(k, r) * b(k, c) for RB rows and n vectors, with the
+  /// RB * n accumulators (starting at `init`) carried in registers. Returns them.
+  llvm::SmallVector<mlir::Value>
+  emitMicroKernel(llvm::ArrayRef<mlir::Value> init, int64_t n, int64_t kEnd,
+                  llvm::function_ref<mlir::Value(mlir::Value, int64_t)> aScalar,
+                  llvm::function_ref<mlir::Value(mlir::Value, int64_t)> bVector);
+
+  /// out[r][c] = scale * sum_d rows[rowBase + r * rowStride + d] *
+  /// tiles[tileBase + d * BK + c] for the BQ × BK tile `out`: a row panel times a
+  /// transposed key tile of `depth` rows (Q·Kᵀ, and dO·Vᵀ in the backward pass).
+  void emitRowsTimesTile(mlir::Value out, mlir::Value rows, mlir::Value rowBase,
+                         int64_t rowStride, mlir::Value tiles, mlir::Value tileBase,
+                         int64_t depth, double scale);
+
+  // --- run-time buffers and the modifier regions ----------------------------------
+  /// A 1-D view and the sizes and strides of the memref `buf` (the ordinal is the
+  /// buffer's position, for error codes).
+  BufferAccess accessOf(mlir::Value buf, int64_t ordinal);
+  /// bufferAccess for each of the variant's buffers, from the kernel's arguments.
+  void prepareBuffers();
+  /// A vectoriser for the modifier regions with the kernel's scalars (`scalars`,
+  /// in declaration order), buffers and status word.
+  RegionVectorizer vectorizer(mlir::ValueRange scalars, mlir::Value status);
+
+  int64_t BQ, BK, D, DV, DVp, H, HKV;
+  llvm::StringMap<BufferAccess> bufferAccess;
+};
+
+/// Rebuilds the backward flash function `flash` as `@X_backward_cpu`
+/// (CpuBackwardKernel.cpp).
+mlir::LogicalResult buildBackwardKernel(mlir::func::FuncOp flash, attn::VariantOp variant,
+                                        const FlashFormDetail &form);
+
+} // namespace attnc::cpu
+
+#endif // ATTNC_COMPILER_TARGETS_CPU_CPUTILEBUILDER_H

@@ -1,0 +1,299 @@
+//===- TileFlashBackward.cpp - tile attn.attention into the backward flash form ===//
+//
+// FlashAttention-2's backward pass as loops over tile ops. One parallel iteration
+// per (batch, key/value head, split of the key tiles) walks its key tiles; for each
+// it keeps dK and dV in scratch tiles and streams every query tile of every head of
+// the group through them, recomputing P from lse:
+//
+//   S  = scale · Q Kᵀ                 attn.tile_scores
+//   P  = exp(score_mod(S) − lse)      attn.tile_probs   (mask: 0)
+//   dV += Pᵀ dO                       attn.tile_key_grad
+//   dP = dO Vᵀ                        attn.tile_scores  (scale 1)
+//   δ  = rowsum(dO ∘ O)               attn.tile_delta
+//   dS = score_mod'(S) · P ∘ (dP − δ) attn.tile_dscores (+ buffer gradients)
+//   dK += scale · dSᵀ Q               attn.tile_key_grad
+//   dQ_c += scale · dS K              attn.tile_query_grad
+//
+// Heads of a group share their key tile's dK/dV accumulators, so GQA gradients are
+// summed without races; dQ goes to one partial per split (the dq argument's first
+// dimension), summed afterwards, so no two iterations write the same element and
+// the result does not depend on the order threads run in. The mask's tile classes
+// skip empty (query, key) tiles and drop mask_mod on full ones, as in the forward.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/transforms/Passes.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/SmallVector.h"
+
+using namespace mlir;
+
+namespace attnc {
+#define GEN_PASS_DEF_ATTNTILEFLASHBACKWARD
+#include "compiler/transforms/Passes.h.inc"
+
+namespace {
+
+/// A memref type with fully dynamic strides and offset (any view of user memory).
+MemRefType stridedMemRef(ArrayRef<int64_t> shape, Type element) {
+  SmallVector<int64_t> strides(shape.size(), ShapedType::kDynamic);
+  auto layout = StridedLayoutAttr::get(element.getContext(), ShapedType::kDynamic, strides);
+  return MemRefType::get(shape, element, layout);
+}
+MemRefType stridedMemRef(RankedTensorType type) {
+  return stridedMemRef(type.getShape(), type.getElementType());
+}
+
+/// True when a region yields the constant `true` (after attn-simplify).
+bool isTriviallyTrue(Value value) {
+  if (auto cst = value.getDefiningOp<arith::ConstantIntOp>())
+    return cst.value() != 0;
+  return false;
+}
+
+/// The backward flash function's signature: q, k, v, out, dout (memref views of the
+/// forward's tensors), lse, the dQ partials [splits, B, H, Q_LEN, D] (f32), dk, dv,
+/// the scalars, the buffers, one f32 gradient per requires_grad buffer, the status
+/// word.
+SmallVector<Type> backwardSignature(attn::AttentionOp op, attn::VariantOp variant,
+                                    OpBuilder &b) {
+  auto tensorOf = [](Value v) { return cast<RankedTensorType>(v.getType()); };
+  RankedTensorType q = tensorOf(op.getQuery()), k = tensorOf(op.getKey()),
+                   v = tensorOf(op.getValue()), out = tensorOf(op.getOut());
+  SmallVector<Type> inputs{stridedMemRef(q), stridedMemRef(k), stridedMemRef(v),
+                           stridedMemRef(out), stridedMemRef(out),
+                           stridedMemRef(tensorOf(op.getLse()))};
+  SmallVector<int64_t> dqShape{ShapedType::kDynamic};
+  dqShape.append(q.getShape().begin(), q.getShape().end());
+  inputs.push_back(MemRefType::get(dqShape, b.getF32Type()));
+  inputs.push_back(stridedMemRef(k));
+  inputs.push_back(stridedMemRef(v));
+  for (Value s : op.getScalars())
+    inputs.push_back(s.getType());
+  for (Value buf : op.getBuffers())
+    inputs.push_back(stridedMemRef(tensorOf(buf)));
+  unsigned i = 0;
+  if (DictionaryAttr decls = variant.getBuffersAttr())
+    for (NamedAttribute entry : decls.getValue()) {
+      auto decl = cast<attn::BufferDeclAttr>(entry.getValue());
+      if (decl.getRequiresGrad())
+        inputs.push_back(stridedMemRef(tensorOf(op.getBuffers()[i]).getShape(), b.getF32Type()));
+      ++i;
+    }
+  inputs.push_back(MemRefType::get({4}, b.getI64Type()));
+  return inputs;
+}
+
+/// Emits the body of a backward flash function (see the file comment).
+class FlashBackwardBody {
+public:
+  FlashBackwardBody(func::FuncOp flash, attn::VariantOp variant, attn::AttentionOp op,
+                    int64_t blockQ, int64_t blockKV)
+      : variant(variant), b(flash.getContext()), loc(op.getLoc()), blockQ(blockQ),
+        blockKV(blockKV), maskIsTrivial(isTriviallyTrue(variant.getMaskModResult())) {
+    Block *entry = flash.addEntryBlock();
+    b.setInsertionPointToStart(entry);
+    ValueRange args = entry->getArguments();
+    q = args[0], k = args[1], v = args[2], out = args[3], dout = args[4], lse = args[5];
+    dq = args[6], dk = args[7], dv = args[8];
+    unsigned numScalars = op.getScalars().size(), numBuffers = op.getBuffers().size();
+    scalars = args.slice(9, numScalars);
+    buffers = args.slice(9 + numScalars, numBuffers);
+    grads = args.slice(9 + numScalars + numBuffers,
+                       args.size() - 10 - numScalars - numBuffers);
+    status = args.back();
+  }
+
+  void emit() {
+    c0 = cIndex(0), c1 = cIndex(1);
+    Value batch = memref::DimOp::create(b, loc, q, 0);
+    qLen = memref::DimOp::create(b, loc, q, 2);
+    kvLen = memref::DimOp::create(b, loc, k, 2);
+    Value splits = memref::DimOp::create(b, loc, dq, 0);
+    bq = cIndex(blockQ), bkv = cIndex(blockKV);
+    group = variant.getHeadsQ() / variant.getHeadsKv();
+    numQTiles = arith::CeilDivUIOp::create(b, loc, qLen, bq);
+    Value numKVTiles = arith::CeilDivUIOp::create(b, loc, kvLen, bkv);
+    tilesPerSplit = arith::CeilDivUIOp::create(b, loc, numKVTiles, splits);
+    auto parallel = scf::ParallelOp::create(
+        b, loc, ValueRange{c0, c0, c0},
+        ValueRange{batch, cIndex(variant.getHeadsKv()), splits}, ValueRange{c1, c1, c1});
+    b.setInsertionPointToStart(parallel.getBody());
+    emitSplit(parallel.getInductionVars(), numKVTiles);
+    b.setInsertionPointAfter(parallel);
+    func::ReturnOp::create(b, loc);
+  }
+
+private:
+  Value cIndex(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+
+  /// One (batch, key/value head, split): scratch tiles, then its key tiles.
+  void emitSplit(ValueRange ivs, Value numKVTiles) {
+    bIdx = ivs[0], g = ivs[1], split = ivs[2];
+    auto f32 = b.getF32Type();
+    auto scratch = [&](ArrayRef<int64_t> shape, StringRef role) -> Value {
+      auto alloca = memref::AllocaOp::create(b, loc, MemRefType::get(shape, f32));
+      alloca->setAttr("attn.scratch", b.getStringAttr(role));
+      return alloca;
+    };
+    s = scratch({blockQ, blockKV}, "scores");
+    p = scratch({blockQ, blockKV}, "probs");
+    dp = scratch({blockQ, blockKV}, "dprobs");
+    ds = scratch({blockQ, blockKV}, "dscores");
+    delta = scratch({blockQ}, "delta");
+    dkAcc = scratch({blockKV, int64_t(variant.getHeadDim())}, "dk");
+    dvAcc = scratch({blockKV, int64_t(variant.getHeadDimV())}, "dv");
+    Value first = arith::MulIOp::create(b, loc, split, tilesPerSplit);
+    Value last = arith::MinUIOp::create(
+        b, loc, arith::AddIOp::create(b, loc, first, tilesPerSplit), numKVTiles);
+    auto keyLoop = scf::ForOp::create(b, loc, first, last, c1);
+    b.setInsertionPointToStart(keyLoop.getBody());
+    emitKeyTile(keyLoop.getInductionVar());
+  }
+
+  /// One key tile: zero its dK/dV, stream the query tiles of the group's heads
+  /// through them, store them.
+  void emitKeyTile(Value kTile) {
+    k0 = arith::MulIOp::create(b, loc, kTile, bkv);
+    Value kEnd = arith::MinUIOp::create(b, loc, arith::AddIOp::create(b, loc, k0, bkv), kvLen);
+    k1 = arith::SubIOp::create(b, loc, kEnd, c1);
+    attn::TileZeroOp::create(b, loc, dkAcc);
+    attn::TileZeroOp::create(b, loc, dvAcc);
+    auto heads = scf::ForOp::create(b, loc, c0, cIndex(group), c1);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(heads.getBody());
+      hIdx = arith::AddIOp::create(
+          b, loc, arith::MulIOp::create(b, loc, g, cIndex(group)), heads.getInductionVar());
+      auto queryLoop = scf::ForOp::create(b, loc, c0, numQTiles, c1);
+      b.setInsertionPointToStart(queryLoop.getBody());
+      emitQueryTile(queryLoop.getInductionVar());
+    }
+    attn::TileKeyStoreOp::create(b, loc, dkAcc, dk, bIdx, g, k0);
+    attn::TileKeyStoreOp::create(b, loc, dvAcc, dv, bIdx, g, k0);
+  }
+
+  /// One (query tile, key tile) pair: classified by the mask unless it keeps
+  /// everything; empty pairs are skipped, full ones skip mask_mod.
+  void emitQueryTile(Value qTile) {
+    q0 = arith::MulIOp::create(b, loc, qTile, bq);
+    if (maskIsTrivial) {
+      emitPairBody(b, Value());
+      return;
+    }
+    Value qEnd = arith::MinUIOp::create(b, loc, arith::AddIOp::create(b, loc, q0, bq), qLen);
+    Value q1 = arith::SubIOp::create(b, loc, qEnd, c1);
+    Value cls = attn::TileMaskClassOp::create(b, loc, b.getIndexType(), variant.getSymName(),
+                                              bIdx, hIdx, q0, q1, k0, k1, qLen, kvLen, scalars);
+    Value live = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, cls, c0);
+    Value partial = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, cls, cIndex(2));
+    auto ifLive = scf::IfOp::create(b, loc, live, /*withElse=*/false);
+    OpBuilder lb = ifLive.getThenBodyBuilder();
+    emitPairBody(lb, partial);
+  }
+
+  /// Emits `emit(builder, applyMask)` once when the mask is never or always
+  /// applied, else in both branches of an scf.if on `applyMaskCond`.
+  void withMaskCondition(OpBuilder &nb, Value applyMaskCond,
+                         function_ref<void(OpBuilder &, bool)> emit) {
+    if (!applyMaskCond)
+      return emit(nb, !maskIsTrivial);
+    auto ifOp = scf::IfOp::create(nb, loc, applyMaskCond, /*withElse=*/true);
+    OpBuilder tb = ifOp.getThenBodyBuilder();
+    emit(tb, true);
+    OpBuilder eb = ifOp.getElseBodyBuilder();
+    emit(eb, false);
+  }
+
+  /// The eight steps of the file comment for one pair of tiles.
+  void emitPairBody(OpBuilder &nb, Value applyMaskCond) {
+    double scale = variant.getScaleAttr().getValueAsDouble();
+    attn::TileScoresOp::create(nb, loc, q, k, s, bIdx, hIdx, g, q0, k0, variant.getScaleAttr());
+    withMaskCondition(nb, applyMaskCond, [&](OpBuilder &mb, bool applyMask) {
+      attn::TileProbsOp::create(mb, loc, variant.getSymName(), s, bIdx, hIdx, q0, k0, qLen,
+                                kvLen, lse, p, scalars, buffers, status, applyMask);
+    });
+    attn::TileKeyGradOp::create(nb, loc, p, dout, dvAcc, bIdx, hIdx, q0, nb.getF64FloatAttr(1.0));
+    attn::TileScoresOp::create(nb, loc, dout, v, dp, bIdx, hIdx, g, q0, k0,
+                               nb.getF64FloatAttr(1.0));
+    attn::TileDeltaOp::create(nb, loc, dout, out, delta, bIdx, hIdx, q0);
+    withMaskCondition(nb, applyMaskCond, [&](OpBuilder &mb, bool applyMask) {
+      attn::TileDScoresOp::create(mb, loc, variant.getSymName(), s, p, dp, delta, ds, bIdx,
+                                  hIdx, q0, k0, qLen, kvLen, scalars, buffers, grads, status,
+                                  applyMask);
+    });
+    attn::TileKeyGradOp::create(nb, loc, ds, q, dkAcc, bIdx, hIdx, q0, nb.getF64FloatAttr(scale));
+    attn::TileQueryGradOp::create(nb, loc, ds, k, dq, bIdx, g, k0, split, hIdx, q0,
+                                  nb.getF64FloatAttr(scale));
+  }
+
+  attn::VariantOp variant;
+  OpBuilder b;
+  Location loc;
+  int64_t blockQ, blockKV, group = 1;
+  bool maskIsTrivial;
+  Value q, k, v, out, dout, lse, dq, dk, dv, status;
+  ValueRange scalars, buffers, grads;
+  Value c0, c1, qLen, kvLen, bq, bkv, numQTiles, tilesPerSplit; // per function
+  Value bIdx, g, split, s, p, dp, ds, delta, dkAcc, dvAcc;        // per split
+  Value k0, k1, hIdx, q0;                                         // per tile pair
+};
+
+struct AttnTileFlashBackwardPass
+    : impl::AttnTileFlashBackwardBase<AttnTileFlashBackwardPass> {
+  using AttnTileFlashBackwardBase::AttnTileFlashBackwardBase;
+
+  void runOnOperation() override {
+    if (blockQ < 1 || blockKV < 1) {
+      getOperation().emitError("attn-tile-flash-backward: block sizes must be positive");
+      return signalPassFailure();
+    }
+    SmallVector<attn::AttentionOp> ops;
+    getOperation().walk([&](attn::AttentionOp op) { ops.push_back(op); });
+    SymbolTable symbols(getOperation());
+    for (attn::AttentionOp op : ops)
+      if (failed(tile(op, symbols)))
+        return signalPassFailure();
+  }
+
+  /// `@X_forward` → `@X_flash_backward`; any other `@F` → `@F_flash_backward`.
+  static std::string backwardName(StringRef funcName) {
+    funcName.consume_back("_forward");
+    return (funcName + "_flash_backward").str();
+  }
+
+  /// Replaces the function holding `op` (its attention and return only) by its
+  /// backward flash form.
+  LogicalResult tile(attn::AttentionOp op, SymbolTable &symbols) {
+    auto func = op->getParentOfType<func::FuncOp>();
+    if (!func || op->getBlock() != &func.getBody().front() ||
+        func.getBody().front().getOperations().size() != 2)
+      return op.emitError("attn-tile-flash-backward: expected a function whose body is a "
+                          "single attn.attention and the return of its results");
+    auto variant = symbols.lookup<attn::VariantOp>(op.getVariant());
+    if (!variant)
+      return op.emitError("attn-tile-flash-backward: expected attn.attention referring to "
+                          "an attn.variant");
+    if (variant.getScoreModVjp().empty())
+      return op.emitError("attn-tile-flash-backward: variant '")
+             << variant.getSymName()
+             << "' has no score_mod_vjp region (run attn-differentiate-score-mod first)";
+    std::string name = backwardName(func.getSymName());
+    if (symbols.lookup(name))
+      return func.emitError("attn-tile-flash-backward: a symbol named '")
+             << name << "' already exists";
+    OpBuilder b(func);
+    auto flash = func::FuncOp::create(b, op.getLoc(), name,
+                                      b.getFunctionType(backwardSignature(op, variant, b), {}));
+    flash->setAttr("attn.variant", FlatSymbolRefAttr::get(op.getContext(), variant.getSymName()));
+    flash->setAttr("attn.backward", b.getUnitAttr());
+    FlashBackwardBody(flash, variant, op, blockQ, blockKV).emit();
+    symbols.erase(func);
+    symbols.insert(flash);
+    return success();
+  }
+};
+
+} // namespace
+} // namespace attnc

@@ -1,0 +1,268 @@
+//===- CpuBackwardKernel.cpp - launching a compiled CPU backward kernel -----===//
+#include "runtime/cpu/CpuBackwardKernel.h"
+#include "runtime/cpu/PackedRows.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace attnc {
+namespace {
+
+constexpr int64_t kVectorWidth = 16; ///< the kernels' vector width (f32 lanes)
+/// The most memory the buffer gradients' partials may take (bytes).
+constexpr int64_t kGradPartialBudget = int64_t(256) << 20;
+
+int64_t roundUp(int64_t n, int64_t m) { return (n + m - 1) / m * m; }
+
+/// The sizes of one backward call and of its packed panels.
+struct BackwardShape {
+  int64_t B, Q, KV, H, HKV, D, DV, BQ, BK, Dp, DVp;
+  int64_t qPad, numKVTiles, kvPad, splits;
+
+  BackwardShape(const VariantDesc &variant, const CpuKernelLayout &layout,
+                const AttentionCall &call, unsigned threads) {
+    B = call.batch(), Q = call.qLen(), KV = call.kvLen();
+    H = variant.headsQ, HKV = variant.headsKV, D = variant.headDim, DV = variant.headDimV;
+    BQ = layout.blockQ, BK = layout.blockKV;
+    Dp = roundUp(D, kVectorWidth), DVp = layout.headDimVPadded;
+    qPad = roundUp(Q, BQ);
+    numKVTiles = (KV + BK - 1) / BK;
+    kvPad = numKVTiles * BK;
+    // Enough work items for every thread twice over; each split adds a partial dQ.
+    int64_t wanted = (2 * int64_t(threads) + B * HKV - 1) / (B * HKV);
+    splits = std::clamp<int64_t>(wanted, 1, numKVTiles);
+  }
+  int64_t workItems() const { return B * HKV * splits; }
+};
+
+/// A memref descriptor {allocated, aligned, offset, sizes..., strides...}.
+std::vector<int64_t> flatDescriptor(const float *data, int64_t size) {
+  int64_t p = int64_t(reinterpret_cast<intptr_t>(data));
+  return {p, p, 0, size, 1};
+}
+
+/// Packs `t` ([B][heads][rows][width]) as rows of `stride` f32 ([B][heads][rowsPad]
+/// [stride]), zero beyond the tensor.
+void packRows(const TensorView &t, int64_t rowsPad, int64_t stride, float *dst,
+              ThreadPool &pool) {
+  int64_t heads = t.shape[1], rows = t.shape[2], width = t.shape[3];
+  pool.parallelFor(t.shape[0] * heads, [&](int64_t begin, int64_t end) {
+    for (int64_t bh = begin; bh < end; ++bh) {
+      int64_t b = bh / heads, h = bh % heads;
+      float *panel = dst + bh * rowsPad * stride;
+      for (int64_t i = 0; i < rows; ++i) {
+        readRow(t, b * t.strides[0] + h * t.strides[1] + i * t.strides[2], t.strides[3],
+                width, panel + i * stride);
+        std::fill(panel + i * stride + width, panel + (i + 1) * stride, 0.0f);
+      }
+      std::fill(panel + rows * stride, panel + rowsPad * stride, 0.0f);
+    }
+  });
+}
+
+/// Packs `t` ([B][heads][KV][depth]) as transposed key tiles [B][heads][tiles]
+/// [depth][BK], zero beyond the tensor.
+void packTiles(const TensorView &t, int64_t numTiles, int64_t bk, float *dst,
+               ThreadPool &pool) {
+  int64_t heads = t.shape[1], rows = t.shape[2], depth = t.shape[3];
+  pool.parallelFor(t.shape[0] * heads, [&](int64_t begin, int64_t end) {
+    std::vector<float> row(static_cast<size_t>(depth));
+    for (int64_t bg = begin; bg < end; ++bg) {
+      int64_t b = bg / heads, g = bg % heads;
+      float *panel = dst + bg * numTiles * depth * bk;
+      std::memset(panel + (numTiles - 1) * depth * bk, 0, size_t(depth * bk) * sizeof(float));
+      for (int64_t j = 0; j < rows; ++j) {
+        readRow(t, b * t.strides[0] + g * t.strides[1] + j * t.strides[2], t.strides[3], depth,
+                row.data());
+        float *tile = panel + (j / bk) * depth * bk + j % bk;
+        for (int64_t d = 0; d < depth; ++d)
+          tile[d * bk] = row[size_t(d)];
+      }
+    }
+  });
+}
+
+/// Writes rows of a packed panel ([B][heads][rowsPad][stride]) into `t`.
+void unpackRows(const float *src, int64_t rowsPad, int64_t stride, const TensorView &t,
+                ThreadPool &pool) {
+  int64_t heads = t.shape[1], rows = t.shape[2], width = t.shape[3];
+  pool.parallelFor(t.shape[0] * heads, [&](int64_t begin, int64_t end) {
+    for (int64_t bh = begin; bh < end; ++bh) {
+      int64_t b = bh / heads, h = bh % heads;
+      for (int64_t i = 0; i < rows; ++i)
+        writeRow(t, b * t.strides[0] + h * t.strides[1] + i * t.strides[2], t.strides[3],
+                 width, src + (bh * rowsPad + i) * stride);
+    }
+  });
+}
+
+/// dq = the sum of the splits' partials ([B][H][splits][Q_pad][D_pad]), in split
+/// order.
+void reduceQueryGrad(const float *partials, const BackwardShape &s, const TensorView &dq,
+                     ThreadPool &pool) {
+  pool.parallelFor(s.B * s.H, [&](int64_t begin, int64_t end) {
+    std::vector<float> row(static_cast<size_t>(s.Dp));
+    for (int64_t bh = begin; bh < end; ++bh) {
+      int64_t b = bh / s.H, h = bh % s.H;
+      for (int64_t i = 0; i < s.Q; ++i) {
+        std::fill(row.begin(), row.end(), 0.0f);
+        for (int64_t c = 0; c < s.splits; ++c) {
+          const float *p = partials + ((bh * s.splits + c) * s.qPad + i) * s.Dp;
+          for (int64_t d = 0; d < s.D; ++d)
+            row[size_t(d)] += p[d];
+        }
+        writeRow(dq, b * dq.strides[0] + h * dq.strides[1] + i * dq.strides[2],
+                 dq.strides[3], s.D, row.data());
+      }
+    }
+  });
+}
+
+/// The lse of the forward, [B][H][Q_pad] (0 beyond Q_LEN: those rows count nowhere).
+void packLse(const TensorView &lse, const BackwardShape &s, float *dst) {
+  for (int64_t b = 0; b < s.B; ++b)
+    for (int64_t h = 0; h < s.H; ++h)
+      for (int64_t i = 0; i < s.qPad; ++i)
+        dst[(b * s.H + h) * s.qPad + i] =
+            i < s.Q ? static_cast<const float *>(
+                          lse.data)[b * lse.strides[0] + h * lse.strides[1] + i * lse.strides[2]]
+                    : 0.0f;
+}
+
+/// The gradient partials of the requires_grad buffers: `slots` copies of each,
+/// contiguous and zeroed.
+struct GradPartials {
+  std::vector<const BufferDecl *> decls;
+  std::vector<std::vector<int64_t>> shapes;
+  std::vector<int64_t> sizes;
+  std::vector<AlignedF32> storage;
+  int64_t slots = 1;
+};
+
+} // namespace
+
+Status CpuBackwardKernel::run(const BackwardCall &call, ThreadPool &pool) const {
+  if (Status s = validateBackwardCall(variant_, call); !s)
+    return s;
+  const AttentionCall &fwd = call.forward;
+  BackwardShape s(variant_, layout_, fwd, pool.size());
+
+  // The panels (docs/cpu-target.md, "Backward").
+  AlignedF32 qp, kTiles, kRows, vTiles, doutp, outp, lsep, dqp, dkp, dvp;
+  bool allocated =
+      qp.reserve(size_t(s.B * s.H * s.qPad * s.Dp)) &&
+      kTiles.reserve(size_t(s.B * s.HKV * s.numKVTiles * s.D * s.BK)) &&
+      kRows.reserve(size_t(s.B * s.HKV * s.kvPad * s.Dp)) &&
+      vTiles.reserve(size_t(s.B * s.HKV * s.numKVTiles * s.DV * s.BK)) &&
+      doutp.reserve(size_t(s.B * s.H * s.qPad * s.DVp)) &&
+      outp.reserve(size_t(s.B * s.H * s.qPad * s.DVp)) &&
+      lsep.reserve(size_t(s.B * s.H * s.qPad)) &&
+      dqp.reserve(size_t(s.B * s.H * s.splits * s.qPad * s.Dp)) &&
+      dkp.reserve(size_t(s.B * s.HKV * s.kvPad * s.Dp)) &&
+      dvp.reserve(size_t(s.B * s.HKV * s.kvPad * s.DVp));
+  if (!allocated)
+    return Status::error("cannot allocate the backward kernel's packed tensors");
+  packRows(fwd.q, s.qPad, s.Dp, qp.data, pool);
+  packTiles(fwd.k, s.numKVTiles, s.BK, kTiles.data, pool);
+  packRows(fwd.k, s.kvPad, s.Dp, kRows.data, pool);
+  packTiles(fwd.v, s.numKVTiles, s.BK, vTiles.data, pool);
+  packRows(call.dout, s.qPad, s.DVp, doutp.data, pool);
+  packRows(fwd.out, s.qPad, s.DVp, outp.data, pool);
+  packLse(fwd.lse, s, lsep.data);
+  std::memset(dqp.data, 0, dqp.size * sizeof(float));
+
+  // Buffer gradients: one partial per slot of work items.
+  GradPartials grads;
+  int64_t gradFloats = 0;
+  for (const BufferDecl &decl : variant_.buffers)
+    if (decl.requiresGrad) {
+      const TensorView &buf = fwd.buffers.at(decl.name);
+      grads.decls.push_back(&decl);
+      grads.shapes.push_back(buf.shape);
+      grads.sizes.push_back(buf.numel());
+      gradFloats += buf.numel();
+    }
+  int64_t items = s.workItems();
+  grads.slots = grads.decls.empty()
+                    ? items
+                    : std::clamp<int64_t>(kGradPartialBudget / (4 * std::max<int64_t>(1, gradFloats)),
+                                          1, items);
+  grads.storage = std::vector<AlignedF32>(grads.decls.size());
+  for (size_t i = 0; i < grads.decls.size(); ++i) {
+    if (!grads.storage[i].reserve(size_t(grads.slots * grads.sizes[i])))
+      return Status::error("cannot allocate the partial gradients of buffer '" +
+                           grads.decls[i]->name + "'");
+    std::memset(grads.storage[i].data, 0, grads.storage[i].size * sizeof(float));
+  }
+
+  int64_t statusWords[4] = {0, 0, 0, 0};
+  std::vector<std::vector<int64_t>> panels;
+  for (AlignedF32 *panel : {&qp, &kTiles, &kRows, &vTiles, &doutp, &outp, &lsep, &dqp, &dkp, &dvp})
+    panels.push_back(flatDescriptor(panel->data, int64_t(panel->size)));
+  std::vector<std::vector<int64_t>> buffers;
+  for (const BufferDecl &decl : variant_.buffers)
+    buffers.push_back(memrefDescriptor(fwd.buffers.at(decl.name)));
+  std::vector<ScalarValue> values = scalarValues(variant_, fwd);
+  std::vector<int64_t> statusDesc = flatDescriptor(nullptr, 4);
+  statusDesc[0] = statusDesc[1] = int64_t(reinterpret_cast<intptr_t>(statusWords));
+  int64_t qLen = s.Q, kvLen = s.KV, splits = s.splits;
+
+  pool.parallelFor(grads.slots, [&](int64_t firstSlot, int64_t lastSlot) {
+    ScalarSlots scalars(values);
+    std::vector<std::vector<int64_t>> descs = panels;
+    descs.insert(descs.end(), buffers.begin(), buffers.end());
+    for (int64_t slot = firstSlot; slot < lastSlot; ++slot) {
+      // This slot's gradient partials, compact row-major views.
+      std::vector<std::vector<int64_t>> gradDescs;
+      for (size_t i = 0; i < grads.decls.size(); ++i) {
+        TensorView view;
+        view.data = grads.storage[i].data + slot * grads.sizes[i];
+        view.dtype = DType::F32;
+        view.shape = grads.shapes[i];
+        view.strides = contiguousStrides(view.shape);
+        gradDescs.push_back(memrefDescriptor(view));
+      }
+      std::vector<void *> descPtrs;
+      for (auto &d : descs)
+        descPtrs.push_back(d.data());
+      for (auto &d : gradDescs)
+        descPtrs.push_back(d.data());
+      void *statusPtr = statusDesc.data();
+      int64_t begin = slot * items / grads.slots, end = (slot + 1) * items / grads.slots;
+      std::vector<void *> args;
+      for (size_t i = 0; i < 10; ++i)
+        args.push_back(&descPtrs[i]);
+      for (size_t i = 0; i < scalars.size(); ++i)
+        args.push_back(scalars.at(i));
+      for (size_t i = 10; i < descPtrs.size(); ++i)
+        args.push_back(&descPtrs[i]);
+      args.push_back(&statusPtr);
+      for (int64_t *v : {&qLen, &kvLen, &splits, &begin, &end})
+        args.push_back(v);
+      entry_(args.data());
+    }
+  });
+  if (Status st = kernelStatus(variant_, fwd, statusWords[0]); !st)
+    return st;
+
+  reduceQueryGrad(dqp.data, s, call.dq, pool);
+  unpackRows(dkp.data, s.kvPad, s.Dp, call.dk, pool);
+  unpackRows(dvp.data, s.kvPad, s.DVp, call.dv, pool);
+  for (size_t i = 0; i < grads.decls.size(); ++i) {
+    const TensorView &out = call.dbuffers.at(grads.decls[i]->name);
+    std::vector<int64_t> index(out.shape.size(), 0);
+    for (int64_t e = 0; e < grads.sizes[i]; ++e) {
+      double sum = 0;
+      for (int64_t slot = 0; slot < grads.slots; ++slot)
+        sum += grads.storage[i].data[slot * grads.sizes[i] + e];
+      int64_t offset = 0;
+      for (size_t d = 0; d < index.size(); ++d)
+        offset += index[d] * out.strides[d];
+      static_cast<float *>(out.data)[offset] = float(sum);
+      nextIndex(index, out.shape);
+    }
+  }
+  return Status::ok();
+}
+
+} // namespace attnc

@@ -1,0 +1,42 @@
+//===- PackedRows.h - reading and writing rows for the CPU kernels' panels -*- C++ -*-===//
+//
+// The CPU kernels work on packed f32 panels (docs/cpu-target.md); the runtime
+// packs the caller's tensors (any dtype and strides) into them and writes results
+// back. These are the pieces every packer shares: 64-byte aligned f32 storage kept
+// between calls, and a tensor row read as f32 or written from f32.
+//
+//===----------------------------------------------------------------------===//
+#ifndef ATTNC_RUNTIME_CPU_PACKEDROWS_H
+#define ATTNC_RUNTIME_CPU_PACKEDROWS_H
+
+#include "runtime/Tensor.h"
+
+#include <cstddef>
+#include <cstdint>
+
+namespace attnc {
+
+/// 64-byte aligned f32 storage that grows on demand and is kept between calls.
+/// Contents are not cleared: the packer writes every element the kernel reads,
+/// padding included.
+struct AlignedF32 {
+  float *data = nullptr;
+  size_t size = 0, capacity = 0;
+  AlignedF32() = default;
+  AlignedF32(const AlignedF32 &) = delete;
+  AlignedF32 &operator=(const AlignedF32 &) = delete;
+  /// Makes room for n elements (size = n); false when memory runs out.
+  bool reserve(size_t n);
+  ~AlignedF32();
+};
+
+/// Reads n elements of a row (element stride `stride`, from element `offset`) of
+/// `view` as f32.
+void readRow(const TensorView &view, int64_t offset, int64_t stride, int64_t n, float *dst);
+/// Writes n f32 values into a row of `view`, converted to its dtype.
+void writeRow(const TensorView &view, int64_t offset, int64_t stride, int64_t n,
+              const float *src);
+
+} // namespace attnc
+
+#endif // ATTNC_RUNTIME_CPU_PACKEDROWS_H
