@@ -52,6 +52,10 @@ class Kernel:
     scale = property(lambda self: self._native.scale)
     scalars = property(lambda self: self._native.scalars, doc="name -> type of each scalar")
     buffers = property(lambda self: self._native.buffers, doc="names of the buffers")
+    has_backward = property(lambda self: self._native.has_backward,
+                            doc="whether the kernel has a backward pass (compile(..., backward=True))")
+    requires_grad = property(lambda self: self._native.requires_grad,
+                             doc="names of the buffers declared requires_grad")
 
     def __call__(self, q, k, v, scalars=None, buffers=None, *, out=None, lse=None,
                  out_layout="BHLD"):
@@ -90,9 +94,11 @@ def _stream_of(tensor):
     return 0
 
 
-def compile(spec, target="cpu"):
+def compile(spec, target="cpu", backward=False):
     """Compiles `spec` (a dict, JSON text or a path) for `target`: "cpu", "cuda" or
-    "cuda-emu". Raises SpecError for a spec that does not compile."""
+    "cuda-emu". With backward=True (CPU only) the backward kernel is compiled too,
+    and calls on PyTorch tensors support autograd. Raises SpecError for a spec that
+    does not compile."""
     if target not in TARGETS:
         raise ValueError(f"unknown target {target!r} (expected one of {', '.join(TARGETS)})")
     if isinstance(spec, dict):
@@ -108,8 +114,8 @@ def compile(spec, target="cpu"):
             path = os.path.join(d, "spec.json")
             with open(path, "w") as f:
                 f.write(spec)
-            return Kernel(_attnc._compile(path, False, target))
-    return Kernel(_attnc._compile(spec, is_text, target))
+            return Kernel(_attnc._compile(path, False, target, backward))
+    return Kernel(_attnc._compile(spec, is_text, target, backward))
 
 
 def load(path):

@@ -8,6 +8,11 @@ lists plus int and float values, and the buffers as a name list plus tensors:
 the types a custom op's schema can carry. Outputs are new tensors on q's device
 (out in q's dtype, lse in float32), poisoned with NaN before the kernel writes
 them; CUDA calls run on the current stream.
+
+Autograd: the op's backward is `attnc::attention_backward` (also a custom op with
+a fake implementation, so torch.compile traces both), which runs the kernel's
+compiled backward pass (attnc.compile(..., backward=True)): gradients for q, k, v
+and each buffer declared requires_grad. lse is an output without a gradient.
 """
 import itertools
 import math
@@ -161,3 +166,68 @@ def call(kernel, q, k, v, scalars, buffers, out_blhd=False):
     return torch.ops.attnc.attention(kernel._op_key, q, k, v, list(buffers.values()),
                                      ",".join(buffers.keys()), int_values, ",".join(int_names),
                                      float_values, ",".join(float_names), out_blhd)
+
+
+@torch.library.custom_op("attnc::attention_backward", mutates_args=())
+def attention_backward(kernel: str, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                       out: torch.Tensor, lse: torch.Tensor, dout: torch.Tensor,
+                       buffers: list[torch.Tensor], buffer_names: str,
+                       int_scalars: list[int], int_names: str,
+                       float_scalars: list[float], float_names: str,
+                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, list[torch.Tensor]]:
+    """dq, dk, dv and the gradients of the requires_grad buffers (in the order of
+    `buffer_names`; an empty tensor for the other buffers)."""
+    kern = _KERNELS.get(kernel)
+    if kern is None:
+        raise CallError(f"attnc::attention_backward: no live kernel {kernel!r}")
+    names = _names(buffer_names)
+    scalars = dict(zip(_names(int_names), int_scalars))
+    scalars.update(zip(_names(float_names), float_scalars))
+    dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
+    learnable = set(kern.requires_grad)
+    dbuffers = [torch.empty(b.shape, dtype=torch.float32, device=b.device) if n in learnable
+                else b.new_empty(0) for n, b in zip(names, buffers)]
+    kern._native._backward_raw(
+        _raw(q, "q"), _raw(k, "k"), _raw(v, "v"), _raw(out, "out"), _raw(lse, "lse"),
+        _raw(dout, "dout"), _raw(dq, "dq"), _raw(dk, "dk"), _raw(dv, "dv"), scalars,
+        {n: _raw(b, f"buffer '{n}'") for n, b in zip(names, buffers)},
+        {n: _raw(g, f"the gradient of '{n}'") for n, g in zip(names, dbuffers) if n in learnable})
+    return dq, dk, dv, dbuffers
+
+
+@attention_backward.register_fake
+def _attention_backward_fake(kernel, q, k, v, out, lse, dout, buffers, buffer_names,
+                             int_scalars, int_names, float_scalars, float_names):
+    learnable = set(_KERNELS[kernel].requires_grad) if kernel in _KERNELS else set()
+    return (torch.empty_like(q), torch.empty_like(k), torch.empty_like(v),
+            [torch.empty(b.shape, dtype=torch.float32, device=b.device) if n in learnable
+             else b.new_empty(0) for n, b in zip(_names(buffer_names), buffers)])
+
+
+def _setup_context(ctx, inputs, output):
+    (kernel, q, k, v, buffers, buffer_names, int_scalars, int_names, float_scalars,
+     float_names, out_blhd) = inputs
+    out, lse = output
+    ctx.mark_non_differentiable(lse)
+    ctx.save_for_backward(q, k, v, out, lse, *buffers)
+    ctx.attnc = (kernel, buffer_names, int_scalars, int_names, float_scalars, float_names)
+
+
+def _backward(ctx, dout, dlse):
+    kernel, buffer_names, int_scalars, int_names, float_scalars, float_names = ctx.attnc
+    q, k, v, out, lse, *buffers = ctx.saved_tensors
+    kern = _KERNELS.get(kernel)
+    if kern is not None and not kern.has_backward:
+        raise CallError(f"'{kern.name}' has no backward kernel: compile it with "
+                        "attnc.compile(spec, backward=True) (CPU target)")
+    dq, dk, dv, dbuffers = torch.ops.attnc.attention_backward(
+        kernel, q, k, v, out, lse, dout, buffers, buffer_names, int_scalars, int_names,
+        float_scalars, float_names)
+    learnable = set(kern.requires_grad) if kern is not None else set()
+    grads = [g if n in learnable else None for n, g in zip(_names(buffer_names), dbuffers)]
+    # One entry per input; a float list is a list of leaves to torch, an int list one leaf.
+    return (None, dq, dk, dv, grads, None, None, None,
+            [None] * len(float_scalars), None, None)
+
+
+attention.register_autograd(_backward, setup_context=_setup_context)

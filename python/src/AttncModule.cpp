@@ -209,6 +209,8 @@ struct Kernel {
   AttentionFunction fn;
   Device device = Device::Cpu; ///< where fn's kernel runs (it stages host tensors)
   std::shared_ptr<const void> keepAlive;
+  /// The backward kernel (a CPU variant compiled with backward=True), else null.
+  std::function<Status(const BackwardCall &)> backwardFn;
 
   /// A scalar argument: an int or a float, converted to the declared type.
   ScalarValue scalarValue(const std::string &name, const nb::object &value) const {
@@ -319,6 +321,40 @@ struct Kernel {
   }
 };
 
+/// The backward pass on PyTorch tensors described as RawTensors: writes dq, dk, dv
+/// and the requires_grad buffers' gradients (filled with NaN first).
+void backwardRaw(const Kernel &kernel, const RawTensor &q, const RawTensor &k,
+                 const RawTensor &v, const RawTensor &out, const RawTensor &lse,
+                 const RawTensor &dout, const RawTensor &dq, const RawTensor &dk,
+                 const RawTensor &dv, const std::map<std::string, nb::object> &scalars,
+                 const std::map<std::string, RawTensor> &buffers,
+                 const std::map<std::string, RawTensor> &dbuffers) {
+  if (!kernel.backwardFn)
+    raiseCallError("'" + kernel.name + "' has no backward kernel: compile it with "
+                   "attnc.compile(spec, backward=True) (CPU target)");
+  BackwardCall call;
+  call.forward = kernel.inputs(q, k, v, scalars, buffers);
+  call.forward.out = viewOf(out, "out");
+  call.forward.lse = viewOf(lse, "lse");
+  call.dout = viewOf(dout, "dout");
+  call.dq = viewOf(dq, "dq");
+  call.dk = viewOf(dk, "dk");
+  call.dv = viewOf(dv, "dv");
+  for (const auto &[name, t] : dbuffers)
+    call.dbuffers[name] = viewOf(t, ("the gradient of buffer '" + name + "'").c_str());
+  for (const TensorView *t : {&call.dq, &call.dk, &call.dv})
+    poisonHostTensor(*t);
+  for (const auto &[name, t] : call.dbuffers)
+    poisonHostTensor(t);
+  Status status;
+  {
+    nb::gil_scoped_release release;
+    status = kernel.backwardFn(call);
+  }
+  if (!status)
+    raiseCallError(status.message());
+}
+
 /// A numpy array viewing a host tensor in place (no copy; valid during the call).
 nb::object numpyView(const TensorView &t, const std::string &what) {
   if (t.device != Device::Cpu)
@@ -403,26 +439,37 @@ Target parseTarget(const std::string &target) {
   throw nb::value_error(("unknown target '" + target + "' (expected cpu, cuda or cuda-emu)").c_str());
 }
 
-Kernel compileSpec(const std::string &source, bool isText, const std::string &target) {
+Kernel compileSpec(const std::string &source, bool isText, const std::string &target,
+                   bool backward) {
   Target t = parseTarget(target);
+  if (backward && t != Target::Cpu)
+    throw nb::value_error("the backward pass runs on the CPU target only so far");
+  KernelTileOptions options;
+  options.backward = backward;
   SharedCompiler &shared = sharedCompiler();
   std::shared_ptr<CompiledVariant> compiled;
   std::string diagnostics;
   {
     nb::gil_scoped_release release;
     std::lock_guard<std::mutex> lock(shared.mutex);
-    compiled = isText ? shared.compiler.compileText("<spec>", source)
-                      : shared.compiler.compileFileFor(source, t);
+    compiled = isText ? shared.compiler.compileText("<spec>", source, options)
+                      : t == Target::Cpu ? shared.compiler.compileFileFor(source, t, options)
+                                         : shared.compiler.compileFileFor(source, t);
     diagnostics = shared.compiler.takeDiagnostics();
   }
   if (!compiled)
     raiseSpecError(diagnostics);
   compiled->registerIn();
-  return Kernel{compiled->desc.name, target, compiled->desc, compiled->function(),
+  Kernel kernel{compiled->desc.name, target, compiled->desc, compiled->function(),
                 compiled->device(), compiled};
+  if (compiled->cpuBackwardKernel)
+    kernel.backwardFn = [compiled](const BackwardCall &call) {
+      return compiled->runBackward(call);
+    };
+  return kernel;
 }
 #else
-Kernel compileSpec(const std::string &, bool, const std::string &) {
+Kernel compileSpec(const std::string &, bool, const std::string &, bool) {
   throw std::runtime_error(
       "this attnc package holds the runtime only (it was built without LLVM/MLIR 22): "
       "kernel libraries load and run (attnc.load), but compiling a spec needs the full "
@@ -522,6 +569,18 @@ NB_MODULE(_attnc, m) {
             out.push_back(b.name);
         return out;
       })
+      .def_prop_ro("has_backward", [](const Kernel &k) { return bool(k.backwardFn); })
+      .def_prop_ro("requires_grad", [](const Kernel &k) {
+        std::vector<std::string> out;
+        if (k.desc)
+          for (const BufferDecl &b : k.desc->buffers)
+            if (b.requiresGrad)
+              out.push_back(b.name);
+        return out;
+      })
+      .def("_backward_raw", &backwardRaw, nb::arg("q"), nb::arg("k"), nb::arg("v"),
+           nb::arg("out"), nb::arg("lse"), nb::arg("dout"), nb::arg("dq"), nb::arg("dk"),
+           nb::arg("dv"), nb::arg("scalars"), nb::arg("buffers"), nb::arg("dbuffers"))
       .def("_call", &Kernel::call, nb::arg("q"), nb::arg("k"), nb::arg("v"),
            nb::arg("scalars"), nb::arg("buffers"))
       .def("_call_into", &Kernel::callInto, nb::arg("q"), nb::arg("k"), nb::arg("v"),
@@ -531,11 +590,12 @@ NB_MODULE(_attnc, m) {
            nb::arg("out"), nb::arg("lse"), nb::arg("scalars"), nb::arg("buffers"),
            nb::arg("stream"));
 
-  m.def("_compile", [](const std::string &source, bool isText, const std::string &target) {
-    Kernel k = compileSpec(source, isText, target);
+  m.def("_compile", [](const std::string &source, bool isText, const std::string &target,
+                       bool backward) {
+    Kernel k = compileSpec(source, isText, target, backward);
     remember(k.name, k.desc);
     return k;
-  }, nb::arg("source"), nb::arg("is_text"), nb::arg("target"));
+  }, nb::arg("source"), nb::arg("is_text"), nb::arg("target"), nb::arg("backward") = false);
   m.def("_load", [](const std::string &path) {
     std::vector<Kernel> kernels = loadLibrary(path);
     for (const Kernel &k : kernels)
