@@ -225,9 +225,14 @@ def _backward(ctx, dout, dlse):
         float_scalars, float_names)
     learnable = set(kern.requires_grad) if kern is not None else set()
     grads = [g if n in learnable else None for n, g in zip(_names(buffer_names), dbuffers)]
-    # One entry per input; a float list is a list of leaves to torch, an int list one leaf.
-    return (None, dq, dk, dv, grads, None, None, None,
-            [None] * len(float_scalars), None, None)
+    return (None, dq, dk, dv, grads, None, _no_grad(int_scalars), None,
+            _no_grad(float_scalars), None, None)
+
+
+def _no_grad(values):
+    """The "no gradient" of a list of numbers, shaped as torch's autograd wants it:
+    a non-empty one is a single leaf (None), an empty one an empty list."""
+    return None if values else []
 
 
 attention.register_autograd(_backward, setup_context=_setup_context)

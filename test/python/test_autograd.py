@@ -106,6 +106,29 @@ def test_bf16_gradients(learned):
         assert rel(got, w) < 3e-2
 
 
+@pytest.mark.parametrize("scalars", ["none", "float"])
+def test_kernels_without_int_scalars(scalars):
+    """The op's other list inputs (no scalars at all, a float scalar) in backward."""
+    spec = {"name": f"py_plain_{scalars}", "heads": {"q": 2}, "head_dim": 16,
+            "mask_mod": "q_idx >= kv_idx"}
+    args = {}
+    if scalars == "float":
+        spec["scalars"] = {"temp": "f32"}
+        spec["score_mod"] = "score * temp"
+        args = {"temp": 1.0}
+    kernel = attnc.compile(spec, backward=True)
+    g = torch.Generator().manual_seed(2)
+    q, k, v = (torch.randn(1, 2, 19, 16, generator=g).requires_grad_() for _ in range(3))
+    out, _ = kernel(q, k, v, args)
+    out.sum().backward()
+    ref = [t.detach().double().requires_grad_() for t in (q, k, v)]
+    s = (ref[0] @ ref[1].transpose(-1, -2)) / 4.0
+    s = s.masked_fill(torch.ones(19, 19, dtype=torch.bool).triu(1), -math.inf)
+    (torch.softmax(s, -1) @ ref[2]).sum().backward()
+    for got, want in zip((q.grad, k.grad, v.grad), ref):
+        assert rel(got, want.grad) < 1e-4
+
+
 def test_no_backward_kernel_is_an_error():
     kernel = attnc.compile(dict(LEARNED, name="py_no_backward"))
     assert not kernel.has_backward
