@@ -3,7 +3,7 @@
 
     PYTHONPATH=build/python build/venv/bin/python bench/backward_vs_torch.py \
         [--variants plain,causal] [--dims 128] [--lengths 2048,4096] \
-        [--impls attnc,sdpa,flex] [--reps 3]
+        [--impls attnc,sdpa,flex,eager] [--reps 3]
 
 For each variant (the ones of bench/cpu_vs_torch.py), head dim and length (B = 1,
 H = 8, f32, q_len = kv_len) it runs the forward once with autograd and then times
@@ -11,7 +11,9 @@ the backward alone, `torch.autograd.grad(out, (q, k, v), dout, retain_graph=True
   * attnc: the variant compiled with attnc.compile(..., backward=True) (its backward
     is the attnc::attention_backward custom op);
   * sdpa: scaled_dot_product_attention's backward (masks as in cpu_vs_torch.py);
-  * flex: flex_attention compiled with torch.compile (its backward is compiled too).
+  * flex: flex_attention compiled with torch.compile (torch 2.15 refuses its backward
+    on the CPU, "FlexAttention does not support backward on CPU": the row says so);
+  * eager: the variant written with torch ops (cpu_vs_torch.py's), autograd's backward.
 It also times attnc's forward, for the backward/forward ratio. The median of REPS
 runs after a warm-up; attnc's speed-up is the other's time / attnc's. attnc's dq is
 compared with sdpa's (or flex's) at each shape (max abs difference).
@@ -72,6 +74,16 @@ def implementations(p, length, dim):
         finally:
             p.q, p.k, p.v = saved
     impls["flex"] = run_flex
+
+    def run_eager(q, k, v):
+        saved = p.q, p.k, p.v
+        p.q, p.k, p.v = q, k, v
+        try:
+            return p.eager("f32")()
+        finally:
+            p.q, p.k, p.v = saved
+    if length <= 4096:
+        impls["eager"] = run_eager
     return impls
 
 
@@ -80,7 +92,7 @@ def main():
     ap.add_argument("--variants", default="plain,causal")
     ap.add_argument("--dims", default="128")
     ap.add_argument("--lengths", default="2048,4096")
-    ap.add_argument("--impls", default="attnc,sdpa,flex")
+    ap.add_argument("--impls", default="attnc,sdpa,flex,eager")
     ap.add_argument("--reps", type=int, default=3)
     args = ap.parse_args()
     wanted = args.impls.split(",")
@@ -97,7 +109,11 @@ def main():
                 for name in wanted:
                     if name not in impls:
                         continue
-                    fn, _ = grads_fn(impls[name], p.q, p.k, p.v)
+                    try:
+                        fn, _ = grads_fn(impls[name], p.q, p.k, p.v)
+                    except NotImplementedError as e:
+                        print(f"<!-- {name}: {str(e).splitlines()[0]} -->", flush=True)
+                        continue
                     times[name] = median_ms(fn, args.reps)
                     grads[name] = fn()[0]
                 fwd = median_ms(lambda: impls["attnc"](p.q, p.k, p.v), args.reps)
