@@ -461,7 +461,7 @@ Kernel compileSpec(const std::string &source, bool isText, const std::string &ta
     raiseSpecError(diagnostics);
   compiled->registerIn();
   Kernel kernel{compiled->desc.name, target, compiled->desc, compiled->function(),
-                compiled->device(), compiled};
+                compiled->device(), compiled, {}};
   if (compiled->cpuBackwardKernel)
     kernel.backwardFn = [compiled](const BackwardCall &call) {
       return compiled->runBackward(call);
@@ -489,7 +489,7 @@ std::vector<Kernel> loadLibrary(const std::string &path) {
     bool cpu = std::find(devices.begin(), devices.end(), Device::Cpu) != devices.end();
     kernels.push_back(Kernel{variant.desc.name, cpu ? "cpu" : "cuda", variant.desc,
                              ALL_ATTENTION_FUNCTIONS.get(variant.desc.name),
-                             cpu ? Device::Cpu : Device::Cuda, *library});
+                             cpu ? Device::Cpu : Device::Cuda, *library, {}});
   }
   return kernels;
 }
@@ -512,7 +512,7 @@ Kernel lookup(const std::string &name) {
       desc = it->second;
   }
   return Kernel{name, device == Device::Cpu ? "cpu" : "cuda", desc,
-                ALL_ATTENTION_FUNCTIONS.get(name), device, nullptr};
+                ALL_ATTENTION_FUNCTIONS.get(name), device, nullptr, {}};
 }
 
 } // namespace

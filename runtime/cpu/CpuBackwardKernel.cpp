@@ -137,96 +137,133 @@ struct GradPartials {
   std::vector<int64_t> sizes;
   std::vector<AlignedF32> storage;
   int64_t slots = 1;
+
+  /// One slot per work item, fewer when their copies would exceed the budget.
+  Status prepare(const VariantDesc &variant, const AttentionCall &fwd, int64_t items) {
+    int64_t floats = 0;
+    for (const BufferDecl &decl : variant.buffers)
+      if (decl.requiresGrad) {
+        const TensorView &buf = fwd.buffers.at(decl.name);
+        decls.push_back(&decl);
+        shapes.push_back(buf.shape);
+        sizes.push_back(buf.numel());
+        floats += buf.numel();
+      }
+    slots = decls.empty() ? items
+                          : std::clamp<int64_t>(
+                                kGradPartialBudget / (4 * std::max<int64_t>(1, floats)), 1, items);
+    storage = std::vector<AlignedF32>(decls.size());
+    for (size_t i = 0; i < decls.size(); ++i) {
+      if (!storage[i].reserve(size_t(slots * sizes[i])))
+        return Status::error("cannot allocate the partial gradients of buffer '" +
+                             decls[i]->name + "'");
+      std::memset(storage[i].data, 0, storage[i].size * sizeof(float));
+    }
+    return Status::ok();
+  }
+
+  /// Descriptors of slot `slot`'s partials (compact row-major views).
+  std::vector<std::vector<int64_t>> descriptors(int64_t slot) const {
+    std::vector<std::vector<int64_t>> out;
+    for (size_t i = 0; i < decls.size(); ++i) {
+      TensorView view;
+      view.data = storage[i].data + slot * sizes[i];
+      view.dtype = DType::F32;
+      view.shape = shapes[i];
+      view.strides = contiguousStrides(view.shape);
+      out.push_back(memrefDescriptor(view));
+    }
+    return out;
+  }
+
+  /// Each gradient = the sum of its slots' partials (in float64, in slot order).
+  void writeBack(const BackwardCall &call) const {
+    for (size_t i = 0; i < decls.size(); ++i) {
+      const TensorView &out = call.dbuffers.at(decls[i]->name);
+      std::vector<int64_t> index(out.shape.size(), 0);
+      for (int64_t e = 0; e < sizes[i]; ++e) {
+        double sum = 0;
+        for (int64_t slot = 0; slot < slots; ++slot)
+          sum += storage[i].data[slot * sizes[i] + e];
+        int64_t offset = 0;
+        for (size_t d = 0; d < index.size(); ++d)
+          offset += index[d] * out.strides[d];
+        static_cast<float *>(out.data)[offset] = float(sum);
+        nextIndex(index, out.shape);
+      }
+    }
+  }
+};
+
+/// The packed panels of one backward call (docs/cpu-target.md, "The backward kernel").
+struct BackwardPanels {
+  AlignedF32 q, kTiles, kRows, vTiles, dout, out, lse, dq, dk, dv;
+
+  Status reserve(const BackwardShape &s) {
+    bool ok = q.reserve(size_t(s.B * s.H * s.qPad * s.Dp)) &&
+              kTiles.reserve(size_t(s.B * s.HKV * s.numKVTiles * s.D * s.BK)) &&
+              kRows.reserve(size_t(s.B * s.HKV * s.kvPad * s.Dp)) &&
+              vTiles.reserve(size_t(s.B * s.HKV * s.numKVTiles * s.DV * s.BK)) &&
+              dout.reserve(size_t(s.B * s.H * s.qPad * s.DVp)) &&
+              out.reserve(size_t(s.B * s.H * s.qPad * s.DVp)) &&
+              lse.reserve(size_t(s.B * s.H * s.qPad)) &&
+              dq.reserve(size_t(s.B * s.H * s.splits * s.qPad * s.Dp)) &&
+              dk.reserve(size_t(s.B * s.HKV * s.kvPad * s.Dp)) &&
+              dv.reserve(size_t(s.B * s.HKV * s.kvPad * s.DVp));
+    return ok ? Status::ok()
+              : Status::error("cannot allocate the backward kernel's packed tensors");
+  }
+
+  void pack(const BackwardCall &call, const BackwardShape &s, ThreadPool &pool) {
+    const AttentionCall &fwd = call.forward;
+    packRows(fwd.q, s.qPad, s.Dp, q.data, pool);
+    packTiles(fwd.k, s.numKVTiles, s.BK, kTiles.data, pool);
+    packRows(fwd.k, s.kvPad, s.Dp, kRows.data, pool);
+    packTiles(fwd.v, s.numKVTiles, s.BK, vTiles.data, pool);
+    packRows(call.dout, s.qPad, s.DVp, dout.data, pool);
+    packRows(fwd.out, s.qPad, s.DVp, out.data, pool);
+    packLse(fwd.lse, s, lse.data);
+    std::memset(dq.data, 0, dq.size * sizeof(float));
+  }
+
+  /// The ten panel arguments, in the kernel's order.
+  std::vector<std::vector<int64_t>> descriptors() const {
+    std::vector<std::vector<int64_t>> out;
+    for (const AlignedF32 *p : {&q, &kTiles, &kRows, &vTiles, &dout, &this->out, &lse, &dq, &dk, &dv})
+      out.push_back(flatDescriptor(p->data, int64_t(p->size)));
+    return out;
+  }
+
+  void unpack(const BackwardCall &call, const BackwardShape &s, ThreadPool &pool) const {
+    reduceQueryGrad(dq.data, s, call.dq, pool);
+    unpackRows(dk.data, s.kvPad, s.Dp, call.dk, pool);
+    unpackRows(dv.data, s.kvPad, s.DVp, call.dv, pool);
+  }
 };
 
 } // namespace
 
-Status CpuBackwardKernel::run(const BackwardCall &call, ThreadPool &pool) const {
-  if (Status s = validateBackwardCall(variant_, call); !s)
-    return s;
+int64_t CpuBackwardKernel::runWorkItems(const BackwardCall &call, int64_t qLen, int64_t kvLen,
+                                        int64_t splits, int64_t items,
+                                        std::vector<std::vector<int64_t>> descs,
+                                        const void *gradPartials, ThreadPool &pool) const {
+  const GradPartials &grads = *static_cast<const GradPartials *>(gradPartials);
   const AttentionCall &fwd = call.forward;
-  BackwardShape s(variant_, layout_, fwd, pool.size());
-
-  // The panels (docs/cpu-target.md, "Backward").
-  AlignedF32 qp, kTiles, kRows, vTiles, doutp, outp, lsep, dqp, dkp, dvp;
-  bool allocated =
-      qp.reserve(size_t(s.B * s.H * s.qPad * s.Dp)) &&
-      kTiles.reserve(size_t(s.B * s.HKV * s.numKVTiles * s.D * s.BK)) &&
-      kRows.reserve(size_t(s.B * s.HKV * s.kvPad * s.Dp)) &&
-      vTiles.reserve(size_t(s.B * s.HKV * s.numKVTiles * s.DV * s.BK)) &&
-      doutp.reserve(size_t(s.B * s.H * s.qPad * s.DVp)) &&
-      outp.reserve(size_t(s.B * s.H * s.qPad * s.DVp)) &&
-      lsep.reserve(size_t(s.B * s.H * s.qPad)) &&
-      dqp.reserve(size_t(s.B * s.H * s.splits * s.qPad * s.Dp)) &&
-      dkp.reserve(size_t(s.B * s.HKV * s.kvPad * s.Dp)) &&
-      dvp.reserve(size_t(s.B * s.HKV * s.kvPad * s.DVp));
-  if (!allocated)
-    return Status::error("cannot allocate the backward kernel's packed tensors");
-  packRows(fwd.q, s.qPad, s.Dp, qp.data, pool);
-  packTiles(fwd.k, s.numKVTiles, s.BK, kTiles.data, pool);
-  packRows(fwd.k, s.kvPad, s.Dp, kRows.data, pool);
-  packTiles(fwd.v, s.numKVTiles, s.BK, vTiles.data, pool);
-  packRows(call.dout, s.qPad, s.DVp, doutp.data, pool);
-  packRows(fwd.out, s.qPad, s.DVp, outp.data, pool);
-  packLse(fwd.lse, s, lsep.data);
-  std::memset(dqp.data, 0, dqp.size * sizeof(float));
-
-  // Buffer gradients: one partial per slot of work items.
-  GradPartials grads;
-  int64_t gradFloats = 0;
   for (const BufferDecl &decl : variant_.buffers)
-    if (decl.requiresGrad) {
-      const TensorView &buf = fwd.buffers.at(decl.name);
-      grads.decls.push_back(&decl);
-      grads.shapes.push_back(buf.shape);
-      grads.sizes.push_back(buf.numel());
-      gradFloats += buf.numel();
-    }
-  int64_t items = s.workItems();
-  grads.slots = grads.decls.empty()
-                    ? items
-                    : std::clamp<int64_t>(kGradPartialBudget / (4 * std::max<int64_t>(1, gradFloats)),
-                                          1, items);
-  grads.storage = std::vector<AlignedF32>(grads.decls.size());
-  for (size_t i = 0; i < grads.decls.size(); ++i) {
-    if (!grads.storage[i].reserve(size_t(grads.slots * grads.sizes[i])))
-      return Status::error("cannot allocate the partial gradients of buffer '" +
-                           grads.decls[i]->name + "'");
-    std::memset(grads.storage[i].data, 0, grads.storage[i].size * sizeof(float));
-  }
-
-  int64_t statusWords[4] = {0, 0, 0, 0};
-  std::vector<std::vector<int64_t>> panels;
-  for (AlignedF32 *panel : {&qp, &kTiles, &kRows, &vTiles, &doutp, &outp, &lsep, &dqp, &dkp, &dvp})
-    panels.push_back(flatDescriptor(panel->data, int64_t(panel->size)));
-  std::vector<std::vector<int64_t>> buffers;
-  for (const BufferDecl &decl : variant_.buffers)
-    buffers.push_back(memrefDescriptor(fwd.buffers.at(decl.name)));
+    descs.push_back(memrefDescriptor(fwd.buffers.at(decl.name)));
   std::vector<ScalarValue> values = scalarValues(variant_, fwd);
+  int64_t statusWords[4] = {0, 0, 0, 0};
   std::vector<int64_t> statusDesc = flatDescriptor(nullptr, 4);
   statusDesc[0] = statusDesc[1] = int64_t(reinterpret_cast<intptr_t>(statusWords));
-  int64_t qLen = s.Q, kvLen = s.KV, splits = s.splits;
-
+  // Each slot is a fixed range of work items with its own buffer-gradient partials.
   pool.parallelFor(grads.slots, [&](int64_t firstSlot, int64_t lastSlot) {
     ScalarSlots scalars(values);
-    std::vector<std::vector<int64_t>> descs = panels;
-    descs.insert(descs.end(), buffers.begin(), buffers.end());
     for (int64_t slot = firstSlot; slot < lastSlot; ++slot) {
-      // This slot's gradient partials, compact row-major views.
-      std::vector<std::vector<int64_t>> gradDescs;
-      for (size_t i = 0; i < grads.decls.size(); ++i) {
-        TensorView view;
-        view.data = grads.storage[i].data + slot * grads.sizes[i];
-        view.dtype = DType::F32;
-        view.shape = grads.shapes[i];
-        view.strides = contiguousStrides(view.shape);
-        gradDescs.push_back(memrefDescriptor(view));
-      }
+      std::vector<std::vector<int64_t>> gradDescs = grads.descriptors(slot);
       std::vector<void *> descPtrs;
-      for (auto &d : descs)
-        descPtrs.push_back(d.data());
-      for (auto &d : gradDescs)
-        descPtrs.push_back(d.data());
+      for (auto *list : {&descs, &gradDescs})
+        for (auto &d : *list)
+          descPtrs.push_back(const_cast<int64_t *>(d.data()));
       void *statusPtr = statusDesc.data();
       int64_t begin = slot * items / grads.slots, end = (slot + 1) * items / grads.slots;
       std::vector<void *> args;
@@ -242,26 +279,26 @@ Status CpuBackwardKernel::run(const BackwardCall &call, ThreadPool &pool) const 
       entry_(args.data());
     }
   });
-  if (Status st = kernelStatus(variant_, fwd, statusWords[0]); !st)
-    return st;
+  return statusWords[0];
+}
 
-  reduceQueryGrad(dqp.data, s, call.dq, pool);
-  unpackRows(dkp.data, s.kvPad, s.Dp, call.dk, pool);
-  unpackRows(dvp.data, s.kvPad, s.DVp, call.dv, pool);
-  for (size_t i = 0; i < grads.decls.size(); ++i) {
-    const TensorView &out = call.dbuffers.at(grads.decls[i]->name);
-    std::vector<int64_t> index(out.shape.size(), 0);
-    for (int64_t e = 0; e < grads.sizes[i]; ++e) {
-      double sum = 0;
-      for (int64_t slot = 0; slot < grads.slots; ++slot)
-        sum += grads.storage[i].data[slot * grads.sizes[i] + e];
-      int64_t offset = 0;
-      for (size_t d = 0; d < index.size(); ++d)
-        offset += index[d] * out.strides[d];
-      static_cast<float *>(out.data)[offset] = float(sum);
-      nextIndex(index, out.shape);
-    }
-  }
+Status CpuBackwardKernel::run(const BackwardCall &call, ThreadPool &pool) const {
+  if (Status s = validateBackwardCall(variant_, call); !s)
+    return s;
+  BackwardShape s(variant_, layout_, call.forward, pool.size());
+  BackwardPanels panels;
+  if (Status st = panels.reserve(s); !st)
+    return st;
+  panels.pack(call, s, pool);
+  GradPartials grads;
+  if (Status st = grads.prepare(variant_, call.forward, s.workItems()); !st)
+    return st;
+  int64_t status = runWorkItems(call, s.Q, s.KV, s.splits, s.workItems(),
+                                panels.descriptors(), &grads, pool);
+  if (Status st = kernelStatus(variant_, call.forward, status); !st)
+    return st;
+  panels.unpack(call, s, pool);
+  grads.writeBack(call);
   return Status::ok();
 }
 

@@ -37,6 +37,12 @@ public:
   Status run(const BackwardCall &call, ThreadPool &pool = ThreadPool::global()) const;
 
 private:
+  /// Runs work items [0, items) over the panels `descs` (the ten panel descriptors),
+  /// slot by slot, each slot with its buffer-gradient partials (`gradPartials`, the
+  /// .cpp's GradPartials); returns the status word (0: no error).
+  int64_t runWorkItems(const BackwardCall &call, int64_t qLen, int64_t kvLen, int64_t splits,
+                       int64_t items, std::vector<std::vector<int64_t>> descs,
+                       const void *gradPartials, ThreadPool &pool) const;
   VariantDesc variant_;
   CpuKernelLayout layout_;
   CpuKernelEntry entry_;

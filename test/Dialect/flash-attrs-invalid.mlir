@@ -4,7 +4,7 @@
 // tile's role is one of the five, attn.variant names a variant.
 
 func.func @typo() {
-  // expected-error @+1 {{'attn.scratch' must be one of "scores", "acc", "max", "sum", "alpha", got "alhpa"}}
+  // expected-error @+1 {{'attn.scratch' must be one of "scores", "acc", "max", "sum", "alpha", "probs", "dprobs", "dscores", "delta", "dk", "dv", got "alhpa"}}
   %a = memref.alloca() {attn.scratch = "alhpa"} : memref<64xf32>
   return
 }
@@ -12,7 +12,7 @@ func.func @typo() {
 // -----
 
 func.func @not_a_string() {
-  // expected-error @+1 {{'attn.scratch' must be one of "scores", "acc", "max", "sum", "alpha", got 3 : i64}}
+  // expected-error @+1 {{'attn.scratch' must be one of "scores", "acc", "max", "sum", "alpha", "probs", "dprobs", "dscores", "delta", "dk", "dv", got 3 : i64}}
   %a = memref.alloca() {attn.scratch = 3} : memref<64xf32>
   return
 }
