@@ -54,36 +54,23 @@ def implementations(p, length, dim):
     buffers = {"slopes": p.slopes} if p.variant == "alibi" else \
         {"doc": p.doc} if p.variant == "document" else {}
     impls["attnc"] = lambda q, k, v: kern(q, k, v, buffers=buffers)[0]
-    sdpa = p.sdpa("f32")
-    if sdpa is not None:
-        saved = p.q, p.k, p.v
 
-        def run_sdpa(q, k, v):
+    def on(method):
+        """p.<method>("f32")() on the given q, k, v (Problem's methods read p.q, p.k, p.v)."""
+        def run(q, k, v):
+            saved = p.q, p.k, p.v
             p.q, p.k, p.v = q, k, v
             try:
-                return p.sdpa("f32")()
+                return getattr(p, method)("f32")()
             finally:
                 p.q, p.k, p.v = saved
-        impls["sdpa"] = run_sdpa
+        return run
 
-    def run_flex(q, k, v):
-        saved = p.q, p.k, p.v
-        p.q, p.k, p.v = q, k, v
-        try:
-            return p.flex("f32")()
-        finally:
-            p.q, p.k, p.v = saved
-    impls["flex"] = run_flex
-
-    def run_eager(q, k, v):
-        saved = p.q, p.k, p.v
-        p.q, p.k, p.v = q, k, v
-        try:
-            return p.eager("f32")()
-        finally:
-            p.q, p.k, p.v = saved
+    if p.sdpa("f32") is not None:
+        impls["sdpa"] = on("sdpa")
+    impls["flex"] = on("flex")
     if length <= 4096:
-        impls["eager"] = run_eager
+        impls["eager"] = on("eager")
     return impls
 
 

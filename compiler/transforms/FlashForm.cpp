@@ -1,6 +1,7 @@
 //===- FlashForm.cpp - reading the flash form ------------------------------===//
 #include "compiler/transforms/FlashForm.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/SymbolTable.h"
 
 using namespace mlir;
@@ -53,6 +54,29 @@ FailureOr<FlashFormDetail> FlashFormDetail::get(func::FuncOp flash, attn::Varian
   if (!form.keys)
     return flash.emitError(pass) << ": no loop over key tiles in the flash form";
   return form;
+}
+
+MemRefType stridedMemRefType(ArrayRef<int64_t> shape, Type element) {
+  SmallVector<int64_t> strides(shape.size(), ShapedType::kDynamic);
+  auto layout = StridedLayoutAttr::get(element.getContext(), ShapedType::kDynamic, strides);
+  return MemRefType::get(shape, element, layout);
+}
+
+bool isConstantTrue(Value value) {
+  if (auto cst = value.getDefiningOp<arith::ConstantIntOp>())
+    return cst.value() != 0;
+  return false;
+}
+
+TilePairClass classifyTilePair(OpBuilder &b, Location loc, attn::VariantOp variant, Value batch,
+                               Value head, Value q0, Value q1, Value k0, Value k1, Value qLen,
+                               Value kvLen, ValueRange scalars) {
+  Value cls = attn::TileMaskClassOp::create(b, loc, b.getIndexType(), variant.getSymName(),
+                                            batch, head, q0, q1, k0, k1, qLen, kvLen, scalars);
+  Value empty = arith::ConstantIndexOp::create(b, loc, 0);
+  Value partial = arith::ConstantIndexOp::create(b, loc, 2);
+  return {arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, cls, empty),
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, cls, partial)};
 }
 
 LogicalResult forEachFlashFunction(ModuleOp module, StringRef pass,

@@ -87,6 +87,27 @@ private:
   mlir::scf::ForOp keys;
 };
 
+// --- what attn-tile-flash and attn-tile-flash-backward both build ---
+
+/// A memref type with fully dynamic strides and offset: the flash form's view of a
+/// user tensor (any strides) of `shape` and `element`.
+mlir::MemRefType stridedMemRefType(llvm::ArrayRef<int64_t> shape, mlir::Type element);
+/// True when `value` is the constant `true` (a mask that keeps every pair, after
+/// attn-simplify).
+bool isConstantTrue(mlir::Value value);
+
+/// The class of a (query tile, key tile) pair: whether any pair of it is kept, and
+/// whether the mask must be applied element by element.
+struct TilePairClass {
+  mlir::Value live, partial; ///< i1
+};
+/// Emits attn.tile_mask_class for the tile pair q_idx ∈ [q0, q1], kv_idx ∈ [k0, k1]
+/// and the two tests on its result.
+TilePairClass classifyTilePair(mlir::OpBuilder &b, mlir::Location loc, attn::VariantOp variant,
+                               mlir::Value batch, mlir::Value head, mlir::Value q0,
+                               mlir::Value q1, mlir::Value k0, mlir::Value k1,
+                               mlir::Value qLen, mlir::Value kvLen, mlir::ValueRange scalars);
+
 /// Calls `fn(flash, variant)` for each flash-form function of `module` (a func.func
 /// with an `attn.variant` reference); an unknown variant is reported (prefixed with
 /// `pass`) and stops the walk with failure.

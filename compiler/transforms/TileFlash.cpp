@@ -8,6 +8,7 @@
 // their own shapes and placement for them.
 //
 //===----------------------------------------------------------------------===//
+#include "compiler/transforms/FlashForm.h"
 #include "compiler/transforms/Passes.h"
 
 #include "mlir/IR/Builders.h"
@@ -22,19 +23,8 @@ namespace attnc {
 
 namespace {
 
-/// A memref type with fully dynamic strides and offset: q/k/v/out/lse and buffers
-/// may be any view of user memory.
 MemRefType stridedMemRef(RankedTensorType type) {
-  SmallVector<int64_t> strides(type.getRank(), ShapedType::kDynamic);
-  auto layout = StridedLayoutAttr::get(type.getContext(), ShapedType::kDynamic, strides);
-  return MemRefType::get(type.getShape(), type.getElementType(), layout);
-}
-
-/// True when a region yields the constant `true` (after attn-simplify).
-bool isTriviallyTrue(Value value) {
-  if (auto cst = value.getDefiningOp<arith::ConstantIntOp>())
-    return cst.value() != 0;
-  return false;
+  return stridedMemRefType(type.getShape(), type.getElementType());
 }
 
 /// Emits the body of a flash function: the loops and tile ops of one attention.
@@ -43,7 +33,7 @@ public:
   FlashBody(func::FuncOp flash, attn::VariantOp variant, attn::AttentionOp op,
             int64_t blockQ, int64_t blockKV)
       : variant(variant), b(flash.getContext()), loc(op.getLoc()), blockQ(blockQ),
-        blockKV(blockKV), maskIsTrivial(isTriviallyTrue(variant.getMaskModResult())) {
+        blockKV(blockKV), maskIsTrivial(isConstantTrue(variant.getMaskModResult())) {
     Block *entry = flash.addEntryBlock();
     b.setInsertionPointToStart(entry);
     ValueRange args = entry->getArguments();
@@ -112,13 +102,11 @@ private:
     }
     Value kEnd = arith::MinUIOp::create(b, loc, arith::AddIOp::create(b, loc, k0, bkv), kvLen);
     Value k1 = arith::SubIOp::create(b, loc, kEnd, c1);
-    Value cls = attn::TileMaskClassOp::create(b, loc, b.getIndexType(), variant.getSymName(),
-                                              bIdx, hIdx, q0, q1, k0, k1, qLen, kvLen, scalars);
-    Value live = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, cls, c0);
-    Value partial = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, cls, cIndex(2));
-    auto ifLive = scf::IfOp::create(b, loc, live, /*withElse=*/false);
+    TilePairClass cls = classifyTilePair(b, loc, variant, bIdx, hIdx, q0, q1, k0, k1, qLen,
+                                         kvLen, scalars);
+    auto ifLive = scf::IfOp::create(b, loc, cls.live, /*withElse=*/false);
     OpBuilder lb = ifLive.getThenBodyBuilder();
-    emitTileBody(lb, partial);
+    emitTileBody(lb, cls.partial);
   }
 
   /// scores, mods (with the mask where `applyMaskCond` holds), softmax, P·V.

@@ -21,6 +21,7 @@
 // skip empty (query, key) tiles and drop mask_mod on full ones, as in the forward.
 //
 //===----------------------------------------------------------------------===//
+#include "compiler/transforms/FlashForm.h"
 #include "compiler/transforms/Passes.h"
 
 #include "mlir/IR/Builders.h"
@@ -35,21 +36,8 @@ namespace attnc {
 
 namespace {
 
-/// A memref type with fully dynamic strides and offset (any view of user memory).
-MemRefType stridedMemRef(ArrayRef<int64_t> shape, Type element) {
-  SmallVector<int64_t> strides(shape.size(), ShapedType::kDynamic);
-  auto layout = StridedLayoutAttr::get(element.getContext(), ShapedType::kDynamic, strides);
-  return MemRefType::get(shape, element, layout);
-}
 MemRefType stridedMemRef(RankedTensorType type) {
-  return stridedMemRef(type.getShape(), type.getElementType());
-}
-
-/// True when a region yields the constant `true` (after attn-simplify).
-bool isTriviallyTrue(Value value) {
-  if (auto cst = value.getDefiningOp<arith::ConstantIntOp>())
-    return cst.value() != 0;
-  return false;
+  return stridedMemRefType(type.getShape(), type.getElementType());
 }
 
 /// The backward flash function's signature: q, k, v, out, dout (memref views of the
@@ -78,7 +66,8 @@ SmallVector<Type> backwardSignature(attn::AttentionOp op, attn::VariantOp varian
     for (NamedAttribute entry : decls.getValue()) {
       auto decl = cast<attn::BufferDeclAttr>(entry.getValue());
       if (decl.getRequiresGrad())
-        inputs.push_back(stridedMemRef(tensorOf(op.getBuffers()[i]).getShape(), b.getF32Type()));
+        inputs.push_back(
+            stridedMemRefType(tensorOf(op.getBuffers()[i]).getShape(), b.getF32Type()));
       ++i;
     }
   inputs.push_back(MemRefType::get({4}, b.getI64Type()));
@@ -91,7 +80,7 @@ public:
   FlashBackwardBody(func::FuncOp flash, attn::VariantOp variant, attn::AttentionOp op,
                     int64_t blockQ, int64_t blockKV)
       : variant(variant), b(flash.getContext()), loc(op.getLoc()), blockQ(blockQ),
-        blockKV(blockKV), maskIsTrivial(isTriviallyTrue(variant.getMaskModResult())) {
+        blockKV(blockKV), maskIsTrivial(isConstantTrue(variant.getMaskModResult())) {
     Block *entry = flash.addEntryBlock();
     b.setInsertionPointToStart(entry);
     ValueRange args = entry->getArguments();
@@ -184,13 +173,11 @@ private:
     }
     Value qEnd = arith::MinUIOp::create(b, loc, arith::AddIOp::create(b, loc, q0, bq), qLen);
     Value q1 = arith::SubIOp::create(b, loc, qEnd, c1);
-    Value cls = attn::TileMaskClassOp::create(b, loc, b.getIndexType(), variant.getSymName(),
-                                              bIdx, hIdx, q0, q1, k0, k1, qLen, kvLen, scalars);
-    Value live = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, cls, c0);
-    Value partial = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, cls, cIndex(2));
-    auto ifLive = scf::IfOp::create(b, loc, live, /*withElse=*/false);
+    TilePairClass cls = classifyTilePair(b, loc, variant, bIdx, hIdx, q0, q1, k0, k1, qLen,
+                                         kvLen, scalars);
+    auto ifLive = scf::IfOp::create(b, loc, cls.live, /*withElse=*/false);
     OpBuilder lb = ifLive.getThenBodyBuilder();
-    emitPairBody(lb, partial);
+    emitPairBody(lb, cls.partial);
   }
 
   /// Emits `emit(builder, applyMask)` once when the mask is never or always

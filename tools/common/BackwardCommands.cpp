@@ -79,6 +79,16 @@ Result<Tensor> randomDout(const VariantDesc &variant, const CallTensors &fwd, ui
   return dout;
 }
 
+/// A random dout and poisoned gradients of the variant's dtype for `fwd`.
+Status randomGradTensors(const VariantDesc &variant, const CallTensors &fwd, uint64_t seed,
+                         GradTensors &grads) {
+  Result<Tensor> dout = randomDout(variant, fwd, seed);
+  if (!dout)
+    return dout.status();
+  grads.dout = dout.take();
+  return grads.allocate(variant, fwd, variant.dtype);
+}
+
 /// sqrt(sum (got - want)^2 / sum want^2) over the finite pairs; NaN or infinite
 /// values must match (each mismatch counts in `bad`).
 double relativeError(const TensorView &got, const TensorView &want, int64_t &bad) {
@@ -129,11 +139,7 @@ int runBackwardRandom(const Runnable &variant, const RunOptions &o) {
   if (Status s = variant.run(fwd.call()); !s)
     return failRun(variant, fwd.call(), s);
   GradTensors grads;
-  Result<Tensor> dout = randomDout(variant.desc, fwd, o.seed);
-  if (!dout)
-    return failWith(dout.status().message());
-  grads.dout = dout.take();
-  if (Status s = grads.allocate(variant.desc, fwd, variant.desc.dtype); !s)
+  if (Status s = randomGradTensors(variant.desc, fwd, o.seed, grads); !s)
     return failWith(s.message());
   auto start = std::chrono::steady_clock::now();
   if (Status s = variant.runBackward(grads.call(fwd)); !s)
@@ -230,11 +236,7 @@ int runBackwardBench(const Runnable &variant, const RunOptions &o) {
     return failWith(created.status().message());
   CallTensors &fwd = *created;
   GradTensors grads;
-  Result<Tensor> dout = randomDout(variant.desc, fwd, o.seed);
-  if (!dout)
-    return failWith(dout.status().message());
-  grads.dout = dout.take();
-  if (Status s = grads.allocate(variant.desc, fwd, variant.desc.dtype); !s)
+  if (Status s = randomGradTensors(variant.desc, fwd, o.seed, grads); !s)
     return failWith(s.message());
   BackwardCall call = grads.call(fwd);
   auto median = [&](const std::function<Status()> &fn, double &ms) -> Status {

@@ -63,7 +63,6 @@ private:
   LogicalResult emitQueryTiles(scf::ParallelOp parallel) override;
   LogicalResult realizeScratch(memref::AllocaOp op, StringRef role) override;
   LogicalResult emitDim(memref::DimOp op) override;
-  LogicalResult emitReturn(func::ReturnOp op) override;
   LogicalResult emitScores(attn::TileScoresOp op) override;
   LogicalResult emitZero(attn::TileZeroOp op) override;
   LogicalResult emitDelta(attn::TileDeltaOp op) override;
@@ -90,17 +89,11 @@ private:
   llvm::StringMap<BufferAccess> gradAccess;
   /// The row length of each scratch tile (dK's is Dp, dV's DVp, the rest BK).
   llvm::DenseMap<Value, int64_t> scratchWidth;
-  SmallVector<Value> heapScratch;
 };
 
 LogicalResult CpuBackwardKernelBuilder::build() {
-  if (BQ % RB != 0 || BK % VW != 0 || BK % RB != 0)
-    return flash.emitError("the CPU target needs block-q to be a multiple of ")
-           << RB << " and block-kv a multiple of " << VW << ", got " << BQ << " and " << BK;
-  if (BQ > 1024 || BK > 512)
-    return flash.emitError("the CPU target supports block-q up to 1024 and block-kv "
-                           "up to 512, got ")
-           << BQ << " and " << BK;
+  if (failed(checkTiles()))
+    return failure();
   createKernel();
   Value bq = idx(BQ), bk = idx(BK);
   qPad = mul(arith::CeilDivUIOp::create(b, loc, qLen, bq), bq);
@@ -215,13 +208,6 @@ LogicalResult CpuBackwardKernelBuilder::realizeScratch(memref::AllocaOp alloca,
   heapScratch.push_back(buffer);
   scratchWidth[buffer] = width;
   map.map(alloca.getResult(), buffer);
-  return success();
-}
-
-LogicalResult CpuBackwardKernelBuilder::emitReturn(func::ReturnOp) {
-  for (Value buffer : heapScratch)
-    memref::DeallocOp::create(b, loc, buffer);
-  func::ReturnOp::create(b, loc);
   return success();
 }
 

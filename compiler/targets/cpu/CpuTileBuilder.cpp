@@ -5,6 +5,24 @@ using namespace mlir;
 
 namespace attnc::cpu {
 
+LogicalResult CpuTileBuilder::checkTiles() {
+  if (BQ % RB != 0 || BK % VW != 0)
+    return flash.emitError("the CPU target needs block-q to be a multiple of ")
+           << RB << " and block-kv a multiple of " << VW << ", got " << BQ << " and " << BK;
+  if (BQ > 1024 || BK > 512)
+    return flash.emitError("the CPU target supports block-q up to 1024 and block-kv "
+                           "up to 512, got ")
+           << BQ << " and " << BK;
+  return success();
+}
+
+LogicalResult CpuTileBuilder::emitReturn(func::ReturnOp) {
+  for (Value buffer : heapScratch)
+    memref::DeallocOp::create(b, loc, buffer);
+  func::ReturnOp::create(b, loc);
+  return success();
+}
+
 Value CpuTileBuilder::laneIota() {
   auto i64Vec = VectorType::get({VW}, b.getI64Type());
   SmallVector<int64_t> iota;

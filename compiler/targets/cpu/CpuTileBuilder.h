@@ -30,6 +30,12 @@ public:
 
 protected:
   static constexpr int64_t VW = kVectorWidth;
+
+  /// The tile sizes the CPU kernels support (block-q a multiple of RB up to 1024,
+  /// block-kv a multiple of VW up to 512), or an error on the flash function.
+  mlir::LogicalResult checkTiles();
+  /// Frees the heap scratch tiles and returns.
+  mlir::LogicalResult emitReturn(mlir::func::ReturnOp op) override;
   static constexpr int64_t RB = kRowBlock;
   static constexpr int64_t kMaxVecsPerGroup = 4;
 
@@ -88,6 +94,7 @@ protected:
 
   int64_t BQ, BK, D, DV, DVp, H, HKV;
   llvm::StringMap<BufferAccess> bufferAccess;
+  llvm::SmallVector<mlir::Value> heapScratch; ///< scratch tiles freed by emitReturn
 };
 
 /// Rebuilds the backward flash function `flash` as `@X_backward_cpu`

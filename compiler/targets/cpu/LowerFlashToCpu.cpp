@@ -44,7 +44,6 @@ private:
   LogicalResult emitQueryTiles(scf::ParallelOp parallel) override;
   LogicalResult realizeScratch(memref::AllocaOp op, StringRef role) override;
   LogicalResult emitDim(memref::DimOp op) override;
-  LogicalResult emitReturn(func::ReturnOp op) override;
   LogicalResult emitInit(attn::TileInitOp op) override;
   LogicalResult emitScores(attn::TileScoresOp op) override;
   LogicalResult emitMods(attn::TileModsOp op) override;
@@ -55,18 +54,11 @@ private:
   Value qp, kp, vp, op, lp, status, qLen, kvLen, begin, end;
   Value qPad, numKVTiles, kvPad;
   Value s, acc, m, l, alpha;
-  SmallVector<Value> heapScratch;
 };
 
 LogicalResult CpuKernelBuilder::build() {
-  if (BQ % RB != 0 || BK % VW != 0)
-    return flash.emitError("the CPU target needs block-q to be a multiple of ")
-           << RB << " and block-kv a multiple of " << VW << ", got " << BQ << " and "
-           << BK;
-  if (BQ > 1024 || BK > 512)
-    return flash.emitError("the CPU target supports block-q up to 1024 and block-kv "
-                           "up to 512, got ")
-           << BQ << " and " << BK;
+  if (failed(checkTiles()))
+    return failure();
   createKernel();
   Value bq = idx(BQ), bk = idx(BK);
   qPad = mul(arith::CeilDivUIOp::create(b, loc, qLen, bq), bq);
@@ -166,13 +158,6 @@ LogicalResult CpuKernelBuilder::realizeScratch(memref::AllocaOp alloca, StringRe
   if (!target)
     return error(alloca, "unknown scratch role '") << role << "'";
   map.map(alloca.getResult(), target);
-  return success();
-}
-
-LogicalResult CpuKernelBuilder::emitReturn(func::ReturnOp) {
-  for (Value buffer : heapScratch)
-    memref::DeallocOp::create(b, loc, buffer);
-  func::ReturnOp::create(b, loc);
   return success();
 }
 
