@@ -127,13 +127,7 @@ void CpuBackwardKernelBuilder::createKernel() {
   inputs.append(5, b.getIndexType());
   StringRef name = flash.getSymName();
   name.consume_back("_flash_backward");
-  b.setInsertionPoint(flash);
-  auto kernel = func::FuncOp::create(b, loc, (name + "_backward_cpu").str(),
-                                     b.getFunctionType(inputs, {}));
-  kernel->setAttr("llvm.emit_c_interface", b.getUnitAttr());
-  Block *entry = kernel.addEntryBlock();
-  b.setInsertionPointToStart(entry);
-  ValueRange args = entry->getArguments();
+  ValueRange args = createKernelFunction((name + "_backward_cpu").str(), inputs);
   qp = args[0], kTiles = args[1], kRows = args[2], vTiles = args[3], doutp = args[4];
   outp = args[5], lsep = args[6], dqp = args[7], dkp = args[8], dvp = args[9];
   for (unsigned i = 0; i < numScalars + numBuffers; ++i)
@@ -354,24 +348,11 @@ LogicalResult CpuBackwardKernelBuilder::emitKeyGrad(attn::TileKeyGradOp op) {
   if (width != x.stride)
     return error(op, "the accumulator and the rows of attn.tile_key_grad differ in width");
   Value xBase = rowOffset(x, lookup(op.getB()), lookup(op.getH()), lookup(op.getQ0()));
-  Value scale = splatF32(op.getScale().convertToDouble());
-  auto rows = scf::ForOp::create(b, loc, idx(0), idx(BK), idx(RB));
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToStart(rows.getBody());
-  Value j0 = rows.getInductionVar();
-  forEachGroup(width / VW, [&](Value col0, int64_t n) {
-    SmallVector<Value> init(RB * n, splatF32(0.0));
-    SmallVector<Value> sums = emitMicroKernel(
-        init, n, BQ, [&](Value i, int64_t r) { return load(p, add(mulc(i, BK), add(j0, idx(r)))); },
-        [&](Value i, int64_t c) {
-          return vload(x.data, add(add(xBase, mulc(i, width)), add(col0, idx(c * VW))));
-        });
-    for (int64_t r = 0; r < RB; ++r)
-      for (int64_t c = 0; c < n; ++c) {
-        Value at = add(mulc(add(j0, idx(r)), width), add(col0, idx(c * VW)));
-        vstore(fma(sums[r * n + c], scale, vload(acc, at)), acc, at);
-      }
-  });
+  emitBlockedProduct(
+      BK, width, BQ, op.getScale().convertToDouble(), /*accumulate=*/true,
+      [&](Value i, Value j) { return load(p, add(mulc(i, BK), j)); },
+      [&](Value i, Value col) { return vload(x.data, add(add(xBase, mulc(i, width)), col)); },
+      acc, [&](Value j, Value col) { return add(mulc(j, width), col); });
   return success();
 }
 
@@ -386,25 +367,11 @@ LogicalResult CpuBackwardKernelBuilder::emitQueryGrad(attn::TileQueryGradOp op) 
       mulc(add(mul(add(mul(add(mulc(bIdx, H), hIdx), splits), lookup(op.getC())), qPad),
                lookup(op.getQ0())),
            Dp);
-  Value scale = splatF32(op.getScale().convertToDouble());
-  auto rows = scf::ForOp::create(b, loc, idx(0), idx(BQ), idx(RB));
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToStart(rows.getBody());
-  Value i0 = rows.getInductionVar();
-  forEachGroup(Dp / VW, [&](Value col0, int64_t n) {
-    SmallVector<Value> init(RB * n, splatF32(0.0));
-    SmallVector<Value> sums = emitMicroKernel(
-        init, n, BK,
-        [&](Value j, int64_t r) { return load(ds, add(mulc(add(i0, idx(r)), BK), j)); },
-        [&](Value j, int64_t c) {
-          return vload(kRows, add(add(kBase, mulc(j, Dp)), add(col0, idx(c * VW))));
-        });
-    for (int64_t r = 0; r < RB; ++r)
-      for (int64_t c = 0; c < n; ++c) {
-        Value at = add(add(dqBase, mulc(add(i0, idx(r)), Dp)), add(col0, idx(c * VW)));
-        vstore(fma(sums[r * n + c], scale, vload(dqp, at)), dqp, at);
-      }
-  });
+  emitBlockedProduct(
+      BQ, Dp, BK, op.getScale().convertToDouble(), /*accumulate=*/true,
+      [&](Value j, Value i) { return load(ds, add(mulc(i, BK), j)); },
+      [&](Value j, Value col) { return vload(kRows, add(add(kBase, mulc(j, Dp)), col)); },
+      dqp, [&](Value i, Value col) { return add(add(dqBase, mulc(i, Dp)), col); });
   return success();
 }
 

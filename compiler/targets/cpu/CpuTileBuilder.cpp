@@ -16,6 +16,15 @@ LogicalResult CpuTileBuilder::checkTiles() {
   return success();
 }
 
+ValueRange CpuTileBuilder::createKernelFunction(StringRef name, ArrayRef<Type> inputs) {
+  b.setInsertionPoint(flash);
+  auto kernel = func::FuncOp::create(b, loc, name, b.getFunctionType(inputs, {}));
+  kernel->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+  Block *entry = kernel.addEntryBlock();
+  b.setInsertionPointToStart(entry);
+  return entry->getArguments();
+}
+
 LogicalResult CpuTileBuilder::emitReturn(func::ReturnOp) {
   for (Value buffer : heapScratch)
     memref::DeallocOp::create(b, loc, buffer);
@@ -79,34 +88,42 @@ CpuTileBuilder::emitMicroKernel(ArrayRef<Value> init, int64_t n, int64_t kEnd,
       }).getResults());
 }
 
-// out[r][c..] = scale * sum_d rows[r][d] * tile[d][c..]: 4 rows x up to 4 vectors of
-// accumulators live in registers across the whole d loop.
-void CpuTileBuilder::emitRowsTimesTile(Value out, Value rows, Value rowBase, int64_t rowStride,
-                                       Value tiles, Value tileBase, int64_t depth,
-                                       double scale) {
+void CpuTileBuilder::emitBlockedProduct(int64_t rows, int64_t width, int64_t depth,
+                                        double scale, bool accumulate,
+                                        function_ref<Value(Value, Value)> a,
+                                        function_ref<Value(Value, Value)> bVec, Value out,
+                                        function_ref<Value(Value, Value)> outAt) {
   Value scaleVec = splatF32(scale);
-  auto rowLoop = scf::ForOp::create(b, loc, idx(0), idx(BQ), idx(RB));
+  auto rowLoop = scf::ForOp::create(b, loc, idx(0), idx(rows), idx(RB));
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(rowLoop.getBody());
   Value r0 = rowLoop.getInductionVar();
-  forEachGroup(BK / VW, [&](Value col0, int64_t n) {
+  forEachGroup(width / VW, [&](Value col0, int64_t n) {
     SmallVector<Value> init(RB * n, splatF32(0.0));
     SmallVector<Value> sums = emitMicroKernel(
-        init, n, depth,
-        [&](Value d, int64_t r) {
-          return load(rows, add(add(rowBase, mulc(add(r0, idx(r)), rowStride)), d));
-        },
-        [&](Value d, int64_t c) {
-          return vload(tiles, add(add(add(tileBase, mulc(d, BK)), col0), idx(c * VW)));
-        });
+        init, n, depth, [&](Value k, int64_t r) { return a(k, add(r0, idx(r))); },
+        [&](Value k, int64_t c) { return bVec(k, add(col0, idx(c * VW))); });
     for (int64_t r = 0; r < RB; ++r)
       for (int64_t c = 0; c < n; ++c) {
+        Value at = outAt(add(r0, idx(r)), add(col0, idx(c * VW)));
         Value v = sums[r * n + c];
-        if (scale != 1.0)
+        if (accumulate)
+          v = fma(v, scaleVec, vload(out, at));
+        else if (scale != 1.0)
           v = arith::MulFOp::create(b, loc, v, scaleVec);
-        vstore(v, out, add(add(mulc(add(r0, idx(r)), BK), col0), idx(c * VW)));
+        vstore(v, out, at);
       }
   });
+}
+
+void CpuTileBuilder::emitRowsTimesTile(Value out, Value rows, Value rowBase, int64_t rowStride,
+                                       Value tiles, Value tileBase, int64_t depth,
+                                       double scale) {
+  emitBlockedProduct(
+      BQ, BK, depth, scale, /*accumulate=*/false,
+      [&](Value d, Value row) { return load(rows, add(add(rowBase, mulc(row, rowStride)), d)); },
+      [&](Value d, Value col) { return vload(tiles, add(add(tileBase, mulc(d, BK)), col)); },
+      out, [&](Value row, Value col) { return add(mulc(row, BK), col); });
 }
 
 BufferAccess CpuTileBuilder::accessOf(Value buf, int64_t ordinal) {

@@ -34,6 +34,9 @@ protected:
   /// The tile sizes the CPU kernels support (block-q a multiple of RB up to 1024,
   /// block-kv a multiple of VW up to 512), or an error on the flash function.
   mlir::LogicalResult checkTiles();
+  /// Creates the kernel `name` (C interface) before the flash function, with
+  /// `inputs`, and starts building its body; returns its arguments.
+  mlir::ValueRange createKernelFunction(llvm::StringRef name, llvm::ArrayRef<mlir::Type> inputs);
   /// Frees the heap scratch tiles and returns.
   mlir::LogicalResult emitReturn(mlir::func::ReturnOp op) override;
   static constexpr int64_t RB = kRowBlock;
@@ -74,6 +77,17 @@ protected:
   emitMicroKernel(llvm::ArrayRef<mlir::Value> init, int64_t n, int64_t kEnd,
                   llvm::function_ref<mlir::Value(mlir::Value, int64_t)> aScalar,
                   llvm::function_ref<mlir::Value(mlir::Value, int64_t)> bVector);
+
+  /// The tile products of both kernels: out[row][col..] = (or +=, with `accumulate`)
+  /// scale * sum_{k < depth} a(k, row) * b(k, col..) for `rows` rows (a multiple of
+  /// RB) and `width` columns (a multiple of VW), RB rows x up to 4 vectors of sums in
+  /// registers across the k loop. `a` gives a scalar, `b` the vector at column
+  /// `col`, `outAt` the offset of (row, col) in `out`.
+  void emitBlockedProduct(int64_t rows, int64_t width, int64_t depth, double scale,
+                          bool accumulate, llvm::function_ref<mlir::Value(mlir::Value, mlir::Value)> a,
+                          llvm::function_ref<mlir::Value(mlir::Value, mlir::Value)> b,
+                          mlir::Value out,
+                          llvm::function_ref<mlir::Value(mlir::Value, mlir::Value)> outAt);
 
   /// out[r][c] = scale * sum_d rows[rowBase + r * rowStride + d] *
   /// tiles[tileBase + d * BK + c] for the BQ × BK tile `out`: a row panel times a

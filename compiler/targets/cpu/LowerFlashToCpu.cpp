@@ -83,13 +83,7 @@ void CpuKernelBuilder::createKernel() {
   inputs.append(4, b.getIndexType());
   StringRef flashName = flash.getSymName();
   flashName.consume_back("_flash");
-  b.setInsertionPoint(flash);
-  auto kernel = func::FuncOp::create(b, loc, (flashName + "_cpu").str(),
-                                     b.getFunctionType(inputs, {}));
-  kernel->setAttr("llvm.emit_c_interface", b.getUnitAttr());
-  Block *entry = kernel.addEntryBlock();
-  b.setInsertionPointToStart(entry);
-  ValueRange args = entry->getArguments();
+  ValueRange args = createKernelFunction((flashName + "_cpu").str(), inputs);
   qp = args[0], kp = args[1], vp = args[2], op = args[3], lp = args[4];
   for (unsigned i = 0; i < numScalars + numBuffers + 1; ++i)
     map.map(form.scalar(i), args[5 + i]);
