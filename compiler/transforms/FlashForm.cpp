@@ -79,6 +79,17 @@ TilePairClass classifyTilePair(OpBuilder &b, Location loc, attn::VariantOp varia
           arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, cls, partial)};
 }
 
+void emitUnderMaskCondition(OpBuilder &b, Location loc, Value applyMaskCond, bool maskIsTrivial,
+                            function_ref<void(OpBuilder &, bool)> emit) {
+  if (!applyMaskCond)
+    return emit(b, !maskIsTrivial);
+  auto ifOp = scf::IfOp::create(b, loc, applyMaskCond, /*withElse=*/true);
+  OpBuilder thenBuilder = ifOp.getThenBodyBuilder();
+  emit(thenBuilder, true);
+  OpBuilder elseBuilder = ifOp.getElseBodyBuilder();
+  emit(elseBuilder, false);
+}
+
 LogicalResult forEachFlashFunction(ModuleOp module, StringRef pass,
                                    function_ref<LogicalResult(func::FuncOp, attn::VariantOp)> fn) {
   SmallVector<func::FuncOp> flashes;

@@ -108,6 +108,13 @@ TilePairClass classifyTilePair(mlir::OpBuilder &b, mlir::Location loc, attn::Var
                                mlir::Value q1, mlir::Value k0, mlir::Value k1,
                                mlir::Value qLen, mlir::Value kvLen, mlir::ValueRange scalars);
 
+/// Emits `emit(builder, applyMask)`: once with `!maskIsTrivial` when there is no
+/// condition (`applyMaskCond` null: the tile pairs are not classified), else in both
+/// branches of an scf.if on `applyMaskCond` (true in the then-branch).
+void emitUnderMaskCondition(mlir::OpBuilder &b, mlir::Location loc, mlir::Value applyMaskCond,
+                            bool maskIsTrivial,
+                            llvm::function_ref<void(mlir::OpBuilder &, bool)> emit);
+
 /// Calls `fn(flash, variant)` for each flash-form function of `module` (a func.func
 /// with an `attn.variant` reference); an unknown variant is reported (prefixed with
 /// `pass`) and stops the walk with failure.

@@ -112,19 +112,12 @@ private:
   /// scores, mods (with the mask where `applyMaskCond` holds), softmax, P·V.
   void emitTileBody(OpBuilder &nb, Value applyMaskCond) {
     attn::TileScoresOp::create(nb, loc, q, k, s, bIdx, hIdx, g, q0, k0, variant.getScaleAttr());
-    auto emitMods = [&](OpBuilder &mb, bool applyMask) {
-      attn::TileModsOp::create(mb, loc, variant.getSymName(), s, bIdx, hIdx, q0, k0, qLen,
-                               kvLen, scalars, buffers, status, applyMask);
-    };
-    if (!applyMaskCond) {
-      emitMods(nb, !maskIsTrivial);
-    } else {
-      auto ifOp = scf::IfOp::create(nb, loc, applyMaskCond, /*withElse=*/true);
-      OpBuilder tb = ifOp.getThenBodyBuilder();
-      emitMods(tb, true);
-      OpBuilder eb = ifOp.getElseBodyBuilder();
-      emitMods(eb, false);
-    }
+    emitUnderMaskCondition(nb, loc, applyMaskCond, maskIsTrivial,
+                           [&](OpBuilder &mb, bool applyMask) {
+                             attn::TileModsOp::create(mb, loc, variant.getSymName(), s, bIdx,
+                                                      hIdx, q0, k0, qLen, kvLen, scalars,
+                                                      buffers, status, applyMask);
+                           });
     attn::TileSoftmaxOp::create(nb, loc, s, m, l, alpha);
     attn::TilePVOp::create(nb, loc, s, v, alpha, acc, bIdx, g, k0);
   }

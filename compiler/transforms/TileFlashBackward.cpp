@@ -180,24 +180,12 @@ private:
     emitPairBody(lb, cls.partial);
   }
 
-  /// Emits `emit(builder, applyMask)` once when the mask is never or always
-  /// applied, else in both branches of an scf.if on `applyMaskCond`.
-  void withMaskCondition(OpBuilder &nb, Value applyMaskCond,
-                         function_ref<void(OpBuilder &, bool)> emit) {
-    if (!applyMaskCond)
-      return emit(nb, !maskIsTrivial);
-    auto ifOp = scf::IfOp::create(nb, loc, applyMaskCond, /*withElse=*/true);
-    OpBuilder tb = ifOp.getThenBodyBuilder();
-    emit(tb, true);
-    OpBuilder eb = ifOp.getElseBodyBuilder();
-    emit(eb, false);
-  }
-
   /// The eight steps of the file comment for one pair of tiles.
   void emitPairBody(OpBuilder &nb, Value applyMaskCond) {
     double scale = variant.getScaleAttr().getValueAsDouble();
     attn::TileScoresOp::create(nb, loc, q, k, s, bIdx, hIdx, g, q0, k0, variant.getScaleAttr());
-    withMaskCondition(nb, applyMaskCond, [&](OpBuilder &mb, bool applyMask) {
+    emitUnderMaskCondition(nb, loc, applyMaskCond, maskIsTrivial,
+                           [&](OpBuilder &mb, bool applyMask) {
       attn::TileProbsOp::create(mb, loc, variant.getSymName(), s, bIdx, hIdx, q0, k0, qLen,
                                 kvLen, lse, p, scalars, buffers, status, applyMask);
     });
@@ -205,7 +193,8 @@ private:
     attn::TileScoresOp::create(nb, loc, dout, v, dp, bIdx, hIdx, g, q0, k0,
                                nb.getF64FloatAttr(1.0));
     attn::TileDeltaOp::create(nb, loc, dout, out, delta, bIdx, hIdx, q0);
-    withMaskCondition(nb, applyMaskCond, [&](OpBuilder &mb, bool applyMask) {
+    emitUnderMaskCondition(nb, loc, applyMaskCond, maskIsTrivial,
+                           [&](OpBuilder &mb, bool applyMask) {
       attn::TileDScoresOp::create(mb, loc, variant.getSymName(), s, p, dp, delta, ds, bIdx,
                                   hIdx, q0, k0, qLen, kvLen, scalars, buffers, grads, status,
                                   applyMask);

@@ -229,7 +229,8 @@ struct BackwardPanels {
   /// The ten panel arguments, in the kernel's order.
   std::vector<std::vector<int64_t>> descriptors() const {
     std::vector<std::vector<int64_t>> out;
-    for (const AlignedF32 *p : {&q, &kTiles, &kRows, &vTiles, &dout, &this->out, &lse, &dq, &dk, &dv})
+    for (const AlignedF32 *p :
+         {&q, &kTiles, &kRows, &vTiles, &dout, &this->out, &lse, &dq, &dk, &dv})
       out.push_back(flatDescriptor(p->data, int64_t(p->size)));
     return out;
   }

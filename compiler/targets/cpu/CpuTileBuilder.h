@@ -84,7 +84,8 @@ protected:
   /// registers across the k loop. `a` gives a scalar, `b` the vector at column
   /// `col`, `outAt` the offset of (row, col) in `out`.
   void emitBlockedProduct(int64_t rows, int64_t width, int64_t depth, double scale,
-                          bool accumulate, llvm::function_ref<mlir::Value(mlir::Value, mlir::Value)> a,
+                          bool accumulate,
+                          llvm::function_ref<mlir::Value(mlir::Value, mlir::Value)> a,
                           llvm::function_ref<mlir::Value(mlir::Value, mlir::Value)> b,
                           mlir::Value out,
                           llvm::function_ref<mlir::Value(mlir::Value, mlir::Value)> outAt);
