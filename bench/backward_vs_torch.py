@@ -20,13 +20,11 @@ compared with sdpa's (or flex's) at each shape (max abs difference).
 """
 import argparse
 import platform
-import statistics
-import time
 
 import torch
 
 import attnc
-from cpu_vs_torch import Problem, spec_of
+from cpu_vs_torch import Problem, median_ms, spec_of
 
 
 def grads_fn(run, q, k, v):
@@ -35,16 +33,6 @@ def grads_fn(run, q, k, v):
     out = run(*leaves)
     dout = torch.randn(out.shape, generator=torch.Generator().manual_seed(1))
     return (lambda: torch.autograd.grad(out, leaves, dout, retain_graph=True)), dout
-
-
-def median_ms(fn, reps):
-    fn()
-    times = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times) * 1e3
 
 
 def implementations(p, length, dim):
