@@ -3,7 +3,8 @@
 // `attnc compile --emit library` (KernelLibraryWriter.h) needs, per spec, what a
 // loader needs without the compiler: the variant's description, its constants and
 // modifier sources (for the float64 reference), the CPU kernel as object files for
-// each x86-64 level (one LLVM-dialect module, compiled for each), and the GPU kernel
+// each x86-64 level (one LLVM-dialect module, compiled for each; likewise the
+// backward kernel when asked for), and the GPU kernel
 // as images for several chips with one launch description. The kernel IR is the
 // same for every chip (the tiles do not depend on it), so each chip's image comes
 // from a copy of one lowered module, and their launch descriptions must agree.
@@ -34,28 +35,48 @@ LibraryVariant describeForLibrary(const frontend::Spec &spec) {
   return v;
 }
 
-/// Adds the CPU kernel of `spec` (lowered from a copy of `module` with `options`'
-/// tiles) to `entry`, compiled for each x86-64 level.
-LogicalResult addCpuKernel(ModuleOp module, const frontend::Spec &spec,
-                           const KernelTileOptions &options, LibraryEntry &entry) {
+/// The CPU kernel of `spec` (or its backward kernel), lowered from a copy of
+/// `module` with `options`' tiles, as object files for AVX-512 and AVX2.
+LogicalResult emitCpuObjects(ModuleOp module, const frontend::Spec &spec,
+                             const KernelTileOptions &options, bool backward,
+                             std::string &avx512, std::string &avx2) {
   OwningOpRef<ModuleOp> copy = module.clone();
   if (failed(attnc::runPipeline(*copy, [&](OpPassManager &pm) {
-        attnc::buildFlashPipeline(pm, options);
+        if (backward)
+          attnc::buildFlashBackwardPipeline(pm, options);
+        else
+          attnc::buildFlashPipeline(pm, options);
         cpu::buildCpuToLLVMPipeline(pm);
       })))
     return failure();
+  std::string entry = "_mlir_ciface_" + spec.name + (backward ? "_backward_cpu" : "_cpu");
   for (CpuIsa isa : {CpuIsa::Avx512, CpuIsa::Avx2}) {
     std::string error;
-    std::optional<std::string> object =
-        cpu::emitCpuObject(*copy, cpuIsaLlvmCpu(isa), "_mlir_ciface_" + spec.name + "_cpu",
-                           cpuEntrySymbol(spec.name, isa), error);
+    std::optional<std::string> object = cpu::emitCpuObject(
+        *copy, cpuIsaLlvmCpu(isa), entry, cpuEntrySymbol(spec.name, isa, backward), error);
     if (!object)
       return emitError(module.getLoc())
-             << "compiling the CPU kernel of '" << spec.name << "' for " << cpuIsaName(isa)
-             << " failed: " << error;
-    (isa == CpuIsa::Avx512 ? entry.cpuObjectAvx512 : entry.cpuObjectAvx2) = std::move(*object);
+             << "compiling the CPU " << (backward ? "backward kernel" : "kernel") << " of '"
+             << spec.name << "' for " << cpuIsaName(isa) << " failed: " << error;
+    (isa == CpuIsa::Avx512 ? avx512 : avx2) = std::move(*object);
   }
+  return success();
+}
+
+/// Adds the CPU kernel of `spec` (and with `backward` its backward kernel) to
+/// `entry`, each compiled for each x86-64 level with `options`' tiles.
+LogicalResult addCpuKernel(ModuleOp module, const frontend::Spec &spec,
+                           const KernelTileOptions &options, bool backward,
+                           LibraryEntry &entry) {
+  if (failed(emitCpuObjects(module, spec, options, /*backward=*/false, entry.cpuObjectAvx512,
+                            entry.cpuObjectAvx2)))
+    return failure();
+  if (backward && failed(emitCpuObjects(module, spec, options, /*backward=*/true,
+                                        entry.cpuBackwardObjectAvx512,
+                                        entry.cpuBackwardObjectAvx2)))
+    return failure();
   entry.variant.hasCpuKernel = true;
+  entry.variant.hasCpuBackward = backward;
   entry.variant.cpuLayout.blockQ = options.blockQ;
   entry.variant.cpuLayout.blockKV = options.blockKV;
   entry.variant.cpuLayout.headDimVPadded = cpu::paddedHeadDimV(spec.headDimV);
@@ -72,7 +93,8 @@ std::optional<LibraryEntry> Compiler::compileForLibrary(const std::string &path,
     return std::nullopt;
   LibraryEntry entry;
   entry.variant = describeForLibrary(spec);
-  if (targets.cpu && failed(addCpuKernel(*module, spec, targets.cpuOptions, entry)))
+  if (targets.cpu &&
+      failed(addCpuKernel(*module, spec, targets.cpuOptions, targets.backward, entry)))
     return std::nullopt;
   if (!targets.gpu)
     return entry;

@@ -47,6 +47,7 @@ enum class Target {
 /// What `Compiler::compileForLibrary` puts in a kernel library entry.
 struct LibraryTargets {
   bool cpu = true, gpu = true;
+  bool backward = false;                    ///< also the CPU backward kernel
   KernelTileOptions cpuOptions;             ///< the CPU kernel's tiles
   KernelTileOptions gpuOptions{0, 0, 0};    ///< the GPU kernel's (0: its heuristic)
   std::vector<std::string> chips{"sm_80", "sm_90a"};
@@ -82,9 +83,14 @@ public:
   /// The memory its kernel works on: Device::Cuda for Target::Cuda (which also
   /// stages host tensors), else Device::Cpu (the emulator runs on host memory).
   Device device() const { return cudaKernel ? Device::Cuda : Device::Cpu; }
-  /// Registers function() as `desc.name` for device().
+  /// Registers function() as `desc.name` for device(), and the backward kernel
+  /// (if compiled) as its backward pass.
   void registerIn(AttentionInterface &registry = ALL_ATTENTION_FUNCTIONS) const {
     registry.registerFunction(desc.name, function(), device());
+    if (std::shared_ptr<CpuBackwardKernel> backward = cpuBackwardKernel)
+      (void)registry.registerBackward(
+          desc.name, [backward](const BackwardCall &call) { return backward->run(call); },
+          Device::Cpu);
   }
 };
 

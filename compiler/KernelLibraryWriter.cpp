@@ -44,6 +44,24 @@ void writeBytes(std::ostream &os, const std::string &bytes) {
   os << "0}"; // a NUL after the image: PTX is handed to the driver as a string
 }
 
+/// The CPU kernels' object files of `entry` (forward, then backward), each with the
+/// symbol of the packed entry it defines.
+std::vector<std::pair<std::string, const std::string *>> cpuObjects(const LibraryEntry &entry) {
+  std::vector<std::pair<std::string, const std::string *>> objects;
+  const std::string &name = entry.variant.desc.name;
+  if (entry.variant.hasCpuKernel)
+    for (CpuIsa isa : {CpuIsa::Avx512, CpuIsa::Avx2})
+      objects.emplace_back(cpuEntrySymbol(name, isa), isa == CpuIsa::Avx512
+                                                          ? &entry.cpuObjectAvx512
+                                                          : &entry.cpuObjectAvx2);
+  if (entry.variant.hasCpuBackward)
+    for (CpuIsa isa : {CpuIsa::Avx512, CpuIsa::Avx2})
+      objects.emplace_back(cpuEntrySymbol(name, isa, true),
+                           isa == CpuIsa::Avx512 ? &entry.cpuBackwardObjectAvx512
+                                                 : &entry.cpuBackwardObjectAvx2);
+  return objects;
+}
+
 /// The arrays variant `n` points at, then its table entry into `table`.
 void writeVariant(std::ostream &os, std::ostream &table, size_t n, const LibraryEntry &entry) {
   const LibraryVariant &v = entry.variant;
@@ -62,8 +80,9 @@ void writeVariant(std::ostream &os, std::ostream &table, size_t n, const Library
   os << "static const attnc_lib_buffer " << p << "buffers[] = {";
   for (size_t i = 0; i < d.buffers.size(); ++i)
     os << "{" << cString(d.buffers[i].name) << ", " << int(d.buffers[i].dtype) << ", "
-       << d.buffers[i].shape.size() << ", " << p << "shape" << i << "},";
-  os << "{0, 0, 0, 0}};\n";
+       << d.buffers[i].shape.size() << ", " << p << "shape" << i << ", "
+       << (d.buffers[i].requiresGrad ? 1 : 0) << "},";
+  os << "{0, 0, 0, 0, 0}};\n";
   os << "static const attnc_lib_constant " << p << "constants[] = {";
   for (const LibraryConstant &c : v.constants) {
     std::ostringstream f;
@@ -87,15 +106,18 @@ void writeVariant(std::ostream &os, std::ostream &table, size_t n, const Library
     os << "{" << cString(v.images[i].chip) << ", " << cString(v.images[i].format) << ", " << p
        << "image" << i << ", " << entry.imageBytes[i].size() << "ULL},";
   os << "{0, 0, 0, 0}};\n\n";
+  for (const auto &[symbol, object] : cpuObjects(entry))
+    os << "extern void " << symbol << "(void **) __attribute__((visibility(\"hidden\")));\n";
+  auto entries = [&](bool backward) {
+    return cpuEntrySymbol(d.name, CpuIsa::Avx512, backward) + ", " +
+           cpuEntrySymbol(d.name, CpuIsa::Avx2, backward);
+  };
+  std::string cpu = "0, 0, 0, 0, 0, 0, 0";
   if (v.hasCpuKernel)
-    for (CpuIsa isa : {CpuIsa::Avx512, CpuIsa::Avx2})
-      os << "extern void " << cpuEntrySymbol(d.name, isa)
-         << "(void **) __attribute__((visibility(\"hidden\")));\n";
-  std::string cpu = "0, 0, 0, 0, 0";
-  if (v.hasCpuKernel)
-    cpu = cpuEntrySymbol(d.name, CpuIsa::Avx512) + ", " + cpuEntrySymbol(d.name, CpuIsa::Avx2) + ", " +
-          std::to_string(v.cpuLayout.blockQ) + ", " + std::to_string(v.cpuLayout.blockKV) +
-          ", " + std::to_string(v.cpuLayout.headDimVPadded);
+    cpu = entries(false) + ", " + std::to_string(v.cpuLayout.blockQ) + ", " +
+          std::to_string(v.cpuLayout.blockKV) + ", " +
+          std::to_string(v.cpuLayout.headDimVPadded) + ", " +
+          (v.hasCpuBackward ? entries(true) : std::string("0, 0"));
   std::ostringstream scale;
   scale.precision(17);
   scale << d.scale;
@@ -126,8 +148,8 @@ std::string findCCompiler() {
 
 } // namespace
 
-std::string cpuEntrySymbol(const std::string &name, CpuIsa isa) {
-  return "attnc_cpu_" + name + "_" + cpuIsaName(isa);
+std::string cpuEntrySymbol(const std::string &name, CpuIsa isa, bool backward) {
+  return (backward ? "attnc_cpubwd_" : "attnc_cpu_") + name + "_" + cpuIsaName(isa);
 }
 
 std::string kernelLibrarySource(const std::vector<LibraryEntry> &entries,
@@ -164,15 +186,11 @@ Status writeKernelLibrary(const std::vector<LibraryEntry> &entries,
   // math functions, and --no-undefined makes any other reference an error here
   // rather than at load time.
   std::vector<std::string> objects;
-  for (const LibraryEntry &entry : entries) {
-    if (!entry.variant.hasCpuKernel)
-      continue;
-    for (CpuIsa isa : {CpuIsa::Avx512, CpuIsa::Avx2}) {
-      objects.push_back((dir + "/" + cpuEntrySymbol(entry.variant.desc.name, isa) + ".o").str());
-      std::ofstream(objects.back(), std::ios::binary)
-          << (isa == CpuIsa::Avx512 ? entry.cpuObjectAvx512 : entry.cpuObjectAvx2);
+  for (const LibraryEntry &entry : entries)
+    for (const auto &[symbol, object] : cpuObjects(entry)) {
+      objects.push_back((dir + "/" + symbol + ".o").str());
+      std::ofstream(objects.back(), std::ios::binary) << *object;
     }
-  }
   llvm::SmallVector<llvm::StringRef> args{cc,  "-shared", "-fPIC", "-O1", "-fvisibility=hidden",
                                           "-o", outputPath, source};
   for (const std::string &object : objects)

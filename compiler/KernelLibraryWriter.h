@@ -21,16 +21,19 @@ namespace attnc {
 
 /// One variant to write: `images[i].data` points at `imageBytes[i]`; with
 /// `variant.hasCpuKernel`, the CPU kernel's object files, each defining the packed
-/// entry `cpuEntrySymbol(variant name, level)`.
+/// entry `cpuEntrySymbol(variant name, level)`, and with `variant.hasCpuBackward`
+/// the backward kernel's, each defining `cpuEntrySymbol(variant name, level, true)`.
 struct LibraryEntry {
   LibraryVariant variant;
   std::vector<std::string> imageBytes;
   std::string cpuObjectAvx512, cpuObjectAvx2;
+  std::string cpuBackwardObjectAvx512, cpuBackwardObjectAvx2;
 };
 
-/// The symbol of the CPU kernel of variant `name` for `isa` in a library (variant
-/// names are identifiers and unique in a library).
-std::string cpuEntrySymbol(const std::string &name, CpuIsa isa);
+/// The symbol of the CPU kernel (or backward kernel) of variant `name` for `isa` in
+/// a library (variant names are identifiers and unique in a library; the two kinds
+/// have distinct prefixes, so no name's kernel can take another's symbol).
+std::string cpuEntrySymbol(const std::string &name, CpuIsa isa, bool backward = false);
 
 /// The C source of a library holding `entries`.
 std::string kernelLibrarySource(const std::vector<LibraryEntry> &entries,

@@ -16,6 +16,37 @@ void AttentionInterface::registerFunction(const std::string &name, AttentionFunc
                                           Device device) {
   std::lock_guard<std::mutex> lock(mutex);
   functions[name][device] = std::move(fn);
+  if (auto it = backwards.find(name); it != backwards.end()) {
+    it->second.erase(device);
+    if (it->second.empty())
+      backwards.erase(it);
+  }
+}
+
+Status AttentionInterface::registerBackward(const std::string &name, BackwardFunction fn,
+                                            Device device) {
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = functions.find(name);
+  if (it == functions.end() || !it->second.count(device))
+    return Status::error("cannot register a backward pass for '" + name + "' on " +
+                         deviceName(device) + ": register its forward function first");
+  backwards[name][device] = std::move(fn);
+  return Status::ok();
+}
+
+BackwardFunction AttentionInterface::getBackward(const std::string &name) const {
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = backwards.find(name);
+  if (it == backwards.end() || it->second.empty())
+    return BackwardFunction();
+  std::map<Device, BackwardFunction> byDevice = it->second;
+  return [byDevice, name](const BackwardCall &call) -> Status {
+    auto fn = byDevice.find(call.forward.q.device);
+    if (fn == byDevice.end())
+      return Status::error("'" + name + "' has no backward pass for tensors in " +
+                           deviceName(call.forward.q.device) + " memory");
+    return fn->second(call);
+  };
 }
 
 bool AttentionInterface::contains(const std::string &name) const {

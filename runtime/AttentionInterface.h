@@ -6,6 +6,7 @@
 //
 //   attnc::ALL_ATTENTION_FUNCTIONS.registerFunction("my_variant", fn);
 //   Status s = attnc::ALL_ATTENTION_FUNCTIONS["my_variant"](call);
+//   Status g = attnc::ALL_ATTENTION_FUNCTIONS.getBackward("my_variant")(backwardCall);
 //
 // Built-ins: "eager" (the float64-accumulating reference that materialises the score
 // matrix; plain softmax attention with GQA, scale 1/sqrt(head_dim)). Compiled
@@ -28,6 +29,8 @@
 namespace attnc {
 
 using AttentionFunction = std::function<Status(const AttentionCall &)>;
+/// A backward pass: writes dq, dk, dv and the buffer gradients of a BackwardCall.
+using BackwardFunction = std::function<Status(const BackwardCall &)>;
 
 class AttentionInterface {
 public:
@@ -38,8 +41,18 @@ public:
   /// and a GPU kernel of the same variant live under one name, and a call goes to
   /// the one for its tensors' device (q's); a name with one implementation takes
   /// every call (a GPU kernel stages host tensors; a CPU kernel refuses GPU ones).
+  /// Registering a forward function drops the name's backward function for that
+  /// device (it belonged to the implementation being replaced).
   void registerFunction(const std::string &name, AttentionFunction fn,
                         Device device = Device::Cpu);
+  /// Adds or replaces the backward pass of `name`'s implementation for `device`
+  /// (registered with registerFunction first).
+  Status registerBackward(const std::string &name, BackwardFunction fn,
+                          Device device = Device::Cpu);
+  /// `name`'s backward pass, dispatching on the device of the forward call's q (an
+  /// error naming the device where that implementation has none); an empty
+  /// function if no implementation of `name` has one.
+  BackwardFunction getBackward(const std::string &name) const;
   bool contains(const std::string &name) const;
   /// The function registered as `name`; an empty function if there is none.
   AttentionFunction get(const std::string &name) const;
@@ -54,6 +67,7 @@ public:
 private:
   mutable std::mutex mutex;
   std::map<std::string, std::map<Device, AttentionFunction>> functions;
+  std::map<std::string, std::map<Device, BackwardFunction>> backwards;
 };
 
 /// The process-wide registry. It is never destroyed: registered functions may own

@@ -56,6 +56,9 @@ Result<AttentionCall> callOf(const attnc_call_args &args) {
       return v.status();
     *dst = v.take();
   }
+  if (args.num_scalars < 0 || (args.num_scalars > 0 && !args.scalars) ||
+      args.num_buffers < 0 || (args.num_buffers > 0 && !args.buffers))
+    return Status::error("num_scalars/num_buffers do not match the scalars/buffers given");
   for (int32_t i = 0; i < args.num_scalars; ++i) {
     const attnc_scalar &s = args.scalars[i];
     if (!s.name)
@@ -76,6 +79,37 @@ Result<AttentionCall> callOf(const attnc_call_args &args) {
     call.buffers[b.name] = v.take();
   }
   call.stream = args.stream;
+  return call;
+}
+
+/// The runtime's backward call for `args`.
+Result<BackwardCall> backwardCallOf(const attnc_backward_args &args) {
+  Result<AttentionCall> forward = callOf(args.forward);
+  if (!forward)
+    return forward.status();
+  BackwardCall call;
+  call.forward = forward.take();
+  for (auto [src, dst, what] : {std::make_tuple(&args.dout, &call.dout, "dout"),
+                                std::make_tuple(&args.dq, &call.dq, "dq"),
+                                std::make_tuple(&args.dk, &call.dk, "dk"),
+                                std::make_tuple(&args.dv, &call.dv, "dv")}) {
+    Result<TensorView> v = viewOf(*src, what);
+    if (!v)
+      return v.status();
+    *dst = v.take();
+  }
+  if (args.num_grads < 0 || (args.num_grads > 0 && !args.grads))
+    return Status::error("num_grads is " + std::to_string(args.num_grads) + " with " +
+                         (args.grads ? "gradients" : "no gradients"));
+  for (int32_t i = 0; i < args.num_grads; ++i) {
+    const attnc_buffer &g = args.grads[i];
+    if (!g.name)
+      return Status::error("gradient " + std::to_string(i) + " has no name");
+    Result<TensorView> v = viewOf(g.tensor, g.name);
+    if (!v)
+      return v.status();
+    call.dbuffers[g.name] = v.take();
+  }
   return call;
 }
 
@@ -123,6 +157,22 @@ int attnc_call(const char *name, const attnc_call_args *args) {
   if (!call)
     return record(call.status());
   return record(ALL_ATTENTION_FUNCTIONS[name](*call));
+}
+
+int attnc_call_backward(const char *name, const attnc_backward_args *args) {
+  if (!name || !args)
+    return record(Status::error("attnc_call_backward: no name or no arguments"));
+  if (!ALL_ATTENTION_FUNCTIONS.contains(name))
+    return record(Status::error("no attention function registered as '" + std::string(name) +
+                                "'"));
+  BackwardFunction backward = ALL_ATTENTION_FUNCTIONS.getBackward(name);
+  if (!backward)
+    return record(Status::error("'" + std::string(name) +
+                                "' has no backward pass (compile its library with --backward)"));
+  Result<BackwardCall> call = backwardCallOf(*args);
+  if (!call)
+    return record(call.status());
+  return record(backward(*call));
 }
 
 } // extern "C"

@@ -73,5 +73,6 @@ config.substitutions.insert(0, ("%python_loading_runtime", python_loading_runtim
 if config.attnc_sanitize:
     config.available_features.add("sanitizer")
 
-tools = ["attn-opt", "attnc", "attnc-rt", "attnc-capi-test", "attn-emu-runner"]
+tools = ["attn-opt", "attnc", "attnc-rt", "attnc-capi-test", "attnc-capi-backward-test",
+         "attn-emu-runner"]
 llvm_config.add_tool_substitutions(tools, [config.attnc_tools_dir])

@@ -2,8 +2,8 @@
  *
  * For programs in C and for other languages through their FFI (Python's ctypes,
  * Rust, Go): load a kernel library (`attnc compile ... --emit library`), look up a
- * variant, call it on tensors described by data pointer, dtype, device, shape and
- * strides, and read the error of the last failing call. Registered kernels (the C++
+ * variant, call it (or its backward pass) on tensors described by data pointer,
+ * dtype, device, shape and strides, and read the error of the last failing call. Registered kernels (the C++
  * registry ALL_ATTENTION_FUNCTIONS, which loading a library fills) are called by
  * name the same way. Every function reports failure by its return value; the
  * message is then attnc_last_error() (per thread). Link with -lattnc_runtime.
@@ -58,6 +58,18 @@ typedef struct {
   void *stream;
 } attnc_call_args;
 
+/* One backward call: `forward` as the forward call was made (its out and lse hold
+ * what the forward wrote; the backward kernel reads them), dout [B,H,Q,DV] the
+ * gradient of the loss with respect to out, and the gradients it writes (overwritten):
+ * dq, dk, dv shaped as q, k, v (their dtype), and an f32 gradient shaped as each buffer
+ * declared with "requires_grad" (named as the buffer), in `grads`. */
+typedef struct {
+  attnc_call_args forward;
+  attnc_tensor dout, dq, dk, dv;
+  const attnc_buffer *grads;
+  int32_t num_grads;
+} attnc_backward_args;
+
 typedef struct attnc_library attnc_library;
 
 /* The version of this runtime ("0.1.0"). */
@@ -79,6 +91,11 @@ const char *attnc_library_variant_name(const attnc_library *library, int32_t i);
  * failure (an unknown name, wrong shapes or dtypes, a run-time error in the
  * variant's expressions, a CUDA error). */
 int attnc_call(const char *name, const attnc_call_args *args);
+
+/* Runs the backward pass of the kernel registered as `name` (a library written with
+ * `--backward`; CPU tensors): 0 on success, -1 on failure (no backward pass for the
+ * name or the tensors' device, wrong shapes or dtypes, a missing or extra gradient). */
+int attnc_call_backward(const char *name, const attnc_backward_args *args);
 
 #ifdef __cplusplus
 }

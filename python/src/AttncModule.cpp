@@ -209,7 +209,8 @@ struct Kernel {
   AttentionFunction fn;
   Device device = Device::Cpu; ///< where fn's kernel runs (it stages host tensors)
   std::shared_ptr<const void> keepAlive;
-  /// The backward kernel (a CPU variant compiled with backward=True), else null.
+  /// The backward kernel (a CPU variant compiled with backward=True, or a library's
+  /// written with --backward), else null.
   std::function<Status(const BackwardCall &)> backwardFn;
 
   /// A scalar argument: an int or a float, converted to the declared type.
@@ -331,7 +332,8 @@ void backwardRaw(const Kernel &kernel, const RawTensor &q, const RawTensor &k,
                  const std::map<std::string, RawTensor> &dbuffers) {
   if (!kernel.backwardFn)
     raiseCallError("'" + kernel.name + "' has no backward kernel: compile it with "
-                   "attnc.compile(spec, backward=True) (CPU target)");
+                   "attnc.compile(spec, backward=True) (CPU target), or write its library "
+                   "with attnc compile --emit library --backward");
   BackwardCall call;
   call.forward = kernel.inputs(q, k, v, scalars, buffers);
   call.forward.out = viewOf(out, "out");
@@ -489,7 +491,8 @@ std::vector<Kernel> loadLibrary(const std::string &path) {
     bool cpu = std::find(devices.begin(), devices.end(), Device::Cpu) != devices.end();
     kernels.push_back(Kernel{variant.desc.name, cpu ? "cpu" : "cuda", variant.desc,
                              ALL_ATTENTION_FUNCTIONS.get(variant.desc.name),
-                             cpu ? Device::Cpu : Device::Cuda, *library, {}});
+                             cpu ? Device::Cpu : Device::Cuda, *library,
+                             ALL_ATTENTION_FUNCTIONS.getBackward(variant.desc.name)});
   }
   return kernels;
 }
@@ -512,7 +515,8 @@ Kernel lookup(const std::string &name) {
       desc = it->second;
   }
   return Kernel{name, device == Device::Cpu ? "cpu" : "cuda", desc,
-                ALL_ATTENTION_FUNCTIONS.get(name), device, nullptr, {}};
+                ALL_ATTENTION_FUNCTIONS.get(name), device, nullptr,
+                ALL_ATTENTION_FUNCTIONS.getBackward(name)};
 }
 
 } // namespace
@@ -605,6 +609,8 @@ NB_MODULE(_attnc, m) {
   m.def("_lookup", &lookup, nb::arg("name"));
   m.def("_register", [](const std::string &name, const Kernel &kernel) {
     ALL_ATTENTION_FUNCTIONS.registerFunction(name, kernel.fn, kernel.device);
+    if (kernel.backwardFn)
+      (void)ALL_ATTENTION_FUNCTIONS.registerBackward(name, kernel.backwardFn, Device::Cpu);
     remember(name, kernel.desc);
   }, nb::arg("name"), nb::arg("kernel"));
   m.def("_register_callable", [](const std::string &name, nb::object fn) {

@@ -32,7 +32,8 @@ LibraryVariant readVariant(const attnc_lib_variant &v) {
   for (uint32_t i = 0; i < v.num_buffers; ++i) {
     const attnc_lib_buffer &b = v.buffers[i];
     d.buffers.push_back({orEmpty(b.name), DType(b.dtype),
-                         std::vector<int64_t>(b.shape, b.shape + b.rank)});
+                         std::vector<int64_t>(b.shape, b.shape + b.rank),
+                         b.requires_grad != 0});
   }
   for (uint32_t i = 0; i < v.num_constants; ++i) {
     const attnc_lib_constant &c = v.constants[i];
@@ -47,6 +48,9 @@ LibraryVariant readVariant(const attnc_lib_variant &v) {
     out.cpuLayout.blockQ = v.cpu_block_q;
     out.cpuLayout.blockKV = v.cpu_block_kv;
     out.cpuLayout.headDimVPadded = v.cpu_head_dim_v_padded;
+    out.hasCpuBackward = v.cpu_backward_avx512 != nullptr;
+    out.cpuBackwardAvx512 = v.cpu_backward_avx512;
+    out.cpuBackwardAvx2 = v.cpu_backward_avx2;
   }
   out.hasGpuKernel = v.kernel != nullptr;
   if (out.hasGpuKernel) {
@@ -77,10 +81,13 @@ bool plausible(const attnc_lib_variant &v) {
       return false;
   for (uint32_t i = 0; i < v.num_buffers; ++i)
     if (!v.buffers[i].name || !dtypeOk(v.buffers[i].dtype) || v.buffers[i].rank < 0 ||
-        (v.buffers[i].rank && !v.buffers[i].shape))
+        (v.buffers[i].rank && !v.buffers[i].shape) ||
+        (v.buffers[i].requires_grad && v.buffers[i].dtype != ATTNC_F32))
       return false;
   // A CPU kernel has both levels and tiles the packer can lay out (CpuKernel.h).
-  if ((v.cpu_avx512 == nullptr) != (v.cpu_avx2 == nullptr))
+  if ((v.cpu_avx512 == nullptr) != (v.cpu_avx2 == nullptr) ||
+      (v.cpu_backward_avx512 == nullptr) != (v.cpu_backward_avx2 == nullptr) ||
+      (v.cpu_backward_avx512 && !v.cpu_avx512))
     return false;
   if (v.cpu_avx512 && (v.cpu_block_q <= 0 || v.cpu_block_kv <= 0 || v.cpu_block_q > 4096 ||
                        v.cpu_block_kv > 4096 || v.cpu_head_dim_v_padded < v.head_dim_v ||
@@ -216,6 +223,21 @@ Result<std::shared_ptr<CpuKernel>> KernelLibrary::cpuKernel(const std::string &n
                                      std::shared_ptr<const void>(shared_from_this()));
 }
 
+Result<std::shared_ptr<CpuBackwardKernel>>
+KernelLibrary::cpuBackwardKernel(const std::string &name, CpuIsa isa) const {
+  Result<const LibraryVariant *> variant = find(name);
+  if (!variant)
+    return variant.status();
+  const LibraryVariant &v = **variant;
+  if (!v.hasCpuBackward)
+    return Status::error("variant '" + name + "' of kernel library '" + path_ +
+                         "' has no backward kernel (compile the library with --backward "
+                         "and --target cpu or all)");
+  return std::make_shared<CpuBackwardKernel>(
+      v.desc, v.cpuLayout, isa == CpuIsa::Avx512 ? v.cpuBackwardAvx512 : v.cpuBackwardAvx2,
+      std::shared_ptr<const void>(shared_from_this()));
+}
+
 Result<std::shared_ptr<CudaKernel>> KernelLibrary::cudaKernel(const std::string &name) const {
   Result<const LibraryVariant *> variant = find(name);
   if (!variant)
@@ -256,6 +278,13 @@ void KernelLibrary::registerIn(AttentionInterface &registry) const {
         registry.registerFunction(
             v.desc.name, [kernel](const AttentionCall &call) { return kernel->run(call); },
             Device::Cpu);
+        if (v.hasCpuBackward) {
+          std::shared_ptr<CpuBackwardKernel> backward =
+              cpuBackwardKernel(v.desc.name, *isa).take();
+          (void)registry.registerBackward(
+              v.desc.name, [backward](const BackwardCall &call) { return backward->run(call); },
+              Device::Cpu);
+        }
       } else {
         Status why = Status::error("variant '" + v.desc.name + "' of kernel library '" +
                                    path_ + "': " + isa.status().message());

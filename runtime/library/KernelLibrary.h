@@ -4,7 +4,7 @@
 // the runtime's types: each variant's description, the sources of its modifiers
 // (for the float64 reference), its CPU kernel's entries, its GPU kernel's launch and
 // images. `cpuKernel` gives the CPU kernel for this processor's level (CpuIsa.h) as a
-// CpuKernel run like a JIT-compiled one; `cudaKernel` loads the image that runs on
+// CpuKernel run like a JIT-compiled one (`cpuBackwardKernel` its backward kernel); `cudaKernel` loads the image that runs on
 // the current GPU (its chip's cubin, else PTX for the driver's JIT) and gives a
 // CudaKernel launched like a JIT-compiled one.
 // Everything a library can get wrong (not loadable, not a library, another ABI,
@@ -17,6 +17,7 @@
 #include "runtime/AttentionInterface.h"
 #include "runtime/Status.h"
 #include "runtime/Variant.h"
+#include "runtime/cpu/CpuBackwardKernel.h"
 #include "runtime/cpu/CpuIsa.h"
 #include "runtime/cpu/CpuKernel.h"
 #include "runtime/cuda/CudaKernel.h"
@@ -48,6 +49,9 @@ struct LibraryVariant {
   bool hasCpuKernel = false;
   CpuKernelEntry cpuAvx512 = nullptr, cpuAvx2 = nullptr;
   CpuKernelLayout cpuLayout;
+  /// The CPU backward kernel (on cpuLayout's tiles), when written with --backward.
+  bool hasCpuBackward = false;
+  CpuKernelEntry cpuBackwardAvx512 = nullptr, cpuBackwardAvx2 = nullptr;
   bool hasGpuKernel = false;
   GpuLaunchDesc launch;
   std::vector<LibraryImage> images;
@@ -70,13 +74,18 @@ public:
   static const LibraryImage *imageFor(const LibraryVariant &variant, int major, int minor);
   /// `name`'s CPU kernel for `isa`.
   Result<std::shared_ptr<CpuKernel>> cpuKernel(const std::string &name, CpuIsa isa) const;
+  /// `name`'s CPU backward kernel for `isa` (an error naming --backward if the
+  /// library has none).
+  Result<std::shared_ptr<CpuBackwardKernel>> cpuBackwardKernel(const std::string &name,
+                                                               CpuIsa isa) const;
   /// `name`'s GPU kernel, loaded on the current device.
   Result<std::shared_ptr<CudaKernel>> cudaKernel(const std::string &name) const;
   /// Registers every variant's kernels under its name: the CPU kernel for
   /// Device::Cpu (at the level chooseCpuIsa picks; a call fails with its error where
   /// it picks none) and the GPU kernel for Device::Cuda. The GPU kernel is loaded on
   /// the GPU at its first call (so that registering needs no GPU); a call then fails
-  /// with the load's error if it cannot be loaded. `open` registers in
+  /// with the load's error if it cannot be loaded. A CPU backward kernel is
+  /// registered as the name's backward function for Device::Cpu. `open` registers in
   /// ALL_ATTENTION_FUNCTIONS.
   void registerIn(AttentionInterface &registry) const;
 

@@ -5,7 +5,8 @@
  * with its description (head layout, dtype, scale, scalars, buffers, constants and
  * the source of its score_mod/mask_mod, so a loader can check results against the
  * float64 reference), its CPU kernel compiled twice (for x86-64 with AVX-512 and
- * with AVX2, runtime/cpu/CpuIsa.h) with the tiles it was generated for, the launch
+ * with AVX2, runtime/cpu/CpuIsa.h) with the tiles it was generated for (and its
+ * backward kernel, likewise, when written with --backward), the launch
  * of its GPU kernel (runtime/cuda/GpuLaunch.h) and the kernel's images (a cubin per
  * chip, PTX for newer GPUs). The generated C
  * source includes this header; the runtime reads the table through it. Plain C,
@@ -22,7 +23,7 @@ extern "C" {
 #endif
 
 /* Bumped with any change to the structs below. */
-#define ATTNC_LIBRARY_ABI_VERSION 2u
+#define ATTNC_LIBRARY_ABI_VERSION 3u
 
 /* Element types: the runtime's DType codes. */
 enum { ATTNC_F32 = 0, ATTNC_F16 = 1, ATTNC_BF16 = 2, ATTNC_I32 = 3, ATTNC_I64 = 4 };
@@ -37,6 +38,7 @@ typedef struct {
   int32_t dtype; /* ATTNC_F32, ATTNC_I32 or ATTNC_I64 */
   int32_t rank;
   const int64_t *shape; /* sizes, or symbolic: -1 B, -2 H, -3 H_KV, -4 Q_LEN, -5 KV_LEN */
+  int32_t requires_grad; /* 1: the backward pass computes its gradient (f32 only) */
 } attnc_lib_buffer;
 
 typedef struct {
@@ -77,6 +79,10 @@ typedef struct {
   void (*cpu_avx512)(void **);
   void (*cpu_avx2)(void **);
   int64_t cpu_block_q, cpu_block_kv, cpu_head_dim_v_padded;
+  /* The CPU backward kernel (runtime/cpu/CpuBackwardKernel.h) for each level, on the
+   * forward's tiles; both NULL when the library was written without --backward. */
+  void (*cpu_backward_avx512)(void **);
+  void (*cpu_backward_avx2)(void **);
   /* The GPU kernel (kernel NULL when the library has none for this variant). */
   const char *kernel;
   int64_t block_q, threads, dynamic_shared_bytes;

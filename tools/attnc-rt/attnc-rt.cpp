@@ -6,7 +6,10 @@
 //                  [--check=false] [--tolerance X]
 //   attnc-rt bench LIB.so NAME --shape B,Q_LEN,KV_LEN [--reps N] [--seed N]
 //                  [--scalar NAME=V]... [--reference]
-// each with [--device cpu|cuda] (default: cpu where the variant has a CPU kernel).
+// each with [--device cpu|cuda] (default: cpu where the variant has a CPU kernel);
+// run and bench take --backward for a library written with --backward (CPU).
+// The backward's float64 reference differentiates the sources' score_mod by dual
+// numbers, as `attnc run --backward` does.
 // The runtime-only build's tool: it links no LLVM or MLIR. Runs, checks and prints
 // as `attnc run|bench` do (tools/common). The float64 reference evaluates the
 // modifiers' sources the library carries. The CPU kernel runs at the level
@@ -15,6 +18,7 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/frontend/ExprReference.h"
 #include "runtime/Reference.h"
+#include "runtime/ReferenceBackward.h"
 #include "runtime/library/KernelLibrary.h"
 #include "tools/common/RunCommands.h"
 
@@ -36,7 +40,8 @@ const char *kUsage =
     "       attnc-rt bench LIB.so NAME --shape B,Q_LEN,KV_LEN [--reps N] [--seed N]\n"
     "                      [--scalar NAME=V]... [--reference]\n"
     "       (each with [--device cpu|cuda]; default: cpu where the variant has a CPU\n"
-    "       kernel; ATTNC_CPU_ISA=avx512|avx2 forces the CPU kernel's level)\n";
+    "       kernel; ATTNC_CPU_ISA=avx512|avx2 forces the CPU kernel's level; run and\n"
+    "       bench take --backward where the library was written with --backward)\n";
 
 /// The parsed command line.
 struct Command {
@@ -97,6 +102,8 @@ Status parseCommandLine(int argc, char **argv, Command &cmd) {
       cmd.options.check = false;
     } else if (arg == "--reference") {
       cmd.options.withReference = true;
+    } else if (arg == "--backward") {
+      cmd.options.backward = true;
     } else {
       return Status::error("unknown or incomplete option '" + arg + "'");
     }
@@ -114,6 +121,8 @@ Status parseCommandLine(int argc, char **argv, Command &cmd) {
     cmd.name = positional[2];
   if (!cmd.device.empty() && cmd.device != "cpu" && cmd.device != "cuda")
     return Status::error("unknown --device '" + cmd.device + "' (expected cpu or cuda)");
+  if (cmd.options.backward && cmd.verb == "list")
+    return Status::error("--backward is for run and bench");
   return Status::ok();
 }
 
@@ -130,7 +139,9 @@ int listVariants(const KernelLibrary &library) {
     std::printf("  %-24s heads %lld/%lld  head_dim %lld/%lld  %-4s  cpu: %s  cuda: %s\n",
                 v.desc.name.c_str(), (long long)v.desc.headsQ, (long long)v.desc.headsKV,
                 (long long)v.desc.headDim, (long long)v.desc.headDimV, dtypeName(v.desc.dtype),
-                v.hasCpuKernel ? "avx512, avx2" : "-", images.empty() ? "-" : images.c_str());
+                v.hasCpuKernel ? (v.hasCpuBackward ? "avx512, avx2 (+backward)" : "avx512, avx2")
+                               : "-",
+                images.empty() ? "-" : images.c_str());
   }
   if (anyCpu) {
     Result<CpuIsa> isa = chooseCpuIsa();
@@ -156,6 +167,13 @@ Status chooseKernel(const KernelLibrary &library, const LibraryVariant &variant,
     runnable.run = [k](const AttentionCall &call) { return k->run(call); };
     runnable.threadsLabel = std::to_string(ThreadPool::global().size()) + " threads, " +
                             cpuIsaName(*isa) + " kernel";
+    if (!cmd.options.backward)
+      return Status::ok();
+    Result<std::shared_ptr<CpuBackwardKernel>> backward = library.cpuBackwardKernel(cmd.name, *isa);
+    if (!backward)
+      return backward.status();
+    std::shared_ptr<CpuBackwardKernel> b = backward.take();
+    runnable.runBackward = [b](const BackwardCall &call) { return b->run(call); };
     return Status::ok();
   }
   Result<std::shared_ptr<CudaKernel>> kernel = library.cudaKernel(cmd.name);
@@ -217,7 +235,20 @@ int main(int argc, char **argv) {
     return referenceAttention(
         desc, call, frontend::referenceMods(parsed->scoreMod.get(), parsed->maskMod.get(), call));
   };
+  std::vector<std::string> learnable;
+  for (const BufferDecl &decl : desc.buffers)
+    if (decl.requiresGrad)
+      learnable.push_back(decl.name);
+  runnable.referenceBackward = [desc, parsed, learnable](const BackwardCall &call) {
+    return referenceBackward(desc, call,
+                             frontend::referenceBackwardMods(parsed->scoreMod.get(),
+                                                             parsed->maskMod.get(),
+                                                             call.forward, learnable));
+  };
   runnable.maskMod = parsed->maskMod.get();
   runnable.scoreMod = parsed->scoreMod.get();
-  return cmd.verb == "bench" ? runBench(runnable, cmd.options) : runCommand(runnable, cmd.options);
+  if (cmd.verb == "bench")
+    return cmd.options.backward ? runBackwardBench(runnable, cmd.options)
+                                : runBench(runnable, cmd.options);
+  return runCommand(runnable, cmd.options);
 }

@@ -3,7 +3,7 @@
 //   attnc check   SPEC
 //   attnc compile SPEC [--target cpu|cuda|cuda-emu] [--emit attn|flash|gpu|llvm|ptx|cubin]
 //                      [--chip sm_80|sm_90a] [--report] [-o FILE]
-//   attnc compile SPEC... --emit library [--target cpu|cuda|all] [--chip sm_80,sm_90a] -o libNAME.so
+//   attnc compile SPEC... --emit library [--target cpu|cuda|all] [--chip sm_80,sm_90a] [--backward] -o libNAME.so
 //   attnc run     SPEC --inputs IN.safetensors --output OUT.safetensors
 //   attnc run     SPEC --random B,Q_LEN,KV_LEN [--seed N] [--scalar NAME=V]...
 //   attnc bench   SPEC --shape B,Q_LEN,KV_LEN [--reps N] [--target cuda-emu --profile]
@@ -170,8 +170,9 @@ cl::opt<bool> withReference("reference",
 cl::opt<bool> backwardPass("backward",
                            cl::desc("run: also run the backward pass (dq, dk, dv and the "
                                     "requires_grad buffers' gradients) on dout; bench: time "
-                                    "it (CPU target)"),
-                           cl::init(false), cl::sub(runCmd), cl::sub(benchCmd),
+                                    "it (CPU target); compile --emit library: add each "
+                                    "variant's CPU backward kernel"),
+                           cl::init(false), cl::sub(runCmd), cl::sub(benchCmd), cl::sub(compileCmd),
                            cl::cat(attncCategory));
 
 cl::opt<bool> profileKernels("profile",
@@ -426,6 +427,10 @@ int runCompileLibrary(Compiler &compiler) {
   LibraryTargets targets;
   targets.cpu = libraryTarget() != "cuda";
   targets.gpu = libraryTarget() != "cpu";
+  targets.backward = backwardPass;
+  if (backwardPass && !targets.cpu)
+    return fail("--backward adds the CPU backward kernel: use it with --target cpu or all "
+                "(the GPU kernels have no backward pass yet)");
   if (!targets.gpu && chip.getNumOccurrences())
     return fail("--chip chooses the GPUs of the GPU kernel: use it with --target cuda or all");
   targets.cpuOptions.blockQ = blockQ;
@@ -497,6 +502,9 @@ int runCompile(Compiler &compiler) {
                 "--target out)");
   if (!moreSpecs.empty())
     return fail("compile takes one spec, except with --emit library");
+  if (backwardPass)
+    return fail("compile --backward adds backward kernels to a kernel library: use it with "
+                "--emit library");
   frontend::Spec spec; // its head dims pick the GPU's tile sizes
   mlir::OwningOpRef<mlir::ModuleOp> module = compiler.import(specPath, &spec);
   if (!module)
