@@ -219,7 +219,8 @@ def _backward(ctx, dout, dlse):
     kern = _KERNELS.get(kernel)
     if kern is not None and not kern.has_backward:
         raise CallError(f"'{kern.name}' has no backward kernel: compile it with "
-                        "attnc.compile(spec, backward=True) (CPU target)")
+                        "attnc.compile(spec, backward=True) (CPU target), or write its "
+                        "library with attnc compile --emit library --backward")
     dq, dk, dv, dbuffers = torch.ops.attnc.attention_backward(
         kernel, q, k, v, out, lse, dout, buffers, buffer_names, int_scalars, int_names,
         float_scalars, float_names)

@@ -1,13 +1,17 @@
 """Autograd through attnc kernels: `out.sum().backward()`-style losses give q.grad,
 k.grad, v.grad and a requires_grad buffer's grad equal to PyTorch eager autograd on
 the same variant written with torch ops (in float64), in eager mode and inside
-torch.compile; and the errors of a kernel compiled without its backward pass."""
+torch.compile, for kernels compiled here and loaded from a kernel library written with
+--backward; and the errors of a kernel without its backward pass."""
+import json
 import math
+import subprocess
 
 import pytest
 
 torch = pytest.importorskip("torch")
 import attnc  # noqa: E402
+from test_kernels import attnc_binary  # noqa: E402
 
 LEARNED = {"name": "py_learned_bias", "heads": {"q": 4, "kv": 2}, "head_dim": 24,
            "constants": {"cap": 20.0, "span": 8},
@@ -141,3 +145,34 @@ def test_no_backward_kernel_is_an_error():
 def test_backward_is_cpu_only():
     with pytest.raises(ValueError, match="CPU target only"):
         attnc.compile(dict(LEARNED, name="py_gpu_backward"), target="cuda-emu", backward=True)
+
+
+def library_with(tmp_path, name, *flags):
+    """A kernel library of LEARNED named `name`, written by `attnc compile` with flags."""
+    spec, lib = tmp_path / (name + ".json"), tmp_path / ("lib" + name + ".so")
+    spec.write_text(json.dumps(dict(LEARNED, name=name)))
+    subprocess.run([attnc_binary(), "compile", str(spec), "--emit", "library", "--target", "cpu",
+                    *flags, "-o", str(lib)], check=True)
+    return attnc.load(lib)[name]
+
+
+def test_library_kernels_have_their_backward_pass(tmp_path):
+    kernel = library_with(tmp_path, "py_lib_learned", "--backward")
+    assert kernel.has_backward and kernel.requires_grad == ["bias"]
+    q, k, v, bias, dout = leaves(11)
+    out, _ = kernel(q, k, v, {"offset": 2}, {"bias": bias})
+    (out * dout).sum().backward()
+    want = expected_grads(q, k, v, bias, dout, 2)
+    for name, got, w in zip(("q", "k", "v", "bias"), (q.grad, k.grad, v.grad, bias.grad), want):
+        assert rel(got, w) < 1e-4, (name, rel(got, w))
+    # The same kernel through the registry keeps its backward pass.
+    assert attnc.ALL_ATTENTION_FUNCTIONS["py_lib_learned"].has_backward
+
+
+def test_library_without_backward_says_how_to_get_it(tmp_path):
+    kernel = library_with(tmp_path, "py_lib_forward_only")
+    assert not kernel.has_backward
+    q, k, v, bias, _ = leaves(12)
+    out, _ = kernel(q, k, v, {"offset": 0}, {"bias": bias})
+    with pytest.raises(attnc.CallError, match="--emit library --backward"):
+        out.sum().backward()

@@ -1097,6 +1097,39 @@ TEST(AttentionInterfaceTest, OneNameDispatchesByTheTensorsDevice) {
   EXPECT_TRUE(registry.devices("nope").empty());
 }
 
+TEST(AttentionInterfaceTest, BackwardPassesBelongToTheirForwardFunction) {
+  AttentionInterface registry;
+  auto backwardSays = [](const char *what) {
+    return [what](const BackwardCall &) { return Status::error(what); };
+  };
+  auto ok = [](const AttentionCall &) { return Status::ok(); };
+  // No forward function, no backward pass; "eager" has none.
+  Status s = registry.registerBackward("causal", backwardSays("x"));
+  ASSERT_FALSE(s);
+  EXPECT_CONTAINS(s.message(), "register its forward function first");
+  EXPECT_FALSE(bool(registry.getBackward("causal")));
+  EXPECT_FALSE(bool(registry.getBackward("eager")));
+
+  registry.registerFunction("causal", ok);
+  EXPECT_FALSE(registry.registerBackward("causal", backwardSays("x"), Device::Cuda));
+  ASSERT_TRUE(registry.registerBackward("causal", backwardSays("cpu backward")));
+  BackwardCall host, gpu;
+  gpu.forward.q.device = Device::Cuda;
+  EXPECT_EQ(registry.getBackward("causal")(host).message(), "cpu backward");
+  // It dispatches on q's device, and says where there is none.
+  EXPECT_CONTAINS(registry.getBackward("causal")(gpu).message(),
+                  "'causal' has no backward pass for tensors in cuda memory");
+  registry.registerFunction("causal", ok, Device::Cuda);
+  ASSERT_TRUE(registry.registerBackward("causal", backwardSays("gpu backward"), Device::Cuda));
+  EXPECT_EQ(registry.getBackward("causal")(gpu).message(), "gpu backward");
+  // Replacing the forward function of a device drops that device's backward pass only.
+  registry.registerFunction("causal", ok);
+  EXPECT_CONTAINS(registry.getBackward("causal")(host).message(), "no backward pass");
+  EXPECT_EQ(registry.getBackward("causal")(gpu).message(), "gpu backward");
+  registry.registerFunction("causal", ok, Device::Cuda);
+  EXPECT_FALSE(bool(registry.getBackward("causal")));
+}
+
 TEST(AttentionInterfaceTest, RegistriesAreIndependentAndGlobalHasEager) {
   AttentionInterface a, b;
   a.registerFunction("only_in_a", [](const AttentionCall &) { return Status::ok(); });
