@@ -63,12 +63,15 @@ Status CompiledVariant::reference(const AttentionCall &call) const {
 }
 
 Status CompiledVariant::runBackward(const BackwardCall &call) const {
+  if (emuBackwardKernel)
+    return emuBackwardKernel->runBackward(call);
   if (!cpuBackwardKernel)
     return Status::error(
         "'" + desc.name + "' has no backward kernel: " +
-        (cpuKernel ? std::string("compile it with the backward pass (attnc run --backward, "
-                                 "attnc.compile(..., backward=True))")
-                   : std::string("the backward pass runs on the CPU target only so far")));
+        (cudaKernel ? std::string("the backward pass runs on the CPU and cuda-emu targets only "
+                                  "so far")
+                    : std::string("compile it with the backward pass (attnc run --backward, "
+                                  "attnc.compile(..., backward=True))")));
   return cpuBackwardKernel->run(call);
 }
 
@@ -275,29 +278,55 @@ Compiler::compileModuleForCuda(ModuleOp module, std::shared_ptr<frontend::Spec> 
   return compiled;
 }
 
-std::shared_ptr<CompiledVariant>
-Compiler::compileModuleForEmu(ModuleOp module, std::shared_ptr<frontend::Spec> spec,
-                              const KernelTileOptions &options) {
-  if (failed(lowerToGpuKernel(module, *spec, options)))
-    return nullptr;
+std::shared_ptr<EmuKernel> Compiler::compileForEmulator(ModuleOp module,
+                                                       const frontend::Spec &spec,
+                                                       const std::string &entryName) {
   auto program = emu::EmuProgram::compileLibrary(module, {});
   if (!program) {
-    reportError("compiling '" + spec->name + "' for cuda-emu failed: " +
+    reportError("compiling '" + spec.name + "' for cuda-emu failed: " +
                 program.status().message());
     return nullptr;
   }
   std::shared_ptr<emu::EmuProgram> owner(program->release());
-  Result<emu::PackedKernel> entry = owner->lookupPacked(spec->name + "_gpu");
+  Result<emu::PackedKernel> entry = owner->lookupPacked(entryName);
   Result<std::vector<emu::KernelEntry>> kernels = owner->kernelTable();
   if (!entry || !kernels) {
     reportError((!entry ? entry.status() : kernels.status()).message());
     return nullptr;
   }
+  return std::make_shared<EmuKernel>(describeVariant(spec), *entry, kernels.take(),
+                                     owner->locationTable(), owner);
+}
+
+std::shared_ptr<CompiledVariant>
+Compiler::compileModuleForEmu(ModuleOp module, std::shared_ptr<frontend::Spec> spec,
+                              const KernelTileOptions &options) {
+  std::shared_ptr<EmuKernel> backward;
+  if (options.backward) {
+    // The backward kernel's own tiles (a thread per key row), from a copy of the
+    // attn module.
+    OwningOpRef<ModuleOp> copy = module.clone();
+    cuda::GpuTileOptions tiles;
+    tiles.blockQ = options.blockQ;
+    tiles.blockKV = options.blockKV;
+    if (failed(attnc::runPipeline(*copy, [&](OpPassManager &pm) {
+          cuda::buildGpuBackwardPipeline(pm, tiles, gpuTraits(*spec));
+        })))
+      return nullptr;
+    backward = compileForEmulator(*copy, *spec, spec->name + "_backward_gpu");
+    if (!backward)
+      return nullptr;
+  }
+  if (failed(lowerToGpuKernel(module, *spec, options)))
+    return nullptr;
+  std::shared_ptr<EmuKernel> kernel = compileForEmulator(module, *spec, spec->name + "_gpu");
+  if (!kernel)
+    return nullptr;
   auto compiled = std::make_shared<CompiledVariant>();
   compiled->desc = describeVariant(*spec);
   compiled->spec = spec;
-  compiled->emuKernel = std::make_shared<EmuKernel>(compiled->desc, *entry, kernels.take(),
-                                                    owner->locationTable(), owner);
+  compiled->emuKernel = kernel;
+  compiled->emuBackwardKernel = backward;
   return compiled;
 }
 

@@ -60,8 +60,12 @@ public:
   std::shared_ptr<CpuKernel> cpuKernel; ///< Target::Cpu
   std::shared_ptr<EmuKernel> emuKernel; ///< Target::CudaEmu
   std::shared_ptr<CudaKernel> cudaKernel; ///< Target::Cuda
-  /// The backward kernel (Target::Cpu compiled with KernelTileOptions::backward).
+  /// The backward kernel (compiled with KernelTileOptions::backward): Target::Cpu's,
+  /// or Target::CudaEmu's (`@X_backward_gpu` under the emulator).
   std::shared_ptr<CpuBackwardKernel> cpuBackwardKernel;
+  std::shared_ptr<EmuKernel> emuBackwardKernel;
+  /// Whether a backward kernel was compiled.
+  bool hasBackward() const { return cpuBackwardKernel || emuBackwardKernel; }
   std::string cacheKey;   ///< the kernel cache key (SHA-256, hex)
   bool fromCache = false; ///< machine code came from the memory or disk cache
 
@@ -90,6 +94,11 @@ public:
     if (std::shared_ptr<CpuBackwardKernel> backward = cpuBackwardKernel)
       (void)registry.registerBackward(
           desc.name, [backward](const BackwardCall &call) { return backward->run(call); },
+          Device::Cpu);
+    if (std::shared_ptr<EmuKernel> backward = emuBackwardKernel)
+      (void)registry.registerBackward(
+          desc.name,
+          [backward](const BackwardCall &call) { return backward->runBackward(call); },
           Device::Cpu);
   }
 };
@@ -148,6 +157,10 @@ private:
   std::shared_ptr<CompiledVariant> compileModuleForCuda(mlir::ModuleOp module,
                                                         std::shared_ptr<frontend::Spec> spec,
                                                         const KernelTileOptions &options);
+  /// The emulated kernel of `module` (lowered to the gpu dialect) whose host entry
+  /// is `entryName`; null after an error.
+  std::shared_ptr<EmuKernel> compileForEmulator(mlir::ModuleOp module, const frontend::Spec &spec,
+                                                const std::string &entryName);
   std::shared_ptr<CompiledVariant> compileModuleForEmu(mlir::ModuleOp module,
                                                        std::shared_ptr<frontend::Spec> spec,
                                                        const KernelTileOptions &options);

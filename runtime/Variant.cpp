@@ -181,19 +181,42 @@ std::vector<int64_t> memrefDescriptor(const TensorView &t) {
 PackedMemrefCall::PackedMemrefCall(const VariantDesc &variant, const AttentionCall &call,
                                    const TensorView &status)
     : scalars_(scalarValues(variant, call)) {
-  for (const TensorView *t : {&call.q, &call.k, &call.v, &call.out, &call.lse})
-    descriptors_.push_back(memrefDescriptor(*t));
+  std::vector<const TensorView *> trailing;
   for (const BufferDecl &b : variant.buffers)
-    descriptors_.push_back(memrefDescriptor(call.buffers.at(b.name)));
-  descriptors_.push_back(memrefDescriptor(status));
+    trailing.push_back(&call.buffers.at(b.name));
+  trailing.push_back(&status);
+  pack({&call.q, &call.k, &call.v, &call.out, &call.lse}, trailing);
+}
+
+PackedMemrefCall::PackedMemrefCall(const VariantDesc &variant, const BackwardCall &call,
+                                   const TensorView &dqPartials, const TensorView &status)
+    : scalars_(scalarValues(variant, call.forward)) {
+  const AttentionCall &fwd = call.forward;
+  std::vector<const TensorView *> trailing;
+  for (const BufferDecl &b : variant.buffers)
+    trailing.push_back(&fwd.buffers.at(b.name));
+  for (const BufferDecl &b : variant.buffers)
+    if (b.requiresGrad)
+      trailing.push_back(&call.dbuffers.at(b.name));
+  trailing.push_back(&status);
+  pack({&fwd.q, &fwd.k, &fwd.v, &fwd.out, &call.dout, &fwd.lse, &dqPartials, &call.dk, &call.dv},
+       trailing);
+}
+
+void PackedMemrefCall::pack(const std::vector<const TensorView *> &leading,
+                            const std::vector<const TensorView *> &trailing) {
+  for (const TensorView *t : leading)
+    descriptors_.push_back(memrefDescriptor(*t));
+  for (const TensorView *t : trailing)
+    descriptors_.push_back(memrefDescriptor(*t));
   for (std::vector<int64_t> &d : descriptors_)
     descriptorPointers_.push_back(d.data());
   // A pointer to each memref's descriptor pointer, to each scalar.
-  for (size_t i = 0; i < 5; ++i)
+  for (size_t i = 0; i < leading.size(); ++i)
     args_.push_back(&descriptorPointers_[i]);
   for (size_t i = 0; i < scalars_.size(); ++i)
     args_.push_back(scalars_.at(i));
-  for (size_t i = 5; i < descriptorPointers_.size(); ++i)
+  for (size_t i = leading.size(); i < descriptorPointers_.size(); ++i)
     args_.push_back(&descriptorPointers_[i]);
 }
 

@@ -122,11 +122,19 @@ class PackedMemrefCall {
 public:
   PackedMemrefCall(const VariantDesc &variant, const AttentionCall &call,
                    const TensorView &status);
+  /// The arguments of a generated `@X_backward_gpu` entry: q, k, v, out, dout, lse,
+  /// `dqPartials` (f32 [splits, B, H, Q_LEN, D]), dk, dv, the scalars, the buffers,
+  /// the requires_grad buffers' gradients (declaration order), `status`.
+  PackedMemrefCall(const VariantDesc &variant, const BackwardCall &call,
+                   const TensorView &dqPartials, const TensorView &status);
   PackedMemrefCall(const PackedMemrefCall &) = delete;
   PackedMemrefCall &operator=(const PackedMemrefCall &) = delete;
   void **args() { return args_.data(); }
 
 private:
+  /// Lays out `leading` descriptors, the scalars, then `trailing` descriptors.
+  void pack(const std::vector<const TensorView *> &leading,
+            const std::vector<const TensorView *> &trailing);
   std::vector<std::vector<int64_t>> descriptors_;
   std::vector<void *> descriptorPointers_;
   ScalarSlots scalars_;

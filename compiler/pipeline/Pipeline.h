@@ -33,7 +33,7 @@ struct KernelTileOptions {
   int64_t blockKV = 64;
   int64_t stages = 0;
   int64_t rowsPerWarp = 0; ///< GPU tensor cores: 16 or 32 query rows per warp (0: heuristic)
-  bool backward = false;   ///< the CPU target: compile the backward kernel too
+  bool backward = false;   ///< compile the backward kernel too (CPU and cuda-emu targets)
 };
 
 /// attn → flash form (attn-simplify, attn-tile-flash).

@@ -444,8 +444,8 @@ Target parseTarget(const std::string &target) {
 Kernel compileSpec(const std::string &source, bool isText, const std::string &target,
                    bool backward) {
   Target t = parseTarget(target);
-  if (backward && t != Target::Cpu)
-    throw nb::value_error("the backward pass runs on the CPU target only so far");
+  if (backward && t == Target::Cuda)
+    throw nb::value_error("the backward pass runs on the cpu and cuda-emu targets only so far");
   KernelTileOptions options;
   options.backward = backward;
   SharedCompiler &shared = sharedCompiler();
@@ -464,7 +464,7 @@ Kernel compileSpec(const std::string &source, bool isText, const std::string &ta
   compiled->registerIn();
   Kernel kernel{compiled->desc.name, target, compiled->desc, compiled->function(),
                 compiled->device(), compiled, {}};
-  if (compiled->cpuBackwardKernel)
+  if (compiled->hasBackward())
     kernel.backwardFn = [compiled](const BackwardCall &call) {
       return compiled->runBackward(call);
     };

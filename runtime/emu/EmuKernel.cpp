@@ -2,6 +2,7 @@
 #include "runtime/emu/EmuKernel.h"
 #include "runtime/emu/EmuAbi.h"
 
+#include <algorithm>
 #include <mutex>
 
 namespace attnc {
@@ -21,13 +22,7 @@ std::mutex &emulatorMutex() {
 
 } // namespace
 
-Status EmuKernel::run(const AttentionCall &call) const {
-  if (Status s = validateCall(variant_, call); !s)
-    return s;
-  int64_t statusWords[4] = {0, 0, 0, 0};
-  TensorView status{statusWords, DType::I64, {4}, {1}};
-  PackedMemrefCall packed(variant_, call, status);
-
+Status EmuKernel::launch(void **args) const {
   std::vector<std::string> errors;
   {
     std::lock_guard<std::mutex> lock(emulatorMutex());
@@ -35,13 +30,56 @@ Status EmuKernel::run(const AttentionCall &call) const {
     emu::setLocationTable(locations_);
     emu::setPrintLaunchErrors(false);
     emu::takeLaunchErrors();
-    entry_(packed.args());
+    entry_(args);
     errors = emu::takeLaunchErrors();
     emu::setPrintLaunchErrors(true);
   }
   if (!errors.empty())
     return Status::error("cuda-emu: " + errors.front());
+  return Status::ok();
+}
+
+Status EmuKernel::run(const AttentionCall &call) const {
+  if (Status s = validateCall(variant_, call); !s)
+    return s;
+  int64_t statusWords[4] = {0, 0, 0, 0};
+  TensorView status{statusWords, DType::I64, {4}, {1}};
+  PackedMemrefCall packed(variant_, call, status);
+  if (Status s = launch(packed.args()); !s)
+    return s;
   return kernelStatus(variant_, call, statusWords[0]);
+}
+
+Status EmuKernel::runBackward(const BackwardCall &call) const {
+  if (Status s = validateBackwardCall(variant_, call); !s)
+    return s;
+  const AttentionCall &fwd = call.forward;
+  int64_t B = fwd.batch(), H = variant_.headsQ, Q = fwd.qLen(), D = variant_.headDim;
+  // A few splits of the key tiles where there are few (batch, key/value head)
+  // blocks, as a GPU would use to fill its SMs (and so that partials are summed).
+  int64_t splits = std::max<int64_t>(1, 4 / std::max<int64_t>(1, B * variant_.headsKV));
+  std::vector<float> partials(size_t(splits * B * H * Q * D), 0.0f);
+  TensorView dqPartials{partials.data(), DType::F32, {splits, B, H, Q, D},
+                        {B * H * Q * D, H * Q * D, Q * D, D, 1}};
+  int64_t statusWords[4] = {0, 0, 0, 0};
+  TensorView status{statusWords, DType::I64, {4}, {1}};
+  PackedMemrefCall packed(variant_, call, dqPartials, status);
+  if (Status s = launch(packed.args()); !s)
+    return s;
+  if (Status s = kernelStatus(variant_, fwd, statusWords[0]); !s)
+    return s;
+  int64_t index[4];
+  for (index[0] = 0; index[0] < B; ++index[0])
+    for (index[1] = 0; index[1] < H; ++index[1])
+      for (index[2] = 0; index[2] < Q; ++index[2])
+        for (index[3] = 0; index[3] < D; ++index[3]) {
+          float sum = 0;
+          for (int64_t s = 0; s < splits; ++s)
+            sum += partials[size_t((((s * B + index[0]) * H + index[1]) * Q + index[2]) * D +
+                                   index[3])];
+          call.dq.set(index, sum);
+        }
+  return Status::ok();
 }
 
 } // namespace attnc

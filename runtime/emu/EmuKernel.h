@@ -7,7 +7,8 @@
 // launch error found by the emulator (a race, an out-of-bounds access...) fails
 // the call with the emulator's message; a status word from the kernel becomes the
 // same error as on the CPU (an out-of-range buffer read names the buffer).
-// Emulated runs are serialised: the emulator's kernel table is process-wide.
+// Emulated runs are serialised: the emulator's kernel table is process-wide. The
+// backward kernel (`@X_backward_gpu`) runs the same way through runBackward.
 //
 //===----------------------------------------------------------------------===//
 #ifndef ATTNC_RUNTIME_EMU_EMUKERNEL_H
@@ -31,8 +32,14 @@ public:
 
   const VariantDesc &variant() const { return variant_; }
   Status run(const AttentionCall &call) const;
+  /// For a kernel built from `@X_backward_gpu`: writes dq, dk and dv of `call`. A
+  /// block per (split, key/value head, batch); dQ is summed from the splits' f32
+  /// partials here, in split order.
+  Status runBackward(const BackwardCall &call) const;
 
 private:
+  /// Runs the entry on `args` in the emulator; the first launch error, if any.
+  Status launch(void **args) const;
   VariantDesc variant_;
   emu::PackedKernel entry_;
   std::vector<emu::KernelEntry> kernels_;

@@ -170,7 +170,7 @@ cl::opt<bool> withReference("reference",
 cl::opt<bool> backwardPass("backward",
                            cl::desc("run: also run the backward pass (dq, dk, dv and the "
                                     "requires_grad buffers' gradients) on dout; bench: time "
-                                    "it (CPU target); compile --emit library: add each "
+                                    "it (cpu and cuda-emu targets); compile --emit library: add each "
                                     "variant's CPU backward kernel"),
                            cl::init(false), cl::sub(runCmd), cl::sub(benchCmd), cl::sub(compileCmd),
                            cl::cat(attncCategory));
@@ -619,8 +619,9 @@ int main(int argc, char **argv) {
   if (compileCmd)
     return runCompile(compiler);
 
-  if (backwardPass && compileTarget() != Target::Cpu)
-    return fail("--backward runs on the CPU target only so far (--target cpu)");
+  if (backwardPass && compileTarget() == Target::Cuda)
+    return fail("--backward runs on the cpu and cuda-emu targets only so far (no CUDA "
+                "backward kernel yet)");
   KernelTileOptions tileOptions = cpuOptions();
   tileOptions.backward = backwardPass;
   std::shared_ptr<CompiledVariant> variant =
@@ -632,7 +633,7 @@ int main(int argc, char **argv) {
   runnable.target = target;
   runnable.run = [variant](const AttentionCall &call) { return variant->run(call); };
   runnable.reference = [variant](const AttentionCall &call) { return variant->reference(call); };
-  if (variant->cpuBackwardKernel) {
+  if (variant->hasBackward()) {
     runnable.runBackward = [variant](const BackwardCall &call) {
       return variant->runBackward(call);
     };

@@ -117,7 +117,7 @@ double millisSince(std::chrono::steady_clock::time_point start) {
 
 int noBackward(const Runnable &variant) {
   return failWith("'" + variant.desc.name + "' has no backward kernel on the " + variant.target +
-                  " target (the backward pass runs on the CPU target)");
+                  " target (the backward pass runs on the cpu and cuda-emu targets)");
 }
 
 } // namespace

@@ -147,4 +147,25 @@ void buildGpuKernelPipeline(mlir::OpPassManager &pm, const GpuTileOptions &optio
   pm.addPass(createAttnLowerFlashToGpu(lower));
 }
 
+GpuTileOptions chooseGpuBackwardTiles(GpuTileOptions requested, const GpuKernelTraits &traits) {
+  int64_t tile = std::max(traits.headDim, traits.headDimV) <= 128 ? 32 : 16;
+  if (!requested.blockQ)
+    requested.blockQ = tile;
+  if (!requested.blockKV)
+    requested.blockKV = tile;
+  return requested;
+}
+
+void buildGpuBackwardPipeline(mlir::OpPassManager &pm, const GpuTileOptions &options,
+                              const GpuKernelTraits &traits) {
+  GpuTileOptions t = chooseGpuBackwardTiles(options, traits);
+  pm.addPass(createAttnDifferentiateScoreMod());
+  pm.addPass(createAttnSimplify());
+  AttnTileFlashBackwardOptions tile;
+  tile.blockQ = t.blockQ;
+  tile.blockKV = t.blockKV;
+  pm.addPass(createAttnTileFlashBackward(tile));
+  pm.addPass(createAttnLowerFlashToGpu());
+}
+
 } // namespace attnc::cuda

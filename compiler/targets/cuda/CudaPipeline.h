@@ -3,6 +3,7 @@
 // The CUDA target's pipeline up to the gpu dialect:
 //   attn --attn-simplify, attn-tile-flash-->  flash form
 //        --attn-lower-flash-to-gpu-->  @X_gpu (host code with a gpu.launch)
+// and its backward pass (attn-tile-flash-backward's form → @X_backward_gpu).
 // From there the cuda-emu target lowers it for the emulator (EmuProgram.h).
 //
 //===----------------------------------------------------------------------===//
@@ -91,6 +92,16 @@ std::vector<GpuTileOptions> gpuTileCandidates(GpuTileOptions requested,
 /// attn → @X_gpu, with `options` completed by chooseGpuTiles.
 void buildGpuKernelPipeline(mlir::OpPassManager &pm, const GpuTileOptions &options,
                             const GpuKernelTraits &traits);
+
+/// The backward kernel's tiles (block-q and block-kv; the rest unused), the fields
+/// left 0 chosen: 32 query rows and 32 key rows (a thread per key row) for head
+/// dims up to 128, 16 above, so that the staged rows, keys and dS tile stay within
+/// 48 KiB of shared memory.
+GpuTileOptions chooseGpuBackwardTiles(GpuTileOptions requested, const GpuKernelTraits &traits);
+/// attn → @X_backward_gpu (the backward pass: attn-differentiate-score-mod,
+/// attn-tile-flash-backward, attn-lower-flash-to-gpu), with chooseGpuBackwardTiles.
+void buildGpuBackwardPipeline(mlir::OpPassManager &pm, const GpuTileOptions &options,
+                              const GpuKernelTraits &traits);
 
 } // namespace attnc::cuda
 

@@ -6,7 +6,9 @@
 // head, batch), and attn.tile_mods has one per-element meaning (bounds, mask_mod,
 // score_mod). The kernels realise the other tile ops: SimtKernel (a thread per
 // query row, SimtKernel.cpp) and TensorCoreKernel (mma fragments per warp,
-// TensorCoreKernel.h).
+// TensorCoreKernel.h); the backward form's `@X_flash_backward` becomes
+// `@X_backward_gpu`, a block per (split, key/value head, batch), realised by
+// SimtBackwardKernel (a thread per key row, SimtBackwardKernel.cpp).
 //
 //===----------------------------------------------------------------------===//
 #ifndef ATTNC_COMPILER_TARGETS_CUDA_GPUFLASHLOWERING_H
@@ -69,12 +71,28 @@ protected:
   /// that the mask rules out never happens. `q` and `kv` are index values.
   Value modifiedScore(attn::TileModsOp op, ScalarRegionEmitter &regions, Value score,
                       Value q, Value kv, Value inRange);
+  /// The index operands of a pair's modifier regions: batch, head and the lengths.
+  struct PairIndices {
+    Value b, h, qLen, kvLen;
+  };
+  /// Whether pair (q, kv) counts: `inRange` and, with `applyMask`, kept by mask_mod
+  /// (evaluated only where `inRange` holds).
+  Value keptPair(ScalarRegionEmitter &regions, const PairIndices &at, bool applyMask, Value q,
+                 Value kv, Value inRange);
+  /// score_mod of `score` at (q, kv), evaluated where `keep` holds.
+  Value scoreModAt(ScalarRegionEmitter &regions, const PairIndices &at, Value score, Value q,
+                   Value kv, Value keep);
   /// Whether score_mod returns its score unchanged.
   bool scoreModIsIdentity() {
     return variant.getScoreModResult() == variant.getScoreMod().front().getArgument(0);
   }
   /// The emitter of the variant's regions for a tile_mods op's scalars and buffers.
-  ScalarRegionEmitter regionEmitter(attn::TileModsOp op);
+  ScalarRegionEmitter regionEmitter(attn::TileModsOp op) {
+    return regionEmitter(op.getStatus(), op.getScalars(), op.getBuffers());
+  }
+  /// The emitter of the variant's regions for a tile op's status, scalars and
+  /// buffers (flash-form values).
+  ScalarRegionEmitter regionEmitter(Value status, ValueRange scalars, ValueRange buffers);
   /// The op of type OpT in the key loop (whose operands the kernel reads before
   /// the loop), or null after an error.
   template <typename OpT> OpT keyLoopOp() {
@@ -99,6 +117,12 @@ void expandTanh(Operation *root);
 /// The SIMT kernel (SimtKernel.cpp).
 std::unique_ptr<GpuFlashLowering> makeSimtKernel(func::FuncOp flash, attn::VariantOp variant,
                                                  const FlashFormDetail &form);
+/// The SIMT kernel of the backward flash form (SimtBackwardKernel.cpp).
+std::unique_ptr<GpuFlashLowering> makeSimtBackwardKernel(func::FuncOp flash,
+                                                         attn::VariantOp variant,
+                                                         const FlashFormDetail &form);
+/// Workgroup memory of the SIMT backward kernel with `form`'s tiles.
+int64_t simtBackwardSharedBytes(const FlashFormDetail &form);
 /// Whether the tensor-core kernel takes `form` with `stages` K/V buffers and
 /// warps of `rowsPerWarp` query rows (16 or 32): f16 or bf16, block-q up to 128
 /// in 1 to 8 such warps, key tiles in steps of 16, and the Q tile and the K and V

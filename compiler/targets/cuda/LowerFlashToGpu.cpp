@@ -25,7 +25,8 @@ namespace detail {
 /// The GPU evaluates a variant's regions with scalar control flow: every op in
 /// them must be one ScalarRegionEmitter knows (scf.if is the only one with regions).
 static LogicalResult verifyModifierRegions(attn::VariantOp variant) {
-  for (Region *region : {&variant.getScoreMod(), &variant.getMaskMod()}) {
+  for (Region *region :
+       {&variant.getScoreMod(), &variant.getMaskMod(), &variant.getScoreModVjp()}) {
     WalkResult result = region->walk([&](Operation *op) {
       if (op->getNumRegions() != 0 && !isa<scf::IfOp>(op)) {
         op->emitError("attn-lower-flash-to-gpu: unexpected op with regions in a modifier");
@@ -47,9 +48,11 @@ LogicalResult GpuFlashLowering::build() {
   if (failed(verifyModifierRegions(variant)))
     return failure();
   StringRef base = flash.getSymName();
-  base.consume_back("_flash");
+  std::string name = base.consume_back("_flash_backward") ? (base + "_backward_gpu").str()
+                     : base.consume_back("_flash")        ? (base + "_gpu").str()
+                                                          : (base + "_gpu").str();
   b.setInsertionPoint(flash);
-  auto fn = func::FuncOp::create(b, loc, (base + "_gpu").str(), flash.getFunctionType());
+  auto fn = func::FuncOp::create(b, loc, name, flash.getFunctionType());
   fn->setAttr("llvm.emit_c_interface", b.getUnitAttr());
   Block *entry = fn.addEntryBlock();
   b.setInsertionPointToStart(entry);
@@ -127,36 +130,49 @@ SmallVector<Value> GpuFlashLowering::viewDynamicShared(ArrayRef<MemRefType> type
   return views;
 }
 
-ScalarRegionEmitter GpuFlashLowering::regionEmitter(attn::TileModsOp op) {
-  ScalarRegionEmitter regions(b, loc, lookup(op.getStatus()));
+ScalarRegionEmitter GpuFlashLowering::regionEmitter(Value status, ValueRange scalars,
+                                                    ValueRange buffers) {
+  ScalarRegionEmitter regions(b, loc, lookup(status));
   if (DictionaryAttr decls = variant.getScalarsAttr())
     for (auto [i, entry] : llvm::enumerate(decls.getValue()))
-      regions.scalars[entry.getName().getValue()] = lookup(op.getScalars()[i]);
+      regions.scalars[entry.getName().getValue()] = lookup(scalars[i]);
   if (DictionaryAttr decls = variant.getBuffersAttr())
     for (auto [i, entry] : llvm::enumerate(decls.getValue()))
-      regions.buffers[entry.getName().getValue()] = {lookup(op.getBuffers()[i]), int64_t(i)};
+      regions.buffers[entry.getName().getValue()] = {lookup(buffers[i]), int64_t(i)};
   return regions;
+}
+
+Value GpuFlashLowering::keptPair(ScalarRegionEmitter &regions, const PairIndices &at,
+                                 bool applyMask, Value q, Value kv, Value inRange) {
+  if (!applyMask)
+    return inRange;
+  return andi(inRange, regions.emit(variant.getMaskMod(),
+                                    {toI64(at.b), toI64(at.h), toI64(q), toI64(kv),
+                                     toI64(at.qLen), toI64(at.kvLen)},
+                                    inRange));
+}
+
+Value GpuFlashLowering::scoreModAt(ScalarRegionEmitter &regions, const PairIndices &at,
+                                   Value score, Value q, Value kv, Value keep) {
+  if (scoreModIsIdentity())
+    return score;
+  return regions.emit(variant.getScoreMod(),
+                      {score, toI64(at.b), toI64(at.h), toI64(q), toI64(kv), toI64(at.qLen),
+                       toI64(at.kvLen)},
+                      keep);
 }
 
 Value GpuFlashLowering::modifiedScore(attn::TileModsOp op, ScalarRegionEmitter &regions,
                                       Value score, Value q, Value kv, Value inRange) {
-  Value bI = toI64(lookup(op.getB())), hI = toI64(lookup(op.getH()));
-  Value qI = toI64(q), kvI = toI64(kv);
-  Value qLenI = toI64(lookup(op.getQLen())), kvLenI = toI64(lookup(op.getKvLen()));
+  PairIndices at{lookup(op.getB()), lookup(op.getH()), lookup(op.getQLen()),
+                 lookup(op.getKvLen())};
   // Both regions run for every element, under the lane mask of the elements that
   // count (`active`: a buffer read out of range or a division by zero is recorded
   // only there, and a read out of range is not issued at all), and selects keep
   // what counts: no branch per element, whose two sides a warp's lanes would run
   // anyway once they disagree (soft-capping: 33 branches per tile and warp).
-  Value keep = inRange;
-  if (op.getApplyMask())
-    keep = andi(inRange, regions.emit(variant.getMaskMod(), {bI, hI, qI, kvI, qLenI, kvLenI},
-                                      inRange));
-  if (scoreModIsIdentity())
-    return select(keep, score, negInf());
-  Value modified =
-      regions.emit(variant.getScoreMod(), {score, bI, hI, qI, kvI, qLenI, kvLenI}, keep);
-  return select(keep, modified, negInf());
+  Value keep = keptPair(regions, at, op.getApplyMask(), q, kv, inRange);
+  return select(keep, scoreModAt(regions, at, score, q, kv, keep), negInf());
 }
 
 } // namespace detail
@@ -170,9 +186,16 @@ struct AttnLowerFlashToGpuPass : impl::AttnLowerFlashToGpuBase<AttnLowerFlashToG
     auto form = FlashFormDetail::get(flash, variant, "attn-lower-flash-to-gpu");
     if (failed(form))
       return failure();
-    if (form->isBackward())
-      return flash.emitError("attn-lower-flash-to-gpu: the backward flash form has no GPU "
-                             "lowering yet (the backward pass runs on the CPU target)");
+    if (form->isBackward()) {
+      int64_t bytes = detail::simtBackwardSharedBytes(*form);
+      if (bytes > kMaxSharedBytes)
+        return flash.emitError("the GPU backward kernel stages query rows, key rows and a "
+                               "dS tile in shared memory: ")
+               << (bytes + 1023) / 1024 << " KiB with block-q " << form->blockQ()
+               << " and block-kv " << form->blockKV() << ", more than "
+               << kMaxSharedBytes / 1024 << " KiB: use smaller tiles";
+      return detail::makeSimtBackwardKernel(flash, variant, *form)->build();
+    }
     if (stages < 1 || stages > 4)
       return flash.emitError("attn-lower-flash-to-gpu: stages must be 1 to 4, got ")
              << int64_t(stages);
