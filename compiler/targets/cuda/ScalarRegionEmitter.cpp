@@ -41,6 +41,26 @@ Value ScalarRegionEmitter::readBuffer(attn::BufferLoadOp op, ArrayRef<Value> ind
   return ifOp.getResult(0);
 }
 
+LogicalResult ScalarRegionEmitter::accumulateGrad(attn::BufferGradOp op, ArrayRef<Value> indices,
+                                                  Value value, Value active) {
+  auto it = grads.find(op.getBuffer());
+  if (it == grads.end())
+    return op.emitError("no gradient was passed for buffer '") << op.getBuffer() << "'";
+  Value grad = it->second;
+  SmallVector<Value> at, sizes;
+  for (auto [d, index] : llvm::enumerate(indices)) {
+    at.push_back(arith::IndexCastOp::create(b, loc, b.getIndexType(), index));
+    sizes.push_back(memref::DimOp::create(b, loc, grad, int64_t(d)));
+  }
+  Value live = inBounds(at, sizes);
+  if (active)
+    live = arith::AndIOp::create(b, loc, live, active);
+  auto ifOp = scf::IfOp::create(b, loc, live, /*withElse=*/false);
+  OpBuilder tb = ifOp.getThenBodyBuilder();
+  memref::AtomicRMWOp::create(tb, loc, arith::AtomicRMWKind::addf, value, grad, at);
+  return success();
+}
+
 LogicalResult ScalarRegionEmitter::emitIf(scf::IfOp ifOp, IRMapping &map, Value active) {
   // Lazy: only the branch taken runs.
   bool hasElse = !ifOp.getElseRegion().empty();

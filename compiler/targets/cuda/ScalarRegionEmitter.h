@@ -5,7 +5,8 @@
 // element in each thread, with scalar values. Control flow stays control flow (the
 // lazy `&&`, `||` and `?:` of the expression language are scf.if, and only the
 // branch taken runs, so guarded buffer reads stay guarded); a buffer read is a
-// memref.load under its bounds check.
+// memref.load under its bounds check, and a buffer gradient (score_mod_vjp's
+// attn.buffer_grad) an atomic add under the same check.
 //
 //===----------------------------------------------------------------------===//
 #ifndef ATTNC_COMPILER_TARGETS_CUDA_SCALARREGIONEMITTER_H
@@ -27,6 +28,9 @@ public:
   using ModifierRegionEmitter::ModifierRegionEmitter;
 
   llvm::StringMap<GpuBuffer> buffers; ///< name → buffer
+  /// name → the gradient of a requires_grad buffer (f32, the buffer's shape), for
+  /// the attn.buffer_grad ops of score_mod_vjp.
+  llvm::StringMap<mlir::Value> grads;
 
 private:
   mlir::Type shaped(mlir::Type scalar) override { return scalar; }
@@ -37,6 +41,10 @@ private:
                          mlir::Value active) override;
   mlir::LogicalResult emitIf(mlir::scf::IfOp op, mlir::IRMapping &map,
                              mlir::Value active) override;
+  /// An atomic add into the gradient, where `active` holds and the indices are in
+  /// bounds: threads of a block, and blocks, may add to the same element.
+  mlir::LogicalResult accumulateGrad(attn::BufferGradOp op, mlir::ArrayRef<mlir::Value> indices,
+                                     mlir::Value value, mlir::Value active) override;
 };
 
 } // namespace attnc::cuda

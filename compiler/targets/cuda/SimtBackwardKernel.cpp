@@ -19,7 +19,10 @@
 // dS are 0 for pairs that do not count, so nothing else needs a bound. The block's
 // control flow is uniform (the tile classes depend on block indices only), so
 // every barrier is reached by every thread. dQ goes to the split's f32 partial:
-// its rows are written by this block alone, so no atomics are needed.
+// its rows are written by this block alone, so no atomics are needed. A
+// requires_grad buffer's gradient is the exception: any thread of any block may
+// add to any of its elements, by atomic adds (so its summation order, unlike the
+// CPU kernel's, is not fixed).
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/targets/cuda/GpuFlashLowering.h"
@@ -215,14 +218,18 @@ LogicalResult SimtBackwardKernel::emitProbs(attn::TileProbsOp op) {
 // dS[i][tid] = score_mod_vjp(S[i], ..., P[i] · (dP[i] - delta[i])) where the pair
 // counts, else 0.
 LogicalResult SimtBackwardKernel::emitDScores(attn::TileDScoresOp op) {
-  if (!op.getGrads().empty())
-    return error(op, "buffer gradients (requires_grad) have no GPU backward kernel yet");
   Value s = lookup(op.getS()), p = lookup(op.getP()), dp = lookup(op.getDp());
   Value delta = lookup(op.getDelta());
   if (lookup(op.getDs()) != dsTile || delta != deltaTile)
     return error(op, "unexpected tiles of attn.tile_dscores");
   PairIndices at = pairIndices(op);
   ScalarRegionEmitter regions = regionEmitter(op.getStatus(), op.getScalars(), op.getBuffers());
+  if (DictionaryAttr decls = variant.getBuffersAttr()) {
+    unsigned g = 0;
+    for (auto entry : decls.getValue())
+      if (cast<attn::BufferDeclAttr>(entry.getValue()).getRequiresGrad())
+        regions.grads[entry.getName().getValue()] = lookup(op.getGrads()[g++]);
+  }
   Value kv = add(lookup(op.getK0()), tid);
   Value q0 = lookup(op.getQ0());
   Value kvIn = ult(kv, at.kvLen);
