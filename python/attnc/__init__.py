@@ -96,7 +96,7 @@ def _stream_of(tensor):
 
 def compile(spec, target="cpu", backward=False):
     """Compiles `spec` (a dict, JSON text or a path) for `target`: "cpu", "cuda" or
-    "cuda-emu". With backward=True (CPU only) the backward kernel is compiled too,
+    "cuda-emu". With backward=True (cpu and cuda-emu) the backward kernel is compiled too,
     and calls on PyTorch tensors support autograd. Raises SpecError for a spec that
     does not compile."""
     if target not in TARGETS:

@@ -456,7 +456,7 @@ Kernel compileSpec(const std::string &source, bool isText, const std::string &ta
     std::lock_guard<std::mutex> lock(shared.mutex);
     compiled = isText ? shared.compiler.compileText("<spec>", source, options)
                       : t == Target::Cpu ? shared.compiler.compileFileFor(source, t, options)
-                                         : shared.compiler.compileFileFor(source, t);
+                                         : shared.compiler.compileFileFor(source, t, options);
     diagnostics = shared.compiler.takeDiagnostics();
   }
   if (!compiled)

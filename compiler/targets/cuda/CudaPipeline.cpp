@@ -148,11 +148,23 @@ void buildGpuKernelPipeline(mlir::OpPassManager &pm, const GpuTileOptions &optio
 }
 
 GpuTileOptions chooseGpuBackwardTiles(GpuTileOptions requested, const GpuKernelTraits &traits) {
-  int64_t tile = std::max(traits.headDim, traits.headDimV) <= 128 ? 32 : 16;
+  int64_t width = std::max(traits.headDim, traits.headDimV);
+  int64_t tile = width <= 128 ? 32 : 16;
   if (!requested.blockQ)
     requested.blockQ = tile;
   if (!requested.blockKV)
     requested.blockKV = tile;
+  // Staged rows and keys (f32, `width` columns), the dS tile and delta.
+  auto bytes = [&] {
+    int64_t bq = requested.blockQ, bk = requested.blockKV;
+    return 4 * ((bq + bk) * width + bq * bk + bq);
+  };
+  while (bytes() > kPreferredSharedBytes && (requested.blockQ > 16 || requested.blockKV > 16)) {
+    if (requested.blockQ >= requested.blockKV)
+      requested.blockQ /= 2;
+    else
+      requested.blockKV /= 2;
+  }
   return requested;
 }
 

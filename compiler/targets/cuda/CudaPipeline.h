@@ -96,7 +96,8 @@ void buildGpuKernelPipeline(mlir::OpPassManager &pm, const GpuTileOptions &optio
 /// The backward kernel's tiles (block-q and block-kv; the rest unused), the fields
 /// left 0 chosen: 32 query rows and 32 key rows (a thread per key row) for head
 /// dims up to 128, 16 above, so that the staged rows, keys and dS tile stay within
-/// 48 KiB of shared memory.
+/// 48 KiB of shared memory. Tiles asked for whose shared memory would exceed
+/// kPreferredSharedBytes are halved (the larger first) down to 16 rows.
 GpuTileOptions chooseGpuBackwardTiles(GpuTileOptions requested, const GpuKernelTraits &traits);
 /// attn → @X_backward_gpu (the backward pass: attn-differentiate-score-mod,
 /// attn-tile-flash-backward, attn-lower-flash-to-gpu), with chooseGpuBackwardTiles.
