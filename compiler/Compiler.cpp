@@ -164,9 +164,33 @@ cuda::GpuTileOptions gpuTiles(const KernelTileOptions &options) {
   return tiles;
 }
 
+/// lowerForEmit for the backward pass: the backward flash form, or its kernel.
+static FailureOr<cuda::GpuTileOptions> lowerBackwardForEmit(ModuleOp module,
+                                                            const frontend::Spec &spec,
+                                                            LoweringStage stage, bool gpu,
+                                                            const KernelTileOptions &options) {
+  cuda::GpuTileOptions tiles;
+  if (gpu)
+    tiles = cuda::chooseGpuBackwardTiles(gpuTiles(options), gpuTraits(spec));
+  if (failed(runPipeline(module, [&](OpPassManager &pm) {
+        if (gpu && stage == LoweringStage::GpuKernel) {
+          cuda::buildGpuBackwardPipeline(pm, tiles, gpuTraits(spec));
+          return;
+        }
+        buildFlashBackwardPipeline(pm, gpu ? KernelTileOptions{tiles.blockQ, tiles.blockKV}
+                                           : options);
+        if (stage == LoweringStage::Llvm)
+          cpu::buildCpuToLLVMPipeline(pm);
+      })))
+    return failure();
+  return tiles;
+}
+
 FailureOr<cuda::GpuTileOptions> lowerForEmit(ModuleOp module, const frontend::Spec &spec,
                                              LoweringStage stage, bool gpu, Target target,
                                              const KernelTileOptions &options) {
+  if (options.backward)
+    return lowerBackwardForEmit(module, spec, stage, gpu, options);
   cuda::GpuTileOptions tiles;
   if (gpu) {
     // The kernel a GPU runs: its configuration checked against spills (cuda-emu

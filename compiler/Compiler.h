@@ -205,6 +205,8 @@ enum class LoweringStage {
 /// Lowers `module` (attn IR, in place) to `stage` for what `attnc compile --emit`
 /// prints: on a GPU (`gpu`), with the configuration `target` runs (checked against
 /// spills for cuda, the heuristic's for cuda-emu); on the CPU, with `options`' tiles.
+/// With `options.backward`, the backward pass instead (the backward flash form, its
+/// CPU kernel, or its GPU kernel with chooseGpuBackwardTiles's tiles).
 /// Returns the GPU tiles used (unset fields on the CPU), or failure after a
 /// diagnostic.
 mlir::FailureOr<cuda::GpuTileOptions> lowerForEmit(mlir::ModuleOp module,

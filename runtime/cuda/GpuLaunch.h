@@ -45,6 +45,9 @@ struct GpuParam {
 struct GpuLaunchDesc {
   std::string kernel;     ///< the kernel's symbol in its module
   int64_t blockQ = 0;     ///< query rows per block (grid.x = ceil(Q / blockQ))
+  /// A backward kernel (`@X_backward_gpu`): grid (splits, H_KV, B), the splits being
+  /// dim 0 of its dQ partials argument (blockQ is then its block-q).
+  bool backward = false;
   int64_t threads = 0;    ///< threads per block
   int64_t dynamicSharedBytes = 0;
   std::vector<GpuParam> params;

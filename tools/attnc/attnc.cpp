@@ -170,10 +170,11 @@ cl::opt<bool> withReference("reference",
 cl::opt<bool> backwardPass("backward",
                            cl::desc("run: also run the backward pass (dq, dk, dv and the "
                                     "requires_grad buffers' gradients) on dout; bench: time "
-                                    "it (cpu and cuda-emu targets); compile --emit library: add each "
-                                    "variant's CPU backward kernel"),
-                           cl::init(false), cl::sub(runCmd), cl::sub(benchCmd), cl::sub(compileCmd),
-                           cl::cat(attncCategory));
+                                    "it (cpu and cuda-emu targets); compile: emit the "
+                                    "backward pass (--emit library: add each variant's CPU "
+                                    "backward kernel)"),
+                           cl::init(false), cl::sub(runCmd), cl::sub(benchCmd),
+                           cl::sub(compileCmd), cl::cat(attncCategory));
 
 cl::opt<bool> profileKernels("profile",
                               cl::desc("cuda-emu: print per kernel one JSON line of what a "
@@ -502,9 +503,6 @@ int runCompile(Compiler &compiler) {
                 "--target out)");
   if (!moreSpecs.empty())
     return fail("compile takes one spec, except with --emit library");
-  if (backwardPass)
-    return fail("compile --backward adds backward kernels to a kernel library: use it with "
-                "--emit library");
   frontend::Spec spec; // its head dims pick the GPU's tile sizes
   mlir::OwningOpRef<mlir::ModuleOp> module = compiler.import(specPath, &spec);
   if (!module)
@@ -519,13 +517,18 @@ int runCompile(Compiler &compiler) {
     return fail("--emit cubin writes a binary: give the file with -o");
   if (report && emitKind == EmitKind::Attn)
     emitKind = EmitKind::Ptx; // the kernel --report is about (printed only with -o)
+  if (backwardPass && emitKind == EmitKind::Attn)
+    return fail("compile --backward lowers the backward pass: use it with --emit flash, llvm, "
+                "gpu, ptx, cubin or library");
   cuda::GpuTileOptions tiles;
   if (emitKind != EmitKind::Attn) {
     LoweringStage stage = emitKind == EmitKind::Flash  ? LoweringStage::Flash
                           : emitKind == EmitKind::LLVM ? LoweringStage::Llvm
                                                        : LoweringStage::GpuKernel;
+    KernelTileOptions options = cpuOptions();
+    options.backward = backwardPass;
     FailureOr<cuda::GpuTileOptions> used =
-        lowerForEmit(*module, spec, stage, gpu, compileTarget(), cpuOptions());
+        lowerForEmit(*module, spec, stage, gpu, compileTarget(), options);
     if (failed(used))
       return 1;
     tiles = *used;
@@ -539,13 +542,16 @@ int runCompile(Compiler &compiler) {
       if (!usage)
         return fail(usage.status().message());
       bool tc = code->tensorCores;
-      outs() << spec.name << "_gpu_kernel: "
+      outs() << spec.name << (backwardPass ? "_backward_gpu_kernel: " : "_gpu_kernel: ")
              << (tc ? "tensor cores, block-q " + std::to_string(tiles.blockQ) + " (" +
                           std::to_string(tiles.warps()) + " warps" +
                           (tiles.rowsPerWarp == 32 ? " of 32 rows" : "") + "), block-kv " +
                           std::to_string(tiles.blockKV) + ", " +
                           std::to_string(tiles.stages) + " stage" +
                           (tiles.stages > 1 ? "s" : "")
+                : backwardPass
+                    ? "SIMT, block-q " + std::to_string(tiles.blockQ) + ", block-kv " +
+                          std::to_string(tiles.blockKV) + " (threads)"
                     : "SIMT, block-q " + std::to_string(tiles.blockQ) + " (threads), block-kv " +
                           std::to_string(tiles.blockKV))
              << "\n"

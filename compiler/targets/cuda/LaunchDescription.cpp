@@ -11,8 +11,10 @@
 // The runtime does not run this host code: it launches the kernel itself
 // (runtime/cuda/GpuLaunch.h) from the description read off it here. Every
 // operand of the launch must be an argument of @X_gpu or a memref.dim of one at
-// a constant dimension, and the grid must be (ceil(Q / blockQ), H, B); anything
-// else is a compiler error rather than a launch the runtime would get wrong.
+// a constant dimension, and the grid must be (ceil(Q / blockQ), H, B) (for a
+// backward kernel, `@X_backward_gpu`: (splits, H_KV, B), splits = dim 0 of its dQ
+// partials); anything else is a compiler error rather than a launch the runtime
+// would get wrong.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/targets/cuda/PtxPipeline.h"
@@ -56,16 +58,25 @@ std::optional<GpuParam> paramFor(Value operand, func::FuncOp host) {
   return std::nullopt;
 }
 
-/// Whether `v` is memref.dim of the host's argument 0 (q) at dimension `d`.
-bool isQueryDim(Value v, int64_t d) {
+/// Whether `v` is memref.dim of the host's argument `argument` at dimension `d`.
+bool isArgumentDim(Value v, unsigned argument, int64_t d) {
   auto dim = v.getDefiningOp<memref::DimOp>();
   auto arg = dim ? dyn_cast<BlockArgument>(dim.getSource()) : BlockArgument();
-  return arg && arg.getArgNumber() == 0 && constantIndex(dim.getIndex()) == d;
+  return arg && arg.getArgNumber() == argument && constantIndex(dim.getIndex()) == d;
+}
+bool isQueryDim(Value v, int64_t d) { return isArgumentDim(v, 0, d); }
+
+/// Whether `launch` has a backward kernel's grid: (splits, H_KV, B), the splits
+/// being dim 0 of the dQ partials (argument 6 of `@X_backward_gpu`).
+bool hasBackwardGrid(gpu::LaunchFuncOp launch, int64_t headsKV) {
+  return isArgumentDim(launch.getGridSizeX(), 6, 0) &&
+         constantIndex(launch.getGridSizeY()) == headsKV &&
+         isQueryDim(launch.getGridSizeZ(), 0);
 }
 
 } // namespace
 
-Result<GpuLaunchDesc> describeLaunch(ModuleOp module, int64_t headsQ) {
+Result<GpuLaunchDesc> describeLaunch(ModuleOp module, int64_t headsQ, int64_t headsKV) {
   SmallVector<gpu::LaunchFuncOp> launches;
   module.walk([&](gpu::LaunchFuncOp op) { launches.push_back(op); });
   if (launches.size() != 1)
@@ -75,13 +86,21 @@ Result<GpuLaunchDesc> describeLaunch(ModuleOp module, int64_t headsQ) {
   auto host = launch->getParentOfType<func::FuncOp>();
   GpuLaunchDesc desc;
   desc.kernel = launch.getKernelName().getValue().str();
-  // Grid (ceil(Q / blockQ), H, B) and a one-dimensional block of constant size.
+  // Grid (ceil(Q / blockQ), H, B), or a backward kernel's (splits, H_KV, B); a
+  // one-dimensional block of constant size.
+  desc.backward = host.getSymName().ends_with("_backward_gpu");
   auto tiles = launch.getGridSizeX().getDefiningOp<arith::CeilDivUIOp>();
   std::optional<int64_t> blockQ = tiles ? constantIndex(tiles.getRhs()) : std::nullopt;
-  if (!blockQ || !isQueryDim(tiles.getLhs(), 2) ||
-      constantIndex(launch.getGridSizeY()) != headsQ || !isQueryDim(launch.getGridSizeZ(), 0))
+  if (desc.backward) {
+    if (!hasBackwardGrid(launch, headsKV))
+      return Status::error("the launch grid of '" + desc.kernel + "' is not (splits, H_KV, B)");
+    blockQ = 0;
+  } else if (!blockQ || !isQueryDim(tiles.getLhs(), 2) ||
+             constantIndex(launch.getGridSizeY()) != headsQ ||
+             !isQueryDim(launch.getGridSizeZ(), 0)) {
     return Status::error("the launch grid of '" + desc.kernel +
                          "' is not (ceil(Q / block-q), H, B)");
+  }
   std::optional<int64_t> threads = constantIndex(launch.getBlockSizeX());
   if (!threads || constantIndex(launch.getBlockSizeY()) != 1 ||
       constantIndex(launch.getBlockSizeZ()) != 1)

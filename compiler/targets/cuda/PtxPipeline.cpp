@@ -332,7 +332,8 @@ Result<PtxKernel> lowerToPtx(ModuleOp module, const std::string &chip,
   auto variants = module.getOps<attn::VariantOp>();
   if (variants.empty())
     return Status::error("no attn.variant beside the GPU kernel");
-  Result<GpuLaunchDesc> launch = describeLaunch(module, (*variants.begin()).getHeadsQ());
+  Result<GpuLaunchDesc> launch = describeLaunch(module, (*variants.begin()).getHeadsQ(),
+                                                 (*variants.begin()).getHeadsKv());
   if (!launch)
     return launch.status();
   // Keep only the kernels: the runtime launches them itself (GpuLaunch.h).

@@ -33,8 +33,9 @@ struct PtxKernel {
 
 /// The launch of the outlined kernel in `module` (LaunchDescription.cpp): its
 /// symbol, block, query rows per block and parameter groups, read off the host
-/// code's gpu.launch_func; an error for a launch the runtime cannot reproduce.
-Result<GpuLaunchDesc> describeLaunch(mlir::ModuleOp module, int64_t headsQ);
+/// code's gpu.launch_func (a forward kernel's grid, or a backward kernel's);
+/// an error for a launch the runtime cannot reproduce.
+Result<GpuLaunchDesc> describeLaunch(mlir::ModuleOp module, int64_t headsQ, int64_t headsKV);
 
 /// Where compiled artefacts are kept (the compiler's KernelCache): the artefact
 /// (file extension `ext`) of `ir` compiled with `options`, made by `build` on a miss.
