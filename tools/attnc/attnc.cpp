@@ -218,6 +218,9 @@ Status checkTarget() {
     return Status::ok();
   if (target == "cuda" && (compileCmd || checkCmd)) // compiling needs no GPU
     return Status::ok();
+  if (target == "cuda" && backwardPass)
+    return Status::error("--backward runs on the cpu and cuda-emu targets only so far (no "
+                         "CUDA backward kernel yet)");
   if (target == "cuda")
     return cuda::firstDevice().status();
   return Status::error("unknown target '" + target + "' (expected cpu, cuda or cuda-emu)");
@@ -625,9 +628,6 @@ int main(int argc, char **argv) {
   if (compileCmd)
     return runCompile(compiler);
 
-  if (backwardPass && compileTarget() == Target::Cuda)
-    return fail("--backward runs on the cpu and cuda-emu targets only so far (no CUDA "
-                "backward kernel yet)");
   KernelTileOptions tileOptions = cpuOptions();
   tileOptions.backward = backwardPass;
   std::shared_ptr<CompiledVariant> variant =
