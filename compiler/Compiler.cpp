@@ -65,13 +65,12 @@ Status CompiledVariant::reference(const AttentionCall &call) const {
 Status CompiledVariant::runBackward(const BackwardCall &call) const {
   if (emuBackwardKernel)
     return emuBackwardKernel->runBackward(call);
+  if (cudaBackwardKernel)
+    return cudaBackwardKernel->runBackward(call);
   if (!cpuBackwardKernel)
     return Status::error(
-        "'" + desc.name + "' has no backward kernel: " +
-        (cudaKernel ? std::string("the backward pass runs on the CPU and cuda-emu targets only "
-                                  "so far")
-                    : std::string("compile it with the backward pass (attnc run --backward, "
-                                  "attnc.compile(..., backward=True))")));
+        "'" + desc.name + "' has no backward kernel: compile it with the backward pass "
+        "(attnc run --backward, attnc.compile(..., backward=True))");
   return cpuBackwardKernel->run(call);
 }
 
@@ -260,23 +259,15 @@ cuda::Assembler cachedCubinAssembler() {
   };
 }
 
-std::shared_ptr<CompiledVariant>
-Compiler::compileModuleForCuda(ModuleOp module, std::shared_ptr<frontend::Spec> spec,
-                               const KernelTileOptions &options) {
-  Result<cuda::CudaDevice> device = cuda::firstDevice();
-  if (!device) {
-    reportError(device.status().message());
-    return nullptr;
-  }
-  cuda::GpuTileOptions tiles = spillFreeGpuTiles(module, *spec, options);
-  if (failed(lowerToGpuKernel(module, *spec,
-                              {tiles.blockQ, tiles.blockKV, tiles.stages, tiles.rowsPerWarp})))
-    return nullptr;
-  std::string chip = device->chip();
+/// The GPU kernel of `module` (lowered to the gpu dialect, consumed) loaded on
+/// `device`: a cubin for its chip where one runs there, else PTX for the driver.
+Result<std::shared_ptr<CudaKernel>> loadCudaKernel(ModuleOp module, const VariantDesc &desc,
+                                                   const cuda::CudaDevice &device) {
+  std::string chip = device.chip();
   // Cubins for sm_80 run on 8.x GPUs, those for sm_90a on 9.0; other GPUs (newer
   // ones) get the PTX, which their driver compiles.
-  bool cubinRuns = device->computeMajor == 8 || (device->computeMajor == 9 &&
-                                                 device->computeMinor == 0);
+  bool cubinRuns = device.computeMajor == 8 || (device.computeMajor == 9 &&
+                                                device.computeMinor == 0);
   Result<cuda::CudaProgram> program = cuda::compileCudaProgram(
       module, chip, cubinRuns ? cachedCubinAssembler() : cuda::Assembler(), gpuArtifactCache());
   Result<std::shared_ptr<GpuModule>> loaded =
@@ -289,16 +280,50 @@ Compiler::compileModuleForCuda(ModuleOp module, std::shared_ptr<frontend::Spec> 
     program->image = program->ptx;
     loaded = GpuModule::load(program->image, program->format, program->launch.kernel);
   }
-  if (!loaded) {
-    reportError("compiling '" + spec->name + "' for " + device->name + " (" + chip +
-                ") failed: " + loaded.status().message());
+  if (!loaded)
+    return Status::error("compiling '" + desc.name + "' for " + device.name + " (" + chip +
+                         ") failed: " + loaded.status().message());
+  return std::make_shared<CudaKernel>(desc, program->launch, loaded.take(),
+                                      chip + " " + program->format);
+}
+
+std::shared_ptr<CompiledVariant>
+Compiler::compileModuleForCuda(ModuleOp module, std::shared_ptr<frontend::Spec> spec,
+                               const KernelTileOptions &options) {
+  Result<cuda::CudaDevice> device = cuda::firstDevice();
+  if (!device) {
+    reportError(device.status().message());
+    return nullptr;
+  }
+  VariantDesc desc = describeVariant(*spec);
+  std::shared_ptr<CudaKernel> backward;
+  if (options.backward) {
+    OwningOpRef<ModuleOp> copy = module.clone();
+    if (failed(attnc::runPipeline(*copy, [&](OpPassManager &pm) {
+          cuda::buildGpuBackwardPipeline(pm, gpuTiles(options), gpuTraits(*spec));
+        })))
+      return nullptr;
+    Result<std::shared_ptr<CudaKernel>> kernel = loadCudaKernel(*copy, desc, *device);
+    if (!kernel) {
+      reportError(kernel.status().message());
+      return nullptr;
+    }
+    backward = kernel.take();
+  }
+  cuda::GpuTileOptions tiles = spillFreeGpuTiles(module, *spec, options);
+  if (failed(lowerToGpuKernel(module, *spec,
+                              {tiles.blockQ, tiles.blockKV, tiles.stages, tiles.rowsPerWarp})))
+    return nullptr;
+  Result<std::shared_ptr<CudaKernel>> kernel = loadCudaKernel(module, desc, *device);
+  if (!kernel) {
+    reportError(kernel.status().message());
     return nullptr;
   }
   auto compiled = std::make_shared<CompiledVariant>();
-  compiled->desc = describeVariant(*spec);
+  compiled->desc = desc;
   compiled->spec = spec;
-  compiled->cudaKernel = std::make_shared<CudaKernel>(compiled->desc, program->launch,
-                                                      loaded.take(), chip + " " + program->format);
+  compiled->cudaKernel = kernel.take();
+  compiled->cudaBackwardKernel = backward;
   return compiled;
 }
 

@@ -61,11 +61,14 @@ public:
   std::shared_ptr<EmuKernel> emuKernel; ///< Target::CudaEmu
   std::shared_ptr<CudaKernel> cudaKernel; ///< Target::Cuda
   /// The backward kernel (compiled with KernelTileOptions::backward): Target::Cpu's,
-  /// or Target::CudaEmu's (`@X_backward_gpu` under the emulator).
+  /// Target::CudaEmu's (`@X_backward_gpu` under the emulator) or Target::Cuda's.
   std::shared_ptr<CpuBackwardKernel> cpuBackwardKernel;
   std::shared_ptr<EmuKernel> emuBackwardKernel;
+  std::shared_ptr<CudaKernel> cudaBackwardKernel; ///< Target::Cuda (host tensors)
   /// Whether a backward kernel was compiled.
-  bool hasBackward() const { return cpuBackwardKernel || emuBackwardKernel; }
+  bool hasBackward() const {
+    return cpuBackwardKernel || emuBackwardKernel || cudaBackwardKernel;
+  }
   std::string cacheKey;   ///< the kernel cache key (SHA-256, hex)
   bool fromCache = false; ///< machine code came from the memory or disk cache
 
@@ -95,6 +98,11 @@ public:
       (void)registry.registerBackward(
           desc.name, [backward](const BackwardCall &call) { return backward->run(call); },
           Device::Cpu);
+    if (std::shared_ptr<CudaKernel> backward = cudaBackwardKernel)
+      (void)registry.registerBackward(
+          desc.name,
+          [backward](const BackwardCall &call) { return backward->runBackward(call); },
+          Device::Cuda);
     if (std::shared_ptr<EmuKernel> backward = emuBackwardKernel)
       (void)registry.registerBackward(
           desc.name,

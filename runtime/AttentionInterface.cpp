@@ -39,6 +39,8 @@ BackwardFunction AttentionInterface::getBackward(const std::string &name) const 
   auto it = backwards.find(name);
   if (it == backwards.end() || it->second.empty())
     return BackwardFunction();
+  if (it->second.size() == 1)
+    return it->second.begin()->second; // as get(): it takes every call
   std::map<Device, BackwardFunction> byDevice = it->second;
   return [byDevice, name](const BackwardCall &call) -> Status {
     auto fn = byDevice.find(call.forward.q.device);

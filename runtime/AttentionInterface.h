@@ -49,9 +49,9 @@ public:
   /// (registered with registerFunction first).
   Status registerBackward(const std::string &name, BackwardFunction fn,
                           Device device = Device::Cpu);
-  /// `name`'s backward pass, dispatching on the device of the forward call's q (an
-  /// error naming the device where that implementation has none); an empty
-  /// function if no implementation of `name` has one.
+  /// `name`'s backward pass, dispatching on the device of the forward call's q as
+  /// `get` does (one backward pass takes every call; with several, an error names
+  /// a device that has none); an empty function if no implementation has one.
   BackwardFunction getBackward(const std::string &name) const;
   bool contains(const std::string &name) const;
   /// The function registered as `name`; an empty function if there is none.

@@ -157,6 +157,15 @@ void TensorView::set(const int64_t *index, double value) const {
   }
 }
 
+void TensorView::fill(double value) const {
+  if (numel() == 0)
+    return;
+  std::vector<int64_t> index(shape.size(), 0);
+  do
+    set(index.data(), value);
+  while (nextIndex(index, shape));
+}
+
 bool nextIndex(std::vector<int64_t> &index, const std::vector<int64_t> &shape) {
   for (int64_t d = int64_t(index.size()) - 1; d >= 0; --d) {
     if (++index[size_t(d)] < shape[size_t(d)])

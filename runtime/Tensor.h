@@ -52,6 +52,8 @@ struct TensorView {
   double get(const int64_t *index) const;
   /// Stores `value` (rounded for f16/bf16, truncated for ints).
   void set(const int64_t *index, double value) const;
+  /// Stores `value` in every element (host memory).
+  void fill(double value) const;
   int64_t offsetOf(const int64_t *index) const;
 };
 

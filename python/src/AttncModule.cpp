@@ -444,8 +444,6 @@ Target parseTarget(const std::string &target) {
 Kernel compileSpec(const std::string &source, bool isText, const std::string &target,
                    bool backward) {
   Target t = parseTarget(target);
-  if (backward && t == Target::Cuda)
-    throw nb::value_error("the backward pass runs on the cpu and cuda-emu targets only so far");
   KernelTileOptions options;
   options.backward = backward;
   SharedCompiler &shared = sharedCompiler();

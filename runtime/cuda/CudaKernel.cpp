@@ -4,6 +4,8 @@
 #include "runtime/cuda/CudaDriver.h"
 #include "runtime/cuda/DeviceMemory.h"
 
+#include <algorithm>
+
 namespace attnc {
 
 void CudaKernel::timeLaunches(bool on) { cuda::timeLaunches(on); }
@@ -34,12 +36,29 @@ Status CudaKernel::run(const AttentionCall &call) const {
   return (*staged)->copyOutputs(call);
 }
 
-Status CudaKernel::runOnDevice(const AttentionCall &call) const {
+namespace {
+
+/// The status word a kernel wrote (its first word).
+Result<int64_t> readStatus(const TensorView &status) {
   Result<const cuda::DriverApi *> driver = cuda::driver();
   if (!driver)
     return driver.status();
-  // The status word: one buffer per calling thread, kept (calls on a thread are
-  // synchronous), cleared before each launch.
+  int64_t statusWords[4] = {0, 0, 0, 0};
+  if (Status s = cuda::check((*driver)->cuMemcpyDtoH(statusWords, uintptr_t(status.data), 32),
+                             "reading the status word (cuMemcpyDtoH)");
+      !s)
+    return s;
+  return statusWords[0];
+}
+
+} // namespace
+
+Result<TensorView> CudaKernel::clearedStatus(void *stream) const {
+  Result<const cuda::DriverApi *> driver = cuda::driver();
+  if (!driver)
+    return driver.status();
+  // One buffer per calling thread, kept (calls on a thread are synchronous),
+  // cleared before each launch.
   thread_local cuda::DeviceBuffer statusBuffer;
   if (!statusBuffer.address()) {
     Result<cuda::DeviceBuffer> allocated = cuda::DeviceBuffer::allocate(32, "status");
@@ -47,6 +66,15 @@ Status CudaKernel::runOnDevice(const AttentionCall &call) const {
       return allocated.status();
     statusBuffer = allocated.take();
   }
+  if (Status s = cuda::check((*driver)->cuMemsetD8Async(statusBuffer.address(), 0, 32, stream),
+                             "clearing the status word (cuMemsetD8)");
+      !s)
+    return s;
+  return TensorView{reinterpret_cast<void *>(uintptr_t(statusBuffer.address())), DType::I64,
+                    {4}, {1}, Device::Cuda};
+}
+
+Status CudaKernel::runOnDevice(const AttentionCall &call) const {
   // The call's stream, or this thread's (the same mgpuStreamCreate gives the launch).
   void *stream = call.stream;
   if (!stream) {
@@ -54,22 +82,53 @@ Status CudaKernel::runOnDevice(const AttentionCall &call) const {
     if (std::vector<std::string> errors = cuda::takeCudaErrors(); !errors.empty())
       return Status::error("cuda: " + errors.front());
   }
-  if (Status s = cuda::check((*driver)->cuMemsetD8Async(statusBuffer.address(), 0, 32, stream),
-                             "clearing the status word (cuMemsetD8)");
-      !s)
-    return s;
-  TensorView status{reinterpret_cast<void *>(uintptr_t(statusBuffer.address())),
-                    DType::I64, {4}, {1}, Device::Cuda};
-  if (Status s = launchAttentionKernel(module_->function(), launch_, variant_, call, status,
+  Result<TensorView> status = clearedStatus(stream);
+  if (!status)
+    return status.status();
+  if (Status s = launchAttentionKernel(module_->function(), launch_, variant_, call, *status,
                                        stream);
       !s)
     return s;
-  int64_t statusWords[4] = {0, 0, 0, 0};
-  if (Status s = cuda::check((*driver)->cuMemcpyDtoH(statusWords, statusBuffer.address(), 32),
-                             "reading the status word (cuMemcpyDtoH)");
+  Result<int64_t> code = readStatus(*status);
+  if (!code)
+    return code.status();
+  return kernelStatus(variant_, call, *code);
+}
+
+Status CudaKernel::runBackward(const BackwardCall &call) const {
+  if (!launch_.backward)
+    return Status::error("'" + variant_.name + "' was not compiled as a backward kernel");
+  if (call.forward.q.device == Device::Cuda)
+    return Status::error("the GPU backward pass takes host tensors only so far");
+  if (Status s = validateBackwardCall(variant_, call); !s)
+    return s;
+  // The buffer gradients accumulate (atomic adds) from 0: zeroed here, then staged.
+  for (const auto &[name, grad] : call.dbuffers)
+    grad.fill(0.0);
+  const AttentionCall &fwd = call.forward;
+  int64_t B = fwd.batch(), H = variant_.headsQ, Q = fwd.qLen(), D = variant_.headDim;
+  int64_t keyTiles = (fwd.kvLen() + launch_.threads - 1) / launch_.threads;
+  int64_t partialBytes = B * H * Q * D * 4;
+  int64_t splits = std::max<int64_t>(1, std::min<int64_t>(
+      {(256 + B * variant_.headsKV - 1) / (B * variant_.headsKV), keyTiles,
+       partialBytes ? (int64_t(256) << 20) / partialBytes : 1}));
+  Result<std::unique_ptr<cuda::StagedBackwardCall>> staged = cuda::stageBackwardCall(call, splits);
+  if (!staged)
+    return staged.status();
+  const cuda::StagedBackwardCall &device = **staged;
+  Result<TensorView> status = clearedStatus(nullptr);
+  if (!status)
+    return status.status();
+  if (Status s = launchBackwardKernel(module_->function(), launch_, variant_, device.device,
+                                      device.dqPartials.device, *status, nullptr);
       !s)
     return s;
-  return kernelStatus(variant_, call, statusWords[0]);
+  Result<int64_t> code = readStatus(*status);
+  if (!code)
+    return code.status();
+  if (Status s = kernelStatus(variant_, fwd, *code); !s)
+    return s;
+  return device.copyGradients(call);
 }
 
 } // namespace attnc

@@ -35,6 +35,11 @@ public:
   const std::string &chip() const { return chip_; }
   const GpuLaunchDesc &launch() const { return launch_; }
   Status run(const AttentionCall &call) const;
+  /// For a backward kernel (`launch().backward`), on host tensors: stages them to
+  /// the GPU, zeroes the buffer gradients and the dQ partials (a split of the key
+  /// tiles per few blocks, within 256 MiB), launches, copies dk, dv and the buffer
+  /// gradients back, and sums dQ's partials on the host in split order.
+  Status runBackward(const BackwardCall &call) const;
   /// Times this thread's launches from now on (CUDA events recorded on the launch's
   /// stream just before and after it; off by default, to keep calls lean).
   static void timeLaunches(bool on);
@@ -44,6 +49,8 @@ public:
 
 private:
   Status runOnDevice(const AttentionCall &call) const;
+  /// The thread's status word in GPU memory, cleared on `stream`.
+  Result<TensorView> clearedStatus(void *stream) const;
   VariantDesc variant_;
   GpuLaunchDesc launch_;
   std::shared_ptr<GpuModule> module_;

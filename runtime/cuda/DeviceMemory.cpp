@@ -130,4 +130,72 @@ Status StagedCall::copyOutputs(const AttentionCall &host) const {
   return copyToHost(tensors[4], host.lse);
 }
 
+Result<std::unique_ptr<StagedBackwardCall>> stageBackwardCall(const BackwardCall &host,
+                                                              int64_t splits) {
+  auto staged = std::make_unique<StagedBackwardCall>();
+  Result<std::unique_ptr<StagedCall>> forward = stageCall(host.forward);
+  if (!forward)
+    return forward.status();
+  staged->forward = forward.take();
+  BackwardCall &d = staged->device;
+  d = host;
+  d.forward = staged->forward->device;
+  auto stage = [&](const TensorView &view, TensorView &device, const std::string &name) {
+    Result<StagedTensor> s = stageToDevice(view, name);
+    if (!s)
+      return s.status();
+    device = s->device;
+    staged->grads.push_back(s.take());
+    return Status::ok();
+  };
+  for (auto [name, view, device] :
+       {std::tuple<const char *, const TensorView *, TensorView *>{"dout", &host.dout, &d.dout},
+        {"dk", &host.dk, &d.dk},
+        {"dv", &host.dv, &d.dv}})
+    if (Status s = stage(*view, *device, name); !s)
+      return s;
+  for (auto &[name, view] : d.dbuffers)
+    if (Status s = stage(host.dbuffers.at(name), view, "d" + name); !s)
+      return s;
+  // The partials, zeroed: staged from a zero host array of their shape.
+  const TensorView &dq = host.dq;
+  std::vector<int64_t> shape{splits, dq.shape[0], dq.shape[1], dq.shape[2], dq.shape[3]};
+  std::vector<float> zeros(size_t(splits * dq.numel()), 0.0f);
+  TensorView partials{zeros.data(), DType::F32, shape, contiguousStrides(shape)};
+  Result<StagedTensor> p = stageToDevice(partials, "the dQ partials");
+  if (!p)
+    return p.status();
+  staged->dqPartials = p.take();
+  return staged;
+}
+
+Status StagedBackwardCall::copyGradients(const BackwardCall &host) const {
+  if (Status s = copyToHost(grads[1], host.dk); !s)
+    return s;
+  if (Status s = copyToHost(grads[2], host.dv); !s)
+    return s;
+  size_t i = 3;
+  for (const auto &[name, view] : host.dbuffers) // the same (sorted) order as staged
+    if (Status s = copyToHost(grads[i++], view); !s)
+      return s;
+  const std::vector<int64_t> &shape = dqPartials.device.shape;
+  std::vector<float> partials(size_t(dqPartials.device.numel()));
+  TensorView local{partials.data(), DType::F32, shape, contiguousStrides(shape)};
+  if (Status s = copyToHost(dqPartials, local); !s)
+    return s;
+  int64_t splits = shape[0], per = host.dq.numel();
+  std::vector<int64_t> index(host.dq.shape.size(), 0);
+  int64_t flat = 0;
+  if (per == 0)
+    return Status::ok();
+  do {
+    float sum = 0;
+    for (int64_t s = 0; s < splits; ++s)
+      sum += partials[size_t(s * per + flat)];
+    host.dq.set(index.data(), sum);
+    ++flat;
+  } while (nextIndex(index, host.dq.shape));
+  return Status::ok();
+}
+
 } // namespace attnc::cuda

@@ -62,6 +62,21 @@ struct StagedCall {
 };
 Result<std::unique_ptr<StagedCall>> stageCall(const AttentionCall &host);
 
+/// A host backward call staged to the GPU: the forward's tensors, dout, dk, dv and
+/// the buffer gradients copied over, and `splits` zeroed f32 dQ partials
+/// ([splits, B, H, Q_LEN, D], contiguous) for the kernel to add into.
+struct StagedBackwardCall {
+  std::unique_ptr<StagedCall> forward;
+  std::vector<StagedTensor> grads; ///< dout, dk, dv, then the buffer gradients
+  StagedTensor dqPartials;
+  BackwardCall device;
+  /// Copies dk, dv and the buffer gradients back over `host`'s, and writes dq
+  /// as the sum of the partials, added in split order.
+  Status copyGradients(const BackwardCall &host) const;
+};
+Result<std::unique_ptr<StagedBackwardCall>> stageBackwardCall(const BackwardCall &host,
+                                                              int64_t splits);
+
 } // namespace attnc::cuda
 
 #endif // ATTNC_RUNTIME_CUDA_DEVICEMEMORY_H

@@ -6,17 +6,16 @@
 
 namespace attnc {
 
-namespace {
-
 /// One argument of the entry signature: a memref (the view) or a scalar.
-struct EntryArgument {
+struct GpuKernelArgs::EntryArgument {
   const TensorView *tensor = nullptr;
   ScalarValue scalar;
 };
 
-/// The entry signature's arguments for `call`, in order.
-std::vector<EntryArgument> entryArguments(const VariantDesc &variant, const AttentionCall &call,
-                                          const TensorView &status) {
+Result<std::unique_ptr<GpuKernelArgs>> GpuKernelArgs::build(const GpuLaunchDesc &desc,
+                                                            const VariantDesc &variant,
+                                                            const AttentionCall &call,
+                                                            const TensorView &status) {
   std::vector<EntryArgument> args;
   for (const TensorView *t : {&call.q, &call.k, &call.v, &call.out, &call.lse})
     args.push_back({t, {}});
@@ -25,16 +24,32 @@ std::vector<EntryArgument> entryArguments(const VariantDesc &variant, const Atte
   for (const BufferDecl &b : variant.buffers)
     args.push_back({&call.buffers.at(b.name), {}});
   args.push_back({&status, {}});
-  return args;
+  return fromArguments(desc, variant, args);
 }
 
-} // namespace
+Result<std::unique_ptr<GpuKernelArgs>>
+GpuKernelArgs::build(const GpuLaunchDesc &desc, const VariantDesc &variant,
+                     const BackwardCall &call, const TensorView &dqPartials,
+                     const TensorView &status) {
+  const AttentionCall &fwd = call.forward;
+  std::vector<EntryArgument> args;
+  for (const TensorView *t : {&fwd.q, &fwd.k, &fwd.v, &fwd.out, &call.dout, &fwd.lse,
+                              &dqPartials, &call.dk, &call.dv})
+    args.push_back({t, {}});
+  for (const ScalarValue &s : scalarValues(variant, fwd))
+    args.push_back({nullptr, s});
+  for (const BufferDecl &b : variant.buffers)
+    args.push_back({&fwd.buffers.at(b.name), {}});
+  for (const BufferDecl &b : variant.buffers)
+    if (b.requiresGrad)
+      args.push_back({&call.dbuffers.at(b.name), {}});
+  args.push_back({&status, {}});
+  return fromArguments(desc, variant, args);
+}
 
-Result<std::unique_ptr<GpuKernelArgs>> GpuKernelArgs::build(const GpuLaunchDesc &desc,
-                                                            const VariantDesc &variant,
-                                                            const AttentionCall &call,
-                                                            const TensorView &status) {
-  std::vector<EntryArgument> args = entryArguments(variant, call, status);
+Result<std::unique_ptr<GpuKernelArgs>>
+GpuKernelArgs::fromArguments(const GpuLaunchDesc &desc, const VariantDesc &variant,
+                             const std::vector<EntryArgument> &args) {
   std::unique_ptr<GpuKernelArgs> result(new GpuKernelArgs());
   for (const GpuParam &p : desc.params) {
     if (p.argument < 0 || size_t(p.argument) >= args.size())
@@ -83,21 +98,18 @@ GpuModule::~GpuModule() {
   cuda::takeCudaErrors();
 }
 
-Status launchAttentionKernel(void *function, const GpuLaunchDesc &desc,
-                             const VariantDesc &variant, const AttentionCall &call,
-                             const TensorView &status, void *stream) {
-  if (desc.blockQ <= 0 || desc.threads <= 0)
-    return Status::error("kernel '" + desc.kernel + "' has no launch configuration");
-  int64_t gridX = (call.qLen() + desc.blockQ - 1) / desc.blockQ;
-  int64_t gridY = variant.headsQ, gridZ = call.batch();
+namespace {
+
+/// Launches `function` on grid (x, y, z) with `args` on `stream` and waits for it.
+Status launchGrid(void *function, const GpuLaunchDesc &desc, int64_t gridX, int64_t gridY,
+                  int64_t gridZ, const char *gridMeaning,
+                  Result<std::unique_ptr<GpuKernelArgs>> args, void *stream) {
   if (gridX == 0 || gridY == 0 || gridZ == 0)
-    return Status::ok(); // nothing to compute (out and lse are empty)
+    return Status::ok(); // nothing to compute
   if (gridX > 0x7fffffff || gridY > 65535 || gridZ > 65535)
     return Status::error("the launch grid " + std::to_string(gridX) + "x" +
-                         std::to_string(gridY) + "x" + std::to_string(gridZ) +
-                         " (query tiles x heads x batch) exceeds CUDA's limits "
-                         "(2^31-1 x 65535 x 65535)");
-  Result<std::unique_ptr<GpuKernelArgs>> args = GpuKernelArgs::build(desc, variant, call, status);
+                         std::to_string(gridY) + "x" + std::to_string(gridZ) + " (" +
+                         gridMeaning + ") exceeds CUDA's limits (2^31-1 x 65535 x 65535)");
   if (!args)
     return args.status();
   cuda::takeCudaErrors();
@@ -111,6 +123,30 @@ Status launchAttentionKernel(void *function, const GpuLaunchDesc &desc,
   if (std::vector<std::string> errors = cuda::takeCudaErrors(); !errors.empty())
     return Status::error("cuda: " + errors.front());
   return Status::ok();
+}
+
+} // namespace
+
+Status launchAttentionKernel(void *function, const GpuLaunchDesc &desc,
+                             const VariantDesc &variant, const AttentionCall &call,
+                             const TensorView &status, void *stream) {
+  if (desc.backward || desc.blockQ <= 0 || desc.threads <= 0)
+    return Status::error("kernel '" + desc.kernel + "' has no forward launch configuration");
+  int64_t gridX = (call.qLen() + desc.blockQ - 1) / desc.blockQ;
+  return launchGrid(function, desc, gridX, variant.headsQ, call.batch(),
+                    "query tiles x heads x batch",
+                    GpuKernelArgs::build(desc, variant, call, status), stream);
+}
+
+Status launchBackwardKernel(void *function, const GpuLaunchDesc &desc,
+                            const VariantDesc &variant, const BackwardCall &call,
+                            const TensorView &dqPartials, const TensorView &status,
+                            void *stream) {
+  if (!desc.backward || desc.threads <= 0 || dqPartials.rank() != 5)
+    return Status::error("kernel '" + desc.kernel + "' has no backward launch configuration");
+  return launchGrid(function, desc, dqPartials.shape[0], variant.headsKV,
+                    call.forward.batch(), "splits x key/value heads x batch",
+                    GpuKernelArgs::build(desc, variant, call, dqPartials, status), stream);
 }
 
 } // namespace attnc

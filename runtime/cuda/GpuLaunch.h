@@ -7,7 +7,8 @@
 // expanded parameter list and launches it. The JIT path (CudaKernel) and kernel
 // libraries share this one implementation, and it needs no LLVM.
 //
-// The grid is (ceil(Q / blockQ), H, B). Each parameter group is an argument of the
+// The grid is (ceil(Q / blockQ), H, B) (a backward kernel's: (splits, H_KV, B)).
+// Each parameter group is an argument of the
 // kernel's entry signature (q, k, v, out, lse, the scalars in declaration order, the
 // buffers in declaration order, status) or one dimension of such a memref. A memref
 // argument expands to its descriptor's fields, each its own 8-byte parameter
@@ -63,10 +64,22 @@ public:
                                                       const VariantDesc &variant,
                                                       const AttentionCall &call,
                                                       const TensorView &status);
+  /// A backward kernel's: its entry signature is q, k, v, out, dout, lse, the dQ
+  /// partials, dk, dv, the scalars, the buffers, the requires_grad buffers'
+  /// gradients, status.
+  static Result<std::unique_ptr<GpuKernelArgs>> build(const GpuLaunchDesc &desc,
+                                                      const VariantDesc &variant,
+                                                      const BackwardCall &call,
+                                                      const TensorView &dqPartials,
+                                                      const TensorView &status);
   void **pointers() { return pointers_.data(); }
   size_t count() const { return pointers_.size(); }
 
 private:
+  struct EntryArgument;
+  static Result<std::unique_ptr<GpuKernelArgs>>
+  fromArguments(const GpuLaunchDesc &desc, const VariantDesc &variant,
+                const std::vector<EntryArgument> &args);
   std::vector<uint64_t> values_; ///< one 8-byte slot per parameter
   std::vector<void *> pointers_;
 };
@@ -95,6 +108,13 @@ private:
 Status launchAttentionKernel(void *function, const GpuLaunchDesc &desc,
                              const VariantDesc &variant, const AttentionCall &call,
                              const TensorView &status, void *stream);
+/// Launches a backward kernel (`desc.backward`) for `call` (every tensor in GPU
+/// memory) on grid (splits, H_KV, B), `splits` being dim 0 of `dqPartials`, and
+/// waits for it.
+Status launchBackwardKernel(void *function, const GpuLaunchDesc &desc,
+                            const VariantDesc &variant, const BackwardCall &call,
+                            const TensorView &dqPartials, const TensorView &status,
+                            void *stream);
 
 } // namespace attnc
 

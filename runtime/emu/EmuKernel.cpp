@@ -62,13 +62,8 @@ Status EmuKernel::runBackward(const BackwardCall &call) const {
   TensorView dqPartials{partials.data(), DType::F32, {splits, B, H, Q, D},
                         {B * H * Q * D, H * Q * D, Q * D, D, 1}};
   // The kernel adds into the buffer gradients (atomically): they start at 0.
-  for (const auto &[name, grad] : call.dbuffers) {
-    std::vector<int64_t> index(grad.shape.size(), 0);
-    for (int64_t i = 0, n = grad.numel(); i < n; ++i) {
-      grad.set(index.data(), 0.0);
-      nextIndex(index, grad.shape);
-    }
-  }
+  for (const auto &[name, grad] : call.dbuffers)
+    grad.fill(0.0);
   int64_t statusWords[4] = {0, 0, 0, 0};
   TensorView status{statusWords, DType::I64, {4}, {1}};
   PackedMemrefCall packed(variant_, call, dqPartials, status);

@@ -155,11 +155,6 @@ def test_gradients_on_the_emulated_gpu():
         assert rel(got, w) < 1e-4, (name, rel(got, w))
 
 
-def test_no_cuda_backward_yet():
-    with pytest.raises(ValueError, match="cpu and cuda-emu targets only"):
-        attnc.compile(dict(LEARNED, name="py_gpu_backward"), target="cuda", backward=True)
-
-
 def library_with(tmp_path, name, *flags):
     """A kernel library of LEARNED named `name`, written by `attnc compile` with flags."""
     spec, lib = tmp_path / (name + ".json"), tmp_path / ("lib" + name + ".so")

@@ -189,6 +189,64 @@ TEST_F(CudaRuntime, CompilesLoadsAndLaunchesTheKernel) {
   EXPECT_NE(takeLaunchLog().find("grid 1x4x2"), std::string::npos);
 }
 
+TEST_F(CudaRuntime, LaunchesTheBackwardKernelOverSplitsOfTheKeyTiles) {
+  const char *spec = R"json({"name": "fake_bias_backward", "heads": {"q": 4, "kv": 2},
+    "head_dim": 64, "buffers": {"bias": {"dtype": "f32", "shape": ["H", 9],
+    "requires_grad": true}}, "score_mod": "score + bias[h, clamp(kv_idx - q_idx, -4, 4) + 4]",
+    "mask_mod": "q_idx >= kv_idx"})json";
+  std::string path = ::testing::TempDir() + "/attnc_cuda_backward_" + std::to_string(getpid()) +
+                     ".json";
+  std::ofstream(path) << spec;
+  KernelTileOptions options;
+  options.backward = true;
+  auto variant = compiler().compileFileFor(path, Target::Cuda, options);
+  std::remove(path.c_str());
+  ASSERT_TRUE(variant && variant->cudaBackwardKernel);
+  EXPECT_TRUE(variant->cudaBackwardKernel->launch().backward);
+  HostCall host(variant->desc, 1, 70, 70);
+  Tensor bias(DType::F32, {4, 9}), dout(DType::F32, {1, 4, 70, 64});
+  Tensor dq(DType::F32, {1, 4, 70, 64}), dk(DType::F32, {1, 2, 70, 64}),
+      dv(DType::F32, {1, 2, 70, 64}), dbias(DType::F32, {4, 9});
+  bias.view().fill(0.25);
+  dout.view().fill(1.0);
+  BackwardCall call;
+  call.forward = host.call();
+  call.forward.buffers["bias"] = bias.view();
+  call.dout = dout.view();
+  call.dq = dq.view();
+  call.dk = dk.view();
+  call.dv = dv.view();
+  call.dbuffers["bias"] = dbias.view();
+  dq.view().fill(NAN);
+  dbias.view().fill(NAN);
+  ASSERT_TRUE(variant->run(call.forward));
+  takeLaunchLog();
+  size_t before = liveAllocations();
+  Status s = variant->runBackward(call);
+  ASSERT_TRUE(s) << s.message();
+  // Grid (splits, H_KV, B): a thread per key row of the options' 64-row key tiles,
+  // and as many splits as the 2 key tiles of 70 keys allow.
+  EXPECT_EQ(takeLaunchLog(), "fake_bias_backward_backward_gpu_kernel grid 2x2x1 block 64x1x1\n");
+  EXPECT_EQ(liveAllocations(), before);
+  // The stand-in runs no kernel: dq is the sum of the zeroed partials and the bias
+  // gradient its zeroed start.
+  EXPECT_EQ(dq.as<float>()[0], 0.0f);
+  EXPECT_EQ(dbias.as<float>()[8], 0.0f);
+  // Through the registry (the GPU's backward pass takes host tensors too).
+  AttentionInterface registry;
+  variant->registerIn(registry);
+  ASSERT_TRUE(bool(registry.getBackward("fake_bias_backward")));
+  EXPECT_TRUE(registry.getBackward("fake_bias_backward")(call));
+  EXPECT_NE(takeLaunchLog().find("grid 2x2x1"), std::string::npos);
+  // A forward kernel is not a backward kernel, and GPU tensors are not taken yet.
+  Status notBackward = variant->cudaKernel->runBackward(call);
+  EXPECT_FALSE(notBackward);
+  EXPECT_NE(notBackward.message().find("not compiled as a backward kernel"), std::string::npos);
+  BackwardCall onGpu = call;
+  onGpu.forward.q.device = Device::Cuda;
+  EXPECT_NE(variant->runBackward(onGpu).message().find("host tensors only"), std::string::npos);
+}
+
 TEST_F(CudaRuntime, RunsOnTensorsAlreadyInGpuMemory) {
   auto variant = compileSpec("causal", kCausalF16);
   ASSERT_TRUE(variant);

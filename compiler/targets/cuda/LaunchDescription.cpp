@@ -12,11 +12,12 @@
 // (runtime/cuda/GpuLaunch.h) from the description read off it here. Every
 // operand of the launch must be an argument of @X_gpu or a memref.dim of one at
 // a constant dimension, and the grid must be (ceil(Q / blockQ), H, B) (for a
-// backward kernel, `@X_backward_gpu`: (splits, H_KV, B), splits = dim 0 of its dQ
-// partials); anything else is a compiler error rather than a launch the runtime
+// backward kernel, `@X_backward_gpu` marked kBackwardKernelAttr: (splits, H_KV, B),
+// splits = dim 0 of its dQ partials); anything else is a compiler error rather than a launch the runtime
 // would get wrong.
 //
 //===----------------------------------------------------------------------===//
+#include "compiler/targets/cuda/Passes.h"
 #include "compiler/targets/cuda/PtxPipeline.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -88,7 +89,7 @@ Result<GpuLaunchDesc> describeLaunch(ModuleOp module, int64_t headsQ, int64_t he
   desc.kernel = launch.getKernelName().getValue().str();
   // Grid (ceil(Q / blockQ), H, B), or a backward kernel's (splits, H_KV, B); a
   // one-dimensional block of constant size.
-  desc.backward = host.getSymName().ends_with("_backward_gpu");
+  desc.backward = host->hasAttr(kBackwardKernelAttr);
   auto tiles = launch.getGridSizeX().getDefiningOp<arith::CeilDivUIOp>();
   std::optional<int64_t> blockQ = tiles ? constantIndex(tiles.getRhs()) : std::nullopt;
   if (desc.backward) {

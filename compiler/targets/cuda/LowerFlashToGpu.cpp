@@ -54,6 +54,8 @@ LogicalResult GpuFlashLowering::build() {
   b.setInsertionPoint(flash);
   auto fn = func::FuncOp::create(b, loc, name, flash.getFunctionType());
   fn->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+  if (form.isBackward())
+    fn->setAttr(kBackwardKernelAttr, b.getUnitAttr()); // LaunchDescription.cpp reads it
   Block *entry = fn.addEntryBlock();
   b.setInsertionPointToStart(entry);
   for (auto [from, to] : llvm::zip(flash.getArguments(), entry->getArguments()))

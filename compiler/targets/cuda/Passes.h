@@ -16,6 +16,10 @@
 
 namespace attnc::cuda {
 
+/// The unit attribute attn-lower-flash-to-gpu puts on a backward kernel's host
+/// function (`@X_backward_gpu`): its launch grid is (splits, H_KV, B).
+constexpr const char *kBackwardKernelAttr = "attnc.backward_kernel";
+
 #define GEN_PASS_DECL
 #include "compiler/targets/cuda/Passes.h.inc"
 
