@@ -15,15 +15,17 @@ Two halves (scripts/gpu-check.sh drives both; docs/gpu-check.md explains them):
       Q fragments reloaded from shared memory): the configuration the SASS profile
       cannot decide against the default's 16-row warps (docs/cuda-target.md).
 
-  gpu_check.py device --lib LIB [--alt-lib LIB2] --attnc-rt BIN --out OUT [--quick] [--no-torch]
+  gpu_check.py device --lib LIB [--alt-lib LIB2] [--backward-lib LIB3] --attnc-rt BIN --out OUT
+                     [--quick] [--no-torch]
       (on the GPU machine, runtime-only build) runs every variant of LIB on random
       inputs of shapes that are not tile multiples, each checked against the float64
       reference (`attnc-rt run --random`); benchmarks the bench_* variants at 1k-16k
       tokens (`attnc-rt bench`: kernel time from CUDA events); times PyTorch's SDPA
       (flash backend) and compiled flex_attention on the same shapes
       (bench/torch_baselines.py); and writes OUT/report.md with every table, plus the
-      raw logs. Each step has a time limit and a failure in one does not stop the
-      others.
+      raw logs; with --backward-lib, the GPU backward kernels of its variants against
+      the float64 reference backward, and two backward timings. Each step has a time
+      limit and a failure in one does not stop the others.
 """
 import argparse
 import datetime
@@ -38,6 +40,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
 CHECK_SHAPES = ["1,1,1", "2,67,131", "1,300,257"]
+BACKWARD_SHAPES = ["1,1,1", "2,67,131"]
 QUICK_SHAPES = ["2,67,131"]
 BENCH_LENGTHS = [1024, 2048, 4096, 8192, 16384]
 
@@ -147,6 +150,40 @@ def correctness(args, variants, log, budget):
     return rows
 
 
+def backward_correctness(args, log, budget):
+    """The GPU backward kernel of every variant of --backward-lib against the float64
+    reference backward (`attnc-rt run --backward --device cuda --random`)."""
+    if not args.backward_lib:
+        return []
+    rows, start = [], time.time()
+    for name in list_variants(args.attnc_rt, args.backward_lib, log):
+        for shape in QUICK_SHAPES if args.quick else BACKWARD_SHAPES:
+            if time.time() - start > budget:
+                rows.append((name, shape, "skipped", "time budget spent"))
+                continue
+            rc, out = run([args.attnc_rt, "run", args.backward_lib, name, "--backward",
+                           "--device", "cuda", "--random", shape], 180, log)
+            line = next((l for l in out.splitlines() if l.startswith(name + " ")), "")
+            err = next((l for l in out.splitlines() if l.startswith("error:")), "")
+            m = re.search(r"(dq rel \S+\s+dk rel \S+\s+dv rel \S+(\s+d\w+ rel \S+)?)", line)
+            rows.append((name, shape, "ok" if rc == 0 else "FAILED",
+                         (m.group(1) if m else "") or err or out[-200:]))
+    return rows
+
+
+def backward_bench(args, log):
+    """Backward and forward times of two f32 examples on the GPU (one line each)."""
+    if not args.backward_lib:
+        return []
+    lines = []
+    for name in ("causal", "plain"):
+        rc, out = run([args.attnc_rt, "bench", args.backward_lib, name, "--backward", "--device",
+                       "cuda", "--shape", "1,2048,2048", "--reps", "3"], 300, log)
+        lines.append(next((l for l in out.splitlines() if l.startswith(name + " ")),
+                          out.strip().splitlines()[-1] if out.strip() else f"rc {rc}"))
+    return lines
+
+
 def attnc_bench(args, log, budget, lib=None, dims=(64, 128), lengths=None, suffix="",
                 label=""):
     results, start = [], time.time()
@@ -192,6 +229,22 @@ def torch_baselines(args, log, out_dir):
         return [], f"failed (rc {rc}): {out.strip().splitlines()[-1] if out.strip() else ''}"
 
 
+def backward_report(rows, bench):
+    """The backward section of the report (empty without --backward-lib)."""
+    if not rows:
+        return []
+    bad = [r for r in rows if r[2] != "ok"]
+    lines = ["", f"## Backward (SIMT kernel): {len(rows) - len(bad)} of {len(rows)} runs match "
+             "the float64 reference backward", "",
+             "`attnc-rt run LIB NAME --backward --device cuda --random B,Q_LEN,KV_LEN` "
+             "(tolerance 1e-4 f32, 3e-2 f16/bf16; gradients poisoned before the run)", "",
+             "| variant | B,Q_LEN,KV_LEN | result | errors |", "|---|---|---|---|"]
+    lines += [f"| {n} | {s} | {r} | {d} |" for n, s, r, d in rows]
+    lines += ["", "`attnc-rt bench LIB NAME --backward --device cuda --shape 1,2048,2048` "
+              "(host tensors staged each call):", "", "```"] + bench + ["```"]
+    return lines
+
+
 def report(args, env, rows, bench, torch_rows, torch_header, elapsed):
     lines = [f"# attnc GPU check, {datetime.date.today().isoformat()}", "", "```", env.strip(),
              "```", ""]
@@ -221,6 +274,7 @@ def report(args, env, rows, bench, torch_rows, torch_header, elapsed):
                  f"{t / sdpa['tflops']:.2f}" if t and sdpa else "-",
                  f"{t / flex['tflops']:.2f}" if t and flex else "-"]
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    lines += backward_report(args.backward_rows, args.backward_bench)
     lines += ["", f"PyTorch: {torch_header}", "", f"Total time {elapsed:.0f} s."]
     return "\n".join(lines) + "\n"
 
@@ -244,14 +298,19 @@ def device(args):
                                  lengths=ALT_LENGTHS, suffix="_w32",
                                  label=" (" + " ".join(ALT_FLAGS) + ")")
         print(f"attnc bench: {sum('tflops' in b for b in bench)} of {len(bench)} timed", flush=True)
+        args.backward_rows = backward_correctness(args, log, args.check_budget)
+        args.backward_bench = backward_bench(args, log)
+        print(f"backward: {sum(r[2] == 'ok' for r in args.backward_rows)} of "
+              f"{len(args.backward_rows)} ok", flush=True)
         torch_rows, torch_header = torch_baselines(args, log, args.out)
         text = report(args, env, rows, bench, torch_rows, torch_header, time.time() - start)
     with open(os.path.join(args.out, "report.md"), "w") as f:
         f.write(text)
     with open(os.path.join(args.out, "attnc.json"), "w") as f:
-        json.dump({"correctness": rows, "bench": bench}, f, indent=1)
+        json.dump({"correctness": rows, "bench": bench, "backward": args.backward_rows,
+                   "backward_bench": args.backward_bench}, f, indent=1)
     print(text)
-    return 0 if all(r[2] == "ok" for r in rows) else 1
+    return 0 if all(r[2] == "ok" for r in rows + args.backward_rows) else 1
 
 
 def main():
@@ -265,6 +324,8 @@ def main():
     d.add_argument("--lib", required=True)
     d.add_argument("--alt-lib", help="the ALT_FLAGS library of alt-specs")
     d.add_argument("--attnc-rt", required=True)
+    d.add_argument("--backward-lib", help="a library written with --backward: its GPU "
+                   "backward kernels checked and timed")
     d.add_argument("--out", required=True)
     d.add_argument("--quick", action="store_true", help="one shape, two lengths")
     d.add_argument("--no-torch", action="store_true")

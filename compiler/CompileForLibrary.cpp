@@ -4,7 +4,7 @@
 // loader needs without the compiler: the variant's description, its constants and
 // modifier sources (for the float64 reference), the CPU kernel as object files for
 // each x86-64 level (one LLVM-dialect module, compiled for each; likewise the
-// backward kernel when asked for), and the GPU kernel
+// backward kernel when asked for), and the GPU kernel (and its backward kernel)
 // as images for several chips with one launch description. The kernel IR is the
 // same for every chip (the tiles do not depend on it), so each chip's image comes
 // from a copy of one lowered module, and their launch descriptions must agree.
@@ -83,6 +83,44 @@ LogicalResult addCpuKernel(ModuleOp module, const frontend::Spec &spec,
   return success();
 }
 
+/// The images of the GPU kernel in `module` (lowered to the gpu dialect; each chip
+/// compiles a copy): a cubin per chip of `chips` where ptxas is installed, and the
+/// PTX of the first, which the driver of any newer GPU compiles; `launch` is their
+/// launch, which must be the same for every chip.
+LogicalResult addGpuImages(ModuleOp module, const frontend::Spec &spec,
+                           const std::vector<std::string> &chips, GpuLaunchDesc &launch,
+                           std::vector<LibraryImage> &images, std::vector<std::string> &bytes) {
+  auto addImage = [&](const std::string &chip, const std::string &format, std::string data) {
+    images.push_back({chip, format, nullptr, data.size()});
+    bytes.push_back(std::move(data));
+  };
+  std::string firstPtx;
+  for (size_t i = 0; i < chips.size(); ++i) {
+    OwningOpRef<ModuleOp> copy = module.clone();
+    Result<cuda::CudaProgram> program =
+        cuda::compileCudaProgram(*copy, chips[i], cachedCubinAssembler(), gpuArtifactCache());
+    if (!program)
+      return emitError(module.getLoc()) << "compiling '" << spec.name << "' for " << chips[i]
+                                        << " failed: " << program.status().message();
+    if (i == 0) {
+      launch = program->launch;
+      firstPtx = program->ptx;
+    } else if (program->launch.params != launch.params ||
+               program->launch.kernel != launch.kernel ||
+               program->launch.blockQ != launch.blockQ ||
+               program->launch.threads != launch.threads ||
+               program->launch.backward != launch.backward) {
+      return emitError(module.getLoc()) << "the kernels of '" << spec.name << "' for "
+                                        << chips[0] << " and " << chips[i]
+                                        << " are launched differently";
+    }
+    if (program->format == "cubin")
+      addImage(chips[i], "cubin", program->image);
+  }
+  addImage(chips.front(), "ptx", firstPtx);
+  return success();
+}
+
 } // namespace
 
 std::optional<LibraryEntry> Compiler::compileForLibrary(const std::string &path,
@@ -98,44 +136,26 @@ std::optional<LibraryEntry> Compiler::compileForLibrary(const std::string &path,
     return std::nullopt;
   if (!targets.gpu)
     return entry;
-  const KernelTileOptions &options = targets.gpuOptions;
-  const std::vector<std::string> &chips = targets.chips;
-  cuda::GpuTileOptions tiles = spillFreeGpuTiles(*module, spec, options);
+  if (targets.backward) {
+    OwningOpRef<ModuleOp> copy = module->clone();
+    if (failed(attnc::runPipeline(*copy, [&](OpPassManager &pm) {
+          cuda::buildGpuBackwardPipeline(pm, gpuTiles(targets.gpuOptions), gpuTraits(spec));
+        })))
+      return std::nullopt;
+    if (failed(addGpuImages(*copy, spec, targets.chips, entry.variant.backwardLaunch,
+                            entry.variant.backwardImages, entry.backwardImageBytes)))
+      return std::nullopt;
+    entry.variant.hasGpuBackward = true;
+  }
+  cuda::GpuTileOptions tiles = spillFreeGpuTiles(*module, spec, targets.gpuOptions);
   if (failed(attnc::runPipeline(*module, [&](OpPassManager &pm) {
         cuda::buildGpuKernelPipeline(pm, tiles, gpuTraits(spec));
       })))
     return std::nullopt;
+  if (failed(addGpuImages(*module, spec, targets.chips, entry.variant.launch,
+                          entry.variant.images, entry.imageBytes)))
+    return std::nullopt;
   entry.variant.hasGpuKernel = true;
-  auto addImage = [&](const std::string &chip, const std::string &format, std::string bytes) {
-    entry.variant.images.push_back({chip, format, nullptr, bytes.size()});
-    entry.imageBytes.push_back(std::move(bytes));
-  };
-  std::string firstPtx;
-  for (size_t i = 0; i < chips.size(); ++i) {
-    OwningOpRef<ModuleOp> copy = module->clone();
-    Result<cuda::CudaProgram> program =
-        cuda::compileCudaProgram(*copy, chips[i], cachedCubinAssembler(), gpuArtifactCache());
-    if (!program) {
-      emitError(module->getLoc()) << "compiling '" << spec.name << "' for " << chips[i]
-                                  << " failed: " << program.status().message();
-      return std::nullopt;
-    }
-    if (i == 0) {
-      entry.variant.launch = program->launch;
-      firstPtx = program->ptx;
-    } else if (program->launch.params != entry.variant.launch.params ||
-               program->launch.kernel != entry.variant.launch.kernel ||
-               program->launch.blockQ != entry.variant.launch.blockQ ||
-               program->launch.threads != entry.variant.launch.threads) {
-      emitError(module->getLoc()) << "the kernels of '" << spec.name << "' for " << chips[0]
-                                  << " and " << chips[i] << " are launched differently";
-      return std::nullopt;
-    }
-    if (program->format == "cubin")
-      addImage(chips[i], "cubin", program->image);
-  }
-  // PTX of the first chip, which the driver of any newer GPU compiles.
-  addImage(chips.front(), "ptx", firstPtx);
   return entry;
 }
 

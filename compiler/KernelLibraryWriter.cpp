@@ -62,6 +62,33 @@ std::vector<std::pair<std::string, const std::string *>> cpuObjects(const Librar
   return objects;
 }
 
+/// The parameter and image arrays of a GPU kernel (named with `prefix`), then the
+/// table fields after its kernel name (and block-q): threads, shared memory,
+/// parameters, images.
+std::string writeGpuKernel(std::ostream &os, const std::string &prefix, bool present,
+                           const GpuLaunchDesc &launch, const std::vector<LibraryImage> &images,
+                           const std::vector<std::string> &bytes) {
+  os << "static const attnc_lib_param " << prefix << "params[] = {";
+  for (const GpuParam &param : launch.params)
+    os << "{" << int(param.kind) << ", " << param.argument << ", " << param.dim << "},";
+  os << "{0, 0, 0}};\n";
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    os << "static const unsigned char " << prefix << "image" << i << "[] = ";
+    writeBytes(os, bytes[i]);
+    os << ";\n";
+  }
+  os << "static const attnc_lib_image " << prefix << "images[] = {";
+  for (size_t i = 0; i < images.size(); ++i)
+    os << "{" << cString(images[i].chip) << ", " << cString(images[i].format) << ", " << prefix
+       << "image" << i << ", " << bytes[i].size() << "ULL},";
+  os << "{0, 0, 0, 0}};\n";
+  if (!present)
+    return "0, 0, 0, " + prefix + "params, 0, " + prefix + "images";
+  return std::to_string(launch.threads) + ", " + std::to_string(launch.dynamicSharedBytes) +
+         ", " + std::to_string(launch.params.size()) + ", " + prefix + "params, " +
+         std::to_string(images.size()) + ", " + prefix + "images";
+}
+
 /// The arrays variant `n` points at, then its table entry into `table`.
 void writeVariant(std::ostream &os, std::ostream &table, size_t n, const LibraryEntry &entry) {
   const LibraryVariant &v = entry.variant;
@@ -92,20 +119,10 @@ void writeVariant(std::ostream &os, std::ostream &table, size_t n, const Library
        << "LL, " << f.str() << "},";
   }
   os << "{0, 0, 0, 0}};\n";
-  os << "static const attnc_lib_param " << p << "params[] = {";
-  for (const GpuParam &param : v.launch.params)
-    os << "{" << int(param.kind) << ", " << param.argument << ", " << param.dim << "},";
-  os << "{0, 0, 0}};\n";
-  for (size_t i = 0; i < entry.imageBytes.size(); ++i) {
-    os << "static const unsigned char " << p << "image" << i << "[] = ";
-    writeBytes(os, entry.imageBytes[i]);
-    os << ";\n";
-  }
-  os << "static const attnc_lib_image " << p << "images[] = {";
-  for (size_t i = 0; i < v.images.size(); ++i)
-    os << "{" << cString(v.images[i].chip) << ", " << cString(v.images[i].format) << ", " << p
-       << "image" << i << ", " << entry.imageBytes[i].size() << "ULL},";
-  os << "{0, 0, 0, 0}};\n\n";
+  std::string gpu = writeGpuKernel(os, p, v.hasGpuKernel, v.launch, v.images, entry.imageBytes);
+  std::string gpuBackward = writeGpuKernel(os, p + "b", v.hasGpuBackward, v.backwardLaunch,
+                                           v.backwardImages, entry.backwardImageBytes);
+  os << "\n";
   for (const auto &[symbol, object] : cpuObjects(entry))
     os << "extern void " << symbol << "(void **) __attribute__((visibility(\"hidden\")));\n";
   auto entries = [&](bool backward) {
@@ -126,11 +143,10 @@ void writeVariant(std::ostream &os, std::ostream &table, size_t n, const Library
         << ",\n  " << d.scalars.size() << ", " << p << "scalars, " << d.buffers.size() << ", "
         << p << "buffers, " << v.constants.size() << ", " << p << "constants,\n  "
         << cStringOrNull(v.scoreMod) << ", " << cStringOrNull(v.maskMod) << ",\n  " << cpu
-        << ",\n  "
-        << (v.hasGpuKernel ? cString(v.launch.kernel) : "0") << ", " << v.launch.blockQ << ", "
-        << v.launch.threads << ", " << v.launch.dynamicSharedBytes << ", "
-        << v.launch.params.size() << ", " << p << "params, " << v.images.size() << ", " << p
-        << "images},\n";
+        << ",\n  " << (v.hasGpuKernel ? cString(v.launch.kernel) : "0") << ", "
+        << v.launch.blockQ << ", " << gpu << ",\n  "
+        << (v.hasGpuBackward ? cString(v.backwardLaunch.kernel) : "0") << ", " << gpuBackward
+        << "},\n";
 }
 
 /// The C compiler that builds libraries: $CC, else the first of cc, clang, gcc.

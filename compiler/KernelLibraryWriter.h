@@ -25,7 +25,7 @@ namespace attnc {
 /// the backward kernel's, each defining `cpuEntrySymbol(variant name, level, true)`.
 struct LibraryEntry {
   LibraryVariant variant;
-  std::vector<std::string> imageBytes;
+  std::vector<std::string> imageBytes, backwardImageBytes; ///< of images, backwardImages
   std::string cpuObjectAvx512, cpuObjectAvx2;
   std::string cpuBackwardObjectAvx512, cpuBackwardObjectAvx2;
 };

@@ -137,6 +137,8 @@ variants=$(ls "$BUILD/gpu-check/specs" | grep -vc '^bench_' || true)
 variants=$((variants + $(ls examples/specs/*.json | wc -l)))
 alt=$(ls "$BUILD/gpu-check/alt" | wc -l) # the 32-row-warp library's variants
 variants=$((variants + alt))
+# The backward library: every example and learned_bias, at two shapes (quick: one).
+variants=$((variants + $(ls examples/specs/*.json | wc -l) + 1))
 rows=$(grep -c '| FAILED |' "$out/report.md" || true)
 timed=$(grep -cE '^\| (plain|causal) \| (64|128) \| [0-9]+ \| [0-9.]+ \|' "$out/report.md" || true)
 alt_timed=$(grep -cE '^\| (plain|causal) \(--rows-per-warp 32 [^|]*\) \| 128 \| [0-9]+ \| [0-9.]+ \|' "$out/report.md" || true)

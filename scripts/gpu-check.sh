@@ -31,6 +31,12 @@ prepare() {
   "$BUILD/bin/attnc" compile "${alt[@]:1}" --emit library --target cuda \
     --chip "${CHIPS:-sm_90a,sm_80}" "${flags[@]}" -o "$dir/libgpucheck-w32.so"
   echo "gpu-check: $((${#alt[@]} - 1)) variants (${alt[0]}) in $dir/libgpucheck-w32.so"
+  # The backward pass: every example and the learnable bias with its GPU backward
+  # kernel.
+  "$BUILD/bin/attnc" compile examples/specs/*.json examples/training/learned_bias.json \
+    --emit library --target cuda --backward --chip "${CHIPS:-sm_90a,sm_80}" \
+    -o "$dir/libgpucheck-backward.so"
+  echo "gpu-check: $(ls examples/specs/*.json | wc -l) examples + learned_bias with backward kernels in $dir/libgpucheck-backward.so"
   # Two kernels' cubins on their own, for cuobjdump -sass there (--extras).
   mkdir -p "$dir/sass"
   for v in bench_causal_d128 bench_plain_d64; do
@@ -83,6 +89,7 @@ device() {
   local rc=0
   local alt=()
   [ -f "$dir/libgpucheck-w32.so" ] && alt=(--alt-lib "$dir/libgpucheck-w32.so")
+  [ -f "$dir/libgpucheck-backward.so" ] && alt+=(--backward-lib "$dir/libgpucheck-backward.so")
   python3 bench/gpu_check.py device --lib "$dir/libgpucheck.so" "${alt[@]}" \
     --attnc-rt "$rt/bin/attnc-rt" --out "$out" "${args[@]}" || rc=$?
   if [ $extra = 1 ]; then extras "$dir" "$out" "$rt"; fi

@@ -16,6 +16,27 @@ namespace {
 
 std::string orEmpty(const char *s) { return s ? s : ""; }
 
+/// A GPU kernel's launch (all but blockQ) from a table entry's fields.
+GpuLaunchDesc readLaunch(const char *kernel, int64_t threads, int64_t dynamicSharedBytes,
+                         uint32_t numParams, const attnc_lib_param *params) {
+  GpuLaunchDesc launch;
+  launch.kernel = kernel;
+  launch.threads = threads;
+  launch.dynamicSharedBytes = dynamicSharedBytes;
+  for (uint32_t i = 0; i < numParams; ++i)
+    launch.params.push_back({GpuParam::Kind(params[i].kind), params[i].argument, params[i].dim});
+  return launch;
+}
+
+/// A GPU kernel's images from a table entry's fields.
+std::vector<LibraryImage> readImages(uint32_t numImages, const attnc_lib_image *images) {
+  std::vector<LibraryImage> out;
+  for (uint32_t i = 0; i < numImages; ++i)
+    out.push_back({orEmpty(images[i].chip), orEmpty(images[i].format), images[i].data,
+                   images[i].size});
+  return out;
+}
+
 /// The runtime's form of one table entry.
 LibraryVariant readVariant(const attnc_lib_variant &v) {
   LibraryVariant out;
@@ -54,19 +75,31 @@ LibraryVariant readVariant(const attnc_lib_variant &v) {
   }
   out.hasGpuKernel = v.kernel != nullptr;
   if (out.hasGpuKernel) {
-    out.launch.kernel = v.kernel;
+    out.launch = readLaunch(v.kernel, v.threads, v.dynamic_shared_bytes, v.num_params,
+                            v.params);
     out.launch.blockQ = v.block_q;
-    out.launch.threads = v.threads;
-    out.launch.dynamicSharedBytes = v.dynamic_shared_bytes;
-    for (uint32_t i = 0; i < v.num_params; ++i)
-      out.launch.params.push_back({GpuParam::Kind(v.params[i].kind), v.params[i].argument,
-                                   v.params[i].dim});
-    for (uint32_t i = 0; i < v.num_images; ++i) {
-      const attnc_lib_image &img = v.images[i];
-      out.images.push_back({orEmpty(img.chip), orEmpty(img.format), img.data, img.size});
-    }
+    out.images = readImages(v.num_images, v.images);
+  }
+  out.hasGpuBackward = v.backward_kernel != nullptr;
+  if (out.hasGpuBackward) {
+    out.backwardLaunch =
+        readLaunch(v.backward_kernel, v.backward_threads, v.backward_dynamic_shared_bytes,
+                   v.num_backward_params, v.backward_params);
+    out.backwardLaunch.backward = true;
+    out.backwardImages = readImages(v.num_backward_images, v.backward_images);
   }
   return out;
+}
+
+/// Whether a GPU kernel's arrays are there.
+bool plausibleGpuKernel(uint32_t numParams, const attnc_lib_param *params, uint32_t numImages,
+                        const attnc_lib_image *images) {
+  if ((numParams && !params) || (numImages && !images))
+    return false;
+  for (uint32_t i = 0; i < numImages; ++i)
+    if (!images[i].chip || !images[i].format || !images[i].data)
+      return false;
+  return true;
 }
 
 /// Whether a table entry holds only values the runtime can represent.
@@ -93,11 +126,12 @@ bool plausible(const attnc_lib_variant &v) {
                        v.cpu_block_kv > 4096 || v.cpu_head_dim_v_padded < v.head_dim_v ||
                        v.cpu_head_dim_v_padded % 16 != 0))
     return false;
-  if (v.kernel && ((v.num_params && !v.params) || (v.num_images && !v.images)))
+  if (v.kernel && !plausibleGpuKernel(v.num_params, v.params, v.num_images, v.images))
     return false;
-  for (uint32_t i = 0; v.kernel && i < v.num_images; ++i)
-    if (!v.images[i].chip || !v.images[i].format || !v.images[i].data)
-      return false;
+  if (v.backward_kernel &&
+      (v.backward_threads <= 0 || !plausibleGpuKernel(v.num_backward_params, v.backward_params,
+                                                      v.num_backward_images, v.backward_images)))
+    return false;
   return true;
 }
 
@@ -196,13 +230,13 @@ Result<const LibraryVariant *> KernelLibrary::find(const std::string &name) cons
                        "' (it has: " + (names.empty() ? "none" : names) + ")");
 }
 
-const LibraryImage *KernelLibrary::imageFor(const LibraryVariant &variant, int major,
+const LibraryImage *KernelLibrary::imageFor(const std::vector<LibraryImage> &images, int major,
                                             int minor) {
   std::string chip = major == 9 && minor == 0 ? "sm_90a" : major == 8 ? "sm_80" : "";
-  for (const LibraryImage &image : variant.images)
+  for (const LibraryImage &image : images)
     if (image.format == "cubin" && image.chip == chip)
       return &image;
-  for (const LibraryImage &image : variant.images)
+  for (const LibraryImage &image : images)
     if (image.format == "ptx" && major >= 8)
       return &image;
   return nullptr;
@@ -238,21 +272,26 @@ KernelLibrary::cpuBackwardKernel(const std::string &name, CpuIsa isa) const {
       std::shared_ptr<const void>(shared_from_this()));
 }
 
-Result<std::shared_ptr<CudaKernel>> KernelLibrary::cudaKernel(const std::string &name) const {
+Result<std::shared_ptr<CudaKernel>> KernelLibrary::cudaKernel(const std::string &name,
+                                                              bool backward) const {
   Result<const LibraryVariant *> variant = find(name);
   if (!variant)
     return variant.status();
   const LibraryVariant &v = **variant;
-  if (!v.hasGpuKernel)
-    return Status::error("variant '" + name + "' of kernel library '" + path_ +
-                         "' has no GPU kernel (compile it with --target cuda)");
+  if (!(backward ? v.hasGpuBackward : v.hasGpuKernel))
+    return Status::error("variant '" + name + "' of kernel library '" + path_ + "' has no GPU " +
+                         (backward ? "backward kernel (compile the library with --backward "
+                                     "and --target cuda or all)"
+                                   : "kernel (compile it with --target cuda)"));
+  const GpuLaunchDesc &launch = backward ? v.backwardLaunch : v.launch;
+  const std::vector<LibraryImage> &images = backward ? v.backwardImages : v.images;
   Result<cuda::CudaDevice> device = cuda::firstDevice();
   if (!device)
     return device.status();
-  const LibraryImage *image = imageFor(v, device->computeMajor, device->computeMinor);
+  const LibraryImage *image = imageFor(images, device->computeMajor, device->computeMinor);
   if (!image) {
     std::string chips;
-    for (const LibraryImage &i : v.images)
+    for (const LibraryImage &i : images)
       chips += (chips.empty() ? "" : ", ") + i.chip + " " + i.format;
     return Status::error("kernel library '" + path_ + "' has no kernel of '" + name +
                          "' for " + device->name + " (compute capability " +
@@ -262,11 +301,41 @@ Result<std::shared_ptr<CudaKernel>> KernelLibrary::cudaKernel(const std::string 
   }
   Result<std::shared_ptr<GpuModule>> module = GpuModule::load(
       std::string_view(reinterpret_cast<const char *>(image->data), size_t(image->size)),
-      image->format, v.launch.kernel);
+      image->format, launch.kernel);
   if (!module)
     return module.status();
-  return std::make_shared<CudaKernel>(v.desc, v.launch, module.take(),
+  return std::make_shared<CudaKernel>(v.desc, launch, module.take(),
                                       image->chip + " " + image->format);
+}
+
+/// A GPU kernel of a library loaded on the GPU at its first use; the library stays
+/// loaded while it can still load from it.
+struct KernelLibrary::LazyCudaKernel {
+  std::shared_ptr<const KernelLibrary> library;
+  std::string name;
+  bool backward = false;
+  std::mutex mutex;
+  std::shared_ptr<CudaKernel> kernel;
+
+  Result<std::shared_ptr<CudaKernel>> get() {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!kernel) {
+      Result<std::shared_ptr<CudaKernel>> loaded = library->cudaKernel(name, backward);
+      if (!loaded)
+        return loaded.status();
+      kernel = loaded.take();
+    }
+    return kernel;
+  }
+};
+
+std::shared_ptr<KernelLibrary::LazyCudaKernel>
+KernelLibrary::lazyCudaKernel(const std::string &name, bool backward) const {
+  auto lazy = std::make_shared<LazyCudaKernel>();
+  lazy->library = shared_from_this();
+  lazy->name = name;
+  lazy->backward = backward;
+  return lazy;
 }
 
 void KernelLibrary::registerIn(AttentionInterface &registry) const {
@@ -294,31 +363,22 @@ void KernelLibrary::registerIn(AttentionInterface &registry) const {
     }
     if (!v.hasGpuKernel)
       continue;
-    // The library stays loaded while a registration can still load from it.
-    struct Lazy {
-      std::shared_ptr<const KernelLibrary> library;
-      std::string name;
-      std::mutex mutex;
-      std::shared_ptr<CudaKernel> kernel;
-    };
-    auto lazy = std::make_shared<Lazy>();
-    lazy->library = shared_from_this();
-    lazy->name = v.desc.name;
+    std::shared_ptr<LazyCudaKernel> forward = lazyCudaKernel(v.desc.name, false);
     registry.registerFunction(
         v.desc.name,
-        [lazy](const AttentionCall &call) -> Status {
-          std::shared_ptr<CudaKernel> kernel;
-          {
-            std::lock_guard<std::mutex> lock(lazy->mutex);
-            if (!lazy->kernel) {
-              Result<std::shared_ptr<CudaKernel>> loaded = lazy->library->cudaKernel(lazy->name);
-              if (!loaded)
-                return loaded.status();
-              lazy->kernel = loaded.take();
-            }
-            kernel = lazy->kernel;
-          }
-          return kernel->run(call);
+        [forward](const AttentionCall &call) -> Status {
+          Result<std::shared_ptr<CudaKernel>> kernel = forward->get();
+          return kernel ? (*kernel)->run(call) : kernel.status();
+        },
+        Device::Cuda);
+    if (!v.hasGpuBackward)
+      continue;
+    std::shared_ptr<LazyCudaKernel> backward = lazyCudaKernel(v.desc.name, true);
+    (void)registry.registerBackward(
+        v.desc.name,
+        [backward](const BackwardCall &call) -> Status {
+          Result<std::shared_ptr<CudaKernel>> kernel = backward->get();
+          return kernel ? (*kernel)->runBackward(call) : kernel.status();
         },
         Device::Cuda);
   }

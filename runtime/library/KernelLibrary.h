@@ -55,6 +55,10 @@ struct LibraryVariant {
   bool hasGpuKernel = false;
   GpuLaunchDesc launch;
   std::vector<LibraryImage> images;
+  /// The GPU backward kernel, when written with --backward.
+  bool hasGpuBackward = false;
+  GpuLaunchDesc backwardLaunch;
+  std::vector<LibraryImage> backwardImages;
 };
 
 class KernelLibrary : public std::enable_shared_from_this<KernelLibrary> {
@@ -71,25 +75,29 @@ public:
   Result<const LibraryVariant *> find(const std::string &name) const;
   /// The image of `variant` for a device of compute capability major.minor: the
   /// chip's cubin (sm_90a for 9.0, sm_80 for 8.x), else PTX (any 8.0+ GPU).
-  static const LibraryImage *imageFor(const LibraryVariant &variant, int major, int minor);
+  static const LibraryImage *imageFor(const std::vector<LibraryImage> &images, int major,
+                                      int minor);
   /// `name`'s CPU kernel for `isa`.
   Result<std::shared_ptr<CpuKernel>> cpuKernel(const std::string &name, CpuIsa isa) const;
   /// `name`'s CPU backward kernel for `isa` (an error naming --backward if the
   /// library has none).
   Result<std::shared_ptr<CpuBackwardKernel>> cpuBackwardKernel(const std::string &name,
                                                                CpuIsa isa) const;
-  /// `name`'s GPU kernel, loaded on the current device.
-  Result<std::shared_ptr<CudaKernel>> cudaKernel(const std::string &name) const;
+  /// `name`'s GPU kernel (or GPU backward kernel), loaded on the current device.
+  Result<std::shared_ptr<CudaKernel>> cudaKernel(const std::string &name,
+                                                 bool backward = false) const;
   /// Registers every variant's kernels under its name: the CPU kernel for
   /// Device::Cpu (at the level chooseCpuIsa picks; a call fails with its error where
   /// it picks none) and the GPU kernel for Device::Cuda. The GPU kernel is loaded on
   /// the GPU at its first call (so that registering needs no GPU); a call then fails
-  /// with the load's error if it cannot be loaded. A CPU backward kernel is
-  /// registered as the name's backward function for Device::Cpu. `open` registers in
-  /// ALL_ATTENTION_FUNCTIONS.
+  /// with the load's error if it cannot be loaded. Backward kernels are registered
+  /// as the name's backward passes the same way (Device::Cpu, Device::Cuda).
+  /// `open` registers in ALL_ATTENTION_FUNCTIONS.
   void registerIn(AttentionInterface &registry) const;
 
 private:
+  struct LazyCudaKernel;
+  std::shared_ptr<LazyCudaKernel> lazyCudaKernel(const std::string &name, bool backward) const;
   KernelLibrary() = default;
   std::string path_, version_;
   void *handle_ = nullptr;

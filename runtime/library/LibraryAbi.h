@@ -5,10 +5,10 @@
  * with its description (head layout, dtype, scale, scalars, buffers, constants and
  * the source of its score_mod/mask_mod, so a loader can check results against the
  * float64 reference), its CPU kernel compiled twice (for x86-64 with AVX-512 and
- * with AVX2, runtime/cpu/CpuIsa.h) with the tiles it was generated for (and its
- * backward kernel, likewise, when written with --backward), the launch
+ * with AVX2, runtime/cpu/CpuIsa.h) with the tiles it was generated for, the launch
  * of its GPU kernel (runtime/cuda/GpuLaunch.h) and the kernel's images (a cubin per
- * chip, PTX for newer GPUs). The generated C
+ * chip, PTX for newer GPUs); with --backward, each backward kernel likewise. The
+ * generated C
  * source includes this header; the runtime reads the table through it. Plain C,
  * so that the table needs nothing beyond a C compiler to build and dlopen to read.
  *
@@ -90,6 +90,15 @@ typedef struct {
   const attnc_lib_param *params;
   uint32_t num_images;
   const attnc_lib_image *images;
+  /* The GPU backward kernel (backward_kernel NULL when the library has none for
+   * this variant: written without --backward, or without the GPU): launched on
+   * (splits, H_KV, B), its parameters over the backward entry signature. */
+  const char *backward_kernel;
+  int64_t backward_threads, backward_dynamic_shared_bytes;
+  uint32_t num_backward_params;
+  const attnc_lib_param *backward_params;
+  uint32_t num_backward_images;
+  const attnc_lib_image *backward_images;
 } attnc_lib_variant;
 
 typedef struct {

@@ -7,7 +7,7 @@
 //   attnc-rt bench LIB.so NAME --shape B,Q_LEN,KV_LEN [--reps N] [--seed N]
 //                  [--scalar NAME=V]... [--reference]
 // each with [--device cpu|cuda] (default: cpu where the variant has a CPU kernel);
-// run and bench take --backward for a library written with --backward (CPU).
+// run and bench take --backward for a library written with --backward.
 // The backward's float64 reference differentiates the sources' score_mod by dual
 // numbers, as `attnc run --backward` does.
 // The runtime-only build's tool: it links no LLVM or MLIR. Runs, checks and prints
@@ -135,6 +135,8 @@ int listVariants(const KernelLibrary &library) {
     std::string images;
     for (const LibraryImage &i : v.images)
       images += (images.empty() ? "" : ", ") + i.chip + " " + i.format;
+    if (v.hasGpuBackward && !images.empty())
+      images += " (+backward)";
     anyCpu |= v.hasCpuKernel;
     std::printf("  %-24s heads %lld/%lld  head_dim %lld/%lld  %-4s  cpu: %s  cuda: %s\n",
                 v.desc.name.c_str(), (long long)v.desc.headsQ, (long long)v.desc.headsKV,
@@ -182,6 +184,13 @@ Status chooseKernel(const KernelLibrary &library, const LibraryVariant &variant,
   std::shared_ptr<CudaKernel> k = kernel.take();
   runnable.run = [k](const AttentionCall &call) { return k->run(call); };
   runnable.cudaKernel = k;
+  if (!cmd.options.backward)
+    return Status::ok();
+  Result<std::shared_ptr<CudaKernel>> backward = library.cudaKernel(cmd.name, /*backward=*/true);
+  if (!backward)
+    return backward.status();
+  std::shared_ptr<CudaKernel> b = backward.take();
+  runnable.runBackward = [b](const BackwardCall &call) { return b->runBackward(call); };
   return Status::ok();
 }
 

@@ -429,9 +429,6 @@ int runCompileLibrary(Compiler &compiler) {
   targets.cpu = libraryTarget() != "cuda";
   targets.gpu = libraryTarget() != "cpu";
   targets.backward = backwardPass;
-  if (backwardPass && !targets.cpu)
-    return fail("--backward adds the CPU backward kernel: use it with --target cpu or all "
-                "(the GPU kernels have no backward pass yet)");
   if (!targets.gpu && chip.getNumOccurrences())
     return fail("--chip chooses the GPUs of the GPU kernel: use it with --target cuda or all");
   targets.cpuOptions.blockQ = blockQ;
