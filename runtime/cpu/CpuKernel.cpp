@@ -106,20 +106,29 @@ void packQ(const TensorView &q, const PackedShape &s, float *qp, ThreadPool &poo
 void packKV(const TensorView &k, const TensorView &v, const PackedShape &s, float *kp,
             float *vp, ThreadPool &pool) {
   pool.parallelFor(s.B * s.HKV, [&](int64_t begin, int64_t end) {
-    std::vector<float> row(size_t(std::max(s.D, s.DV)));
+    // Key rows are transposed kRows at a time (each tile column's kRows floats
+    // written together: whole cache lines, rather than a float per line per row).
+    constexpr int64_t kRows = 16;
+    std::vector<float> rows(size_t(kRows * s.D));
     for (int64_t bg = begin; bg < end; ++bg) {
       int64_t b = bg / s.HKV, g = bg % s.HKV;
       std::memset(kp + ((bg * s.numKVTiles) + s.numKVTiles - 1) * s.D * s.BK, 0,
                   size_t(s.D * s.BK) * sizeof(float));
       std::memset(vp + (bg * s.kvPad + s.KV) * s.DVp, 0,
                   size_t((s.kvPad - s.KV) * s.DVp) * sizeof(float));
-      for (int64_t j = 0; j < s.KV; ++j) {
-        int64_t off = b * k.strides[0] + g * k.strides[1] + j * k.strides[2];
-        readRow(k, off, k.strides[3], s.D, row.data());
-        float *tile = kp + ((bg * s.numKVTiles) + j / s.BK) * s.D * s.BK + j % s.BK;
+      for (int64_t j0 = 0, n = 0; j0 < s.KV; j0 += n) {
+        n = std::min({kRows, s.KV - j0, s.BK - j0 % s.BK}); // within one tile
+
+        for (int64_t r = 0; r < n; ++r)
+          readRow(k, b * k.strides[0] + g * k.strides[1] + (j0 + r) * k.strides[2],
+                  k.strides[3], s.D, rows.data() + r * s.D);
+        float *tile = kp + ((bg * s.numKVTiles) + j0 / s.BK) * s.D * s.BK + j0 % s.BK;
         for (int64_t d = 0; d < s.D; ++d)
-          tile[d * s.BK] = row[size_t(d)];
-        off = b * v.strides[0] + g * v.strides[1] + j * v.strides[2];
+          for (int64_t r = 0; r < n; ++r)
+            tile[d * s.BK + r] = rows[size_t(r * s.D + d)];
+      }
+      for (int64_t j = 0; j < s.KV; ++j) {
+        int64_t off = b * v.strides[0] + g * v.strides[1] + j * v.strides[2];
         float *vRow = vp + ((bg * s.kvPad) + j) * s.DVp;
         readRow(v, off, v.strides[3], s.DV, vRow);
         std::fill(vRow + s.DV, vRow + s.DVp, 0.0f);

@@ -13,6 +13,7 @@
 #include "runtime/SafeTensors.h"
 #include "runtime/ThreadPool.h"
 #include "runtime/Variant.h"
+#include "runtime/cpu/PackedRows.h"
 
 #include <gtest/gtest.h>
 
@@ -243,6 +244,53 @@ TEST(BFloat16Test, EveryBf16RoundTrips) {
       continue;
     }
     ASSERT_EQ(floatToBf16(f), h) << "bf16 0x" << std::hex << h;
+  }
+}
+
+// The packers' row conversions (runtime/cpu/PackedRows.h: vectorised, F16C where
+// the processor has it) agree with the scalar conversions on every 16-bit value,
+// contiguous and strided, and on f32 values around every rounding boundary.
+TEST(PackedRowsTest, RowConversionsMatchTheScalarOnes) {
+  for (DType dtype : {DType::F16, DType::BF16}) {
+    auto toFloat = dtype == DType::F16 ? halfToFloat : bf16ToFloat;
+    auto fromFloat = dtype == DType::F16 ? floatToHalf : floatToBf16;
+    for (int64_t stride : {1, 3}) {
+      const int64_t n = 0x10000;
+      std::vector<uint16_t> bits(size_t(n * stride), 0xAAAA);
+      for (int64_t i = 0; i < n; ++i)
+        bits[size_t(i * stride)] = uint16_t(i);
+      TensorView view{bits.data(), dtype, {n}, {stride}};
+      std::vector<float> row(static_cast<size_t>(n));
+      readRow(view, 0, stride, n, row.data());
+      for (int64_t i = 0; i < n; ++i) {
+        float want = toFloat(uint16_t(i));
+        if (std::isnan(want))
+          ASSERT_TRUE(std::isnan(row[size_t(i)])) << std::hex << i;
+        else
+          ASSERT_EQ(std::memcmp(&row[size_t(i)], &want, 4), 0) << std::hex << i;
+      }
+      // Back: every value, and each one nudged up and down by an f32 ulp (the
+      // rounding boundaries of the 16-bit format are between them).
+      for (int nudge : {0, 1, -1}) {
+        std::vector<float> values(static_cast<size_t>(n));
+        for (int64_t i = 0; i < n; ++i)
+          values[size_t(i)] = std::nextafter(
+              row[size_t(i)], nudge == 0 ? row[size_t(i)]
+                              : nudge > 0 ? std::numeric_limits<float>::infinity()
+                                          : -std::numeric_limits<float>::infinity());
+        std::fill(bits.begin(), bits.end(), 0xAAAA);
+        writeRow(view, 0, stride, n, values.data());
+        for (int64_t i = 0; i < n; ++i) {
+          uint16_t got = bits[size_t(i * stride)], want = fromFloat(values[size_t(i)]);
+          if (std::isnan(values[size_t(i)]))
+            ASSERT_TRUE(std::isnan(toFloat(got))) << std::hex << i;
+          else
+            ASSERT_EQ(got, want) << dtypeName(dtype) << " " << values[size_t(i)];
+          if (stride > 1)
+            ASSERT_EQ(bits[size_t(i * stride + 1)], 0xAAAA) << "wrote between elements";
+        }
+      }
+    }
   }
 }
 
