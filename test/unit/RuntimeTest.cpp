@@ -269,15 +269,20 @@ TEST(PackedRowsTest, RowConversionsMatchTheScalarOnes) {
         else
           ASSERT_EQ(std::memcmp(&row[size_t(i)], &want, 4), 0) << std::hex << i;
       }
-      // Back: every value, and each one nudged up and down by an f32 ulp (the
-      // rounding boundaries of the 16-bit format are between them).
-      for (int nudge : {0, 1, -1}) {
+      // Back: every value; the midpoint between it and the next (a tie, rounded to
+      // even); and each of those nudged up and down by an f32 ulp.
+      for (int kind = 0; kind < 6; ++kind) {
         std::vector<float> values(static_cast<size_t>(n));
-        for (int64_t i = 0; i < n; ++i)
-          values[size_t(i)] = std::nextafter(
-              row[size_t(i)], nudge == 0 ? row[size_t(i)]
-                              : nudge > 0 ? std::numeric_limits<float>::infinity()
-                                          : -std::numeric_limits<float>::infinity());
+        for (int64_t i = 0; i < n; ++i) {
+          float v = row[size_t(i)];
+          if (kind >= 3 && i + 1 < n && std::isfinite(v) && std::isfinite(row[size_t(i + 1)]))
+            v = float((double(v) + double(row[size_t(i + 1)])) / 2); // exact in f32
+          int nudge = kind % 3;
+          values[size_t(i)] =
+              nudge == 0 ? v
+                         : std::nextafter(v, nudge == 1 ? std::numeric_limits<float>::infinity()
+                                                        : -std::numeric_limits<float>::infinity());
+        }
         std::fill(bits.begin(), bits.end(), 0xAAAA);
         writeRow(view, 0, stride, n, values.data());
         for (int64_t i = 0; i < n; ++i) {
