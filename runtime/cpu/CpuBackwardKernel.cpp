@@ -41,61 +41,6 @@ std::vector<int64_t> flatDescriptor(const float *data, int64_t size) {
   return {p, p, 0, size, 1};
 }
 
-/// Packs `t` ([B][heads][rows][width]) as rows of `stride` f32 ([B][heads][rowsPad]
-/// [stride]), zero beyond the tensor.
-void packRows(const TensorView &t, int64_t rowsPad, int64_t stride, float *dst,
-              ThreadPool &pool) {
-  int64_t heads = t.shape[1], rows = t.shape[2], width = t.shape[3];
-  pool.parallelFor(t.shape[0] * heads, [&](int64_t begin, int64_t end) {
-    for (int64_t bh = begin; bh < end; ++bh) {
-      int64_t b = bh / heads, h = bh % heads;
-      float *panel = dst + bh * rowsPad * stride;
-      for (int64_t i = 0; i < rows; ++i) {
-        readRow(t, b * t.strides[0] + h * t.strides[1] + i * t.strides[2], t.strides[3],
-                width, panel + i * stride);
-        std::fill(panel + i * stride + width, panel + (i + 1) * stride, 0.0f);
-      }
-      std::fill(panel + rows * stride, panel + rowsPad * stride, 0.0f);
-    }
-  });
-}
-
-/// Packs `t` ([B][heads][KV][depth]) as transposed key tiles [B][heads][tiles]
-/// [depth][BK], zero beyond the tensor.
-void packTiles(const TensorView &t, int64_t numTiles, int64_t bk, float *dst,
-               ThreadPool &pool) {
-  int64_t heads = t.shape[1], rows = t.shape[2], depth = t.shape[3];
-  pool.parallelFor(t.shape[0] * heads, [&](int64_t begin, int64_t end) {
-    std::vector<float> row(static_cast<size_t>(depth));
-    for (int64_t bg = begin; bg < end; ++bg) {
-      int64_t b = bg / heads, g = bg % heads;
-      float *panel = dst + bg * numTiles * depth * bk;
-      std::memset(panel + (numTiles - 1) * depth * bk, 0, size_t(depth * bk) * sizeof(float));
-      for (int64_t j = 0; j < rows; ++j) {
-        readRow(t, b * t.strides[0] + g * t.strides[1] + j * t.strides[2], t.strides[3], depth,
-                row.data());
-        float *tile = panel + (j / bk) * depth * bk + j % bk;
-        for (int64_t d = 0; d < depth; ++d)
-          tile[d * bk] = row[size_t(d)];
-      }
-    }
-  });
-}
-
-/// Writes rows of a packed panel ([B][heads][rowsPad][stride]) into `t`.
-void unpackRows(const float *src, int64_t rowsPad, int64_t stride, const TensorView &t,
-                ThreadPool &pool) {
-  int64_t heads = t.shape[1], rows = t.shape[2], width = t.shape[3];
-  pool.parallelFor(t.shape[0] * heads, [&](int64_t begin, int64_t end) {
-    for (int64_t bh = begin; bh < end; ++bh) {
-      int64_t b = bh / heads, h = bh % heads;
-      for (int64_t i = 0; i < rows; ++i)
-        writeRow(t, b * t.strides[0] + h * t.strides[1] + i * t.strides[2], t.strides[3],
-                 width, src + (bh * rowsPad + i) * stride);
-    }
-  });
-}
-
 /// dq = the sum of the splits' partials ([B][H][splits][Q_pad][D_pad]), in split
 /// order.
 void reduceQueryGrad(const float *partials, const BackwardShape &s, const TensorView &dq,
@@ -195,8 +140,10 @@ struct GradPartials {
   }
 };
 
+} // namespace
+
 /// The packed panels of one backward call (docs/cpu-target.md, "The backward kernel").
-struct BackwardPanels {
+struct CpuBackwardKernel::Panels {
   AlignedF32 q, kTiles, kRows, vTiles, dout, out, lse, dq, dk, dv;
 
   Status reserve(const BackwardShape &s) {
@@ -242,7 +189,11 @@ struct BackwardPanels {
   }
 };
 
-} // namespace
+CpuBackwardKernel::CpuBackwardKernel(VariantDesc variant, CpuKernelLayout layout,
+                                     CpuKernelEntry entry, std::shared_ptr<const void> owner)
+    : variant_(std::move(variant)), layout_(layout), entry_(entry), owner_(std::move(owner)) {}
+
+CpuBackwardKernel::~CpuBackwardKernel() = default;
 
 int64_t CpuBackwardKernel::runWorkItems(const BackwardCall &call, int64_t qLen, int64_t kvLen,
                                         int64_t splits, int64_t items,
@@ -287,7 +238,8 @@ Status CpuBackwardKernel::run(const BackwardCall &call, ThreadPool &pool) const 
   if (Status s = validateBackwardCall(variant_, call); !s)
     return s;
   BackwardShape s(variant_, layout_, call.forward, pool.size());
-  BackwardPanels panels;
+  auto lease = workspaces_.lease();
+  Panels &panels = *lease;
   if (Status st = panels.reserve(s); !st)
     return st;
   panels.pack(call, s, pool);

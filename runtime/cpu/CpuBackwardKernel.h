@@ -14,7 +14,8 @@
 //    (each slot its own partial, added in slot order).
 //
 // The results do not depend on how threads interleave; the number of splits (and
-// so the order dQ's partials are added in) depends on the thread count.
+// so the order dQ's partials are added in) depends on the thread count. The packed
+// panels are kept for the next call (WorkspacePool.h).
 //
 //===----------------------------------------------------------------------===//
 #ifndef ATTNC_RUNTIME_CPU_CPUBACKWARDKERNEL_H
@@ -27,9 +28,8 @@ namespace attnc {
 class CpuBackwardKernel {
 public:
   CpuBackwardKernel(VariantDesc variant, CpuKernelLayout layout, CpuKernelEntry entry,
-                    std::shared_ptr<const void> owner)
-      : variant_(std::move(variant)), layout_(layout), entry_(entry),
-        owner_(std::move(owner)) {}
+                    std::shared_ptr<const void> owner);
+  ~CpuBackwardKernel();
 
   const VariantDesc &variant() const { return variant_; }
 
@@ -43,10 +43,13 @@ private:
   int64_t runWorkItems(const BackwardCall &call, int64_t qLen, int64_t kvLen, int64_t splits,
                        int64_t items, std::vector<std::vector<int64_t>> descs,
                        const void *gradPartials, ThreadPool &pool) const;
+  struct Panels;
   VariantDesc variant_;
   CpuKernelLayout layout_;
   CpuKernelEntry entry_;
   std::shared_ptr<const void> owner_; ///< keeps the code alive
+  /// The packed panels, kept between calls (one set per concurrent call).
+  WorkspacePool<Panels> workspaces_;
 };
 
 } // namespace attnc

@@ -85,58 +85,6 @@ private:
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
-/// Packs q as [B][H][Q_pad][D]; the padding rows are zero.
-void packQ(const TensorView &q, const PackedShape &s, float *qp, ThreadPool &pool) {
-  pool.parallelFor(s.B * s.H, [&](int64_t begin, int64_t end) {
-    for (int64_t bh = begin; bh < end; ++bh) {
-      int64_t b = bh / s.H, h = bh % s.H;
-      for (int64_t i = 0; i < s.Q; ++i) {
-        int64_t off = b * q.strides[0] + h * q.strides[1] + i * q.strides[2];
-        readRow(q, off, q.strides[3], s.D, qp + ((bh * s.qPad) + i) * s.D);
-      }
-      std::memset(qp + (bh * s.qPad + s.Q) * s.D, 0,
-                  size_t((s.qPad - s.Q) * s.D) * sizeof(float));
-    }
-  });
-}
-
-/// Packs k as transposed key tiles [B][H_KV][t][D][BK] and v as
-/// [B][H_KV][KV_pad][DV_pad]; the last key tile's missing columns and v's missing
-/// rows and columns are zero.
-void packKV(const TensorView &k, const TensorView &v, const PackedShape &s, float *kp,
-            float *vp, ThreadPool &pool) {
-  pool.parallelFor(s.B * s.HKV, [&](int64_t begin, int64_t end) {
-    // Key rows are transposed kRows at a time (each tile column's kRows floats
-    // written together: whole cache lines, rather than a float per line per row).
-    constexpr int64_t kRows = 16;
-    std::vector<float> rows(size_t(kRows * s.D));
-    for (int64_t bg = begin; bg < end; ++bg) {
-      int64_t b = bg / s.HKV, g = bg % s.HKV;
-      std::memset(kp + ((bg * s.numKVTiles) + s.numKVTiles - 1) * s.D * s.BK, 0,
-                  size_t(s.D * s.BK) * sizeof(float));
-      std::memset(vp + (bg * s.kvPad + s.KV) * s.DVp, 0,
-                  size_t((s.kvPad - s.KV) * s.DVp) * sizeof(float));
-      for (int64_t j0 = 0, n = 0; j0 < s.KV; j0 += n) {
-        n = std::min({kRows, s.KV - j0, s.BK - j0 % s.BK}); // within one tile
-
-        for (int64_t r = 0; r < n; ++r)
-          readRow(k, b * k.strides[0] + g * k.strides[1] + (j0 + r) * k.strides[2],
-                  k.strides[3], s.D, rows.data() + r * s.D);
-        float *tile = kp + ((bg * s.numKVTiles) + j0 / s.BK) * s.D * s.BK + j0 % s.BK;
-        for (int64_t d = 0; d < s.D; ++d)
-          for (int64_t r = 0; r < n; ++r)
-            tile[d * s.BK + r] = rows[size_t(r * s.D + d)];
-      }
-      for (int64_t j = 0; j < s.KV; ++j) {
-        int64_t off = b * v.strides[0] + g * v.strides[1] + j * v.strides[2];
-        float *vRow = vp + ((bg * s.kvPad) + j) * s.DVp;
-        readRow(v, off, v.strides[3], s.DV, vRow);
-        std::fill(vRow + s.DV, vRow + s.DVp, 0.0f);
-      }
-    }
-  });
-}
-
 /// Writes the packed out ([B][H][Q_pad][DV_pad]) and lse ([B][H][Q_pad]) into the
 /// caller's tensors, in their dtype and strides.
 void unpack(const float *op, const float *lp, const PackedShape &s, const AttentionCall &call,
@@ -174,29 +122,6 @@ Status reservePanels(AlignedF32 &qp, AlignedF32 &kp, AlignedF32 &vp, AlignedF32 
 
 } // namespace
 
-/// A workspace taken for one call (concurrent calls each get their own) and given
-/// back to the kernel when the call ends.
-class CpuKernel::WorkspaceLease {
-public:
-  explicit WorkspaceLease(const CpuKernel &kernel) : kernel_(kernel) {
-    std::lock_guard<std::mutex> lock(kernel_.workspaceMutex_);
-    if (!kernel_.workspaces_.empty()) {
-      ws_ = std::move(kernel_.workspaces_.back());
-      kernel_.workspaces_.pop_back();
-    }
-    if (!ws_)
-      ws_ = std::make_unique<Workspace>();
-  }
-  ~WorkspaceLease() {
-    std::lock_guard<std::mutex> lock(kernel_.workspaceMutex_);
-    kernel_.workspaces_.push_back(std::move(ws_));
-  }
-  Workspace &operator*() const { return *ws_; }
-
-private:
-  const CpuKernel &kernel_;
-  std::unique_ptr<Workspace> ws_;
-};
 
 CpuKernel::CpuKernel(VariantDesc variant, CpuKernelLayout layout, CpuKernelEntry entry,
                      std::shared_ptr<const void> owner)
@@ -249,13 +174,16 @@ Status CpuKernel::run(const AttentionCall &call, ThreadPool &pool) const {
   if (Status s = validateCall(variant_, call); !s)
     return s;
   PackedShape shape = PackedShape::of(variant_, layout_, call);
-  WorkspaceLease lease(*this);
+  auto lease = workspaces_.lease();
   Workspace &ws = *lease;
   if (Status s = reservePanels(ws.qp, ws.kp, ws.vp, ws.op, ws.lp, shape); !s)
     return s;
   PhaseTimer timer;
-  packQ(call.q, shape, ws.qp.data, pool);
-  packKV(call.k, call.v, shape, ws.kp.data, ws.vp.data, pool);
+  // q as [B][H][Q_pad][D], k as transposed key tiles [B][H_KV][t][D][BK], v as
+  // [B][H_KV][KV_pad][DV_pad]; zero beyond the tensors.
+  packRows(call.q, shape.qPad, shape.D, ws.qp.data, pool);
+  packTiles(call.k, shape.numKVTiles, shape.BK, ws.kp.data, pool);
+  packRows(call.v, shape.kvPad, shape.DVp, ws.vp.data, pool);
   timer.phase("pack");
   int64_t status = callKernel(ws, call, shape.B * shape.H * shape.numQTiles, pool);
   timer.phase("kernel");

@@ -14,6 +14,7 @@
 
 #include "runtime/Status.h"
 #include "runtime/ThreadPool.h"
+#include "runtime/cpu/WorkspacePool.h"
 #include "runtime/Variant.h"
 
 #include <memory>
@@ -46,7 +47,6 @@ public:
 
 private:
   struct Workspace;
-  class WorkspaceLease;
   /// Runs work items [0, workItems) of the kernel on `pool` over the packed panels
   /// of `ws`; returns the status word (0: no error).
   int64_t callKernel(Workspace &ws, const AttentionCall &call, int64_t workItems,
@@ -56,8 +56,7 @@ private:
   CpuKernelEntry entry_;
   std::shared_ptr<const void> owner_; ///< keeps the code alive (JIT or kernel library)
   /// Packed buffers kept between calls (one per concurrent call).
-  mutable std::mutex workspaceMutex_;
-  mutable std::vector<std::unique_ptr<Workspace>> workspaces_;
+  WorkspacePool<Workspace> workspaces_;
 };
 
 } // namespace attnc

@@ -1,8 +1,10 @@
 //===- PackedRows.cpp - reading and writing rows for the CPU kernels' panels ===//
 #include "runtime/cpu/PackedRows.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
@@ -145,6 +147,62 @@ void writeRow(const TensorView &view, int64_t offset, int64_t stride, int64_t n,
   default:
     return;
   }
+}
+
+void packRows(const TensorView &t, int64_t rowsPad, int64_t stride, float *dst,
+              ThreadPool &pool) {
+  int64_t heads = t.shape[1], rows = t.shape[2], width = t.shape[3];
+  pool.parallelFor(t.shape[0] * heads, [&](int64_t begin, int64_t end) {
+    for (int64_t bh = begin; bh < end; ++bh) {
+      int64_t b = bh / heads, h = bh % heads;
+      float *panel = dst + bh * rowsPad * stride;
+      for (int64_t i = 0; i < rows; ++i) {
+        readRow(t, b * t.strides[0] + h * t.strides[1] + i * t.strides[2], t.strides[3],
+                width, panel + i * stride);
+        std::fill(panel + i * stride + width, panel + (i + 1) * stride, 0.0f);
+      }
+      std::fill(panel + rows * stride, panel + rowsPad * stride, 0.0f);
+    }
+  });
+}
+
+void packTiles(const TensorView &t, int64_t numTiles, int64_t bk, float *dst, ThreadPool &pool) {
+  int64_t heads = t.shape[1], rows = t.shape[2], depth = t.shape[3];
+  // Rows are transposed kGroup at a time: each tile column's kGroup floats are
+  // written together (whole cache lines, rather than a float per line per row).
+  constexpr int64_t kGroup = 16;
+  pool.parallelFor(t.shape[0] * heads, [&](int64_t begin, int64_t end) {
+    std::vector<float> group(static_cast<size_t>(kGroup * depth));
+    for (int64_t bg = begin; bg < end; ++bg) {
+      int64_t b = bg / heads, g = bg % heads;
+      float *panel = dst + bg * numTiles * depth * bk;
+      if (numTiles > 0)
+        std::memset(panel + (numTiles - 1) * depth * bk, 0, size_t(depth * bk) * sizeof(float));
+      for (int64_t j0 = 0, n = 0; j0 < rows; j0 += n) {
+        n = std::min({kGroup, rows - j0, bk - j0 % bk}); // within one tile
+        for (int64_t r = 0; r < n; ++r)
+          readRow(t, b * t.strides[0] + g * t.strides[1] + (j0 + r) * t.strides[2],
+                  t.strides[3], depth, group.data() + r * depth);
+        float *tile = panel + (j0 / bk) * depth * bk + j0 % bk;
+        for (int64_t d = 0; d < depth; ++d)
+          for (int64_t r = 0; r < n; ++r)
+            tile[d * bk + r] = group[size_t(r * depth + d)];
+      }
+    }
+  });
+}
+
+void unpackRows(const float *src, int64_t rowsPad, int64_t stride, const TensorView &t,
+                ThreadPool &pool) {
+  int64_t heads = t.shape[1], rows = t.shape[2], width = t.shape[3];
+  pool.parallelFor(t.shape[0] * heads, [&](int64_t begin, int64_t end) {
+    for (int64_t bh = begin; bh < end; ++bh) {
+      int64_t b = bh / heads, h = bh % heads;
+      for (int64_t i = 0; i < rows; ++i)
+        writeRow(t, b * t.strides[0] + h * t.strides[1] + i * t.strides[2], t.strides[3],
+                 width, src + (bh * rowsPad + i) * stride);
+    }
+  });
 }
 
 } // namespace attnc

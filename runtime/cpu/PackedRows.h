@@ -3,13 +3,15 @@
 // The CPU kernels work on packed f32 panels (docs/cpu-target.md); the runtime
 // packs the caller's tensors (any dtype and strides) into them and writes results
 // back. These are the pieces every packer shares: 64-byte aligned f32 storage kept
-// between calls, and a tensor row read as f32 or written from f32.
+// between calls, a tensor row read as f32 or written from f32, and the panels built
+// from them (rows, transposed key tiles).
 //
 //===----------------------------------------------------------------------===//
 #ifndef ATTNC_RUNTIME_CPU_PACKEDROWS_H
 #define ATTNC_RUNTIME_CPU_PACKEDROWS_H
 
 #include "runtime/Tensor.h"
+#include "runtime/ThreadPool.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -36,6 +38,18 @@ void readRow(const TensorView &view, int64_t offset, int64_t stride, int64_t n, 
 /// Writes n f32 values into a row of `view`, converted to its dtype.
 void writeRow(const TensorView &view, int64_t offset, int64_t stride, int64_t n,
               const float *src);
+
+// Panels of a [B][heads][L][width] tensor, packed per (batch, head) on `pool`:
+
+/// Rows of `stride` f32 ([B][heads][rowsPad][stride]), zero beyond the tensor.
+void packRows(const TensorView &t, int64_t rowsPad, int64_t stride, float *dst,
+              ThreadPool &pool);
+/// Transposed tiles of `bk` rows ([B][heads][numTiles][width][bk]), zero beyond the
+/// tensor: the key tiles the kernels multiply rows by.
+void packTiles(const TensorView &t, int64_t numTiles, int64_t bk, float *dst, ThreadPool &pool);
+/// Writes the rows of a packed panel ([B][heads][rowsPad][stride]) into `t`.
+void unpackRows(const float *src, int64_t rowsPad, int64_t stride, const TensorView &t,
+                ThreadPool &pool);
 
 } // namespace attnc
 

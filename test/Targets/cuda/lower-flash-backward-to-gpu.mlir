@@ -13,7 +13,7 @@
 // CHECK-SAME: %[[Q:arg0]]: memref<?x4x?x16xbf16, strided<[?, ?, ?, ?], offset: ?>>
 // CHECK-SAME: %[[DQ:arg6]]: memref<?x?x4x?x16xf32>, %[[DK:arg7]]: memref<?x2x?x16xbf16, strided<[?, ?, ?, ?], offset: ?>>, %[[DV:arg8]]: memref<?x2x?x16xbf16, strided<[?, ?, ?, ?], offset: ?>>
 // CHECK-SAME: %[[BIAS:arg9]]: memref<4x9xf32, strided<[?, ?], offset: ?>>, %[[DBIAS:arg10]]: memref<4x9xf32, strided<[?, ?], offset: ?>>, %[[ST:arg11]]: memref<4xi64>)
-// CHECK-SAME: attributes {llvm.emit_c_interface}
+// CHECK-SAME: attributes {attnc.backward_kernel, llvm.emit_c_interface}
 // CHECK: %[[B:.*]] = memref.dim %[[Q]], %c0
 // CHECK: %[[SPLITS:.*]] = memref.dim %[[DQ]], %c0
 // CHECK: gpu.launch blocks(%[[SPLIT:[a-z0-9]+]], %[[G:[a-z0-9]+]], %[[BI:[a-z0-9]+]]) in ({{.*}} = %[[SPLITS]], {{.*}} = %c2{{(_[0-9]+)?}}, {{.*}} = %[[B]]) threads(%[[TID:[a-z0-9]+]], {{.*}}) in ({{.*}} = %c16{{(_[0-9]+)?}}, {{.*}} = %c1{{(_[0-9]+)?}}, {{.*}} = %c1{{(_[0-9]+)?}})
