@@ -92,13 +92,18 @@ protected:
   virtual llvm::SmallVector<mlir::Value> runningState() { return {}; }
   virtual void setRunningState(mlir::ValueRange state) {}
 
-  // --- the tile ops ---
-  virtual mlir::LogicalResult emitInit(attn::TileInitOp op) = 0;
+  // --- the tile ops (tile_scores occurs in both forms; the forward's others are
+  // errors in a backward lowering, which keeps these) ---
   virtual mlir::LogicalResult emitScores(attn::TileScoresOp op) = 0;
-  virtual mlir::LogicalResult emitMods(attn::TileModsOp op) = 0;
-  virtual mlir::LogicalResult emitSoftmax(attn::TileSoftmaxOp op) = 0;
-  virtual mlir::LogicalResult emitPV(attn::TilePVOp op) = 0;
-  virtual mlir::LogicalResult emitStore(attn::TileStoreOp op) = 0;
+  virtual mlir::LogicalResult emitInit(attn::TileInitOp op) { return notForward(op); }
+  virtual mlir::LogicalResult emitMods(attn::TileModsOp op) { return notForward(op); }
+  virtual mlir::LogicalResult emitSoftmax(attn::TileSoftmaxOp op) { return notForward(op); }
+  virtual mlir::LogicalResult emitPV(attn::TilePVOp op) { return notForward(op); }
+  virtual mlir::LogicalResult emitStore(attn::TileStoreOp op) { return notForward(op); }
+  /// The error of a backward lowering given a forward tile op.
+  mlir::LogicalResult notForward(mlir::Operation *op) {
+    return error(op, "a forward tile op in the backward flash form");
+  }
 
   // --- the backward form's tile ops (a target without a backward lowering keeps
   // these, which report the op) ---

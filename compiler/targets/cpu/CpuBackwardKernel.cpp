@@ -71,15 +71,6 @@ private:
   LogicalResult emitKeyGrad(attn::TileKeyGradOp op) override;
   LogicalResult emitQueryGrad(attn::TileQueryGradOp op) override;
   LogicalResult emitKeyStore(attn::TileKeyStoreOp op) override;
-  // The forward's tile ops do not occur in the backward form.
-  LogicalResult emitInit(attn::TileInitOp op) override { return notBackward(op); }
-  LogicalResult emitMods(attn::TileModsOp op) override { return notBackward(op); }
-  LogicalResult emitSoftmax(attn::TileSoftmaxOp op) override { return notBackward(op); }
-  LogicalResult emitPV(attn::TilePVOp op) override { return notBackward(op); }
-  LogicalResult emitStore(attn::TileStoreOp op) override { return notBackward(op); }
-  LogicalResult notBackward(Operation *op) {
-    return error(op, "a forward tile op in the backward flash form");
-  }
 
   int64_t Dp; ///< D rounded up to the vector width (q, k rows, dQ, dK)
   Value qp, kTiles, kRows, vTiles, doutp, outp, lsep, dqp, dkp, dvp;

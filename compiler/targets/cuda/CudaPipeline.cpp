@@ -1,5 +1,6 @@
 //===- CudaPipeline.cpp - attn module → GPU kernel -------------------------===//
 #include "compiler/targets/cuda/CudaPipeline.h"
+#include "compiler/pipeline/Pipeline.h"
 
 #include "compiler/targets/cuda/Passes.h"
 #include "compiler/targets/cuda/SharedTileLayout.h"
@@ -171,12 +172,7 @@ GpuTileOptions chooseGpuBackwardTiles(GpuTileOptions requested, const GpuKernelT
 void buildGpuBackwardPipeline(mlir::OpPassManager &pm, const GpuTileOptions &options,
                               const GpuKernelTraits &traits) {
   GpuTileOptions t = chooseGpuBackwardTiles(options, traits);
-  pm.addPass(createAttnDifferentiateScoreMod());
-  pm.addPass(createAttnSimplify());
-  AttnTileFlashBackwardOptions tile;
-  tile.blockQ = t.blockQ;
-  tile.blockKV = t.blockKV;
-  pm.addPass(createAttnTileFlashBackward(tile));
+  attnc::buildFlashBackwardPipeline(pm, {t.blockQ, t.blockKV});
   pm.addPass(createAttnLowerFlashToGpu());
 }
 

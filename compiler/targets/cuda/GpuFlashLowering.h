@@ -105,6 +105,11 @@ protected:
   }
   /// memref.dim(tensor, 2): a sequence length.
   Value seqLen(Value tensor) { return memref::DimOp::create(b, loc, tensor, int64_t(2)); }
+  /// The block's `threads` threads copy `rows` rows from `row0` of `tensor` ([B,
+  /// heads, L, cols], batch `batch`, head `head`) into `tile` (f32 workgroup memory,
+  /// `cols` columns), element e by thread e % threads; rows past L are 0. No barrier.
+  void stageRows(Value tensor, Value tile, int64_t rows, int64_t cols, Value batch, Value head,
+                 Value row0, int64_t threads);
 
   int64_t BQ, BK, D, DV, H, HKV;
   Value tid; ///< the thread's index in its block

@@ -132,6 +132,22 @@ SmallVector<Value> GpuFlashLowering::viewDynamicShared(ArrayRef<MemRefType> type
   return views;
 }
 
+void GpuFlashLowering::stageRows(Value tensor, Value tile, int64_t rows, int64_t cols,
+                                 Value batch, Value head, Value row0, int64_t threads) {
+  // Consecutive threads take consecutive elements of a row: coalesced global loads
+  // and shared stores in distinct banks (a thread per row put each of a warp's
+  // stores in one bank: 32-way conflicts, and a global transaction per lane).
+  Value length = seqLen(tensor);
+  forEach(tid, idx(rows * cols), idx(threads), [&](Value e) {
+    Value r = divc(e, cols), c = remc(e, cols);
+    Value row = add(row0, r);
+    Value x = ifElse(
+        ult(row, length), b.getF32Type(), [&] { return loadF32(tensor, {batch, head, row, c}); },
+        [&] { return f32(0); });
+    store(x, tile, {r, c});
+  });
+}
+
 ScalarRegionEmitter GpuFlashLowering::regionEmitter(Value status, ValueRange scalars,
                                                     ValueRange buffers) {
   ScalarRegionEmitter regions(b, loc, lookup(status));

@@ -65,15 +65,6 @@ private:
   LogicalResult emitKeyGrad(attn::TileKeyGradOp op) override;
   LogicalResult emitQueryGrad(attn::TileQueryGradOp op) override;
   LogicalResult emitKeyStore(attn::TileKeyStoreOp op) override;
-  // The forward's tile ops do not occur in the backward form.
-  LogicalResult emitInit(attn::TileInitOp op) override { return notBackward(op); }
-  LogicalResult emitMods(attn::TileModsOp op) override { return notBackward(op); }
-  LogicalResult emitSoftmax(attn::TileSoftmaxOp op) override { return notBackward(op); }
-  LogicalResult emitPV(attn::TilePVOp op) override { return notBackward(op); }
-  LogicalResult emitStore(attn::TileStoreOp op) override { return notBackward(op); }
-  LogicalResult notBackward(Operation *op) {
-    return error(op, "a forward tile op in the backward flash form");
-  }
 
   /// The columns (head dim) of a [B, heads, L, cols] tensor of the flash form.
   int64_t colsOf(Value tensor) {
@@ -82,7 +73,9 @@ private:
   /// Copies `count` rows from `row0` of `tensor` (flash-form value, head `head`)
   /// into `tile` (f32, `cols` columns), element e by thread e % block-kv; rows past
   /// the tensor's length are 0. No barrier.
-  void stage(Value tensor, Value batch, Value head, Value row0, int64_t count, Value tile);
+  void stage(Value tensor, Value batch, Value head, Value row0, int64_t count, Value tile) {
+    stageRows(lookup(tensor), tile, count, colsOf(tensor), batch, head, row0, BK);
+  }
   /// A barrier, `copy`, a barrier: the previous readers of the shared tiles are done
   /// before they are refilled, and the copies are complete before they are read.
   void restage(function_ref<void()> copy) {
@@ -99,7 +92,22 @@ private:
   void forThreadRows(function_ref<void(Value)> body) {
     forEach(tid, idx(BQ), idx(BK), body);
   }
-  /// The pair indices of a tile_probs/tile_dscores op.
+  /// For a tile_probs/tile_dscores op: `body(i, q, kv, keep)` for each row i of the
+  /// thread's column (kv = k0 + tid), `keep` whether the pair counts (inside the
+  /// sequences and, with apply_mask, kept by mask_mod).
+  template <typename OpT>
+  void forEachPairOfColumn(OpT op, ScalarRegionEmitter &regions,
+                           function_ref<void(Value, Value, Value, Value)> body) {
+    PairIndices at = pairIndices(op);
+    Value kv = add(lookup(op.getK0()), tid);
+    Value q0 = lookup(op.getQ0());
+    Value kvIn = ult(kv, at.kvLen);
+    forEach(idx(0), idx(BQ), idx(1), [&](Value i) {
+      Value q = add(q0, i);
+      Value inRange = andi(ult(q, at.qLen), kvIn);
+      body(i, q, kv, keptPair(regions, at, op.getApplyMask(), q, kv, inRange));
+    });
+  }
   template <typename OpT> PairIndices pairIndices(OpT op) {
     return {lookup(op.getB()), lookup(op.getH()), lookup(op.getQLen()), lookup(op.getKvLen())};
   }
@@ -123,21 +131,6 @@ LogicalResult SimtBackwardKernel::realizeScratch(memref::AllocaOp op, StringRef 
   map.map(op.getResult(),
           memref::AllocaOp::create(b, loc, MemRefType::get({size}, b.getF32Type())));
   return success();
-}
-
-void SimtBackwardKernel::stage(Value tensor, Value batch, Value head, Value row0, int64_t count,
-                               Value tile) {
-  Value t = lookup(tensor);
-  int64_t cols = colsOf(tensor);
-  Value length = seqLen(t);
-  forEach(tid, idx(count * cols), idx(BK), [&](Value e) {
-    Value r = divc(e, cols), c = remc(e, cols);
-    Value row = add(row0, r);
-    Value x = ifElse(
-        ult(row, length), b.getF32Type(), [&] { return loadF32(t, {batch, head, row, c}); },
-        [&] { return f32(0); });
-    store(x, tile, {r, c});
-  });
 }
 
 LogicalResult SimtBackwardKernel::emitScores(attn::TileScoresOp op) {
@@ -196,13 +189,7 @@ LogicalResult SimtBackwardKernel::emitProbs(attn::TileProbsOp op) {
   Value s = lookup(op.getS()), p = lookup(op.getP()), lse = lookup(op.getLse());
   PairIndices at = pairIndices(op);
   ScalarRegionEmitter regions = regionEmitter(op.getStatus(), op.getScalars(), op.getBuffers());
-  Value kv = add(lookup(op.getK0()), tid);
-  Value q0 = lookup(op.getQ0());
-  Value kvIn = ult(kv, at.kvLen);
-  forEach(idx(0), idx(BQ), idx(1), [&](Value i) {
-    Value q = add(q0, i);
-    Value inRange = andi(ult(q, at.qLen), kvIn);
-    Value keep = keptPair(regions, at, op.getApplyMask(), q, kv, inRange);
+  forEachPairOfColumn(op, regions, [&](Value i, Value q, Value kv, Value keep) {
     Value score = scoreModAt(regions, at, load(s, {i}), q, kv, keep);
     Value rowLse = ifElse(
         ult(q, at.qLen), b.getF32Type(), [&] { return load(lse, {at.b, at.h, q}); },
@@ -230,13 +217,7 @@ LogicalResult SimtBackwardKernel::emitDScores(attn::TileDScoresOp op) {
       if (cast<attn::BufferDeclAttr>(entry.getValue()).getRequiresGrad())
         regions.grads[entry.getName().getValue()] = lookup(op.getGrads()[g++]);
   }
-  Value kv = add(lookup(op.getK0()), tid);
-  Value q0 = lookup(op.getQ0());
-  Value kvIn = ult(kv, at.kvLen);
-  forEach(idx(0), idx(BQ), idx(1), [&](Value i) {
-    Value q = add(q0, i);
-    Value inRange = andi(ult(q, at.qLen), kvIn);
-    Value keep = keptPair(regions, at, op.getApplyMask(), q, kv, inRange);
+  forEachPairOfColumn(op, regions, [&](Value i, Value q, Value kv, Value keep) {
     Value dProb = arith::SubFOp::create(b, loc, load(dp, {i}), load(delta, {i}));
     Value grad = arith::MulFOp::create(b, loc, load(p, {i}), dProb);
     Value dScore = regions.emit(variant.getScoreModVjp(),

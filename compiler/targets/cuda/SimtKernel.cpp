@@ -44,7 +44,9 @@ private:
   }
   /// The threads copy the key tile at `k0` of `tensor` (in head `head`) into `tile`
   /// (f32, `cols` columns), element e by thread e % block-q; rows past KV_LEN are 0.
-  void stageTile(Value tensor, Value tile, int64_t cols, Value batch, Value head, Value k0);
+  void stageTile(Value tensor, Value tile, int64_t cols, Value batch, Value head, Value k0) {
+    stageRows(tensor, tile, BK, cols, batch, head, k0, BQ);
+  }
   Value scalarAt(Value memref) { return load(memref, {idx(0)}); }
 
   Value kTile, vTile; ///< the staged K and V tiles (workgroup memory)
@@ -93,21 +95,6 @@ LogicalResult SimtKernel::emitInit(attn::TileInitOp op) {
   return success();
 }
 
-void SimtKernel::stageTile(Value tensor, Value tile, int64_t cols, Value batch, Value head,
-                           Value k0) {
-  // Consecutive threads take consecutive elements of a row: coalesced global loads
-  // and shared stores in distinct banks (a thread per row put each of a warp's
-  // stores in one bank: 32-way conflicts, and a global transaction per lane).
-  Value kvLen = seqLen(tensor);
-  forEach(tid, idx(BK * cols), idx(BQ), [&](Value e) {
-    Value j = divc(e, cols), d = remc(e, cols);
-    Value kv = add(k0, j);
-    Value x = ifElse(
-        ult(kv, kvLen), b.getF32Type(), [&] { return loadF32(tensor, {batch, head, kv, d}); },
-        [&] { return f32(0); });
-    store(x, tile, {j, d});
-  });
-}
 
 LogicalResult SimtKernel::emitScores(attn::TileScoresOp op) {
   if (!qRow)
