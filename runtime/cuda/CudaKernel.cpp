@@ -109,9 +109,10 @@ Status CudaKernel::runBackward(const BackwardCall &call) const {
   int64_t B = fwd.batch(), H = variant_.headsQ, Q = fwd.qLen(), D = variant_.headDim;
   int64_t keyTiles = (fwd.kvLen() + launch_.threads - 1) / launch_.threads;
   int64_t partialBytes = B * H * Q * D * 4;
-  int64_t splits = std::max<int64_t>(1, std::min<int64_t>(
-      {(256 + B * variant_.headsKV - 1) / (B * variant_.headsKV), keyTiles,
-       partialBytes ? (int64_t(256) << 20) / partialBytes : 1}));
+  int64_t blocks = std::max<int64_t>(1, B * variant_.headsKV);
+  int64_t splits = std::max<int64_t>(
+      1, std::min<int64_t>({(256 + blocks - 1) / blocks, keyTiles,
+                            partialBytes ? (int64_t(256) << 20) / partialBytes : 1}));
   Result<std::unique_ptr<cuda::StagedBackwardCall>> staged = cuda::stageBackwardCall(call, splits);
   if (!staged)
     return staged.status();
