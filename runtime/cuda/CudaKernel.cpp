@@ -95,41 +95,97 @@ Status CudaKernel::runOnDevice(const AttentionCall &call) const {
   return kernelStatus(variant_, call, *code);
 }
 
-Status CudaKernel::runBackward(const BackwardCall &call) const {
-  if (!launch_.backward)
-    return Status::error("'" + variant_.name + "' was not compiled as a backward kernel");
-  if (call.forward.q.device == Device::Cuda)
-    return Status::error("the GPU backward pass takes host tensors only so far");
-  if (Status s = validateBackwardCall(variant_, call); !s)
-    return s;
-  // The buffer gradients accumulate (atomic adds) from 0: zeroed here, then staged.
-  for (const auto &[name, grad] : call.dbuffers)
-    grad.fill(0.0);
-  const AttentionCall &fwd = call.forward;
-  int64_t B = fwd.batch(), H = variant_.headsQ, Q = fwd.qLen(), D = variant_.headDim;
+int64_t CudaKernel::backwardSplits(const AttentionCall &fwd) const {
+  // Enough blocks to fill a large GPU (256), at most one split per key tile, and
+  // the f32 dQ partials within 256 MiB.
   int64_t keyTiles = (fwd.kvLen() + launch_.threads - 1) / launch_.threads;
-  int64_t partialBytes = B * H * Q * D * 4;
-  int64_t blocks = std::max<int64_t>(1, B * variant_.headsKV);
-  int64_t splits = std::max<int64_t>(
+  int64_t partialBytes = fwd.batch() * variant_.headsQ * fwd.qLen() * variant_.headDim * 4;
+  int64_t blocks = std::max<int64_t>(1, fwd.batch() * variant_.headsKV);
+  return std::max<int64_t>(
       1, std::min<int64_t>({(256 + blocks - 1) / blocks, keyTiles,
                             partialBytes ? (int64_t(256) << 20) / partialBytes : 1}));
-  Result<std::unique_ptr<cuda::StagedBackwardCall>> staged = cuda::stageBackwardCall(call, splits);
-  if (!staged)
-    return staged.status();
-  const cuda::StagedBackwardCall &device = **staged;
-  Result<TensorView> status = clearedStatus(nullptr);
+}
+
+Status CudaKernel::launchBackward(const BackwardCall &call, const TensorView &dqPartials,
+                                  void *stream) const {
+  Result<TensorView> status = clearedStatus(stream);
   if (!status)
     return status.status();
-  if (Status s = launchBackwardKernel(module_->function(), launch_, variant_, device.device,
-                                      device.dqPartials.device, *status, nullptr);
+  if (Status s = launchBackwardKernel(module_->function(), launch_, variant_, call, dqPartials,
+                                      *status, stream);
       !s)
     return s;
   Result<int64_t> code = readStatus(*status);
   if (!code)
     return code.status();
-  if (Status s = kernelStatus(variant_, fwd, *code); !s)
+  return kernelStatus(variant_, call.forward, *code);
+}
+
+Status CudaKernel::runBackward(const BackwardCall &call) const {
+  if (!launch_.backward)
+    return Status::error("'" + variant_.name + "' was not compiled as a backward kernel");
+  if (call.forward.q.device == Device::Cuda)
+    return runBackwardOnDevice(call);
+  if (Status s = validateBackwardCall(variant_, call); !s)
     return s;
-  return device.copyGradients(call);
+  // The buffer gradients accumulate (atomic adds) from 0: zeroed here, then staged.
+  for (const auto &[name, grad] : call.dbuffers)
+    grad.fill(0.0);
+  Result<std::unique_ptr<cuda::StagedBackwardCall>> staged =
+      cuda::stageBackwardCall(call, backwardSplits(call.forward));
+  if (!staged)
+    return staged.status();
+  if (Status s = launchBackward((*staged)->device, (*staged)->dqPartials.device, nullptr); !s)
+    return s;
+  return (*staged)->copyGradients(call);
+}
+
+Status CudaKernel::runBackwardOnDevice(const BackwardCall &call) const {
+  if (Status s = validateBackwardCall(variant_, call, Device::Cuda); !s)
+    return s;
+  Result<const cuda::DriverApi *> driver = cuda::driver();
+  if (!driver)
+    return driver.status();
+  for (const auto &[name, grad] : call.dbuffers)
+    if (Status s = cuda::editOnHost(grad, [](const TensorView &g) { g.fill(0.0); }); !s)
+      return s;
+  const TensorView &dq = call.dq;
+  int64_t splits = backwardSplits(call.forward);
+  std::vector<int64_t> shape{splits, dq.shape[0], dq.shape[1], dq.shape[2], dq.shape[3]};
+  size_t bytes = size_t(splits * dq.numel()) * sizeof(float);
+  Result<cuda::DeviceBuffer> partials = cuda::DeviceBuffer::allocate(bytes, "the dQ partials");
+  if (!partials)
+    return partials.status();
+  if (Status s = cuda::check((*driver)->cuMemsetD8(partials->address(), 0, bytes),
+                             "clearing the dQ partials (cuMemsetD8)");
+      !s)
+    return s;
+  TensorView partialsView{reinterpret_cast<void *>(uintptr_t(partials->address())), DType::F32,
+                          shape, contiguousStrides(shape), Device::Cuda};
+  void *stream = call.forward.stream;
+  if (!stream) {
+    stream = mgpuStreamCreate();
+    if (std::vector<std::string> errors = cuda::takeCudaErrors(); !errors.empty())
+      return Status::error("cuda: " + errors.front());
+  }
+  if (Status s = launchBackward(call, partialsView, stream); !s)
+    return s;
+  // dQ: the partials summed on the host in split order, written into the GPU's dq.
+  std::vector<float> host(bytes / sizeof(float));
+  if (Status s = cuda::check((*driver)->cuMemcpyDtoH(host.data(), partials->address(), bytes),
+                             "copying the dQ partials from the GPU (cuMemcpyDtoH)");
+      !s)
+    return s;
+  int64_t per = dq.numel();
+  return cuda::editOnHost(dq, [&](const TensorView &out) {
+    std::vector<int64_t> index(out.shape.size(), 0);
+    for (int64_t flat = 0; flat < per; ++flat, nextIndex(index, out.shape)) {
+      float sum = 0;
+      for (int64_t s = 0; s < splits; ++s)
+        sum += host[size_t(s * per + flat)];
+      out.set(index.data(), sum);
+    }
+  });
 }
 
 } // namespace attnc

@@ -35,10 +35,11 @@ public:
   const std::string &chip() const { return chip_; }
   const GpuLaunchDesc &launch() const { return launch_; }
   Status run(const AttentionCall &call) const;
-  /// For a backward kernel (`launch().backward`), on host tensors: stages them to
-  /// the GPU, zeroes the buffer gradients and the dQ partials (a split of the key
-  /// tiles per few blocks, within 256 MiB), launches, copies dk, dv and the buffer
-  /// gradients back, and sums dQ's partials on the host in split order.
+  /// For a backward kernel (`launch().backward`): zeroes the buffer gradients and
+  /// the dQ partials (splits of the key tiles, backwardSplits), launches, and sums
+  /// dQ's partials on the host in split order into dq. Host tensors are staged to
+  /// the GPU and dk, dv and the buffer gradients copied back; GPU tensors are used in
+  /// place (on the call's stream, as `run` does).
   Status runBackward(const BackwardCall &call) const;
   /// Times this thread's launches from now on (CUDA events recorded on the launch's
   /// stream just before and after it; off by default, to keep calls lean).
@@ -51,6 +52,13 @@ private:
   Status runOnDevice(const AttentionCall &call) const;
   /// The thread's status word in GPU memory, cleared on `stream`.
   Result<TensorView> clearedStatus(void *stream) const;
+  /// The number of splits of the key tiles for a backward call.
+  int64_t backwardSplits(const AttentionCall &forward) const;
+  /// Launches the backward kernel on a call in GPU memory with its dQ partials; the
+  /// kernel's status word as an error.
+  Status launchBackward(const BackwardCall &call, const TensorView &dqPartials,
+                        void *stream) const;
+  Status runBackwardOnDevice(const BackwardCall &call) const;
   VariantDesc variant_;
   GpuLaunchDesc launch_;
   std::shared_ptr<GpuModule> module_;

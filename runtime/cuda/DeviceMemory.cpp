@@ -37,23 +37,57 @@ Result<DeviceBuffer> DeviceBuffer::allocate(size_t bytes, const std::string &wha
   return buffer;
 }
 
+namespace {
+
+/// The span of memory a view addresses: its lowest element's offset from the view's
+/// data (in elements) and its size in bytes (0 for an empty view).
+std::pair<int64_t, size_t> spanOf(const TensorView &view) {
+  int64_t lowest = 0, highest = 0;
+  bool empty = false;
+  for (size_t i = 0; i < view.shape.size(); ++i) {
+    empty |= view.shape[i] == 0;
+    int64_t extent = (view.shape[i] - 1) * view.strides[i];
+    (extent < 0 ? lowest : highest) += extent;
+  }
+  return {lowest, empty ? 0 : size_t(highest - lowest + 1) * dtypeSize(view.dtype)};
+}
+
+} // namespace
+
+Status editOnHost(const TensorView &device,
+                  const std::function<void(const TensorView &)> &edit) {
+  auto [lowest, bytes] = spanOf(device);
+  if (!bytes)
+    return Status::ok();
+  Result<const DriverApi *> d = driver();
+  if (!d)
+    return d.status();
+  size_t elt = dtypeSize(device.dtype);
+  uint64_t start = uint64_t(uintptr_t(device.data)) + uint64_t(lowest * int64_t(elt));
+  std::vector<char> span(bytes);
+  if (Status s = check((*d)->cuMemcpyDtoH(span.data(), start, bytes),
+                       "copying a tensor from the GPU (cuMemcpyDtoH)");
+      !s)
+    return s;
+  TensorView host = device;
+  host.device = Device::Cpu;
+  host.data = span.data() - lowest * int64_t(elt);
+  edit(host);
+  return check((*d)->cuMemcpyHtoD(start, span.data(), bytes),
+               "copying a tensor to the GPU (cuMemcpyHtoD)");
+}
+
 Result<StagedTensor> stageToDevice(const TensorView &host, const std::string &name) {
   if (host.device != Device::Cpu)
     return Status::error("tensor '" + name + "' is already in GPU memory");
   Result<const DriverApi *> d = driver();
   if (!d)
     return d.status();
-  int64_t lowest = 0, highest = 0;
-  bool empty = false;
-  for (size_t i = 0; i < host.shape.size(); ++i) {
-    empty |= host.shape[i] == 0;
-    int64_t extent = (host.shape[i] - 1) * host.strides[i];
-    (extent < 0 ? lowest : highest) += extent;
-  }
+  auto [lowest, spanBytes] = spanOf(host);
   size_t elt = dtypeSize(host.dtype);
   StagedTensor staged;
   staged.lowest = lowest;
-  staged.spanBytes = empty ? 0 : size_t(highest - lowest + 1) * elt;
+  staged.spanBytes = spanBytes;
   Result<DeviceBuffer> buffer = DeviceBuffer::allocate(staged.spanBytes, name);
   if (!buffer)
     return buffer.status();

@@ -17,6 +17,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 namespace attnc::cuda {
@@ -61,6 +62,12 @@ struct StagedCall {
   Status copyOutputs(const AttentionCall &host) const;
 };
 Result<std::unique_ptr<StagedCall>> stageCall(const AttentionCall &host);
+
+/// Edits a view of GPU memory on the host: copies the span of memory `device`
+/// addresses to the host, calls `edit` on the same view over that copy, and copies
+/// the span back (bytes in the view's gaps are copied back unchanged: nothing else
+/// may write them meanwhile).
+Status editOnHost(const TensorView &device, const std::function<void(const TensorView &)> &edit);
 
 /// A host backward call staged to the GPU: the forward's tensors, dout, dk, dv and
 /// the buffer gradients copied over, and `splits` zeroed f32 dQ partials

@@ -238,13 +238,51 @@ TEST_F(CudaRuntime, LaunchesTheBackwardKernelOverSplitsOfTheKeyTiles) {
   ASSERT_TRUE(bool(registry.getBackward("fake_bias_backward")));
   EXPECT_TRUE(registry.getBackward("fake_bias_backward")(call));
   EXPECT_NE(takeLaunchLog().find("grid 2x2x1"), std::string::npos);
-  // A forward kernel is not a backward kernel, and GPU tensors are not taken yet.
+  // A forward kernel is not a backward kernel.
   Status notBackward = variant->cudaKernel->runBackward(call);
   EXPECT_FALSE(notBackward);
   EXPECT_NE(notBackward.message().find("not compiled as a backward kernel"), std::string::npos);
-  BackwardCall onGpu = call;
-  onGpu.forward.q.device = Device::Cuda;
-  EXPECT_NE(variant->runBackward(onGpu).message().find("host tensors only"), std::string::npos);
+  // Tensors already in GPU memory are used in place: dq (NaN on the GPU before) is
+  // the sum of the zeroed partials and the bias gradient is zeroed there; dq is a
+  // strided view (every other row of a larger tensor), written only where it points.
+  Result<std::unique_ptr<cuda::StagedCall>> forward = cuda::stageCall(call.forward);
+  ASSERT_TRUE(forward);
+  Tensor dqWide(DType::F32, {1, 4, 140, 64});
+  dqWide.view().fill(NAN);
+  TensorView dqRows = dqWide.view();
+  dqRows.shape[2] = 70;
+  dqRows.strides[2] *= 2;
+  std::vector<cuda::StagedTensor> grads;
+  BackwardCall onGpu;
+  onGpu.forward = (*forward)->device;
+  for (auto [host, device] : {std::pair<TensorView, TensorView *>{dout.view(), &onGpu.dout},
+                              {dqRows, &onGpu.dq},
+                              {dk.view(), &onGpu.dk},
+                              {dv.view(), &onGpu.dv},
+                              {dbias.view(), &onGpu.dbuffers["bias"]}}) {
+    Result<cuda::StagedTensor> staged = cuda::stageToDevice(host, "t");
+    ASSERT_TRUE(staged);
+    *device = staged->device;
+    grads.push_back(staged.take());
+  }
+  dbias.view().fill(NAN);
+  takeLaunchLog();
+  Status onDevice = variant->runBackward(onGpu);
+  ASSERT_TRUE(onDevice) << onDevice.message();
+  EXPECT_EQ(takeLaunchLog(), "fake_bias_backward_backward_gpu_kernel grid 2x2x1 block 64x1x1\n");
+  // The whole span back (rows 0 to 138 of the wide tensor, gaps included).
+  TensorView span = dqWide.view();
+  span.shape[2] = 139;
+  dqWide.view().fill(7.0f);
+  ASSERT_TRUE(cuda::copyToHost(grads[1], span));
+  EXPECT_EQ(dqWide.as<float>()[0], 0.0f);          // row 0 of dq
+  EXPECT_TRUE(std::isnan(dqWide.as<float>()[64])); // the row between, untouched on the GPU
+  EXPECT_EQ(dqWide.as<float>()[128], 0.0f);        // row 1 of dq
+  ASSERT_TRUE(cuda::copyToHost(grads[4], dbias.view()));
+  EXPECT_EQ(dbias.as<float>()[35], 0.0f);
+  // Shapes are checked against the GPU's tensors as for the host's.
+  onGpu.dk.shape[2] = 69;
+  EXPECT_NE(variant->runBackward(onGpu).message().find("dk"), std::string::npos);
 }
 
 TEST_F(CudaRuntime, RunsOnTensorsAlreadyInGpuMemory) {
