@@ -191,7 +191,8 @@ def attention_backward(kernel: str, q: torch.Tensor, k: torch.Tensor, v: torch.T
         _raw(q, "q"), _raw(k, "k"), _raw(v, "v"), _raw(out, "out"), _raw(lse, "lse"),
         _raw(dout, "dout"), _raw(dq, "dq"), _raw(dk, "dk"), _raw(dv, "dv"), scalars,
         {n: _raw(b, f"buffer '{n}'") for n, b in zip(names, buffers)},
-        {n: _raw(g, f"the gradient of '{n}'") for n, g in zip(names, dbuffers) if n in learnable})
+        {n: _raw(g, f"the gradient of '{n}'") for n, g in zip(names, dbuffers) if n in learnable},
+        torch.cuda.current_stream(q.device).cuda_stream if q.is_cuda else 0)
     return dq, dk, dv, dbuffers
 
 

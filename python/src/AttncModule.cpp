@@ -323,13 +323,14 @@ struct Kernel {
 };
 
 /// The backward pass on PyTorch tensors described as RawTensors: writes dq, dk, dv
-/// and the requires_grad buffers' gradients (filled with NaN first).
+/// and the requires_grad buffers' gradients (host ones filled with NaN first); GPU
+/// tensors on `stream` (a CUstream; 0: the thread's own).
 void backwardRaw(const Kernel &kernel, const RawTensor &q, const RawTensor &k,
                  const RawTensor &v, const RawTensor &out, const RawTensor &lse,
                  const RawTensor &dout, const RawTensor &dq, const RawTensor &dk,
                  const RawTensor &dv, const std::map<std::string, nb::object> &scalars,
                  const std::map<std::string, RawTensor> &buffers,
-                 const std::map<std::string, RawTensor> &dbuffers) {
+                 const std::map<std::string, RawTensor> &dbuffers, uintptr_t stream) {
   if (!kernel.backwardFn)
     raiseCallError("'" + kernel.name + "' has no backward kernel: compile it with "
                    "attnc.compile(spec, backward=True) (CPU target), or write its library "
@@ -338,6 +339,7 @@ void backwardRaw(const Kernel &kernel, const RawTensor &q, const RawTensor &k,
   call.forward = kernel.inputs(q, k, v, scalars, buffers);
   call.forward.out = viewOf(out, "out");
   call.forward.lse = viewOf(lse, "lse");
+  call.forward.stream = reinterpret_cast<void *>(stream); // GPU tensors: the caller's stream
   call.dout = viewOf(dout, "dout");
   call.dq = viewOf(dq, "dq");
   call.dk = viewOf(dk, "dk");
@@ -582,7 +584,8 @@ NB_MODULE(_attnc, m) {
       })
       .def("_backward_raw", &backwardRaw, nb::arg("q"), nb::arg("k"), nb::arg("v"),
            nb::arg("out"), nb::arg("lse"), nb::arg("dout"), nb::arg("dq"), nb::arg("dk"),
-           nb::arg("dv"), nb::arg("scalars"), nb::arg("buffers"), nb::arg("dbuffers"))
+           nb::arg("dv"), nb::arg("scalars"), nb::arg("buffers"), nb::arg("dbuffers"),
+           nb::arg("stream") = 0)
       .def("_call", &Kernel::call, nb::arg("q"), nb::arg("k"), nb::arg("v"),
            nb::arg("scalars"), nb::arg("buffers"))
       .def("_call_into", &Kernel::callInto, nb::arg("q"), nb::arg("k"), nb::arg("v"),
