@@ -91,6 +91,13 @@ void ThreadPool::parallelFor(int64_t n,
   job = nullptr;
 }
 
+void ThreadPool::parallelJobs(const std::vector<std::function<void()>> &jobs) {
+  parallelFor(int64_t(jobs.size()), [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i)
+      jobs[size_t(i)]();
+  });
+}
+
 ThreadPool &ThreadPool::global() {
   static ThreadPool pool([] {
     if (const char *env = std::getenv("ATTNC_NUM_THREADS")) {

@@ -31,6 +31,9 @@ public:
   /// uneven items (causal attention: later query tiles have more keys) balance out.
   /// Called from inside a chunk of another parallelFor, it runs inline.
   void parallelFor(int64_t n, const std::function<void(int64_t, int64_t)> &fn);
+  /// Runs `jobs` as one parallelFor: a single wake-up of the threads for several
+  /// independent pieces of work (each job's own parallelFor then runs inline).
+  void parallelJobs(const std::vector<std::function<void()>> &jobs);
 
   /// The process-wide pool.
   static ThreadPool &global();

@@ -163,14 +163,15 @@ struct CpuBackwardKernel::Panels {
 
   void pack(const BackwardCall &call, const BackwardShape &s, ThreadPool &pool) {
     const AttentionCall &fwd = call.forward;
-    packRows(fwd.q, s.qPad, s.Dp, q.data, pool);
-    packTiles(fwd.k, s.numKVTiles, s.BK, kTiles.data, pool);
-    packRows(fwd.k, s.kvPad, s.Dp, kRows.data, pool);
-    packTiles(fwd.v, s.numKVTiles, s.BK, vTiles.data, pool);
-    packRows(call.dout, s.qPad, s.DVp, dout.data, pool);
-    packRows(fwd.out, s.qPad, s.DVp, out.data, pool);
-    packLse(fwd.lse, s, lse.data);
-    std::memset(dq.data, 0, dq.size * sizeof(float));
+    // One wake-up of the threads for the eight pieces (each runs on one thread).
+    pool.parallelJobs({[&] { packRows(fwd.q, s.qPad, s.Dp, q.data, pool); },
+                       [&] { packTiles(fwd.k, s.numKVTiles, s.BK, kTiles.data, pool); },
+                       [&] { packRows(fwd.k, s.kvPad, s.Dp, kRows.data, pool); },
+                       [&] { packTiles(fwd.v, s.numKVTiles, s.BK, vTiles.data, pool); },
+                       [&] { packRows(call.dout, s.qPad, s.DVp, dout.data, pool); },
+                       [&] { packRows(fwd.out, s.qPad, s.DVp, out.data, pool); },
+                       [&] { packLse(fwd.lse, s, lse.data); },
+                       [&] { std::memset(dq.data, 0, dq.size * sizeof(float)); }});
   }
 
   /// The ten panel arguments, in the kernel's order.
@@ -183,9 +184,9 @@ struct CpuBackwardKernel::Panels {
   }
 
   void unpack(const BackwardCall &call, const BackwardShape &s, ThreadPool &pool) const {
-    reduceQueryGrad(dq.data, s, call.dq, pool);
-    unpackRows(dk.data, s.kvPad, s.Dp, call.dk, pool);
-    unpackRows(dv.data, s.kvPad, s.DVp, call.dv, pool);
+    pool.parallelJobs({[&] { reduceQueryGrad(dq.data, s, call.dq, pool); },
+                       [&] { unpackRows(dk.data, s.kvPad, s.Dp, call.dk, pool); },
+                       [&] { unpackRows(dv.data, s.kvPad, s.DVp, call.dv, pool); }});
   }
 };
 
