@@ -1489,6 +1489,28 @@ TEST(ThreadPoolDeathTest, NestedParallelForCompletes) {
       ::testing::ExitedWithCode(0), "");
 }
 
+TEST(ThreadPoolJobsTest, EachJobRunsOnceAndItsOwnParallelForInline) {
+  ThreadPool pool(3);
+  std::vector<std::atomic<int>> runs(7);
+  std::vector<int64_t> sums(7, 0);
+  std::vector<std::function<void()>> jobs;
+  for (size_t j = 0; j < runs.size(); ++j)
+    jobs.push_back([&, j] {
+      ++runs[j];
+      // Inside a job the pool's parallelFor runs on this thread, whole.
+      pool.parallelFor(100, [&, j](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i)
+          sums[j] += i;
+      });
+    });
+  pool.parallelJobs(jobs);
+  for (size_t j = 0; j < runs.size(); ++j) {
+    EXPECT_EQ(runs[j].load(), 1) << j;
+    EXPECT_EQ(sums[j], 4950) << j;
+  }
+  pool.parallelJobs({}); // nothing to run
+}
+
 TEST(ThreadPoolGlobalTest, GlobalPoolWorks) {
   ThreadPool &pool = ThreadPool::global();
   EXPECT_GE(pool.size(), 1u);
