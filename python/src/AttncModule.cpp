@@ -611,7 +611,10 @@ NB_MODULE(_attnc, m) {
   m.def("_register", [](const std::string &name, const Kernel &kernel) {
     ALL_ATTENTION_FUNCTIONS.registerFunction(name, kernel.fn, kernel.device);
     if (kernel.backwardFn)
-      (void)ALL_ATTENTION_FUNCTIONS.registerBackward(name, kernel.backwardFn, Device::Cpu);
+      if (Status s = ALL_ATTENTION_FUNCTIONS.registerBackward(name, kernel.backwardFn,
+                                                              kernel.device);
+          !s)
+        raiseCallError(s.message());
     remember(name, kernel.desc);
   }, nb::arg("name"), nb::arg("kernel"));
   m.def("_register_callable", [](const std::string &name, nb::object fn) {

@@ -163,15 +163,16 @@ struct CpuBackwardKernel::Panels {
 
   void pack(const BackwardCall &call, const BackwardShape &s, ThreadPool &pool) {
     const AttentionCall &fwd = call.forward;
-    // One wake-up of the threads for the eight pieces (each runs on one thread).
-    pool.parallelJobs({[&] { packRows(fwd.q, s.qPad, s.Dp, q.data, pool); },
-                       [&] { packTiles(fwd.k, s.numKVTiles, s.BK, kTiles.data, pool); },
-                       [&] { packRows(fwd.k, s.kvPad, s.Dp, kRows.data, pool); },
-                       [&] { packTiles(fwd.v, s.numKVTiles, s.BK, vTiles.data, pool); },
-                       [&] { packRows(call.dout, s.qPad, s.DVp, dout.data, pool); },
-                       [&] { packRows(fwd.out, s.qPad, s.DVp, out.data, pool); },
-                       [&] { packLse(fwd.lse, s, lse.data); },
-                       [&] { std::memset(dq.data, 0, dq.size * sizeof(float)); }});
+    runPackJobs(pool, int64_t(q.size + kTiles.size + kRows.size + vTiles.size + dout.size +
+                              out.size + dq.size),
+                {[&] { packRows(fwd.q, s.qPad, s.Dp, q.data, pool); },
+                 [&] { packTiles(fwd.k, s.numKVTiles, s.BK, kTiles.data, pool); },
+                 [&] { packRows(fwd.k, s.kvPad, s.Dp, kRows.data, pool); },
+                 [&] { packTiles(fwd.v, s.numKVTiles, s.BK, vTiles.data, pool); },
+                 [&] { packRows(call.dout, s.qPad, s.DVp, dout.data, pool); },
+                 [&] { packRows(fwd.out, s.qPad, s.DVp, out.data, pool); },
+                 [&] { packLse(fwd.lse, s, lse.data); },
+                 [&] { std::memset(dq.data, 0, dq.size * sizeof(float)); }});
   }
 
   /// The ten panel arguments, in the kernel's order.
@@ -184,9 +185,10 @@ struct CpuBackwardKernel::Panels {
   }
 
   void unpack(const BackwardCall &call, const BackwardShape &s, ThreadPool &pool) const {
-    pool.parallelJobs({[&] { reduceQueryGrad(dq.data, s, call.dq, pool); },
-                       [&] { unpackRows(dk.data, s.kvPad, s.Dp, call.dk, pool); },
-                       [&] { unpackRows(dv.data, s.kvPad, s.DVp, call.dv, pool); }});
+    runPackJobs(pool, int64_t(dq.size + dk.size + dv.size),
+                {[&] { reduceQueryGrad(dq.data, s, call.dq, pool); },
+                 [&] { unpackRows(dk.data, s.kvPad, s.Dp, call.dk, pool); },
+                 [&] { unpackRows(dv.data, s.kvPad, s.DVp, call.dv, pool); }});
   }
 };
 

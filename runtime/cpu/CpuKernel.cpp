@@ -181,9 +181,10 @@ Status CpuKernel::run(const AttentionCall &call, ThreadPool &pool) const {
   PhaseTimer timer;
   // q as [B][H][Q_pad][D], k as transposed key tiles [B][H_KV][t][D][BK], v as
   // [B][H_KV][KV_pad][DV_pad]; zero beyond the tensors.
-  pool.parallelJobs({[&] { packRows(call.q, shape.qPad, shape.D, ws.qp.data, pool); },
-                     [&] { packTiles(call.k, shape.numKVTiles, shape.BK, ws.kp.data, pool); },
-                     [&] { packRows(call.v, shape.kvPad, shape.DVp, ws.vp.data, pool); }});
+  runPackJobs(pool, int64_t(ws.qp.size + ws.kp.size + ws.vp.size),
+              {[&] { packRows(call.q, shape.qPad, shape.D, ws.qp.data, pool); },
+               [&] { packTiles(call.k, shape.numKVTiles, shape.BK, ws.kp.data, pool); },
+               [&] { packRows(call.v, shape.kvPad, shape.DVp, ws.vp.data, pool); }});
   timer.phase("pack");
   int64_t status = callKernel(ws, call, shape.B * shape.H * shape.numQTiles, pool);
   timer.phase("kernel");

@@ -192,6 +192,17 @@ void packTiles(const TensorView &t, int64_t numTiles, int64_t bk, float *dst, Th
   });
 }
 
+void runPackJobs(ThreadPool &pool, int64_t floats,
+                 const std::vector<std::function<void()>> &jobs) {
+  constexpr int64_t kTogetherFloats = int64_t(1) << 21; // 8 MiB of f32
+  if (floats < kTogetherFloats) {
+    pool.parallelJobs(jobs);
+    return;
+  }
+  for (const std::function<void()> &job : jobs)
+    job();
+}
+
 void unpackRows(const float *src, int64_t rowsPad, int64_t stride, const TensorView &t,
                 ThreadPool &pool) {
   int64_t heads = t.shape[1], rows = t.shape[2], width = t.shape[3];

@@ -15,6 +15,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <vector>
 
 namespace attnc {
 
@@ -47,6 +49,11 @@ void packRows(const TensorView &t, int64_t rowsPad, int64_t stride, float *dst,
 /// Transposed tiles of `bk` rows ([B][heads][numTiles][width][bk]), zero beyond the
 /// tensor: the key tiles the kernels multiply rows by.
 void packTiles(const TensorView &t, int64_t numTiles, int64_t bk, float *dst, ThreadPool &pool);
+/// Runs a call's packing (or unpacking) `jobs`, together about `floats` elements:
+/// as one wake-up of the pool where that is small (the wake-ups then cost more than
+/// the copies: short sequences), else one job after the other, each over the whole
+/// pool (so that many threads share each tensor).
+void runPackJobs(ThreadPool &pool, int64_t floats, const std::vector<std::function<void()>> &jobs);
 /// Writes the rows of a packed panel ([B][heads][rowsPad][stride]) into `t`.
 void unpackRows(const float *src, int64_t rowsPad, int64_t stride, const TensorView &t,
                 ThreadPool &pool);

@@ -146,6 +146,19 @@ Status CudaKernel::runBackwardOnDevice(const BackwardCall &call) const {
   Result<const cuda::DriverApi *> driver = cuda::driver();
   if (!driver)
     return driver.status();
+  void *stream = call.forward.stream;
+  if (!stream) {
+    stream = mgpuStreamCreate();
+    if (std::vector<std::string> errors = cuda::takeCudaErrors(); !errors.empty())
+      return Status::error("cuda: " + errors.front());
+  }
+  // The gradients are zeroed after the work queued on the stream (which may still be
+  // writing them) and before the kernel (editOnHost waits for its copies).
+  if (!call.dbuffers.empty())
+    if (Status s = cuda::check((*driver)->cuStreamSynchronize(stream),
+                               "waiting for the stream (cuStreamSynchronize)");
+        !s)
+      return s;
   for (const auto &[name, grad] : call.dbuffers)
     if (Status s = cuda::editOnHost(grad, [](const TensorView &g) { g.fill(0.0); }); !s)
       return s;
@@ -156,18 +169,12 @@ Status CudaKernel::runBackwardOnDevice(const BackwardCall &call) const {
   Result<cuda::DeviceBuffer> partials = cuda::DeviceBuffer::allocate(bytes, "the dQ partials");
   if (!partials)
     return partials.status();
-  if (Status s = cuda::check((*driver)->cuMemsetD8(partials->address(), 0, bytes),
+  if (Status s = cuda::check((*driver)->cuMemsetD8Async(partials->address(), 0, bytes, stream),
                              "clearing the dQ partials (cuMemsetD8)");
       !s)
     return s;
   TensorView partialsView{reinterpret_cast<void *>(uintptr_t(partials->address())), DType::F32,
                           shape, contiguousStrides(shape), Device::Cuda};
-  void *stream = call.forward.stream;
-  if (!stream) {
-    stream = mgpuStreamCreate();
-    if (std::vector<std::string> errors = cuda::takeCudaErrors(); !errors.empty())
-      return Status::error("cuda: " + errors.front());
-  }
   if (Status s = launchBackward(call, partialsView, stream); !s)
     return s;
   // dQ: the partials summed on the host in split order, written into the GPU's dq.

@@ -73,8 +73,13 @@ Status editOnHost(const TensorView &device,
   host.device = Device::Cpu;
   host.data = span.data() - lowest * int64_t(elt);
   edit(host);
-  return check((*d)->cuMemcpyHtoD(start, span.data(), bytes),
-               "copying a tensor to the GPU (cuMemcpyHtoD)");
+  if (Status s = check((*d)->cuMemcpyHtoD(start, span.data(), bytes),
+                       "copying a tensor to the GPU (cuMemcpyHtoD)");
+      !s)
+    return s;
+  // A copy from pageable memory may return before it lands: wait for it, so that
+  // work on any stream (a non-blocking one too) sees the edit.
+  return check((*d)->cuCtxSynchronize(), "waiting for the copy (cuCtxSynchronize)");
 }
 
 Result<StagedTensor> stageToDevice(const TensorView &host, const std::string &name) {

@@ -66,7 +66,8 @@ Result<std::unique_ptr<StagedCall>> stageCall(const AttentionCall &host);
 /// Edits a view of GPU memory on the host: copies the span of memory `device`
 /// addresses to the host, calls `edit` on the same view over that copy, and copies
 /// the span back (bytes in the view's gaps are copied back unchanged: nothing else
-/// may write them meanwhile).
+/// may write them meanwhile), and waits until the copy has landed. Work queued on
+/// streams that write the view must be finished before.
 Status editOnHost(const TensorView &device, const std::function<void(const TensorView &)> &edit);
 
 /// A host backward call staged to the GPU: the forward's tensors, dout, dk, dv and

@@ -45,6 +45,11 @@ LogicalResult GpuFlashLowering::build() {
     return flash.emitError("the GPU target runs a thread per query row: block-q must be "
                            "at most 1024, got ")
            << BQ;
+  if (threadsPerBlock() > 1024)
+    return flash.emitError("the GPU kernel would run ")
+           << threadsPerBlock() << " threads per block, more than 1024: use smaller tiles"
+           << (form.isBackward() ? " (the backward kernel runs a thread per key row: block-kv)"
+                                 : "");
   if (failed(verifyModifierRegions(variant)))
     return failure();
   StringRef base = flash.getSymName();

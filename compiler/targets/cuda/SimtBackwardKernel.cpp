@@ -34,9 +34,12 @@ using namespace mlir;
 namespace attnc::cuda::detail {
 
 int64_t simtBackwardSharedBytes(const FlashFormDetail &form) {
+  // The four workgroup buffers, each at a 128-byte aligned offset (sharedBufferBytes).
   int64_t width = std::max(form.headDim(), form.headDimV());
-  int64_t bq = form.blockQ(), bk = form.blockKV();
-  return 4 * ((bq + bk) * width + bq * bk + bq);
+  int64_t bq = form.blockQ(), bk = form.blockKV(), bytes = 0;
+  for (int64_t floats : {bq * width, bk * width, bq * bk, bq})
+    bytes += (floats * 4 + 127) / 128 * 128;
+  return bytes;
 }
 
 namespace {
@@ -95,18 +98,22 @@ private:
   /// For a tile_probs/tile_dscores op: `body(i, q, kv, keep)` for each row i of the
   /// thread's column (kv = k0 + tid), `keep` whether the pair counts (inside the
   /// sequences and, with apply_mask, kept by mask_mod).
+  /// `body` returns false when a region failed to emit (reported); so does this.
   template <typename OpT>
-  void forEachPairOfColumn(OpT op, ScalarRegionEmitter &regions,
-                           function_ref<void(Value, Value, Value, Value)> body) {
+  LogicalResult forEachPairOfColumn(OpT op, ScalarRegionEmitter &regions,
+                                    function_ref<bool(Value, Value, Value, Value)> body) {
     PairIndices at = pairIndices(op);
     Value kv = add(lookup(op.getK0()), tid);
     Value q0 = lookup(op.getQ0());
     Value kvIn = ult(kv, at.kvLen);
+    bool ok = true;
     forEach(idx(0), idx(BQ), idx(1), [&](Value i) {
       Value q = add(q0, i);
       Value inRange = andi(ult(q, at.qLen), kvIn);
-      body(i, q, kv, keptPair(regions, at, op.getApplyMask(), q, kv, inRange));
+      Value keep = keptPair(regions, at, op.getApplyMask(), q, kv, inRange);
+      ok = keep && body(i, q, kv, keep);
     });
+    return success(ok);
   }
   template <typename OpT> PairIndices pairIndices(OpT op) {
     return {lookup(op.getB()), lookup(op.getH()), lookup(op.getQLen()), lookup(op.getKvLen())};
@@ -189,8 +196,10 @@ LogicalResult SimtBackwardKernel::emitProbs(attn::TileProbsOp op) {
   Value s = lookup(op.getS()), p = lookup(op.getP()), lse = lookup(op.getLse());
   PairIndices at = pairIndices(op);
   ScalarRegionEmitter regions = regionEmitter(op.getStatus(), op.getScalars(), op.getBuffers());
-  forEachPairOfColumn(op, regions, [&](Value i, Value q, Value kv, Value keep) {
+  return forEachPairOfColumn(op, regions, [&](Value i, Value q, Value kv, Value keep) {
     Value score = scoreModAt(regions, at, load(s, {i}), q, kv, keep);
+    if (!score)
+      return false;
     Value rowLse = ifElse(
         ult(q, at.qLen), b.getF32Type(), [&] { return load(lse, {at.b, at.h, q}); },
         [&] { return negInf(); });
@@ -198,8 +207,8 @@ LogicalResult SimtBackwardKernel::emitProbs(attn::TileProbsOp op) {
     rowLse = select(empty, f32(std::numeric_limits<double>::infinity()), rowLse);
     Value prob = math::ExpOp::create(b, loc, arith::SubFOp::create(b, loc, score, rowLse));
     store(select(keep, prob, f32(0)), p, {i});
+    return true;
   });
-  return success();
 }
 
 // dS[i][tid] = score_mod_vjp(S[i], ..., P[i] · (dP[i] - delta[i])) where the pair
@@ -217,16 +226,18 @@ LogicalResult SimtBackwardKernel::emitDScores(attn::TileDScoresOp op) {
       if (cast<attn::BufferDeclAttr>(entry.getValue()).getRequiresGrad())
         regions.grads[entry.getName().getValue()] = lookup(op.getGrads()[g++]);
   }
-  forEachPairOfColumn(op, regions, [&](Value i, Value q, Value kv, Value keep) {
+  return forEachPairOfColumn(op, regions, [&](Value i, Value q, Value kv, Value keep) {
     Value dProb = arith::SubFOp::create(b, loc, load(dp, {i}), load(delta, {i}));
     Value grad = arith::MulFOp::create(b, loc, load(p, {i}), dProb);
     Value dScore = regions.emit(variant.getScoreModVjp(),
                                 {load(s, {i}), toI64(at.b), toI64(at.h), toI64(q), toI64(kv),
                                  toI64(at.qLen), toI64(at.kvLen), grad},
                                 keep);
+    if (!dScore)
+      return false;
     store(select(keep, dScore, f32(0)), dsTile, {i, tid});
+    return true;
   });
-  return success();
 }
 
 // acc[c] += scale · Σ_i P[i] · x[q0 + i][c]: the thread's key row of dV (P, dout)
