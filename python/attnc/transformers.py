@@ -173,23 +173,24 @@ def _spec(query, key, value, scaling, softcap, mask, bias, user):
     return spec
 
 
-_VARIANTS = {}  # (spec text, target) -> attnc.Kernel
+_VARIANTS = {}  # (spec text, target, backward) -> attnc.Kernel
 
 
 def compiled_variants():
     """The variants compiled so far: {name: spec}."""
-    return {kernel.name: json.loads(text) for (text, _), kernel in _VARIANTS.items()}
+    return {kernel.name: json.loads(key[0]) for key, kernel in _VARIANTS.items()}
 
 
-def _variant(spec, device):
-    """The compiled kernel of `spec` for `device`, compiled on first use."""
+def _variant(spec, device, backward=False):
+    """The compiled kernel of `spec` for `device` (with its backward pass when
+    `backward`: training), compiled on first use."""
     text = json.dumps(spec, sort_keys=True)
     target = "cpu" if device.type == "cpu" else "cuda"
-    kernel = _VARIANTS.get((text, target))
+    kernel = _VARIANTS.get((text, target, backward))
     if kernel is None:
-        name = "hf_" + hashlib.sha1(f"{text}|{target}".encode()).hexdigest()[:16]
-        kernel = _compile(dict(spec, name=name), target=target)
-        _VARIANTS[(text, target)] = kernel
+        name = "hf_" + hashlib.sha1(f"{text}|{target}|{backward}".encode()).hexdigest()[:16]
+        kernel = _compile(dict(spec, name=name), target=target, backward=backward)
+        _VARIANTS[(text, target, backward)] = kernel
     return kernel
 
 
@@ -208,7 +209,11 @@ def attention_forward(module, query, key, value, attention_mask, dropout=0.0, sc
         is_causal = getattr(module, "is_causal", True)
     mask, bias = _mask_of(attention_mask, query, key, is_causal)
     spec = _spec(query, key, value, scaling, softcap, mask, bias, _attnc_user or {})
-    kernel = _variant(spec, query.device)
+    # Training: a kernel with its backward pass, so that loss.backward() reaches
+    # q, k and v (the masks and biases built here need no gradient).
+    training = torch.is_grad_enabled() and any(
+        t.requires_grad for t in (query, key, value))
+    kernel = _variant(spec, query.device, backward=training)
     buffers = {}
     if mask.padding is not None:
         buffers["attnc_kv_valid"] = mask.padding

@@ -171,3 +171,26 @@ def test_dropout_is_refused():
     q = torch.randn(1, 2, 4, 16)
     with pytest.raises(attnc.CallError, match="dropout"):
         attnc.transformers.attention_forward(None, q, q, q, None, dropout=0.1)
+
+
+@pytest.mark.parametrize("name", ["llama", "gemma2", "qwen2"])
+def test_training_gradients_match(name):
+    """loss.backward() through attn_implementation="attnc" (kernels compiled with
+    their backward pass when gradients are needed) gives the parameters' gradients
+    of the model's own attention; a left-padded batch included (padding buffers)."""
+    model, reference = build(name)
+    model.train()
+    ids, mask = left_padded([torch.tensor([5, 9, 17, 23, 4, 8, 30, 11, 7]),
+                             torch.tensor([12, 40, 6, 33, 21])])
+    grads = {}
+    for implementation in (reference, "attnc"):
+        model.zero_grad()
+        model.set_attn_implementation(implementation)
+        logits = model(input_ids=ids, attention_mask=mask).logits
+        loss = (logits.float().log_softmax(-1)[..., 3] * mask).sum()  # real tokens only
+        loss.backward()
+        grads[implementation] = {n: p.grad.clone() for n, p in model.named_parameters()
+                                 if "self_attn" in n and p.grad is not None}
+    assert grads["attnc"], "no attention parameter received a gradient"
+    for n, want in grads[reference].items():
+        assert rel_err(grads["attnc"][n], want) < 1e-4, n
