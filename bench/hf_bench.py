@@ -1,8 +1,13 @@
 #!/usr/bin/env python3
-"""A small Llama-shaped model's forward on the CPU with attn_implementation "attnc",
-"sdpa" and "eager", in the same run.
+"""A small Llama-shaped model's forward (or training step) on the CPU with
+attn_implementation "attnc", "sdpa" and "eager", in the same run.
 
-    PYTHONPATH=build/python build/venv/bin/python bench/hf_bench.py [--tokens 2048]
+    PYTHONPATH=build/python build/venv/bin/python bench/hf_bench.py [--tokens 2048] [--train]
+
+With --train each timed step is a forward, a loss and loss.backward() (model.train(),
+no dropout): attnc's layers then run kernels compiled with their backward pass; the
+check compares the gradient of the first layer's q_proj with sdpa's instead of the
+logits, and the attention column is the forward's part only.
 
 Builds a randomly initialised LlamaForCausalLM from a config (no download: hidden
 512, 8 query heads and 2 key/value heads of head_dim 64, 4 layers), runs one
@@ -35,13 +40,15 @@ def main():
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--dtype", choices=sorted(DTYPES), default="f32")
     ap.add_argument("--impls", default="attnc,sdpa,eager")
+    ap.add_argument("--train", action="store_true", help="time training steps (backward too)")
     args = ap.parse_args()
 
     config = transformers.LlamaConfig(vocab_size=1024, hidden_size=512, intermediate_size=1376,
                                       num_hidden_layers=args.layers, num_attention_heads=8,
                                       num_key_value_heads=2, max_position_embeddings=args.tokens)
     torch.manual_seed(0)
-    model = transformers.LlamaForCausalLM(config).to(DTYPES[args.dtype]).eval()
+    model = transformers.LlamaForCausalLM(config).to(DTYPES[args.dtype])
+    model = model.train() if args.train else model.eval()
     ids = torch.randint(0, config.vocab_size, (args.batch, args.tokens))
 
     attention_seconds = []
@@ -60,6 +67,11 @@ def main():
 
     def forward(impl):
         model.set_attn_implementation(impl)
+        if args.train:
+            model.zero_grad()
+            logits = model(input_ids=ids).logits
+            logits.float().log_softmax(-1)[..., 0].sum().backward()
+            return model.model.layers[0].self_attn.q_proj.weight.grad.detach().clone()
         with torch.no_grad():
             return model(input_ids=ids).logits
 
@@ -69,7 +81,8 @@ def main():
     print(f"Llama-shaped: {args.layers} layers, hidden 512, heads 8/2, head_dim 64, {args.dtype}, "
           f"B={args.batch} x {args.tokens} tokens, {torch.get_num_threads()} threads, "
           f"torch {torch.__version__}, transformers {transformers.__version__}")
-    print(f"attnc vs sdpa logits: max relative difference {err:.2e}")
+    print(f"attnc vs sdpa {'q_proj gradient' if args.train else 'logits'}: max relative "
+          f"difference {err:.2e}")
     rows = []
     for impl in args.impls.split(","):
         forward(impl)  # warm-up
@@ -83,7 +96,8 @@ def main():
         rows.append((impl, statistics.median(times) * 1e3, min(times) * 1e3,
                      statistics.median(attention) * 1e3))
     base = {r[0]: r for r in rows}.get("sdpa")
-    print(f"{'implementation':16s} {'forward ms':>10s} {'min ms':>8s} {'vs sdpa':>8s} "
+    print(f"{'implementation':16s} {'step ms' if args.train else 'forward ms':>10s} "
+          f"{'min ms':>8s} {'vs sdpa':>8s} "
           f"{'attention ms':>13s} {'vs sdpa':>8s}")
     for impl, med, best, attn in rows:
         ratio = f"{med / base[1]:.2f}x" if base else ""
