@@ -63,6 +63,11 @@ protected:
   /// The key loop's attn.tile_scores (its query-side operands are loop invariant),
   /// or null after an error.
   attn::TileScoresOp keyLoopScores();
+  /// The `scale` of a tile op (tile_scores, tile_key_grad, tile_query_grad): the
+  /// factor its products are multiplied by, an f64 attribute.
+  template <typename OpT> static double scaleOf(OpT op) {
+    return op.getScale().convertToDouble();
+  }
   /// `v` of the flash form in the code being built.
   mlir::Value lookup(mlir::Value v) const { return map.lookupOrDefault(v); }
   /// An error on `op`, prefixed with the pass.

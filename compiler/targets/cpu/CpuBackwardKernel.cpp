@@ -211,7 +211,7 @@ LogicalResult CpuBackwardKernelBuilder::emitScores(attn::TileScoresOp op) {
   Value tileBase =
       mulc(add(mul(add(mulc(bIdx, HKV), gIdx), numKVTiles), kTile), depth * BK);
   emitRowsTimesTile(lookup(op.getS()), rows.data, rowBase, rows.stride, tiles, tileBase,
-                    depth, op.getScale().convertToDouble());
+                    depth, scaleOf(op));
   return success();
 }
 
@@ -340,7 +340,7 @@ LogicalResult CpuBackwardKernelBuilder::emitKeyGrad(attn::TileKeyGradOp op) {
     return error(op, "the accumulator and the rows of attn.tile_key_grad differ in width");
   Value xBase = rowOffset(x, lookup(op.getB()), lookup(op.getH()), lookup(op.getQ0()));
   emitBlockedProduct(
-      BK, width, BQ, op.getScale().convertToDouble(), /*accumulate=*/true,
+      BK, width, BQ, scaleOf(op), /*accumulate=*/true,
       [&](Value i, Value j) { return load(p, add(mulc(i, BK), j)); },
       [&](Value i, Value col) { return vload(x.data, add(add(xBase, mulc(i, width)), col)); },
       acc, [&](Value j, Value col) { return add(mulc(j, width), col); });
@@ -359,7 +359,7 @@ LogicalResult CpuBackwardKernelBuilder::emitQueryGrad(attn::TileQueryGradOp op) 
                lookup(op.getQ0())),
            Dp);
   emitBlockedProduct(
-      BQ, Dp, BK, op.getScale().convertToDouble(), /*accumulate=*/true,
+      BQ, Dp, BK, scaleOf(op), /*accumulate=*/true,
       [&](Value j, Value i) { return load(ds, add(mulc(i, BK), j)); },
       [&](Value j, Value col) { return vload(kRows, add(add(kBase, mulc(j, Dp)), col)); },
       dqp, [&](Value i, Value col) { return add(add(dqBase, mulc(i, Dp)), col); });

@@ -176,7 +176,7 @@ LogicalResult CpuKernelBuilder::emitScores(attn::TileScoresOp scoresOp) {
   Value qBase = mulc(add(mul(add(mulc(bIdx, H), hIdx), qPad), q0), D);
   Value kTile = arith::DivUIOp::create(b, loc, k0, idx(BK));
   Value kBase = mulc(add(mul(add(mulc(bIdx, HKV), gIdx), numKVTiles), kTile), D * BK);
-  emitRowsTimesTile(s, qp, qBase, D, kp, kBase, D, scoresOp.getScale().convertToDouble());
+  emitRowsTimesTile(s, qp, qBase, D, kp, kBase, D, scaleOf(scoresOp));
   return success();
 }
 

@@ -149,7 +149,7 @@ LogicalResult SimtBackwardKernel::emitScores(attn::TileScoresOp op) {
     stage(op.getQ(), lookup(op.getB()), lookup(op.getH()), lookup(op.getQ0()), BQ, rows);
     stage(op.getK(), lookup(op.getB()), lookup(op.getG()), lookup(op.getK0()), BK, keys);
   });
-  Value scale = f32(op.getScale().convertToDouble());
+  Value scale = f32(scaleOf(op));
   forEach(idx(0), idx(BQ), idx(1), [&](Value i) {
     Value dot = loop(idx(0), idx(depth), idx(1), {f32(0)}, [&](Value d, ValueRange sum) {
                   Value p = arith::MulFOp::create(b, loc, load(rows, {i, d}), load(keys, {tid, d}));
@@ -250,7 +250,7 @@ LogicalResult SimtBackwardKernel::emitKeyGrad(attn::TileKeyGradOp op) {
   restage([&] {
     stage(op.getX(), lookup(op.getB()), lookup(op.getH()), lookup(op.getQ0()), BQ, rows);
   });
-  Value scale = f32(op.getScale().convertToDouble());
+  Value scale = f32(scaleOf(op));
   forEach(idx(0), idx(BQ), idx(1), [&](Value i) {
     Value weight = arith::MulFOp::create(b, loc, columnAt(p, i), scale);
     forEach(idx(0), idx(cols), idx(1), [&](Value c) {
@@ -271,7 +271,7 @@ LogicalResult SimtBackwardKernel::emitQueryGrad(attn::TileQueryGradOp op) {
   Value split = lookup(op.getC());
   Value qLen = memref::DimOp::create(b, loc, dq, int64_t(3));
   restage([&] { stage(op.getK(), batch, lookup(op.getG()), lookup(op.getK0()), BK, keys); });
-  Value scale = f32(op.getScale().convertToDouble());
+  Value scale = f32(scaleOf(op));
   forThreadRows([&](Value i) {
     Value row = add(q0, i);
     ifThen(ult(row, qLen), [&] {

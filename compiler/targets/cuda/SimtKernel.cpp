@@ -103,7 +103,7 @@ LogicalResult SimtKernel::emitScores(attn::TileScoresOp op) {
   stageTile(lookup(op.getK()), kTile, D, lookup(op.getB()), lookup(op.getG()),
             lookup(op.getK0()));
   gpu::BarrierOp::create(b, loc);
-  Value scale = f32(op.getScale().convertToDouble());
+  Value scale = f32(scaleOf(op));
   forOwnRow(lookup(op.getQ0()), seqLen(q), [&](Value) {
     forEach(idx(0), idx(BK), idx(1), [&](Value j) {
       Value dot = loop(idx(0), idx(D), idx(1), {f32(0)}, [&](Value d, ValueRange sum) {

@@ -72,7 +72,7 @@ LogicalResult TensorCoreKernel::emitScores(attn::TileScoresOp op) {
   // K fragment feeds the mma of every row tile); times the scale unless the
   // softmax folds it (scoreUnit).
   auto f32x2 = accFragment();
-  double scale = op.getScale().convertToDouble();
+  double scale = scaleOf(op);
   bool fold = scoreModIsIdentity() && scale > 0;
   scoreUnit = fold ? scale : 1;
   scores.assign(mTiles * nTiles, zeros(f32x2));
