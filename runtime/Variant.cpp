@@ -224,6 +224,17 @@ void PackedMemrefCall::pack(const std::vector<const TensorView *> &leading,
 
 namespace attnc {
 
+void writeSummedPartials(const float *partials, int64_t splits, const TensorView &dq) {
+  int64_t per = dq.numel();
+  std::vector<int64_t> index(dq.shape.size(), 0);
+  for (int64_t flat = 0; flat < per; ++flat, nextIndex(index, dq.shape)) {
+    float sum = 0;
+    for (int64_t s = 0; s < splits; ++s)
+      sum += partials[size_t(s * per + flat)];
+    dq.set(index.data(), sum);
+  }
+}
+
 Status validateBackwardCall(const VariantDesc &variant, const BackwardCall &call,
                             Device device) {
   const AttentionCall &fwd = call.forward;

@@ -76,6 +76,11 @@ struct BackwardCall {
   std::map<std::string, TensorView> dbuffers; ///< f32, shaped as each requires_grad buffer
 };
 
+/// Writes into `dq` (a host view, any dtype and strides) the sum of `splits` f32
+/// partials, contiguous [splits][dq's shape], added in split order: how the GPU
+/// backward kernels' dQ partials become dq (deterministic for a number of splits).
+void writeSummedPartials(const float *partials, int64_t splits, const TensorView &dq);
+
 /// Checks a backward call: its forward call as validateCall does, dout shaped as
 /// out, dq/dk/dv shaped as q/k/v (the variant's dtype), and one f32 gradient shaped
 /// as each requires_grad buffer (and no other).

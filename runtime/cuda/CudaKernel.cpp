@@ -183,16 +183,8 @@ Status CudaKernel::runBackwardOnDevice(const BackwardCall &call) const {
                              "copying the dQ partials from the GPU (cuMemcpyDtoH)");
       !s)
     return s;
-  int64_t per = dq.numel();
-  return cuda::editOnHost(dq, [&](const TensorView &out) {
-    std::vector<int64_t> index(out.shape.size(), 0);
-    for (int64_t flat = 0; flat < per; ++flat, nextIndex(index, out.shape)) {
-      float sum = 0;
-      for (int64_t s = 0; s < splits; ++s)
-        sum += host[size_t(s * per + flat)];
-      out.set(index.data(), sum);
-    }
-  });
+  return cuda::editOnHost(
+      dq, [&](const TensorView &out) { writeSummedPartials(host.data(), splits, out); });
 }
 
 } // namespace attnc

@@ -222,18 +222,7 @@ Status StagedBackwardCall::copyGradients(const BackwardCall &host) const {
   TensorView local{partials.data(), DType::F32, shape, contiguousStrides(shape)};
   if (Status s = copyToHost(dqPartials, local); !s)
     return s;
-  int64_t splits = shape[0], per = host.dq.numel();
-  std::vector<int64_t> index(host.dq.shape.size(), 0);
-  int64_t flat = 0;
-  if (per == 0)
-    return Status::ok();
-  do {
-    float sum = 0;
-    for (int64_t s = 0; s < splits; ++s)
-      sum += partials[size_t(s * per + flat)];
-    host.dq.set(index.data(), sum);
-    ++flat;
-  } while (nextIndex(index, host.dq.shape));
+  writeSummedPartials(partials.data(), shape[0], host.dq);
   return Status::ok();
 }
 

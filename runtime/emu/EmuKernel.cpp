@@ -71,17 +71,7 @@ Status EmuKernel::runBackward(const BackwardCall &call) const {
     return s;
   if (Status s = kernelStatus(variant_, fwd, statusWords[0]); !s)
     return s;
-  int64_t index[4];
-  for (index[0] = 0; index[0] < B; ++index[0])
-    for (index[1] = 0; index[1] < H; ++index[1])
-      for (index[2] = 0; index[2] < Q; ++index[2])
-        for (index[3] = 0; index[3] < D; ++index[3]) {
-          float sum = 0;
-          for (int64_t s = 0; s < splits; ++s)
-            sum += partials[size_t((((s * B + index[0]) * H + index[1]) * Q + index[2]) * D +
-                                   index[3])];
-          call.dq.set(index, sum);
-        }
+  writeSummedPartials(partials.data(), splits, call.dq);
   return Status::ok();
 }
 
