@@ -85,6 +85,28 @@ LogicalResult printLLVMIR(ModuleOp module, llvm::raw_ostream &os) {
   return success();
 }
 
+/// compiler-rt's f32 -> bf16 conversion (round to nearest even, NaN kept quiet):
+/// LLVM 22.1.8's x86 backend calls it for scalar conversions without AVX512-BF16,
+/// and the process has GCC 12's libgcc, which lacks it. Given to every JIT.
+static __bf16 truncateToBf16(float x) {
+  uint32_t bits = __builtin_bit_cast(uint32_t, x);
+  uint16_t out = (bits & 0x7fffffffu) > 0x7f800000u
+                     ? uint16_t((bits >> 16) | 0x40u)
+                     : uint16_t((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
+  return __builtin_bit_cast(__bf16, out);
+}
+
+/// Defines the runtime-library functions generated code may call that the
+/// process does not.
+static void registerBuiltins(ExecutionEngine &engine) {
+  engine.registerSymbols([](llvm::orc::MangleAndInterner interner) {
+    llvm::orc::SymbolMap symbols;
+    symbols[interner("__truncsfbf2")] = {llvm::orc::ExecutorAddr::fromPtr(&truncateToBf16),
+                                         llvm::JITSymbolFlags::Exported};
+    return symbols;
+  });
+}
+
 std::unique_ptr<ExecutionEngine> jitCompile(ModuleOp module, std::string &error,
                                             bool enableObjectDump,
                                             llvm::ArrayRef<llvm::StringRef> sharedLibs,
@@ -125,6 +147,7 @@ std::unique_ptr<ExecutionEngine> jitCompile(ModuleOp module, std::string &error,
     error = llvm::toString(engine.takeError());
     return nullptr;
   }
+  registerBuiltins(**engine);
   return std::move(*engine);
 }
 
