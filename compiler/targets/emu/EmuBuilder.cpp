@@ -5,6 +5,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 #include "llvm/Support/raw_ostream.h"
 
 using namespace mlir;
@@ -106,7 +107,20 @@ Value EmuBuilder::elementAddress(Location loc, Value memref, ValueRange indices)
 std::pair<Value, Value> EmuBuilder::spill(Location loc, Type elementType, int64_t count,
                                           Value vector) {
   auto type = MemRefType::get({count}, elementType);
-  Value buffer = memref::AllocaOp::create(b, loc, type);
+  // In the function's entry block: an alloca inside a loop would grow the stack at
+  // every iteration (LLVM frees dynamic allocas only on return), and an emulated
+  // thread's stack is a fixed 256 KiB: a kernel with many ldmatrix/mma per
+  // iteration overflowed it after about a hundred iterations.
+  Value buffer;
+  {
+    OpBuilder::InsertionGuard guard(b);
+    Operation *fn = b.getInsertionBlock()->getParentOp();
+    while (fn && !isa<FunctionOpInterface>(fn))
+      fn = fn->getParentOp();
+    if (fn)
+      b.setInsertionPointToStart(&cast<FunctionOpInterface>(fn).getFunctionBody().front());
+    buffer = memref::AllocaOp::create(b, loc, type);
+  }
   if (vector) {
     auto flat = VectorType::get({count}, elementType);
     Value v = vector::ShapeCastOp::create(b, loc, flat, vector);
