@@ -138,8 +138,9 @@ std::optional<LibraryEntry> Compiler::compileForLibrary(const std::string &path,
     return entry;
   if (targets.backward) {
     OwningOpRef<ModuleOp> copy = module->clone();
+    cuda::GpuTileOptions tiles = spillFreeGpuBackwardTiles(*module, spec, targets.gpuOptions);
     if (failed(attnc::runPipeline(*copy, [&](OpPassManager &pm) {
-          cuda::buildGpuBackwardPipeline(pm, gpuTiles(targets.gpuOptions), gpuTraits(spec));
+          cuda::buildGpuBackwardPipeline(pm, tiles, gpuTraits(spec));
         })))
       return std::nullopt;
     if (failed(addGpuImages(*copy, spec, targets.chips, entry.variant.backwardLaunch,

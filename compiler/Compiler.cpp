@@ -167,10 +167,13 @@ cuda::GpuTileOptions gpuTiles(const KernelTileOptions &options) {
 static FailureOr<cuda::GpuTileOptions> lowerBackwardForEmit(ModuleOp module,
                                                             const frontend::Spec &spec,
                                                             LoweringStage stage, bool gpu,
+                                                            Target target,
                                                             const KernelTileOptions &options) {
   cuda::GpuTileOptions tiles;
   if (gpu)
-    tiles = cuda::chooseGpuBackwardTiles(gpuTiles(options), gpuTraits(spec));
+    tiles = target == Target::CudaEmu
+                ? cuda::chooseGpuBackwardTiles(gpuTiles(options), gpuTraits(spec))
+                : spillFreeGpuBackwardTiles(module, spec, options);
   if (failed(runPipeline(module, [&](OpPassManager &pm) {
         if (gpu && stage == LoweringStage::GpuKernel) {
           cuda::buildGpuBackwardPipeline(pm, tiles, gpuTraits(spec));
@@ -189,7 +192,7 @@ FailureOr<cuda::GpuTileOptions> lowerForEmit(ModuleOp module, const frontend::Sp
                                              LoweringStage stage, bool gpu, Target target,
                                              const KernelTileOptions &options) {
   if (options.backward)
-    return lowerBackwardForEmit(module, spec, stage, gpu, options);
+    return lowerBackwardForEmit(module, spec, stage, gpu, target, options);
   cuda::GpuTileOptions tiles;
   if (gpu) {
     // The kernel a GPU runs: its configuration checked against spills (cuda-emu
@@ -299,8 +302,9 @@ Compiler::compileModuleForCuda(ModuleOp module, std::shared_ptr<frontend::Spec> 
   std::shared_ptr<CudaKernel> backward;
   if (options.backward) {
     OwningOpRef<ModuleOp> copy = module.clone();
+    cuda::GpuTileOptions tiles = spillFreeGpuBackwardTiles(module, *spec, options);
     if (failed(attnc::runPipeline(*copy, [&](OpPassManager &pm) {
-          cuda::buildGpuBackwardPipeline(pm, gpuTiles(options), gpuTraits(*spec));
+          cuda::buildGpuBackwardPipeline(pm, tiles, gpuTraits(*spec));
         })))
       return nullptr;
     Result<std::shared_ptr<CudaKernel>> kernel = loadCudaKernel(*copy, desc, *device);

@@ -203,6 +203,12 @@ cuda::Assembler cachedCubinAssembler();
 cuda::GpuTileOptions spillFreeGpuTiles(mlir::ModuleOp module, const frontend::Spec &spec,
                                        const KernelTileOptions &options);
 
+/// spillFreeGpuTiles for the backward kernel: the first of
+/// cuda::gpuBackwardTileCandidates whose kernel spills on neither chip.
+cuda::GpuTileOptions spillFreeGpuBackwardTiles(mlir::ModuleOp module,
+                                               const frontend::Spec &spec,
+                                               const KernelTileOptions &options);
+
 /// How far lowerForEmit takes an imported module.
 enum class LoweringStage {
   Flash,     ///< the flash form

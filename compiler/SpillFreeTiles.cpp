@@ -45,15 +45,12 @@ Result<int64_t> spillBytes(const std::string &ptx, const std::string &chip) {
 }
 
 /// The spill bytes of the kernel `module` (attn IR; not changed) lowers to with
-/// `tiles`, summed over both chips.
-Result<int64_t> kernelSpills(ModuleOp module, const frontend::Spec &spec,
-                             const cuda::GpuTileOptions &tiles) {
+/// `build`, summed over both chips.
+Result<int64_t> kernelSpills(ModuleOp module, function_ref<void(OpPassManager &)> build) {
   int64_t total = 0;
   for (const char *chip : {"sm_80", "sm_90a"}) {
     OwningOpRef<ModuleOp> copy = module.clone();
-    if (failed(attnc::runPipeline(*copy, [&](OpPassManager &pm) {
-          cuda::buildGpuKernelPipeline(pm, tiles, gpuTraits(spec));
-        })))
+    if (failed(attnc::runPipeline(*copy, build)))
       return Status::error("lowering the GPU kernel failed");
     Result<cuda::PtxKernel> ptx = cuda::lowerToPtx(*copy, chip, gpuArtifactCache());
     if (!ptx)
@@ -66,18 +63,17 @@ Result<int64_t> kernelSpills(ModuleOp module, const frontend::Spec &spec,
   return total;
 }
 
-} // namespace
-
-cuda::GpuTileOptions spillFreeGpuTiles(ModuleOp module, const frontend::Spec &spec,
-                                       const KernelTileOptions &options) {
-  std::vector<cuda::GpuTileOptions> candidates =
-      cuda::gpuTileCandidates(gpuTiles(options), gpuTraits(spec));
-  if (candidates.size() == 1 || cuda::findPtxas().empty() || !gpuTraits(spec).sixteenBit)
-    return candidates.front();
+/// The first of `candidates` whose kernel (`build` with it) spills on neither chip,
+/// else the one that spills least (with a warning).
+cuda::GpuTileOptions
+firstSpillFree(ModuleOp module, const frontend::Spec &spec,
+               const std::vector<cuda::GpuTileOptions> &candidates,
+               function_ref<void(OpPassManager &, const cuda::GpuTileOptions &)> build) {
   int64_t fewest = -1;
   cuda::GpuTileOptions best = candidates.front();
   for (const cuda::GpuTileOptions &tiles : candidates) {
-    Result<int64_t> spills = kernelSpills(module, spec, tiles);
+    Result<int64_t> spills =
+        kernelSpills(module, [&](OpPassManager &pm) { build(pm, tiles); });
     if (!spills)
       return candidates.front(); // the compile proper reports the error
     if (*spills == 0)
@@ -92,6 +88,32 @@ cuda::GpuTileOptions spillFreeGpuTiles(ModuleOp module, const frontend::Spec &sp
       << best.blockQ << ", block-kv " << best.blockKV << ", " << best.stages << " stage(s) ("
       << fewest << " bytes of spills on sm_80 and sm_90a together)\n";
   return best;
+}
+
+} // namespace
+
+cuda::GpuTileOptions spillFreeGpuTiles(ModuleOp module, const frontend::Spec &spec,
+                                       const KernelTileOptions &options) {
+  std::vector<cuda::GpuTileOptions> candidates =
+      cuda::gpuTileCandidates(gpuTiles(options), gpuTraits(spec));
+  if (candidates.size() == 1 || cuda::findPtxas().empty() || !gpuTraits(spec).sixteenBit)
+    return candidates.front();
+  return firstSpillFree(module, spec, candidates,
+                        [&](OpPassManager &pm, const cuda::GpuTileOptions &tiles) {
+                          cuda::buildGpuKernelPipeline(pm, tiles, gpuTraits(spec));
+                        });
+}
+
+cuda::GpuTileOptions spillFreeGpuBackwardTiles(ModuleOp module, const frontend::Spec &spec,
+                                               const KernelTileOptions &options) {
+  std::vector<cuda::GpuTileOptions> candidates =
+      cuda::gpuBackwardTileCandidates(gpuTiles(options), gpuTraits(spec));
+  if (candidates.size() == 1 || cuda::findPtxas().empty())
+    return candidates.front();
+  return firstSpillFree(module, spec, candidates,
+                        [&](OpPassManager &pm, const cuda::GpuTileOptions &tiles) {
+                          cuda::buildGpuBackwardPipeline(pm, tiles, gpuTraits(spec));
+                        });
 }
 
 } // namespace attnc

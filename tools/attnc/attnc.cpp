@@ -488,6 +488,22 @@ Result<std::string> reportUsage(const cuda::PtxKernel &code) {
   return out;
 }
 
+/// The GPU kernel's configuration as `--report` prints it.
+std::string kernelConfiguration(const cuda::GpuTileOptions &tiles, bool tensorCores,
+                                bool backward) {
+  std::string bq = std::to_string(tiles.blockQ), bk = std::to_string(tiles.blockKV);
+  if (tensorCores && backward)
+    return "tensor cores, block-kv " + bk + " (" + std::to_string(tiles.blockKV / 16) +
+           " warps of 16 key rows), block-q " + bq;
+  if (tensorCores)
+    return "tensor cores, block-q " + bq + " (" + std::to_string(tiles.warps()) + " warps" +
+           (tiles.rowsPerWarp == 32 ? " of 32 rows" : "") + "), block-kv " + bk + ", " +
+           std::to_string(tiles.stages) + " stage" + (tiles.stages > 1 ? "s" : "");
+  if (backward)
+    return "SIMT, block-q " + bq + ", block-kv " + bk + " (threads)";
+  return "SIMT, block-q " + bq + " (threads), block-kv " + bk;
+}
+
 int runCompile(Compiler &compiler) {
   if (writesLibrary())
     return runCompileLibrary(compiler);
@@ -538,19 +554,8 @@ int runCompile(Compiler &compiler) {
       Result<std::string> usage = reportUsage(*code);
       if (!usage)
         return fail(usage.status().message());
-      bool tc = code->tensorCores;
       outs() << spec.name << (backwardPass ? "_backward_gpu_kernel: " : "_gpu_kernel: ")
-             << (tc ? "tensor cores, block-q " + std::to_string(tiles.blockQ) + " (" +
-                          std::to_string(tiles.warps()) + " warps" +
-                          (tiles.rowsPerWarp == 32 ? " of 32 rows" : "") + "), block-kv " +
-                          std::to_string(tiles.blockKV) + ", " +
-                          std::to_string(tiles.stages) + " stage" +
-                          (tiles.stages > 1 ? "s" : "")
-                : backwardPass
-                    ? "SIMT, block-q " + std::to_string(tiles.blockQ) + ", block-kv " +
-                          std::to_string(tiles.blockKV) + " (threads)"
-                    : "SIMT, block-q " + std::to_string(tiles.blockQ) + " (threads), block-kv " +
-                          std::to_string(tiles.blockKV))
+             << kernelConfiguration(tiles, code->tensorCores, backwardPass)
              << "\n"
              << usage.take();
       if (outputPath == "-" && emitKind == EmitKind::Ptx && !emitKind.getNumOccurrences())
@@ -680,3 +685,4 @@ int main(int argc, char **argv) {
     return fail("--profile needs --target cuda-emu (it counts what the emulator runs)");
   return withProfile(command);
 }
+

@@ -150,6 +150,15 @@ void buildGpuKernelPipeline(mlir::OpPassManager &pm, const GpuTileOptions &optio
 
 GpuTileOptions chooseGpuBackwardTiles(GpuTileOptions requested, const GpuKernelTraits &traits) {
   int64_t width = std::max(traits.headDim, traits.headDimV);
+  if (traits.sixteenBit && width <= 128) {
+    // The tensor-core kernel: 4 warps of 16 key rows; 32 query rows a pair up to
+    // head dim 64, 16 above (where dK or dV alone holds 64 registers a thread).
+    if (!requested.blockKV)
+      requested.blockKV = 64;
+    if (!requested.blockQ)
+      requested.blockQ = width <= 64 ? 32 : 16;
+    return requested;
+  }
   int64_t tile = width <= 128 ? 32 : 16;
   if (!requested.blockQ)
     requested.blockQ = tile;
@@ -167,6 +176,23 @@ GpuTileOptions chooseGpuBackwardTiles(GpuTileOptions requested, const GpuKernelT
       requested.blockKV /= 2;
   }
   return requested;
+}
+
+std::vector<GpuTileOptions> gpuBackwardTileCandidates(GpuTileOptions requested,
+                                                      const GpuKernelTraits &traits) {
+  GpuTileOptions first = chooseGpuBackwardTiles(requested, traits);
+  std::vector<GpuTileOptions> candidates{first};
+  int64_t width = std::max(traits.headDim, traits.headDimV);
+  if (!traits.sixteenBit || width > 128 || requested.blockQ)
+    return candidates;
+  for (int64_t blockQ : {16, 32, 64}) {
+    if (blockQ == first.blockQ || (width > 64 && blockQ > 32))
+      continue;
+    GpuTileOptions other = first;
+    other.blockQ = blockQ;
+    candidates.push_back(other);
+  }
+  return candidates;
 }
 
 void buildGpuBackwardPipeline(mlir::OpPassManager &pm, const GpuTileOptions &options,

@@ -61,6 +61,11 @@ int64_t defaultBlockKV(int64_t headDim, int64_t headDimV);
 int64_t tensorCoreSharedBytes(int64_t blockQ, int64_t blockKV, int64_t headDim,
                               int64_t headDimV, int64_t stages);
 
+/// Workgroup memory of the tensor-core backward kernel: the 16-bit Q and dO rows, K
+/// and V tiles (head dims padded to 16) and dSᵀ tile, and lse and δ in f32.
+int64_t tensorCoreBackwardSharedBytes(int64_t blockQ, int64_t blockKV, int64_t headDim,
+                                      int64_t headDimV);
+
 /// What the tile heuristic looks at in a spec.
 struct GpuKernelTraits {
   int64_t headDim = 64, headDimV = 64;
@@ -94,11 +99,19 @@ void buildGpuKernelPipeline(mlir::OpPassManager &pm, const GpuTileOptions &optio
                             const GpuKernelTraits &traits);
 
 /// The backward kernel's tiles (block-q and block-kv; the rest unused), the fields
-/// left 0 chosen: 32 query rows and 32 key rows (a thread per key row) for head
+/// left 0 chosen. f16/bf16 with head dims up to 128 (the tensor-core kernel, a warp
+/// per 16 key rows): block-kv 64, block-q 32 up to head dim 64 and 16 above. Else
+/// (the SIMT kernel, a thread per key row): 32 query rows and 32 key rows for head
 /// dims up to 128, 16 above, so that the staged rows, keys and dS tile stay within
-/// 48 KiB of shared memory. Tiles asked for whose shared memory would exceed
+/// 48 KiB of shared memory; tiles asked for whose shared memory would exceed
 /// kPreferredSharedBytes are halved (the larger first) down to 16 rows.
 GpuTileOptions chooseGpuBackwardTiles(GpuTileOptions requested, const GpuKernelTraits &traits);
+/// The backward configurations to try, best first: chooseGpuBackwardTiles's, then,
+/// for the tensor-core kernel with block-q left to the heuristic, the other
+/// block-q of 16, 32 and 64 (up to 32 above head dim 64). The compiler takes the
+/// first that ptxas assembles without spilling (spillFreeGpuBackwardTiles).
+std::vector<GpuTileOptions> gpuBackwardTileCandidates(GpuTileOptions requested,
+                                                      const GpuKernelTraits &traits);
 /// attn → @X_backward_gpu (the backward pass: attn-differentiate-score-mod,
 /// attn-tile-flash-backward, attn-lower-flash-to-gpu), with chooseGpuBackwardTiles.
 void buildGpuBackwardPipeline(mlir::OpPassManager &pm, const GpuTileOptions &options,

@@ -8,7 +8,8 @@
 // query row, SimtKernel.cpp) and TensorCoreKernel (mma fragments per warp,
 // TensorCoreKernel.h); the backward form's `@X_flash_backward` becomes
 // `@X_backward_gpu`, a block per (split, key/value head, batch), realised by
-// SimtBackwardKernel (a thread per key row, SimtBackwardKernel.cpp).
+// TensorCoreBackwardKernel (a warp per 16 key rows, f16/bf16) or SimtBackwardKernel
+// (a thread per key row).
 //
 //===----------------------------------------------------------------------===//
 #ifndef ATTNC_COMPILER_TARGETS_CUDA_GPUFLASHLOWERING_H
@@ -126,6 +127,26 @@ std::unique_ptr<GpuFlashLowering> makeSimtKernel(func::FuncOp flash, attn::Varia
 std::unique_ptr<GpuFlashLowering> makeSimtBackwardKernel(func::FuncOp flash,
                                                          attn::VariantOp variant,
                                                          const FlashFormDetail &form);
+/// Whether the tensor-core backward kernel takes `form`: f16 or bf16, block-q a
+/// multiple of 16 up to 128, block-kv a multiple of 16 up to 256 (a warp per 16
+/// key rows), head dims up to 128 (dK and dV stay in registers), and its staged
+/// tiles within kMaxSharedBytes (tensorCoreBackwardSharedBytes).
+bool tensorCoreBackwardFits(const FlashFormDetail &form);
+/// How many times the tensor-core backward kernel walks each key tile: once (dK,
+/// dV and dQ together) up to head dim 64; twice above, dV first, then dK and dQ
+/// (the scores recomputed), so that one accumulator of 16 rows x 128 columns (64
+/// registers a thread) is live at a time instead of two: with both, every
+/// example spilled.
+int64_t tensorCoreBackwardSweeps(int64_t headDim, int64_t headDimV);
+/// The tensor-core kernel of the backward flash form (TensorCoreBackwardKernel.cpp);
+/// `form` must fit.
+std::unique_ptr<GpuFlashLowering> makeTensorCoreBackwardKernel(func::FuncOp flash,
+                                                               attn::VariantOp variant,
+                                                               const FlashFormDetail &form);
+/// The workgroup buffers of the tensor-core backward kernel: Q and dO rows, K and V
+/// tiles, the dSᵀ tile (16-bit, SharedTileLayout's columns), lse and δ (f32).
+SmallVector<std::pair<SmallVector<int64_t>, bool>> tensorCoreBackwardBuffers(int64_t bq, int64_t bk,
+                                                                        int64_t d, int64_t dv);
 /// Workgroup memory of the SIMT backward kernel with `form`'s tiles.
 int64_t simtBackwardSharedBytes(const FlashFormDetail &form);
 /// Whether the tensor-core kernel takes `form` with `stages` K/V buffers and

@@ -4,7 +4,9 @@
 // (codegen/FlashFormLowering.h): its scalar code is cloned, the parallel loop over
 // (batch, head, query tile) becomes the grid of a gpu.launch, and each tile op is
 // realised by the tensor-core kernel (f16/bf16 tiles that fit, TensorCoreKernel.cpp)
-// or the SIMT kernel (SimtKernel.cpp). The key loop's attn.tile_mask_class is
+// or the SIMT kernel (SimtKernel.cpp); the backward form's, by the tensor-core
+// backward kernel (TensorCoreBackwardKernel.cpp) or its SIMT one
+// (SimtBackwardKernel.cpp). The key loop's attn.tile_mask_class is
 // evaluated with the mask analysis of MaskIntervals.h, so empty tiles are skipped
 // and full tiles run the attn.tile_mods that does not apply mask_mod.
 //
@@ -210,6 +212,8 @@ struct AttnLowerFlashToGpuPass : impl::AttnLowerFlashToGpuBase<AttnLowerFlashToG
     if (failed(form))
       return failure();
     if (form->isBackward()) {
+      if (tensorCores && detail::tensorCoreBackwardFits(*form))
+        return detail::makeTensorCoreBackwardKernel(flash, variant, *form)->build();
       int64_t bytes = detail::simtBackwardSharedBytes(*form);
       if (bytes > kMaxSharedBytes)
         return flash.emitError("the GPU backward kernel stages query rows, key rows and a "

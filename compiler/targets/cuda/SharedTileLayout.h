@@ -36,6 +36,18 @@ public:
       : columns(columns), xorSwizzle(swizzles(columns)),
         rowsPerGroup(std::max<int64_t>(1, 8 / (columns / 8))),
         groups(std::min<int64_t>(columns / 8, 8)) {}
+  /// A tile of rows of `columns` elements (an even number of 16-byte chunks),
+  /// always padded by one chunk: every element's address is then the lane's row
+  /// and column plus constants, so a kernel's loads and stores of the tile share
+  /// one address register per lane pattern (the backward kernel, which reads five
+  /// tiles in as many operand forms and has no registers to spare for the
+  /// swizzle's distinct addresses).
+  static SharedTileLayout padded(int64_t columns) {
+    SharedTileLayout layout(columns);
+    layout.xorSwizzle = false;
+    layout.padding = true;
+    return layout;
+  }
 
   /// Whether rows of `columns` elements are XOR-swizzled (a power-of-two count of
   /// 16-byte chunks), else padded by one chunk.
@@ -45,7 +57,12 @@ public:
     return swizzles(columns) ? columns : columns + 8;
   }
   /// Elements per physical row.
-  int64_t physicalColumns() const { return physicalColumns(columns); }
+  int64_t physicalColumns() const {
+    return padding ? columns + 8 : physicalColumns(columns);
+  }
+  /// Rows after which the swizzle repeats: rows r and r + rowPeriod() have the
+  /// same physical columns.
+  int64_t rowPeriod() const { return xorSwizzle ? rowsPerGroup * groups : 1; }
 
   /// The physical column of logical element (row, col) (index values).
   mlir::Value column(codegen::KernelBuilder &kb, mlir::Value row, mlir::Value col) const {
@@ -77,6 +94,7 @@ public:
 private:
   int64_t columns;
   bool xorSwizzle;
+  bool padding = false; ///< padded even where the chunks are a power of two
   int64_t rowsPerGroup, groups;
 };
 

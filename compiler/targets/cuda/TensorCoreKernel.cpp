@@ -97,24 +97,14 @@ LogicalResult TensorCoreKernel::emitScores(attn::TileScoresOp op) {
   return success();
 }
 
-SmallVector<Value> TensorCoreKernel::ringFragments(Value ring, const SharedTileLayout &layout,
-                                                   Value row, Value col, int64_t constCol,
-                                                   bool single, bool trans) {
-  // x2 (a last, odd tile) reads the addresses of lanes 0-15 only.
-  if (single)
-    return {ldmatrixAt(ring, layout, buffer, row, col, constCol, 2, trans)};
-  Value x4 = ldmatrixAt(ring, layout, buffer, row, col, constCol, 4, trans);
-  return {fragmentPair(x4, 0), fragmentPair(x4, 1)};
-}
-
 SmallVector<Value> TensorCoreKernel::keyFragments(int64_t n, int64_t k) {
-  return ringFragments(kRing, qkLayout, add(kRow, idx(8 * n)), kCol, 16 * k, n + 1 == nTiles,
-                       /*trans=*/false);
+  return bFragments(kRing, qkLayout, buffer, bRow, 8 * n, bCol, 16 * k,
+                    n + 1 == nTiles, /*trans=*/false);
 }
 
 SmallVector<Value> TensorCoreKernel::valueFragments(int64_t j, int64_t s) {
-  return ringFragments(vRing, vLayout, add(vRow, idx(16 * s)), vCol, 8 * j, j + 1 == vTiles,
-                       /*trans=*/true);
+  return bFragments(vRing, vLayout, buffer, tRow, 16 * s, tCol, 8 * j,
+                    j + 1 == vTiles, /*trans=*/true);
 }
 
 void TensorCoreKernel::mmaRowTiles(ArrayRef<Value> a, int64_t aSteps, int64_t step,
@@ -329,17 +319,6 @@ LogicalResult TensorCoreKernel::emitStore(attn::TileStoreOp op) {
            [&] { store(result.lse, lookup(op.getLse()), {batchIdx, head, row}); });
   }
   return success();
-}
-
-Value TensorCoreKernel::quadReduce(Value v, bool isMax) {
-  for (int64_t offset : {1, 2}) {
-    Value o = arith::ConstantIntOp::create(b, loc, offset, 32);
-    Value w = arith::ConstantIntOp::create(b, loc, 32, 32);
-    Value other = gpu::ShuffleOp::create(b, loc, v, o, w, gpu::ShuffleMode::XOR).getShuffleResult();
-    v = isMax ? codegen::combineMax(b, loc, v, other)
-              : Value(arith::AddFOp::create(b, loc, v, other));
-  }
-  return v;
 }
 
 } // namespace attnc::cuda::detail

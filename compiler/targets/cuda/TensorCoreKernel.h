@@ -19,19 +19,15 @@
 #ifndef ATTNC_COMPILER_TARGETS_CUDA_TENSORCOREKERNEL_H
 #define ATTNC_COMPILER_TARGETS_CUDA_TENSORCOREKERNEL_H
 
-#include "compiler/targets/cuda/GpuFlashLowering.h"
-#include "compiler/targets/cuda/SharedTileLayout.h"
-
-#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
-#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "compiler/targets/cuda/MmaLowering.h"
 
 namespace attnc::cuda::detail {
 
-class TensorCoreKernel : public GpuFlashLowering {
+class TensorCoreKernel : public MmaLowering {
 public:
   TensorCoreKernel(func::FuncOp flash, attn::VariantOp variant, const FlashFormDetail &form,
                    int64_t stages, int64_t rowsPerWarp)
-      : GpuFlashLowering(flash, variant, form), stages(stages), mTiles(rowsPerWarp / 16),
+      : MmaLowering(flash, variant, form), stages(stages), mTiles(rowsPerWarp / 16),
         Dp((D + 15) / 16 * 16), DVp((DV + 7) / 8 * 8), kSteps(Dp / 16), nTiles(BK / 8),
         vTiles(DVp / 8), qkLayout(Dp), vLayout(DVp) {}
 
@@ -69,12 +65,6 @@ private:
   LogicalResult emitStagedTiles(Value first, Value end);
   /// cp.async of the K and V tiles of key tile `kt` into buffer `buf`.
   void prefetchTile(Value kt, Value buf);
-  /// Copies rows [r0, r0 + rows) x [0, cols) of a 4-D tensor into a workgroup
-  /// tile (at `prefix`, laid out by `layout`), zero outside `limit` rows and `valid`
-  /// columns.
-  void stageF16(Value tensor, Value tile, const SharedTileLayout &layout, ValueRange prefix,
-                Value batch, Value head, Value r0, int64_t rows, int64_t cols, int64_t valid,
-                Value limit);
   /// The same with cp.async into tile[buf] (16-byte chunks; the caller commits).
   void stageAsync(Value tensor, Value tile, const SharedTileLayout &layout, Value buf,
                   Value batch, Value head, Value r0, int64_t rows, int64_t cols, int64_t valid,
@@ -110,49 +100,6 @@ private:
     int64_t m = r / 2, i = r % 2;
     return add(q0, add(warpRow, add(g, idx(16 * m + 8 * i))));
   }
-  /// The max (or sum) of `v` over the 4 lanes of a quad (lanes 4g .. 4g + 3 hold
-  /// the same rows of an mma fragment).
-  Value quadReduce(Value v, bool isMax);
-  Value extract(Value v, int64_t i, int64_t j) {
-    return vector::ExtractOp::create(b, loc, v, ArrayRef<int64_t>{i, j});
-  }
-  Value insert(Value x, Value v, int64_t i, int64_t j) {
-    return vector::InsertOp::create(b, loc, x, v, ArrayRef<int64_t>{i, j});
-  }
-  Value zeros(VectorType type) {
-    return arith::ConstantOp::create(b, loc, type, b.getZeroAttr(type));
-  }
-  VectorType halfFragment(int64_t n) { return VectorType::get({n, 2}, half()); }
-  VectorType accFragment() { return VectorType::get({2, 2}, b.getF32Type()); }
-  Type half() { return form.elementType(); }
-  Value mma(Value a, Value bm, Value c) {
-    return nvgpu::MmaSyncOp::create(b, loc, a, bm, c, ArrayRef<int64_t>{16, 8, 16});
-  }
-  Value ldmatrix(Value tile, ValueRange at, int64_t n, bool trans) {
-    return nvgpu::LdMatrixOp::create(b, loc, halfFragment(n), tile, at, b.getBoolAttr(trans),
-                                     b.getI32IntegerAttr(int32_t(n)));
-  }
-  /// ldmatrix of the lane's row `row` and logical column `laneCol + constCol` of
-  /// `tile` (in ring buffer `buf` when given), laid out by `layout`.
-  Value ldmatrixAt(Value tile, const SharedTileLayout &layout, Value buf, Value row,
-                   Value laneCol, int64_t constCol, int64_t n, bool trans);
-  /// Rows [2i, 2i + 2) of an ldmatrix.x4 result: the fragment of its i-th pair of
-  /// matrices.
-  Value fragmentPair(Value x4, int64_t i) {
-    // Row by row: n-D strided slices do not reach LLVM (registers are arrays of
-    // vector<2xf16> there).
-    Value pair = zeros(halfFragment(2));
-    for (int64_t r = 0; r < 2; ++r) {
-      Value row = vector::ExtractOp::create(b, loc, x4, ArrayRef<int64_t>{2 * i + r});
-      pair = vector::InsertOp::create(b, loc, row, pair, ArrayRef<int64_t>{r});
-    }
-    return pair;
-  }
-  /// B fragments from the tile being computed in `ring`, at the lane's `row` and
-  /// logical column `col + constCol`: two from an ldmatrix.x4, or one from an x2
-  /// when `single`.
-  SmallVector<Value> ringFragments(Value ring, const SharedTileLayout &layout, Value row,
-                                   Value col, int64_t constCol, bool single, bool trans);
   /// The B fragments of key tiles n and n + 1 (or n alone when it is the last) for
   /// Q·Kᵀ's k-step k, by one ldmatrix.
   SmallVector<Value> keyFragments(int64_t n, int64_t k);
@@ -175,15 +122,11 @@ private:
 
   // Per block: the staged Q tile and the K and V rings.
   Value qTile, kRing, vRing;
-  // Per lane: its warp's first row, fragment row group g and column pair t.
-  Value lane, warpRow, g, t;
+  // Per lane: its warp's first row.
+  Value warpRow;
   // Q's ldmatrix lane address (row tile 0, k-step 0); whether Q is staged.
   Value qRow, qCol;
   bool queryStaged = false;
-  // ldmatrix lane addresses (rows and logical columns relative to the block read):
-  // K (x4: two key tiles x two 8-column halves) and V (x4.trans: two key halves x
-  // two output tiles).
-  Value kRow, kCol, vRow, vCol;
   // The key tile being computed: its buffer in the rings, and what makes it ready
   // (the cp.async wait and barrier), or plain staging when `staged`.
   Value buffer;

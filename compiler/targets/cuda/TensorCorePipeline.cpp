@@ -43,30 +43,8 @@ void TensorCoreKernel::enterKernel(ValueRange buffers) {
   qTile = buffers[0];
   kRing = buffers[1];
   vRing = buffers[2];
-  lane = remc(tid, 32);
+  enterWarps();
   warpRow = mulc(divc(tid, 32), 16 * mTiles);
-  g = divc(lane, 4); // the fragment's row group
-  t = remc(lane, 4); // and column pair
-  // ldmatrix.x4 lane addresses. K (B of Q·Kᵀ, 8 keys x 16 dims per fragment):
-  // lanes 8m .. 8m + 7 give the rows of matrix m, keys 8 (m / 2) + 0..7 at dims
-  // 8 (m % 2) + 0..7, so matrices 0-1 are key tile n and 2-3 key tile n + 1. V
-  // (.trans, B of P·V, 16 keys x 8 dims per fragment): lanes 0-15 give keys 0-15 at
-  // dims 0..7 (output tile j), lanes 16-31 the same keys at dims 8..15 (tile j + 1).
-  kRow = add(remc(lane, 8), mulc(divc(lane, 16), 8));
-  kCol = mulc(remc(divc(lane, 8), 2), 8);
-  vRow = remc(lane, 16);
-  vCol = mulc(divc(lane, 16), 8);
-}
-
-Value TensorCoreKernel::ldmatrixAt(Value tile, const SharedTileLayout &layout, Value buf,
-                                   Value row, Value laneCol, int64_t constCol, int64_t n,
-                                   bool trans) {
-  Value physical = layout.column(*this, row, laneCol, constCol);
-  SmallVector<Value> at;
-  if (buf)
-    at.push_back(buf);
-  at.append({row, physical});
-  return ldmatrix(tile, at, n, trans);
 }
 
 void TensorCoreKernel::loadQueryFragments(attn::TileScoresOp scores) {
@@ -74,11 +52,9 @@ void TensorCoreKernel::loadQueryFragments(attn::TileScoresOp scores) {
   stageF16(q, qTile, qkLayout, {}, lookup(scores.getB()), lookup(scores.getH()),
            lookup(scores.getQ0()), BQ, Dp, D, seqLen(q));
   gpu::BarrierOp::create(b, loc);
-  // ldmatrix.x4: lane l gives row l % 8 of matrix l / 8 (rows 0-7, 8-15 of the two
-  // 8-column halves).
-  Value r8 = remc(lane, 8), matrix = divc(lane, 8);
-  qRow = add(warpRow, add(r8, mulc(remc(matrix, 2), 8)));
-  qCol = mulc(divc(matrix, 2), 8);
+  // A fragments of the warp's rows (MmaLowering.h).
+  qRow = add(warpRow, aRow);
+  qCol = aCol;
   queryStaged = true;
   if (!queryFragmentsInRegisters())
     return;
@@ -88,7 +64,7 @@ void TensorCoreKernel::loadQueryFragments(attn::TileScoresOp scores) {
 }
 
 Value TensorCoreKernel::loadQueryFragment(int64_t m, int64_t k) {
-  return ldmatrixAt(qTile, qkLayout, {}, add(qRow, idx(16 * m)), qCol, 16 * k, 4, false);
+  return ldmatrixAt(qTile, qkLayout, {}, qRow, 16 * m, qCol, 16 * k, 4, false);
 }
 
 SmallVector<Value> TensorCoreKernel::queryFragments(int64_t k) {
@@ -216,22 +192,6 @@ LogicalResult TensorCoreKernel::emitPipelinedTiles(Value first, Value end,
   setRunningState(results);
   buffer = {};
   return success(ok);
-}
-
-void TensorCoreKernel::stageF16(Value tensor, Value tile, const SharedTileLayout &layout,
-                                ValueRange prefix, Value batch, Value head, Value r0,
-                                int64_t rows, int64_t cols, int64_t valid, Value limit) {
-  forEach(tid, idx(rows * cols), idx(threadsPerBlock()), [&](Value e) {
-    Value r = divc(e, cols), c = remc(e, cols);
-    Value row = add(r0, r);
-    Value in = andi(ult(row, limit), ult(c, idx(valid)));
-    Value x = ifElse(
-        in, half(), [&] { return load(tensor, {batch, head, row, c}); },
-        [&] { return Value(arith::ConstantOp::create(b, loc, half(), b.getZeroAttr(half()))); });
-    SmallVector<Value> at(prefix);
-    at.append({r, layout.column(*this, r, c)});
-    store(x, tile, at);
-  });
 }
 
 void TensorCoreKernel::stageAsync(Value tensor, Value tile, const SharedTileLayout &layout,
