@@ -19,8 +19,12 @@
 //   tile_key_store  the warp's dK or dV rows, in the tensor's dtype
 //
 // K and V are staged once per key tile, Q, dO and lse once per (query tile, head)
-// pair, all as 16-bit tiles laid out by SharedTileLayout (rows and columns past the
-// sequences and head dims as 0). dQ's rows reduce over every key row of the tile:
+// pair, all as 16-bit tiles with padded rows (SharedTileLayout::padded: every
+// address is a lane's base plus constants, so the loads share a few registers;
+// rows and columns past the sequences and head dims are 0). Above head dim 64 a
+// key tile is walked twice, dV first, then dK and dQ, so that one accumulator is
+// live at a time (tensorCoreBackwardSweeps); dK and dV leave through the K and V
+// tiles, copied out row by row. dQ's rows reduce over every key row of the tile:
 // once dSᵀ is in shared memory, the warps share out (16 query rows x a chunk of
 // columns) items and add their products to the split's f32 partial of dq, each
 // element by one lane of one warp, so no atomics are needed. As in the SIMT kernel,
