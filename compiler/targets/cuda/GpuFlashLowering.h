@@ -87,13 +87,30 @@ protected:
   bool scoreModIsIdentity() {
     return variant.getScoreModResult() == variant.getScoreMod().front().getArgument(0);
   }
-  /// The emitter of the variant's regions for a tile_mods op's scalars and buffers.
-  ScalarRegionEmitter regionEmitter(attn::TileModsOp op) {
+  /// The emitter of the variant's regions for a tile op's scalars and buffers
+  /// (tile_mods, tile_probs).
+  template <typename OpT> ScalarRegionEmitter regionEmitter(OpT op) {
     return regionEmitter(op.getStatus(), op.getScalars(), op.getBuffers());
   }
   /// The emitter of the variant's regions for a tile op's status, scalars and
   /// buffers (flash-form values).
   ScalarRegionEmitter regionEmitter(Value status, ValueRange scalars, ValueRange buffers);
+  /// The emitter of score_mod_vjp for a tile_dscores op: with the gradients of the
+  /// requires_grad buffers, which its buffer_grad ops add to.
+  ScalarRegionEmitter regionEmitter(attn::TileDScoresOp op) {
+    ScalarRegionEmitter regions = regionEmitter(op.getStatus(), op.getScalars(), op.getBuffers());
+    if (DictionaryAttr decls = variant.getBuffersAttr()) {
+      unsigned next = 0;
+      for (auto entry : decls.getValue())
+        if (cast<attn::BufferDeclAttr>(entry.getValue()).getRequiresGrad())
+          regions.grads[entry.getName().getValue()] = lookup(op.getGrads()[next++]);
+    }
+    return regions;
+  }
+  /// The pair indices of a tile_probs or tile_dscores op.
+  template <typename OpT> PairIndices pairIndices(OpT op) {
+    return {lookup(op.getB()), lookup(op.getH()), lookup(op.getQLen()), lookup(op.getKvLen())};
+  }
   /// The op of type OpT in the key loop (whose operands the kernel reads before
   /// the loop), or null after an error.
   template <typename OpT> OpT keyLoopOp() {

@@ -115,9 +115,6 @@ private:
     });
     return success(ok);
   }
-  template <typename OpT> PairIndices pairIndices(OpT op) {
-    return {lookup(op.getB()), lookup(op.getH()), lookup(op.getQLen()), lookup(op.getKvLen())};
-  }
 
   Value rows, keys, dsTile, deltaTile; ///< shared memory
 };
@@ -195,7 +192,7 @@ LogicalResult SimtBackwardKernel::emitDelta(attn::TileDeltaOp op) {
 LogicalResult SimtBackwardKernel::emitProbs(attn::TileProbsOp op) {
   Value s = lookup(op.getS()), p = lookup(op.getP()), lse = lookup(op.getLse());
   PairIndices at = pairIndices(op);
-  ScalarRegionEmitter regions = regionEmitter(op.getStatus(), op.getScalars(), op.getBuffers());
+  ScalarRegionEmitter regions = regionEmitter(op);
   return forEachPairOfColumn(op, regions, [&](Value i, Value q, Value kv, Value keep) {
     Value score = scoreModAt(regions, at, load(s, {i}), q, kv, keep);
     if (!score)
@@ -219,13 +216,7 @@ LogicalResult SimtBackwardKernel::emitDScores(attn::TileDScoresOp op) {
   if (lookup(op.getDs()) != dsTile || delta != deltaTile)
     return error(op, "unexpected tiles of attn.tile_dscores");
   PairIndices at = pairIndices(op);
-  ScalarRegionEmitter regions = regionEmitter(op.getStatus(), op.getScalars(), op.getBuffers());
-  if (DictionaryAttr decls = variant.getBuffersAttr()) {
-    unsigned g = 0;
-    for (auto entry : decls.getValue())
-      if (cast<attn::BufferDeclAttr>(entry.getValue()).getRequiresGrad())
-        regions.grads[entry.getName().getValue()] = lookup(op.getGrads()[g++]);
-  }
+  ScalarRegionEmitter regions = regionEmitter(op);
   return forEachPairOfColumn(op, regions, [&](Value i, Value q, Value kv, Value keep) {
     Value dProb = arith::SubFOp::create(b, loc, load(dp, {i}), load(delta, {i}));
     Value grad = arith::MulFOp::create(b, loc, load(p, {i}), dProb);

@@ -119,9 +119,6 @@ private:
   LogicalResult mapPairs(SmallVector<Value> &frags, Value q0, Value k0,
                          function_ref<Value(int64_t n, int64_t i, int64_t e, Value q,
                                             Value kv)> f);
-  template <typename OpT> PairIndices pairIndices(OpT op) {
-    return {lookup(op.getB()), lookup(op.getH()), lookup(op.getQLen()), lookup(op.getKvLen())};
-  }
   /// Whether the pair (q, kv) counts for a tile_probs/tile_dscores op.
   template <typename OpT>
   Value keep(OpT op, ScalarRegionEmitter &regions, Value q, Value kv) {
@@ -343,7 +340,7 @@ LogicalResult TensorCoreBackwardKernel::emitProbs(attn::TileProbsOp op) {
   if (sT.empty() || pT.empty())
     return error(op, "attn.tile_probs before attn.tile_scores");
   PairIndices at = pairIndices(op);
-  ScalarRegionEmitter regions = regionEmitter(op.getStatus(), op.getScalars(), op.getBuffers());
+  ScalarRegionEmitter regions = regionEmitter(op);
   Value q0 = lookup(op.getQ0());
   return mapPairs(pT, q0, lookup(op.getK0()), [&](int64_t n, int64_t i, int64_t e, Value q,
                                                   Value kv) -> Value {
@@ -426,13 +423,7 @@ LogicalResult TensorCoreBackwardKernel::emitDScores(attn::TileDScoresOp op) {
   if (sT.empty() || pT.empty() || dpT.empty() || dsT.empty())
     return error(op, "attn.tile_dscores before the tiles it reads");
   PairIndices at = pairIndices(op);
-  ScalarRegionEmitter regions = regionEmitter(op.getStatus(), op.getScalars(), op.getBuffers());
-  if (DictionaryAttr decls = variant.getBuffersAttr()) {
-    unsigned next = 0;
-    for (auto entry : decls.getValue())
-      if (cast<attn::BufferDeclAttr>(entry.getValue()).getRequiresGrad())
-        regions.grads[entry.getName().getValue()] = lookup(op.getGrads()[next++]);
-  }
+  ScalarRegionEmitter regions = regionEmitter(op);
   Value q0 = lookup(op.getQ0()), k0 = lookup(op.getK0());
   return mapPairs(dsT, q0, k0, [&](int64_t n, int64_t i, int64_t e, Value q, Value kv) -> Value {
     Value kept = keep(op, regions, q, kv);
