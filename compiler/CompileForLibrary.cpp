@@ -36,29 +36,32 @@ LibraryVariant describeForLibrary(const frontend::Spec &spec) {
 }
 
 /// The CPU kernel of `spec` (or its backward kernel), lowered from a copy of
-/// `module` with `options`' tiles, as object files for AVX-512 and AVX2.
+/// `module` with `options`' tiles and `operands`, as an object file for each of
+/// `levels` (in `objects`, by level).
 LogicalResult emitCpuObjects(ModuleOp module, const frontend::Spec &spec,
                              const KernelTileOptions &options, bool backward,
-                             std::string &avx512, std::string &avx2) {
+                             cpu::CpuOperands operands,
+                             ArrayRef<std::pair<CpuIsa, std::string *>> objects) {
   OwningOpRef<ModuleOp> copy = module.clone();
   if (failed(attnc::runPipeline(*copy, [&](OpPassManager &pm) {
         if (backward)
           attnc::buildFlashBackwardPipeline(pm, options);
         else
           attnc::buildFlashPipeline(pm, options);
-        cpu::buildCpuToLLVMPipeline(pm);
+        cpu::buildCpuToLLVMPipeline(pm, operands);
       })))
     return failure();
   std::string entry = "_mlir_ciface_" + spec.name + (backward ? "_backward_cpu" : "_cpu");
-  for (CpuIsa isa : {CpuIsa::Avx512, CpuIsa::Avx2}) {
+  for (auto [isa, object] : objects) {
     std::string error;
-    std::optional<std::string> object = cpu::emitCpuObject(
-        *copy, cpuIsaLlvmCpu(isa), entry, cpuEntrySymbol(spec.name, isa, backward), error);
-    if (!object)
+    std::optional<std::string> bytes =
+        cpu::emitCpuObject(*copy, cpuIsaLlvmCpu(isa), cpuIsaLlvmFeatures(isa), entry,
+                           cpuEntrySymbol(spec.name, isa, backward), error);
+    if (!bytes)
       return emitError(module.getLoc())
              << "compiling the CPU " << (backward ? "backward kernel" : "kernel") << " of '"
              << spec.name << "' for " << cpuIsaName(isa) << " failed: " << error;
-    (isa == CpuIsa::Avx512 ? avx512 : avx2) = std::move(*object);
+    *object = std::move(*bytes);
   }
   return success();
 }
@@ -68,12 +71,20 @@ LogicalResult emitCpuObjects(ModuleOp module, const frontend::Spec &spec,
 LogicalResult addCpuKernel(ModuleOp module, const frontend::Spec &spec,
                            const KernelTileOptions &options, bool backward,
                            LibraryEntry &entry) {
-  if (failed(emitCpuObjects(module, spec, options, /*backward=*/false, entry.cpuObjectAvx512,
-                            entry.cpuObjectAvx2)))
+  if (failed(emitCpuObjects(module, spec, options, /*backward=*/false, cpu::CpuOperands::F32,
+                            {{CpuIsa::Avx512, &entry.cpuObjectAvx512},
+                             {CpuIsa::Avx2, &entry.cpuObjectAvx2}})))
+    return failure();
+  // A bf16 variant's forward kernel also on bf16 pairs, for AVX512-BF16.
+  if (spec.dtype == "bf16" &&
+      failed(emitCpuObjects(module, spec, options, /*backward=*/false,
+                            cpu::CpuOperands::Bf16Pairs,
+                            {{CpuIsa::Avx512Bf16, &entry.cpuObjectAvx512Bf16}})))
     return failure();
   if (backward && failed(emitCpuObjects(module, spec, options, /*backward=*/true,
-                                        entry.cpuBackwardObjectAvx512,
-                                        entry.cpuBackwardObjectAvx2)))
+                                        cpu::CpuOperands::F32,
+                                        {{CpuIsa::Avx512, &entry.cpuBackwardObjectAvx512},
+                                         {CpuIsa::Avx2, &entry.cpuBackwardObjectAvx2}})))
     return failure();
   entry.variant.hasCpuKernel = true;
   entry.variant.hasCpuBackward = backward;

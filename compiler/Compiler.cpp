@@ -10,6 +10,7 @@
 #include "compiler/targets/cpu/Passes.h"
 #include "compiler/targets/cuda/CudaPipeline.h"
 #include "compiler/targets/cuda/CudaProgram.h"
+#include "runtime/cpu/CpuIsa.h"
 #include "runtime/cuda/CudaDriver.h"
 #include "compiler/targets/emu/EmuProgram.h"
 
@@ -154,6 +155,16 @@ std::shared_ptr<CompiledVariant> Compiler::compileFileFor(const std::string &pat
 }
 
 /// The GPU tiles asked for (0: chosen by the heuristic).
+Result<cpu::CpuOperands> jitCpuOperands(const frontend::Spec &spec) {
+  if (spec.dtype != "bf16")
+    return cpu::CpuOperands::F32;
+  Result<CpuIsa> isa = chooseCpuIsa();
+  if (!isa)
+    return std::getenv("ATTNC_CPU_ISA") ? Result<cpu::CpuOperands>(isa.status())
+                                        : Result<cpu::CpuOperands>(cpu::CpuOperands::F32);
+  return *isa == CpuIsa::Avx512Bf16 ? cpu::CpuOperands::Bf16Pairs : cpu::CpuOperands::F32;
+}
+
 cuda::GpuTileOptions gpuTiles(const KernelTileOptions &options) {
   cuda::GpuTileOptions tiles;
   tiles.blockQ = options.blockQ;
@@ -209,10 +220,13 @@ FailureOr<cuda::GpuTileOptions> lowerForEmit(ModuleOp module, const frontend::Sp
       return failure();
     return tiles;
   }
+  Result<cpu::CpuOperands> operands = jitCpuOperands(spec);
+  if (!operands)
+    return emitError(module.getLoc(), operands.status().message());
   if (failed(runPipeline(module, [&](OpPassManager &pm) {
         buildFlashPipeline(pm, options);
         if (stage == LoweringStage::Llvm)
-          cpu::buildCpuToLLVMPipeline(pm);
+          cpu::buildCpuToLLVMPipeline(pm, *operands);
       })))
     return failure();
   return tiles;
@@ -435,12 +449,18 @@ Compiler::compileModule(ModuleOp module, std::shared_ptr<frontend::Spec> spec,
     if (!backward)
       return nullptr;
   }
+  // bf16 variants multiply bf16 pairs where the CPU has AVX512-BF16.
+  Result<cpu::CpuOperands> operands = jitCpuOperands(*spec);
+  if (!operands) {
+    reportError("compiling '" + spec->name + "': " + operands.status().message());
+    return nullptr;
+  }
   // The cache key is the lowered LLVM-dialect module (printed without locations):
   // any change to the variant, the options or attnc's lowering changes it, and the
   // expensive part (LLVM optimisation and code generation) is what the cache skips.
   if (failed(attnc::runPipeline(module, [&](OpPassManager &pm) {
         attnc::buildFlashPipeline(pm, options);
-        cpu::buildCpuToLLVMPipeline(pm);
+        cpu::buildCpuToLLVMPipeline(pm, *operands);
       })))
     return nullptr;
   std::string lowered;
@@ -467,6 +487,7 @@ Compiler::compileModule(ModuleOp module, std::shared_ptr<frontend::Spec> spec,
   layout.blockQ = options.blockQ;
   layout.blockKV = options.blockKV;
   layout.headDimVPadded = cpu::paddedHeadDimV(spec->headDimV);
+  layout.bf16Pairs = *operands == cpu::CpuOperands::Bf16Pairs;
   compiled->cpuKernel =
       std::make_shared<CpuKernel>(compiled->desc, layout, kernel.entry, kernel.owner);
   compiled->cpuBackwardKernel = backward;

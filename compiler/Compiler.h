@@ -12,6 +12,7 @@
 #include "compiler/KernelLibraryWriter.h"
 #include "compiler/frontend/Spec.h"
 #include "compiler/pipeline/Pipeline.h"
+#include "compiler/targets/cpu/Passes.h"
 #include "runtime/AttentionInterface.h"
 #include "runtime/Reference.h"
 #include "runtime/cpu/CpuBackwardKernel.h"
@@ -184,6 +185,12 @@ private:
 /// The kernel cache (memory, then $ATTNC_CACHE_DIR) for GPU artefacts: PTX keyed by
 /// the kernel's IR, cubins by the PTX.
 cuda::ArtifactCache gpuArtifactCache();
+
+/// The forward CPU kernel's operands for `spec` as this process JIT-compiles it:
+/// bf16 pairs for a bf16 variant where the CPU level (chooseCpuIsa: ATTNC_CPU_ISA,
+/// else the processor's best) has AVX512-BF16, else f32; an error when
+/// ATTNC_CPU_ISA is set to a level this processor lacks (or to no level).
+Result<cpu::CpuOperands> jitCpuOperands(const frontend::Spec &spec);
 
 /// The GPU tiles of compile options (0: chosen by cuda::chooseGpuTiles).
 cuda::GpuTileOptions gpuTiles(const KernelTileOptions &options);

@@ -54,6 +54,9 @@ std::vector<std::pair<std::string, const std::string *>> cpuObjects(const Librar
       objects.emplace_back(cpuEntrySymbol(name, isa), isa == CpuIsa::Avx512
                                                           ? &entry.cpuObjectAvx512
                                                           : &entry.cpuObjectAvx2);
+  if (entry.variant.hasCpuKernel && !entry.cpuObjectAvx512Bf16.empty())
+    objects.emplace_back(cpuEntrySymbol(name, CpuIsa::Avx512Bf16),
+                         &entry.cpuObjectAvx512Bf16);
   if (entry.variant.hasCpuBackward)
     for (CpuIsa isa : {CpuIsa::Avx512, CpuIsa::Avx2})
       objects.emplace_back(cpuEntrySymbol(name, isa, true),
@@ -129,12 +132,14 @@ void writeVariant(std::ostream &os, std::ostream &table, size_t n, const Library
     return cpuEntrySymbol(d.name, CpuIsa::Avx512, backward) + ", " +
            cpuEntrySymbol(d.name, CpuIsa::Avx2, backward);
   };
-  std::string cpu = "0, 0, 0, 0, 0, 0, 0";
+  std::string cpu = "0, 0, 0, 0, 0, 0, 0, 0";
   if (v.hasCpuKernel)
     cpu = entries(false) + ", " + std::to_string(v.cpuLayout.blockQ) + ", " +
           std::to_string(v.cpuLayout.blockKV) + ", " +
           std::to_string(v.cpuLayout.headDimVPadded) + ", " +
-          (v.hasCpuBackward ? entries(true) : std::string("0, 0"));
+          (v.hasCpuBackward ? entries(true) : std::string("0, 0")) + ", " +
+          (entry.cpuObjectAvx512Bf16.empty() ? std::string("0")
+                                             : cpuEntrySymbol(d.name, CpuIsa::Avx512Bf16));
   std::ostringstream scale;
   scale.precision(17);
   scale << d.scale;

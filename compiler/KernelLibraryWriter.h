@@ -27,6 +27,7 @@ struct LibraryEntry {
   LibraryVariant variant;
   std::vector<std::string> imageBytes, backwardImageBytes; ///< of images, backwardImages
   std::string cpuObjectAvx512, cpuObjectAvx2;
+  std::string cpuObjectAvx512Bf16; ///< bf16 variants only (else empty)
   std::string cpuBackwardObjectAvx512, cpuBackwardObjectAvx2;
 };
 

@@ -49,6 +49,29 @@ nvdisasm_candidates = [os.environ.get("ATTNC_NVDISASM", ""), "/usr/local/cuda/bi
 if any(p and os.access(p, os.X_OK) for p in nvdisasm_candidates) or shutil.which("nvdisasm"):
     config.available_features.add("nvdisasm")
 
+# The processor's x86-64 levels (runtime/cpu/CpuIsa.h): avx512 (x86-64-v4) and
+# avx512bf16 (with AVX512-BF16, where bf16 kernels multiply bf16 pairs);
+# %cpu_convert_isa is the best level whose bf16 kernels convert to f32.
+cpu_flags = set()
+try:
+    with open("/proc/cpuinfo") as cpuinfo:
+        for line in cpuinfo:
+            if line.startswith("flags"):
+                cpu_flags = set(line.split(":", 1)[1].split())
+                break
+except OSError:
+    pass
+has_avx512 = {"avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"} <= cpu_flags
+if has_avx512:
+    config.available_features.add("avx512")
+    if "avx512_bf16" in cpu_flags:
+        config.available_features.add("avx512bf16")
+config.substitutions.append(("%cpu_convert_isa", "avx512" if has_avx512 else "avx2"))
+# The strict tolerance of bf16 CPU runs: 1e-3 where bf16 is converted to f32, 5e-3
+# where the kernel multiplies bf16 pairs with P rounded to bf16 (errors ~2e-3).
+config.substitutions.append(("%bf16_tolerance",
+                             "5e-3" if "avx512bf16" in config.available_features else "1e-3"))
+
 # QEMU's user-mode emulator (runs attnc-rt on an emulated processor without AVX-512).
 if shutil.which("qemu-x86_64"):
     config.available_features.add("qemu-x86_64")

@@ -22,7 +22,7 @@ struct Descriptor {
   void *ptr() { return words.data(); }
 };
 
-Descriptor flatDescriptor(float *data, int64_t size) {
+Descriptor flatDescriptor(void *data, int64_t size) {
   Descriptor d;
   int64_t p = int64_t(reinterpret_cast<intptr_t>(data));
   d.words = {p, p, 0, size, 1};
@@ -45,6 +45,8 @@ Descriptor viewDescriptor(const TensorView &view) {
 struct PackedShape {
   int64_t B, Q, KV, H, HKV, D, DV; ///< the call and the variant
   int64_t BQ, BK, DVp;             ///< the kernel's tiles, head_dim_v padded
+  bool pairs;                      ///< bf16 panels of pairs for q, k, v
+  int64_t Dq;                      ///< the head dim of the q and k panels
   int64_t numQTiles, qPad, numKVTiles, kvPad;
 
   static PackedShape of(const VariantDesc &variant, const CpuKernelLayout &layout,
@@ -60,6 +62,8 @@ struct PackedShape {
     s.BQ = layout.blockQ;
     s.BK = layout.blockKV;
     s.DVp = layout.headDimVPadded;
+    s.pairs = layout.bf16Pairs;
+    s.Dq = s.pairs ? (s.D + 1) / 2 * 2 : s.D;
     s.numQTiles = (s.Q + s.BQ - 1) / s.BQ;
     s.qPad = s.numQTiles * s.BQ;
     s.numKVTiles = (s.KV + s.BK - 1) / s.BK;
@@ -107,9 +111,12 @@ void unpack(const float *op, const float *lp, const PackedShape &s, const Attent
 /// Sizes the workspace's panels for `s`; an error says how much could not be had.
 Status reservePanels(AlignedF32 &qp, AlignedF32 &kp, AlignedF32 &vp, AlignedF32 &op,
                      AlignedF32 &lp, const PackedShape &s) {
-  bool allocated = qp.reserve(size_t(s.B * s.H * s.qPad * s.D)) &&
-                   kp.reserve(size_t(s.B * s.HKV * s.numKVTiles * s.D * s.BK)) &&
-                   vp.reserve(size_t(s.B * s.HKV * s.kvPad * s.DVp)) &&
+  auto input = [&](AlignedF32 &panel, int64_t n) {
+    return s.pairs ? panel.reserveHalves(size_t(n)) : panel.reserve(size_t(n));
+  };
+  bool allocated = input(qp, s.B * s.H * s.qPad * s.Dq) &&
+                   input(kp, s.B * s.HKV * s.numKVTiles * s.Dq * s.BK) &&
+                   input(vp, s.B * s.HKV * s.kvPad * s.DVp) &&
                    op.reserve(size_t(s.B * s.H * s.qPad * s.DVp)) &&
                    lp.reserve(size_t(s.B * s.H * s.qPad));
   if (allocated)
@@ -136,7 +143,11 @@ int64_t CpuKernel::callKernel(Workspace &ws, const AttentionCall &call, int64_t 
   // memref argument is passed as a pointer to its descriptor.
   int64_t statusWords[4] = {0, 0, 0, 0};
   std::vector<Descriptor> descriptors;
-  for (AlignedF32 *panel : {&ws.qp, &ws.kp, &ws.vp, &ws.op, &ws.lp})
+  // bf16 panels are passed with their size in bf16 elements.
+  for (AlignedF32 *panel : {&ws.qp, &ws.kp, &ws.vp})
+    descriptors.push_back(flatDescriptor(
+        panel->data, int64_t(panel->size) * (layout_.bf16Pairs ? 2 : 1)));
+  for (AlignedF32 *panel : {&ws.op, &ws.lp})
     descriptors.push_back(flatDescriptor(panel->data, int64_t(panel->size)));
   std::vector<ScalarValue> values = scalarValues(variant_, call);
   for (const BufferDecl &decl : variant_.buffers)
@@ -180,11 +191,18 @@ Status CpuKernel::run(const AttentionCall &call, ThreadPool &pool) const {
     return s;
   PhaseTimer timer;
   // q as [B][H][Q_pad][D], k as transposed key tiles [B][H_KV][t][D][BK], v as
-  // [B][H_KV][KV_pad][DV_pad]; zero beyond the tensors.
-  runPackJobs(pool, int64_t(ws.qp.size + ws.kp.size + ws.vp.size),
-              {[&] { packRows(call.q, shape.qPad, shape.D, ws.qp.data, pool); },
-               [&] { packTiles(call.k, shape.numKVTiles, shape.BK, ws.kp.data, pool); },
-               [&] { packRows(call.v, shape.kvPad, shape.DVp, ws.vp.data, pool); }});
+  // [B][H_KV][KV_pad][DV_pad]; zero beyond the tensors. Or, for bf16 pairs, q as
+  // [B][H][Q_pad][D2], k as [B][H_KV][t][D2/2][BK][2], v as [B][H_KV][KV_pad/2][DV_pad][2].
+  if (shape.pairs)
+    runPackJobs(pool, int64_t(ws.qp.size + ws.kp.size + ws.vp.size),
+                {[&] { packRowsBf16(call.q, shape.qPad, shape.Dq, ws.qp.halves(), pool); },
+                 [&] { packPairTiles(call.k, shape.numKVTiles, shape.BK, ws.kp.halves(), pool); },
+                 [&] { packPairRows(call.v, shape.kvPad, shape.DVp, ws.vp.halves(), pool); }});
+  else
+    runPackJobs(pool, int64_t(ws.qp.size + ws.kp.size + ws.vp.size),
+                {[&] { packRows(call.q, shape.qPad, shape.D, ws.qp.data, pool); },
+                 [&] { packTiles(call.k, shape.numKVTiles, shape.BK, ws.kp.data, pool); },
+                 [&] { packRows(call.v, shape.kvPad, shape.DVp, ws.vp.data, pool); }});
   timer.phase("pack");
   int64_t status = callKernel(ws, call, shape.B * shape.H * shape.numQTiles, pool);
   timer.phase("kernel");

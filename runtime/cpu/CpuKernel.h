@@ -28,6 +28,9 @@ struct CpuKernelLayout {
   int64_t blockQ = 64;
   int64_t blockKV = 64;
   int64_t headDimVPadded = 64; ///< head_dim_v rounded up to the vector width
+  /// The forward kernel takes q, k and v as bf16 panels of pairs (compiled with
+  /// operands=bf16 for AVX512-BF16, docs/cpu-target.md) rather than f32 panels.
+  bool bf16Pairs = false;
 };
 
 /// The packed interface function: `_mlir__mlir_ciface_<name>_cpu(void **args)`.

@@ -192,6 +192,88 @@ void packTiles(const TensorView &t, int64_t numTiles, int64_t bk, float *dst, Th
   });
 }
 
+namespace {
+/// Reads row `i` of (batch b, head h) of `t` as f32.
+void readTensorRow(const TensorView &t, int64_t b, int64_t h, int64_t i, float *dst) {
+  readRow(t, b * t.strides[0] + h * t.strides[1] + i * t.strides[2], t.strides[3],
+          t.shape[3], dst);
+}
+} // namespace
+
+void packRowsBf16(const TensorView &t, int64_t rowsPad, int64_t stride, uint16_t *dst,
+                  ThreadPool &pool) {
+  int64_t heads = t.shape[1], rows = t.shape[2], width = t.shape[3];
+  pool.parallelFor(t.shape[0] * heads, [&](int64_t begin, int64_t end) {
+    std::vector<float> row(static_cast<size_t>(width));
+    for (int64_t bh = begin; bh < end; ++bh) {
+      uint16_t *panel = dst + bh * rowsPad * stride;
+      for (int64_t i = 0; i < rows; ++i) {
+        readTensorRow(t, bh / heads, bh % heads, i, row.data());
+        uint16_t *out = panel + i * stride;
+        for (int64_t d = 0; d < width; ++d)
+          out[d] = toBf16Bits(row[size_t(d)]);
+        std::fill(out + width, out + stride, uint16_t(0));
+      }
+      std::fill(panel + rows * stride, panel + rowsPad * stride, uint16_t(0));
+    }
+  });
+}
+
+void packPairTiles(const TensorView &t, int64_t numTiles, int64_t bk, uint16_t *dst,
+                   ThreadPool &pool) {
+  int64_t heads = t.shape[1], rows = t.shape[2], depth = t.shape[3];
+  int64_t numPairs = (depth + 1) / 2, tileSize = numPairs * bk * 2;
+  constexpr int64_t kGroup = 16; // rows converted together, then written pair by pair
+  pool.parallelFor(t.shape[0] * heads, [&](int64_t begin, int64_t end) {
+    std::vector<uint16_t> group(static_cast<size_t>(kGroup * numPairs * 2));
+    std::vector<float> row(static_cast<size_t>(depth));
+    for (int64_t bg = begin; bg < end; ++bg) {
+      uint16_t *panel = dst + bg * numTiles * tileSize;
+      if (numTiles > 0)
+        std::memset(panel + (numTiles - 1) * tileSize, 0, size_t(tileSize) * 2);
+      for (int64_t j0 = 0, n = 0; j0 < rows; j0 += n) {
+        n = std::min({kGroup, rows - j0, bk - j0 % bk}); // within one tile
+        for (int64_t r = 0; r < n; ++r) {
+          readTensorRow(t, bg / heads, bg % heads, j0 + r, row.data());
+          uint16_t *out = group.data() + r * numPairs * 2;
+          for (int64_t d = 0; d < depth; ++d)
+            out[d] = toBf16Bits(row[size_t(d)]);
+          if (depth % 2)
+            out[depth] = 0;
+        }
+        uint32_t *tile = reinterpret_cast<uint32_t *>(panel + (j0 / bk) * tileSize) + j0 % bk;
+        const uint32_t *words = reinterpret_cast<const uint32_t *>(group.data());
+        for (int64_t p = 0; p < numPairs; ++p)
+          for (int64_t r = 0; r < n; ++r)
+            tile[p * bk + r] = words[r * numPairs + p];
+      }
+    }
+  });
+}
+
+void packPairRows(const TensorView &t, int64_t rowsPad, int64_t stride, uint16_t *dst,
+                  ThreadPool &pool) {
+  int64_t heads = t.shape[1], rows = t.shape[2], width = t.shape[3];
+  pool.parallelFor(t.shape[0] * heads, [&](int64_t begin, int64_t end) {
+    std::vector<float> row(static_cast<size_t>(width));
+    for (int64_t bh = begin; bh < end; ++bh) {
+      uint16_t *panel = dst + bh * rowsPad * stride;
+      // Padding rows and columns first, then row i's element c at
+      // ((i / 2) * stride + c) * 2 + i % 2.
+      int64_t fullPairs = rows / 2;
+      for (int64_t i2 = 0; i2 < fullPairs; ++i2)
+        std::fill(panel + (i2 * stride + width) * 2, panel + (i2 + 1) * stride * 2, uint16_t(0));
+      std::fill(panel + fullPairs * stride * 2, panel + rowsPad * stride, uint16_t(0));
+      for (int64_t i = 0; i < rows; ++i) {
+        readTensorRow(t, bh / heads, bh % heads, i, row.data());
+        uint16_t *out = panel + (i / 2) * stride * 2 + i % 2;
+        for (int64_t c = 0; c < width; ++c)
+          out[c * 2] = toBf16Bits(row[size_t(c)]);
+      }
+    }
+  });
+}
+
 void runPackJobs(ThreadPool &pool, int64_t floats,
                  const std::vector<std::function<void()>> &jobs) {
   constexpr int64_t kTogetherFloats = int64_t(1) << 21; // 8 MiB of f32

@@ -31,6 +31,9 @@ struct AlignedF32 {
   AlignedF32 &operator=(const AlignedF32 &) = delete;
   /// Makes room for n elements (size = n); false when memory runs out.
   bool reserve(size_t n);
+  /// Makes room for n 16-bit elements (size = n / 2 rounded up), for bf16 panels.
+  bool reserveHalves(size_t n) { return reserve((n + 1) / 2); }
+  uint16_t *halves() { return reinterpret_cast<uint16_t *>(data); }
   ~AlignedF32();
 };
 
@@ -49,6 +52,21 @@ void packRows(const TensorView &t, int64_t rowsPad, int64_t stride, float *dst,
 /// Transposed tiles of `bk` rows ([B][heads][numTiles][width][bk]), zero beyond the
 /// tensor: the key tiles the kernels multiply rows by.
 void packTiles(const TensorView &t, int64_t numTiles, int64_t bk, float *dst, ThreadPool &pool);
+// Panels of bf16 pairs, for kernels compiled with operands=bf16 (docs/cpu-target.md);
+// elements are rounded to bf16 (exact for bf16 tensors):
+
+/// Rows of `stride` bf16 ([B][heads][rowsPad][stride]), zero beyond the tensor.
+void packRowsBf16(const TensorView &t, int64_t rowsPad, int64_t stride, uint16_t *dst,
+                  ThreadPool &pool);
+/// Key tiles of `bk` rows with the columns in pairs ([B][heads][numTiles][depth2 / 2]
+/// [bk][2], depth2 the width rounded up to 2), zero beyond the tensor.
+void packPairTiles(const TensorView &t, int64_t numTiles, int64_t bk, uint16_t *dst,
+                   ThreadPool &pool);
+/// Rows interleaved in pairs ([B][heads][rowsPad / 2][stride][2]; rowsPad even),
+/// zero beyond the tensor: the value rows P·V multiplies by pairs of keys.
+void packPairRows(const TensorView &t, int64_t rowsPad, int64_t stride, uint16_t *dst,
+                  ThreadPool &pool);
+
 /// Runs a call's packing (or unpacking) `jobs`, together about `floats` elements:
 /// as one wake-up of the pool where that is small (the wake-ups then cost more than
 /// the copies: short sequences), else one job after the other, each over the whole

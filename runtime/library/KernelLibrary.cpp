@@ -66,6 +66,7 @@ LibraryVariant readVariant(const attnc_lib_variant &v) {
   if (out.hasCpuKernel) {
     out.cpuAvx512 = v.cpu_avx512;
     out.cpuAvx2 = v.cpu_avx2;
+    out.cpuAvx512Bf16 = v.cpu_avx512_bf16;
     out.cpuLayout.blockQ = v.cpu_block_q;
     out.cpuLayout.blockKV = v.cpu_block_kv;
     out.cpuLayout.headDimVPadded = v.cpu_head_dim_v_padded;
@@ -252,8 +253,14 @@ Result<std::shared_ptr<CpuKernel>> KernelLibrary::cpuKernel(const std::string &n
     return Status::error("variant '" + name + "' of kernel library '" + path_ +
                          "' has no CPU kernel (compile it with --target cpu or all)");
   // The kernel's code lives in the library: the kernel keeps the library loaded.
-  return std::make_shared<CpuKernel>(v.desc, v.cpuLayout,
-                                     isa == CpuIsa::Avx512 ? v.cpuAvx512 : v.cpuAvx2,
+  // At the AVX512-BF16 level a variant without a bf16-pairs kernel runs its AVX-512 one.
+  CpuKernelLayout layout = v.cpuLayout;
+  CpuKernelEntry entry = isa == CpuIsa::Avx2 ? v.cpuAvx2 : v.cpuAvx512;
+  if (isa == CpuIsa::Avx512Bf16 && v.cpuAvx512Bf16) {
+    entry = v.cpuAvx512Bf16;
+    layout.bf16Pairs = true;
+  }
+  return std::make_shared<CpuKernel>(v.desc, layout, entry,
                                      std::shared_ptr<const void>(shared_from_this()));
 }
 
@@ -268,7 +275,7 @@ KernelLibrary::cpuBackwardKernel(const std::string &name, CpuIsa isa) const {
                          "' has no backward kernel (compile the library with --backward "
                          "and --target cpu or all)");
   return std::make_shared<CpuBackwardKernel>(
-      v.desc, v.cpuLayout, isa == CpuIsa::Avx512 ? v.cpuBackwardAvx512 : v.cpuBackwardAvx2,
+      v.desc, v.cpuLayout, isa == CpuIsa::Avx2 ? v.cpuBackwardAvx2 : v.cpuBackwardAvx512,
       std::shared_ptr<const void>(shared_from_this()));
 }
 

@@ -48,6 +48,8 @@ struct LibraryVariant {
   std::string scoreMod, maskMod; ///< sources; empty when absent
   bool hasCpuKernel = false;
   CpuKernelEntry cpuAvx512 = nullptr, cpuAvx2 = nullptr;
+  /// A bf16 variant's kernel on bf16 pairs for AVX512-BF16 (else null).
+  CpuKernelEntry cpuAvx512Bf16 = nullptr;
   CpuKernelLayout cpuLayout;
   /// The CPU backward kernel (on cpuLayout's tiles), when written with --backward.
   bool hasCpuBackward = false;

@@ -4,8 +4,8 @@
  * with one C entry point, `attnc_library_v1`, returning a table of variants: each
  * with its description (head layout, dtype, scale, scalars, buffers, constants and
  * the source of its score_mod/mask_mod, so a loader can check results against the
- * float64 reference), its CPU kernel compiled twice (for x86-64 with AVX-512 and
- * with AVX2, runtime/cpu/CpuIsa.h) with the tiles it was generated for, the launch
+ * float64 reference), its CPU kernel compiled for x86-64 with AVX-512 and with
+ * AVX2 (and for a bf16 variant with AVX512-BF16, runtime/cpu/CpuIsa.h) with the tiles it was generated for, the launch
  * of its GPU kernel (runtime/cuda/GpuLaunch.h) and the kernel's images (a cubin per
  * chip, PTX for newer GPUs); with --backward, each backward kernel likewise. The
  * generated C
@@ -23,7 +23,7 @@ extern "C" {
 #endif
 
 /* Bumped with any change to the structs below. */
-#define ATTNC_LIBRARY_ABI_VERSION 3u
+#define ATTNC_LIBRARY_ABI_VERSION 4u
 
 /* Element types: the runtime's DType codes. */
 enum { ATTNC_F32 = 0, ATTNC_F16 = 1, ATTNC_BF16 = 2, ATTNC_I32 = 3, ATTNC_I64 = 4 };
@@ -83,6 +83,9 @@ typedef struct {
    * forward's tiles; both NULL when the library was written without --backward. */
   void (*cpu_backward_avx512)(void **);
   void (*cpu_backward_avx2)(void **);
+  /* A bf16 variant's forward kernel on bf16 pairs for x86-64-v4 with AVX512-BF16
+   * (vdpbf16ps; q, k, v packed as pairs, docs/cpu-target.md); NULL otherwise. */
+  void (*cpu_avx512_bf16)(void **);
   /* The GPU kernel (kernel NULL when the library has none for this variant). */
   const char *kernel;
   int64_t block_q, threads, dynamic_shared_bytes;

@@ -13,7 +13,7 @@
 // The runtime-only build's tool: it links no LLVM or MLIR. Runs, checks and prints
 // as `attnc run|bench` do (tools/common). The float64 reference evaluates the
 // modifiers' sources the library carries. The CPU kernel runs at the level
-// chooseCpuIsa picks (ATTNC_CPU_ISA=avx512|avx2 forces it).
+// chooseCpuIsa picks (ATTNC_CPU_ISA=avx512bf16|avx512|avx2 forces it).
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/frontend/ExprReference.h"
@@ -40,7 +40,7 @@ const char *kUsage =
     "       attnc-rt bench LIB.so NAME --shape B,Q_LEN,KV_LEN [--reps N] [--seed N]\n"
     "                      [--scalar NAME=V]... [--reference]\n"
     "       (each with [--device cpu|cuda]; default: cpu where the variant has a CPU\n"
-    "       kernel; ATTNC_CPU_ISA=avx512|avx2 forces the CPU kernel's level; run and\n"
+    "       kernel; ATTNC_CPU_ISA=avx512bf16|avx512|avx2 forces the CPU kernel's level; run and\n"
     "       bench take --backward where the library was written with --backward)\n";
 
 /// The parsed command line.
@@ -138,11 +138,13 @@ int listVariants(const KernelLibrary &library) {
     if (v.hasGpuBackward && !images.empty())
       images += " (+backward)";
     anyCpu |= v.hasCpuKernel;
+    std::string cpu = !v.hasCpuKernel ? "-"
+                      : std::string(v.cpuAvx512Bf16 ? "avx512bf16, " : "") + "avx512, avx2" +
+                            (v.hasCpuBackward ? " (+backward)" : "");
     std::printf("  %-24s heads %lld/%lld  head_dim %lld/%lld  %-4s  cpu: %s  cuda: %s\n",
                 v.desc.name.c_str(), (long long)v.desc.headsQ, (long long)v.desc.headsKV,
                 (long long)v.desc.headDim, (long long)v.desc.headDimV, dtypeName(v.desc.dtype),
-                v.hasCpuKernel ? (v.hasCpuBackward ? "avx512, avx2 (+backward)" : "avx512, avx2")
-                               : "-",
+                cpu.c_str(),
                 images.empty() ? "-" : images.c_str());
   }
   if (anyCpu) {
@@ -167,8 +169,10 @@ Status chooseKernel(const KernelLibrary &library, const LibraryVariant &variant,
       return kernel.status();
     std::shared_ptr<CpuKernel> k = kernel.take();
     runnable.run = [k](const AttentionCall &call) { return k->run(call); };
+    // A variant without an AVX512-BF16 kernel runs its AVX-512 one at that level.
+    CpuIsa level = *isa == CpuIsa::Avx512Bf16 && !k->layout().bf16Pairs ? CpuIsa::Avx512 : *isa;
     runnable.threadsLabel = std::to_string(ThreadPool::global().size()) + " threads, " +
-                            cpuIsaName(*isa) + " kernel";
+                            cpuIsaName(level) + " kernel";
     if (!cmd.options.backward)
       return Status::ok();
     Result<std::shared_ptr<CpuBackwardKernel>> backward = library.cpuBackwardKernel(cmd.name, *isa);

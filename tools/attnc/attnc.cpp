@@ -660,6 +660,8 @@ int main(int argc, char **argv) {
   };
   runnable.cudaKernel = variant->cudaKernel;
   runnable.threadsLabel = std::to_string(ThreadPool::global().size()) + " threads";
+  if (variant->cpuKernel && variant->cpuKernel->layout().bf16Pairs)
+    runnable.threadsLabel += ", bf16 pairs (AVX512-BF16)";
   RunOptions options;
   options.randomShape = randomShape;
   options.inputsPath = inputsPath;

@@ -21,15 +21,17 @@ namespace attnc::cpu {
 
 namespace {
 
-/// A position-independent target machine for this machine's triple at `llvmCpu`.
+/// A position-independent target machine for this machine's triple at `llvmCpu`
+/// with `features`.
 std::unique_ptr<llvm::TargetMachine> targetMachineFor(llvm::StringRef llvmCpu,
+                                                      llvm::StringRef features,
                                                       std::string &error) {
   llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
   const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
   if (!target)
     return nullptr;
   std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
-      triple, llvmCpu, "", llvm::TargetOptions(), llvm::Reloc::PIC_, std::nullopt,
+      triple, llvmCpu, features, llvm::TargetOptions(), llvm::Reloc::PIC_, std::nullopt,
       llvm::CodeGenOptLevel::Aggressive));
   if (!tm)
     error = "no target machine for " + triple.str() + " " + llvmCpu.str();
@@ -102,7 +104,7 @@ std::optional<std::string> optimizeAndEmit(llvm::Module &module, llvm::TargetMac
 } // namespace
 
 std::optional<std::string> emitCpuObject(ModuleOp module, llvm::StringRef llvmCpu,
-                                         llvm::StringRef cifaceName,
+                                         llvm::StringRef features, llvm::StringRef cifaceName,
                                          llvm::StringRef exportName, std::string &error) {
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule = translateToLLVMIR(module, llvmContext);
@@ -110,7 +112,7 @@ std::optional<std::string> emitCpuObject(ModuleOp module, llvm::StringRef llvmCp
     error = "translation to LLVM IR failed";
     return std::nullopt;
   }
-  std::unique_ptr<llvm::TargetMachine> tm = targetMachineFor(llvmCpu, error);
+  std::unique_ptr<llvm::TargetMachine> tm = targetMachineFor(llvmCpu, features, error);
   if (!tm)
     return std::nullopt;
   llvmModule->setTargetTriple(tm->getTargetTriple());

@@ -21,10 +21,12 @@
 namespace attnc::cpu {
 
 /// Compiles `module` (the LLVM dialect, as buildCpuToLLVMPipeline leaves it) for
-/// the LLVM CPU `llvmCpu` ("x86-64-v4") at -O3 into an ELF object whose only
+/// the LLVM CPU `llvmCpu` ("x86-64-v4") with the target features `features`
+/// ("+avx512bf16", or "") at -O3 into an ELF object whose only
 /// global symbol, `exportName` (hidden visibility), is the packed form of the
 /// C-interface function `cifaceName`. On failure returns nothing and sets `error`.
 std::optional<std::string> emitCpuObject(mlir::ModuleOp module, llvm::StringRef llvmCpu,
+                                         llvm::StringRef features,
                                          llvm::StringRef cifaceName,
                                          llvm::StringRef exportName, std::string &error);
 

@@ -28,8 +28,10 @@ using namespace mlir;
 
 namespace attnc::cpu {
 
-void buildCpuToLLVMPipeline(OpPassManager &pm) {
-  pm.addPass(createAttnLowerFlashToCpu());
+void buildCpuToLLVMPipeline(OpPassManager &pm, CpuOperands operands) {
+  AttnLowerFlashToCpuOptions lowerOptions;
+  lowerOptions.operands = cpuOperandsName(operands);
+  pm.addPass(createAttnLowerFlashToCpu(lowerOptions));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addPass(createAttnCpuMathApprox());
@@ -38,6 +40,7 @@ void buildCpuToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createSCFToControlFlowPass());
   ConvertVectorToLLVMPassOptions vectorOptions;
   vectorOptions.reassociateFPReductions = true;
+  vectorOptions.x86Vector = true; // x86vector.avx512.dot (operands=bf16)
   pm.addPass(createConvertVectorToLLVMPass(vectorOptions));
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createConvertMathToLLVMPass());

@@ -12,12 +12,15 @@
 #define ATTNC_COMPILER_TARGETS_CPU_CPUPIPELINE_H
 
 #include "compiler/pipeline/Pipeline.h"
+#include "compiler/targets/cpu/Passes.h"
 
 namespace attnc::cpu {
 
 /// flash form → LLVM dialect (CPU kernel ABI); host code without flash functions
-/// is lowered to the LLVM dialect alike.
-void buildCpuToLLVMPipeline(mlir::OpPassManager &pm);
+/// is lowered to the LLVM dialect alike. `operands` picks the forward kernel's
+/// operand panels (Passes.h).
+void buildCpuToLLVMPipeline(mlir::OpPassManager &pm,
+                            CpuOperands operands = CpuOperands::F32);
 
 } // namespace attnc::cpu
 

@@ -1,6 +1,8 @@
 //===- CpuTileBuilder.cpp - what the CPU's forward and backward kernels share ===//
 #include "compiler/targets/cpu/CpuTileBuilder.h"
 
+#include "mlir/Dialect/X86Vector/X86VectorDialect.h"
+
 using namespace mlir;
 
 namespace attnc::cpu {
@@ -41,6 +43,29 @@ Value CpuTileBuilder::laneIota() {
                                    DenseElementsAttr::get(i64Vec, ArrayRef<int64_t>(iota)));
 }
 
+Value CpuTileBuilder::loadPair(Value memref, Value offset) {
+  auto two = VectorType::get({2}, b.getBF16Type());
+  Value pair = vector::LoadOp::create(b, loc, two, memref, ValueRange{offset});
+  Value word =
+      vector::BitCastOp::create(b, loc, VectorType::get({1}, b.getI32Type()), pair);
+  return vector::ExtractOp::create(b, loc, word, ArrayRef<int64_t>{0});
+}
+
+Value CpuTileBuilder::bcastPair(Value pair) {
+  Value words = bcast(pair);
+  return vector::BitCastOp::create(b, loc, VectorType::get({2 * VW}, b.getBF16Type()),
+                                   words);
+}
+
+Value CpuTileBuilder::vloadPairs(Value memref, Value offset) {
+  return vector::LoadOp::create(b, loc, VectorType::get({2 * VW}, b.getBF16Type()), memref,
+                                ValueRange{offset});
+}
+
+Value CpuTileBuilder::dotPairs(Value x, Value y, Value acc) {
+  return x86vector::DotBF16Op::create(b, loc, vecF32(), acc, x, y);
+}
+
 void CpuTileBuilder::forEachGroup(int64_t numVecs,
                                   const std::function<void(Value, int64_t)> &body) {
   int64_t full = numVecs / kMaxVecsPerGroup, rest = numVecs % kMaxVecsPerGroup;
@@ -73,16 +98,17 @@ void CpuTileBuilder::forEachVector(int64_t numVecs, const std::function<void(Val
 SmallVector<Value>
 CpuTileBuilder::emitMicroKernel(ArrayRef<Value> init, int64_t n, int64_t kEnd,
                                 function_ref<Value(Value, int64_t)> aScalar,
-                                function_ref<Value(Value, int64_t)> bVector) {
+                                function_ref<Value(Value, int64_t)> bVector, bool pairs) {
   return SmallVector<Value>(
       loop(idx(0), idx(kEnd), idx(1), init, [&](Value k, ValueRange accs) {
         SmallVector<Value> bv, next(accs.begin(), accs.end());
         for (int64_t c = 0; c < n; ++c)
           bv.push_back(bVector(k, c));
         for (int64_t r = 0; r < RB; ++r) {
-          Value a = bcast(aScalar(k, r));
+          Value a = pairs ? bcastPair(aScalar(k, r)) : bcast(aScalar(k, r));
           for (int64_t c = 0; c < n; ++c)
-            next[r * n + c] = fma(a, bv[c], next[r * n + c]);
+            next[r * n + c] = pairs ? dotPairs(a, bv[c], next[r * n + c])
+                                    : fma(a, bv[c], next[r * n + c]);
         }
         return next;
       }).getResults());
@@ -92,7 +118,8 @@ void CpuTileBuilder::emitBlockedProduct(int64_t rows, int64_t width, int64_t dep
                                         double scale, bool accumulate,
                                         function_ref<Value(Value, Value)> a,
                                         function_ref<Value(Value, Value)> bVec, Value out,
-                                        function_ref<Value(Value, Value)> outAt) {
+                                        function_ref<Value(Value, Value)> outAt,
+                                        bool pairs) {
   Value scaleVec = splatF32(scale);
   auto rowLoop = scf::ForOp::create(b, loc, idx(0), idx(rows), idx(RB));
   OpBuilder::InsertionGuard guard(b);
@@ -102,7 +129,7 @@ void CpuTileBuilder::emitBlockedProduct(int64_t rows, int64_t width, int64_t dep
     SmallVector<Value> init(RB * n, splatF32(0.0));
     SmallVector<Value> sums = emitMicroKernel(
         init, n, depth, [&](Value k, int64_t r) { return a(k, add(r0, idx(r))); },
-        [&](Value k, int64_t c) { return bVec(k, add(col0, idx(c * VW))); });
+        [&](Value k, int64_t c) { return bVec(k, add(col0, idx(c * VW))); }, pairs);
     for (int64_t r = 0; r < RB; ++r)
       for (int64_t c = 0; c < n; ++c) {
         Value at = outAt(add(r0, idx(r)), add(col0, idx(c * VW)));

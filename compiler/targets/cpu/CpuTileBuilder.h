@@ -63,6 +63,16 @@ protected:
   /// The lane numbers 0 .. VW-1 as a vector of i64.
   mlir::Value laneIota();
 
+  // --- bf16 pairs (operands=bf16) ----------------------------------------------------
+  /// The two bf16 at `offset` of the bf16 panel `memref`, as one i32.
+  mlir::Value loadPair(mlir::Value memref, mlir::Value offset);
+  /// `pair` (an i32 holding two bf16) in every lane: vector<2*VW x bf16>.
+  mlir::Value bcastPair(mlir::Value pair);
+  /// The VW pairs (2*VW bf16) at `offset` of the bf16 panel `memref`.
+  mlir::Value vloadPairs(mlir::Value memref, mlir::Value offset);
+  /// acc + a[2i]*b[2i] + a[2i+1]*b[2i+1] in each f32 lane i (vdpbf16ps).
+  mlir::Value dotPairs(mlir::Value a, mlir::Value b, mlir::Value acc);
+
   /// Calls body(firstElement, numVectors) for groups of up to kMaxVecsPerGroup
   /// vectors covering `numVecs` vectors. More than two full groups become an
   /// scf.for (so wide heads do not blow up the code), the rest is unrolled.
@@ -73,22 +83,27 @@ protected:
   /// The register-blocked micro-kernel shared by every tile product: for k in
   /// [0, kEnd), acc[r][c] += a(k, r) * b(k, c) for RB rows and n vectors, with the
   /// RB * n accumulators (starting at `init`) carried in registers. Returns them.
+  /// With `pairs`, k counts bf16 pairs: a(k, r) is an i32 holding a row's pair,
+  /// b(k, c) VW column pairs (vloadPairs), multiplied by dotPairs.
   llvm::SmallVector<mlir::Value>
   emitMicroKernel(llvm::ArrayRef<mlir::Value> init, int64_t n, int64_t kEnd,
                   llvm::function_ref<mlir::Value(mlir::Value, int64_t)> aScalar,
-                  llvm::function_ref<mlir::Value(mlir::Value, int64_t)> bVector);
+                  llvm::function_ref<mlir::Value(mlir::Value, int64_t)> bVector,
+                  bool pairs = false);
 
   /// The tile products of both kernels: out[row][col..] = (or +=, with `accumulate`)
   /// scale * sum_{k < depth} a(k, row) * b(k, col..) for `rows` rows (a multiple of
   /// RB) and `width` columns (a multiple of VW), RB rows x up to 4 vectors of sums in
   /// registers across the k loop. `a` gives a scalar, `b` the vector at column
-  /// `col`, `outAt` the offset of (row, col) in `out`.
+  /// `col`, `outAt` the offset of (row, col) in `out`. With `pairs`, `depth` counts
+  /// bf16 pairs (emitMicroKernel).
   void emitBlockedProduct(int64_t rows, int64_t width, int64_t depth, double scale,
                           bool accumulate,
                           llvm::function_ref<mlir::Value(mlir::Value, mlir::Value)> a,
                           llvm::function_ref<mlir::Value(mlir::Value, mlir::Value)> b,
                           mlir::Value out,
-                          llvm::function_ref<mlir::Value(mlir::Value, mlir::Value)> outAt);
+                          llvm::function_ref<mlir::Value(mlir::Value, mlir::Value)> outAt,
+                          bool pairs = false);
 
   /// out[r][c] = scale * sum_d rows[rowBase + r * rowStride + d] *
   /// tiles[tileBase + d * BK + c] for the BQ × BK tile `out`: a row panel times a

@@ -5,7 +5,9 @@
 // vector micro-kernels over the packed f32 layouts, and the parallel loop becomes a
 // loop over a [begin, end) range of work items so the runtime's thread pool can
 // split it. Scratch tiles become 64-byte aligned stack buffers allocated once per
-// call (each thread calls the kernel with its own range).
+// call (each thread calls the kernel with its own range). With operands=bf16 the
+// products take bf16 pairs (Passes.td): q, k, v panels of pairs and P rounded to
+// bf16 into a scratch tile of its own.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/codegen/OnlineSoftmax.h"
@@ -29,8 +31,10 @@ namespace {
 
 class CpuKernelBuilder : public CpuTileBuilder {
 public:
-  CpuKernelBuilder(func::FuncOp flash, attn::VariantOp variant, const FlashFormDetail &form)
-      : CpuTileBuilder(flash, variant, form) {}
+  CpuKernelBuilder(func::FuncOp flash, attn::VariantOp variant, const FlashFormDetail &form,
+                   CpuOperands operands)
+      : CpuTileBuilder(flash, variant, form),
+        pairs(operands == CpuOperands::Bf16Pairs), D2(pairedHeadDim(D)) {}
 
   LogicalResult build();
 
@@ -50,10 +54,17 @@ private:
   LogicalResult emitSoftmax(attn::TileSoftmaxOp op) override;
   LogicalResult emitPV(attn::TilePVOp op) override;
   LogicalResult emitStore(attn::TileStoreOp op) override;
+  /// S = scale * Q·Kᵀ over bf16 pairs: q's row pairs times k's tile of pairs.
+  void emitPairScores(Value s, Value qBase, Value kBase, double scale);
+  /// acc[r][..] (already rescaled by `alphas`) += P·V over bf16 pairs of keys.
+  void emitPairPV(Value acc, Value r0, ArrayRef<Value> alphas, Value vBase);
 
+  bool pairs;  ///< operands=bf16
+  int64_t D2;  ///< the head dim of a bf16-pairs panel
   Value qp, kp, vp, op, lp, status, qLen, kvLen, begin, end;
   Value qPad, numKVTiles, kvPad;
   Value s, acc, m, l, alpha;
+  Value p16; ///< P rounded to bf16 ([BQ][BK], operands=bf16)
 };
 
 LogicalResult CpuKernelBuilder::build() {
@@ -76,8 +87,11 @@ void CpuKernelBuilder::createKernel() {
   // q, k, v, out, lse as flat packed f32 buffers; scalars, buffers and status as in
   // the flash form; then qLen, kvLen and the [begin, end) range of work items.
   auto flat = MemRefType::get({ShapedType::kDynamic}, b.getF32Type());
+  auto flatPairs = MemRefType::get({ShapedType::kDynamic}, b.getBF16Type());
   unsigned numScalars = form.numScalars(), numBuffers = form.numBuffers();
   SmallVector<Type> inputs(5, flat);
+  if (pairs)
+    inputs[0] = inputs[1] = inputs[2] = flatPairs;
   for (unsigned i = 0; i < numScalars + numBuffers + 1; ++i)
     inputs.push_back(form.scalar(i).getType());
   inputs.append(4, b.getIndexType());
@@ -97,9 +111,11 @@ void CpuKernelBuilder::createKernel() {
 void CpuKernelBuilder::allocateScratch() {
   // On the stack when small, else on the heap (wide heads and big tiles would
   // overflow a thread's stack).
-  bool onHeap = (BQ * BK + BQ * DVp + 3 * BQ) * int64_t(sizeof(float)) > 64 * 1024;
-  auto scratch = [&](int64_t n) -> Value {
-    auto type = MemRefType::get({n}, b.getF32Type());
+  bool onHeap = (BQ * BK + BQ * DVp + 3 * BQ) * int64_t(sizeof(float)) +
+                   (pairs ? BQ * BK * 2 : 0) >
+               64 * 1024;
+  auto scratch = [&](int64_t n, Type element = Type()) -> Value {
+    auto type = MemRefType::get({n}, element ? element : b.getF32Type());
     if (!onHeap)
       return memref::AllocaOp::create(b, loc, type, ValueRange{}, b.getI64IntegerAttr(64));
     Value buffer =
@@ -112,6 +128,8 @@ void CpuKernelBuilder::allocateScratch() {
   m = scratch(BQ);
   l = scratch(BQ);
   alpha = scratch(BQ);
+  if (pairs)
+    p16 = scratch(BQ * BK, b.getBF16Type());
 }
 
 LogicalResult CpuKernelBuilder::emitDim(memref::DimOp dim) {
@@ -173,11 +191,25 @@ LogicalResult CpuKernelBuilder::emitScores(attn::TileScoresOp scoresOp) {
   Value bIdx = lookup(scoresOp.getB()), hIdx = lookup(scoresOp.getH());
   Value gIdx = lookup(scoresOp.getG());
   Value q0 = lookup(scoresOp.getQ0()), k0 = lookup(scoresOp.getK0());
-  Value qBase = mulc(add(mul(add(mulc(bIdx, H), hIdx), qPad), q0), D);
+  int64_t depth = pairs ? D2 : D;
+  Value qBase = mulc(add(mul(add(mulc(bIdx, H), hIdx), qPad), q0), depth);
   Value kTile = arith::DivUIOp::create(b, loc, k0, idx(BK));
-  Value kBase = mulc(add(mul(add(mulc(bIdx, HKV), gIdx), numKVTiles), kTile), D * BK);
-  emitRowsTimesTile(s, qp, qBase, D, kp, kBase, D, scaleOf(scoresOp));
+  Value kBase = mulc(add(mul(add(mulc(bIdx, HKV), gIdx), numKVTiles), kTile), depth * BK);
+  if (pairs)
+    emitPairScores(s, qBase, kBase, scaleOf(scoresOp));
+  else
+    emitRowsTimesTile(s, qp, qBase, D, kp, kBase, D, scaleOf(scoresOp));
   return success();
+}
+
+// Pair p of q row r is at qBase + r * D2 + 2p; the VW keys c.. of pair p of the
+// key tile at kBase + p * 2 * BK + 2c (pairs interleaved, [D2/2][BK][2]).
+void CpuKernelBuilder::emitPairScores(Value s, Value qBase, Value kBase, double scale) {
+  emitBlockedProduct(
+      BQ, BK, D2 / 2, scale, /*accumulate=*/false,
+      [&](Value p, Value row) { return loadPair(qp, add(add(qBase, mulc(row, D2)), mulc(p, 2))); },
+      [&](Value p, Value col) { return vloadPairs(kp, add(add(kBase, mulc(p, 2 * BK)), mulc(col, 2))); },
+      s, [&](Value row, Value col) { return add(mulc(row, BK), col); }, /*pairs=*/true);
 }
 
 LogicalResult CpuKernelBuilder::emitMods(attn::TileModsOp modsOp) {
@@ -259,7 +291,11 @@ LogicalResult CpuKernelBuilder::emitSoftmax(attn::TileSoftmaxOp softmaxOp) {
     Value sumVec;
     for (int64_t c = 0; c < numVecs; ++c) {
       Value p = codegen::probability(b, loc, sv[c], safeMax);
-      vstore(p, s, add(mulc(i, BK), idx(c * VW)));
+      if (pairs) // P·V multiplies P rounded to bf16
+        vstore(arith::TruncFOp::create(b, loc, VectorType::get({VW}, b.getBF16Type()), p),
+               p16, add(mulc(i, BK), idx(c * VW)));
+      else
+        vstore(p, s, add(mulc(i, BK), idx(c * VW)));
       sumVec = c ? Value(arith::AddFOp::create(b, loc, sumVec, p)) : p;
     }
     Value sum = vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, sumVec);
@@ -287,6 +323,10 @@ LogicalResult CpuKernelBuilder::emitPV(attn::TilePVOp pvOp) {
   SmallVector<Value> alphas;
   for (int64_t r = 0; r < RB; ++r)
     alphas.push_back(bcast(load(alpha, add(r0, idx(r)))));
+  if (pairs) {
+    emitPairPV(acc, r0, alphas, vBase);
+    return success();
+  }
   forEachGroup(DVp / VW, [&](Value col0, int64_t n) {
     SmallVector<Value> init;
     for (int64_t r = 0; r < RB; ++r)
@@ -306,6 +346,33 @@ LogicalResult CpuKernelBuilder::emitPV(attn::TilePVOp pvOp) {
                add(add(mulc(add(r0, idx(r)), DVp), col0), idx(c * VW)));
   });
   return success();
+}
+
+// Key pair j of P row r is at p16[r * BK + 2j]; the VW columns c.. of key pair j
+// at vBase + j * 2 * DVp + 2c (v's rows interleaved in pairs, [KV_pad/2][DV_pad][2],
+// so that vBase, in bf16 elements, is the f32 layout's offset).
+void CpuKernelBuilder::emitPairPV(Value acc, Value r0, ArrayRef<Value> alphas, Value vBase) {
+  forEachGroup(DVp / VW, [&](Value col0, int64_t n) {
+    auto at = [&](int64_t r, int64_t c) {
+      return add(add(mulc(add(r0, idx(r)), DVp), col0), idx(c * VW));
+    };
+    SmallVector<Value> init;
+    for (int64_t r = 0; r < RB; ++r)
+      for (int64_t c = 0; c < n; ++c)
+        init.push_back(arith::MulFOp::create(b, loc, vload(acc, at(r, c)), alphas[r]));
+    SmallVector<Value> sums = emitMicroKernel(
+        init, n, BK / 2,
+        [&](Value j, int64_t r) {
+          return loadPair(p16, add(mulc(add(r0, idx(r)), BK), mulc(j, 2)));
+        },
+        [&](Value j, int64_t c) {
+          return vloadPairs(vp, add(add(vBase, mulc(j, 2 * DVp)), mulc(add(col0, idx(c * VW)), 2)));
+        },
+        /*pairs=*/true);
+    for (int64_t r = 0; r < RB; ++r)
+      for (int64_t c = 0; c < n; ++c)
+        vstore(sums[r * n + c], acc, at(r, c));
+  });
 }
 
 LogicalResult CpuKernelBuilder::emitStore(attn::TileStoreOp storeOp) {
@@ -331,17 +398,26 @@ LogicalResult CpuKernelBuilder::emitStore(attn::TileStoreOp storeOp) {
 
 struct AttnLowerFlashToCpuPass
     : impl::AttnLowerFlashToCpuBase<AttnLowerFlashToCpuPass> {
+  using AttnLowerFlashToCpuBase::AttnLowerFlashToCpuBase;
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    if (operands != "f32" && operands != "bf16") {
+      module.emitError("attn-lower-flash-to-cpu: operands must be f32 or bf16, got '")
+          << operands << "'";
+      return signalPassFailure();
+    }
+    CpuOperands form =
+        operands == "bf16" ? CpuOperands::Bf16Pairs : CpuOperands::F32;
     if (failed(forEachFlashFunction(module, "attn-lower-flash-to-cpu",
-                                    [](func::FuncOp f, attn::VariantOp variant) {
-                                      auto form = FlashFormDetail::get(
+                                    [&](func::FuncOp f, attn::VariantOp variant) {
+                                      auto detail = FlashFormDetail::get(
                                           f, variant, "attn-lower-flash-to-cpu");
-                                      if (failed(form))
+                                      if (failed(detail))
                                         return failure();
-                                      if (form->isBackward())
-                                        return buildBackwardKernel(f, variant, *form);
-                                      return CpuKernelBuilder(f, variant, *form).build();
+                                      if (detail->isBackward())
+                                        return buildBackwardKernel(f, variant, *detail);
+                                      return CpuKernelBuilder(f, variant, *detail, form)
+                                          .build();
                                     })))
       return signalPassFailure();
     // The variants are now inlined into the kernels.

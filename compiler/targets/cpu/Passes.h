@@ -10,6 +10,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Dialect/X86Vector/X86VectorDialect.h"
 #include "mlir/Pass/Pass.h"
 
 namespace attnc::cpu {
@@ -23,6 +24,19 @@ constexpr int64_t kRowBlock = 4;
 inline int64_t paddedHeadDimV(int64_t dv) {
   return (dv + kVectorWidth - 1) / kVectorWidth * kVectorWidth;
 }
+
+/// How the forward kernel's Q·Kᵀ and P·V take their operands: f32 panels and
+/// FMAs, or bf16 panels of pairs and AVX512-BF16's pair dot product
+/// (`attn-lower-flash-to-cpu{operands=bf16}`).
+enum class CpuOperands { F32, Bf16Pairs };
+
+/// The pass option's spelling of `operands` ("f32", "bf16").
+inline const char *cpuOperandsName(CpuOperands operands) {
+  return operands == CpuOperands::Bf16Pairs ? "bf16" : "f32";
+}
+
+/// The head dim of a bf16-pairs panel: `d` rounded up to a whole pair.
+inline int64_t pairedHeadDim(int64_t d) { return (d + 1) / 2 * 2; }
 
 #define GEN_PASS_DECL
 #include "compiler/targets/cpu/Passes.h.inc"

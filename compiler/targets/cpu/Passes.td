@@ -26,10 +26,24 @@ def AttnLowerFlashToCpu : Pass<"attn-lower-flash-to-cpu", "mlir::ModuleOp"> {
     of accumulators) for Q·Kᵀ and P·V, vectorised online softmax, and `score_mod` /
     `mask_mod` evaluated on whole vectors of keys (buffer reads become masked
     gathers with a bounds check that records an error in `status`).
+
+    With `operands=bf16` the forward kernel takes q, k and v as bf16 panels of
+    pairs (memref<?xbf16>: q as [B][H][Q_pad][D2], k as [B][H_KV][kv_tiles][D2/2]
+    [BK][2], v as [B][H_KV][KV_pad/2][DV_pad][2], D2 = D rounded up to 2) and
+    multiplies them with AVX512-BF16's pair dot product (`x86vector.avx512.dot`,
+    vdpbf16ps: two products per f32 lane, accumulated in f32); P is rounded to
+    bf16 for P·V (the row sums use the f32 probabilities), as the GPU kernels do.
+    The backward kernel always takes f32 panels.
   }];
+  let options = [
+    Option<"operands", "operands", "std::string", /*default=*/"\"f32\"",
+           "The forward kernel's packed operands of Q·Kᵀ and P·V: f32, or bf16 "
+           "(pairs, multiplied with AVX512-BF16's vdpbf16ps)">
+  ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect",
                            "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect",
-                           "::mlir::math::MathDialect", "::mlir::func::FuncDialect"];
+                           "::mlir::math::MathDialect", "::mlir::func::FuncDialect",
+                           "::mlir::x86vector::X86VectorDialect"];
 }
 
 def AttnCpuMathApprox : Pass<"attn-cpu-math-approx", "mlir::ModuleOp"> {
