@@ -137,9 +137,13 @@ protected:
   mlir::LogicalResult yieldState(mlir::Block *block, mlir::TypeRange expected,
                                  mlir::Operation *flashOp);
 
+  /// Maps the result of `op` (0 skip, 1 full, 2 partial) to the tile's class from
+  /// the interval analysis (MaskIntervals.h), its operands looked up in `at`.
+  virtual mlir::LogicalResult emitMaskClassOp(attn::TileMaskClassOp op,
+                                              const mlir::IRMapping &at);
+
 private:
   mlir::LogicalResult emitTileOp(mlir::Operation &op);
-  mlir::LogicalResult emitMaskClassOp(attn::TileMaskClassOp op, const mlir::IRMapping &at);
 };
 
 } // namespace attnc::codegen

@@ -34,6 +34,75 @@ LogicalResult CpuTileBuilder::emitReturn(func::ReturnOp) {
   return success();
 }
 
+LogicalResult CpuTileBuilder::emitMaskClassOp(attn::TileMaskClassOp op, const IRMapping &at) {
+  if (failed(FlashFormLowering::emitMaskClassOp(op, at)))
+    return failure();
+  bool readsBuffers = false;
+  variant.getMaskMod().walk([&](attn::BufferLoadOp) { readsBuffers = true; });
+  if (!readsBuffers)
+    return success();
+  auto get = [&](Value v) { return at.lookupOrDefault(v); };
+  SmallVector<Value> scalars;
+  for (Value s : op.getScalars())
+    scalars.push_back(get(s));
+  // %refined = scf.if (%cls == 2) { scan the tile } else { %cls }
+  Value cls = map.lookup(op.getResult());
+  Value partial = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, cls, idx(2));
+  auto ifOp = scf::IfOp::create(b, loc, TypeRange{b.getIndexType()}, partial,
+                                /*withElseRegion=*/true);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    Value scanned = scanMaskClass(get(op.getB()), get(op.getH()), get(op.getQ0()),
+                                  get(op.getQ1()), get(op.getK0()), get(op.getK1()),
+                                  get(op.getQLen()), get(op.getKvLen()), scalars);
+    if (!scanned)
+      return failure();
+    scf::YieldOp::create(b, loc, scanned);
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    scf::YieldOp::create(b, loc, cls);
+  }
+  map.map(op.getResult(), ifOp.getResult(0));
+  return success();
+}
+
+Value CpuTileBuilder::scanMaskClass(Value bIdx, Value hIdx, Value q0, Value q1, Value k0,
+                                    Value k1, Value qLen, Value kvLen, ValueRange scalars) {
+  auto flagsType = VectorType::get({VW}, b.getI1Type());
+  Value none = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(flagsType, false));
+  Value bVec = bcast(toI64(bIdx)), hVec = bcast(toI64(hIdx));
+  Value qLenVec = bcast(toI64(qLen)), kvLenVec = bcast(toI64(kvLen));
+  Value lastKey = bcast(toI64(k1));
+  RegionVectorizer vectorizer = this->vectorizer(scalars, lookup(form.status()));
+  bool failedEmit = false;
+  // kept / dropped: whether some element of this lane was kept / masked.
+  ValueRange flags = loop(q0, add(q1, idx(1)), idx(1), {none, none}, [&](Value q, ValueRange rowFlags) {
+    Value qIdx = bcast(toI64(q));
+    return SmallVector<Value>(loop(k0, add(k1, idx(1)), idx(VW), rowFlags,
+                                   [&](Value col, ValueRange colFlags) -> SmallVector<Value> {
+      Value kvIdx = arith::AddIOp::create(b, loc, bcast(toI64(col)), laneIota());
+      Value active = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle, kvIdx, lastKey);
+      Value keep = vectorizer.emit(variant.getMaskMod(),
+                                   {bVec, hVec, qIdx, kvIdx, qLenVec, kvLenVec}, active);
+      if (!keep) {
+        failedEmit = true;
+        return {colFlags[0], colFlags[1]};
+      }
+      Value kept = arith::AndIOp::create(b, loc, active, keep);
+      Value dropped = arith::XOrIOp::create(b, loc, active, kept);
+      return {arith::OrIOp::create(b, loc, colFlags[0], kept),
+              arith::OrIOp::create(b, loc, colFlags[1], dropped)};
+    }).getResults());
+  }).getResults();
+  if (failedEmit)
+    return {};
+  auto any = [&](Value lanes) {
+    return vector::ReductionOp::create(b, loc, vector::CombiningKind::OR, lanes);
+  };
+  Value keptOrPartial = arith::SelectOp::create(b, loc, any(flags[1]), idx(2), idx(1));
+  return arith::SelectOp::create(b, loc, any(flags[0]), keptOrPartial, idx(0));
+}
+
 Value CpuTileBuilder::laneIota() {
   auto i64Vec = VectorType::get({VW}, b.getI64Type());
   SmallVector<int64_t> iota;

@@ -39,6 +39,18 @@ protected:
   mlir::ValueRange createKernelFunction(llvm::StringRef name, llvm::ArrayRef<mlir::Type> inputs);
   /// Frees the heap scratch tiles and returns.
   mlir::LogicalResult emitReturn(mlir::func::ReturnOp op) override;
+  /// The interval analysis's class, and where the mask reads buffers (which the
+  /// analysis cannot see into: every tile it does not skip is "partial") the mask
+  /// evaluated over a partial tile's elements, so that a tile whose elements are
+  /// all masked is skipped and one whose elements are all kept is full.
+  mlir::LogicalResult emitMaskClassOp(attn::TileMaskClassOp op,
+                                      const mlir::IRMapping &at) override;
+  /// The exact class (0, 1, 2) of the elements [q0, q1] x [k0, k1] of batch `bIdx`,
+  /// head `hIdx`: mask_mod on VW keys at a time, any kept and any dropped element
+  /// ORed across the tile.
+  mlir::Value scanMaskClass(mlir::Value bIdx, mlir::Value hIdx, mlir::Value q0,
+                            mlir::Value q1, mlir::Value k0, mlir::Value k1, mlir::Value qLen,
+                            mlir::Value kvLen, mlir::ValueRange scalars);
   static constexpr int64_t RB = kRowBlock;
   static constexpr int64_t kMaxVecsPerGroup = 4;
 
