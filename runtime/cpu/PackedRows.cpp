@@ -193,10 +193,14 @@ void packTiles(const TensorView &t, int64_t numTiles, int64_t bk, float *dst, Th
 }
 
 namespace {
-/// Reads row `i` of (batch b, head h) of `t` as f32.
-void readTensorRow(const TensorView &t, int64_t b, int64_t h, int64_t i, float *dst) {
+/// Row `i` of (batch b, head h) of `t` rounded to bf16 into out[0], out[outStride],
+/// ... (its width elements); `scratch` holds the row as f32 on the way.
+void readRowBf16(const TensorView &t, int64_t b, int64_t h, int64_t i, float *scratch,
+                 uint16_t *out, int64_t outStride = 1) {
   readRow(t, b * t.strides[0] + h * t.strides[1] + i * t.strides[2], t.strides[3],
-          t.shape[3], dst);
+          t.shape[3], scratch);
+  for (int64_t d = 0; d < t.shape[3]; ++d)
+    out[d * outStride] = toBf16Bits(scratch[d]);
 }
 } // namespace
 
@@ -208,10 +212,8 @@ void packRowsBf16(const TensorView &t, int64_t rowsPad, int64_t stride, uint16_t
     for (int64_t bh = begin; bh < end; ++bh) {
       uint16_t *panel = dst + bh * rowsPad * stride;
       for (int64_t i = 0; i < rows; ++i) {
-        readTensorRow(t, bh / heads, bh % heads, i, row.data());
         uint16_t *out = panel + i * stride;
-        for (int64_t d = 0; d < width; ++d)
-          out[d] = toBf16Bits(row[size_t(d)]);
+        readRowBf16(t, bh / heads, bh % heads, i, row.data(), out);
         std::fill(out + width, out + stride, uint16_t(0));
       }
       std::fill(panel + rows * stride, panel + rowsPad * stride, uint16_t(0));
@@ -233,14 +235,10 @@ void packPairTiles(const TensorView &t, int64_t numTiles, int64_t bk, uint16_t *
         std::memset(panel + (numTiles - 1) * tileSize, 0, size_t(tileSize) * 2);
       for (int64_t j0 = 0, n = 0; j0 < rows; j0 += n) {
         n = std::min({kGroup, rows - j0, bk - j0 % bk}); // within one tile
-        for (int64_t r = 0; r < n; ++r) {
-          readTensorRow(t, bg / heads, bg % heads, j0 + r, row.data());
-          uint16_t *out = group.data() + r * numPairs * 2;
-          for (int64_t d = 0; d < depth; ++d)
-            out[d] = toBf16Bits(row[size_t(d)]);
-          if (depth % 2)
-            out[depth] = 0;
-        }
+        // Each row's pairs (an odd width's last pair ends in the group's zero).
+        for (int64_t r = 0; r < n; ++r)
+          readRowBf16(t, bg / heads, bg % heads, j0 + r, row.data(),
+                      group.data() + r * numPairs * 2);
         uint32_t *tile = reinterpret_cast<uint32_t *>(panel + (j0 / bk) * tileSize) + j0 % bk;
         const uint32_t *words = reinterpret_cast<const uint32_t *>(group.data());
         for (int64_t p = 0; p < numPairs; ++p)
@@ -264,12 +262,9 @@ void packPairRows(const TensorView &t, int64_t rowsPad, int64_t stride, uint16_t
       for (int64_t i2 = 0; i2 < fullPairs; ++i2)
         std::fill(panel + (i2 * stride + width) * 2, panel + (i2 + 1) * stride * 2, uint16_t(0));
       std::fill(panel + fullPairs * stride * 2, panel + rowsPad * stride, uint16_t(0));
-      for (int64_t i = 0; i < rows; ++i) {
-        readTensorRow(t, bh / heads, bh % heads, i, row.data());
-        uint16_t *out = panel + (i / 2) * stride * 2 + i % 2;
-        for (int64_t c = 0; c < width; ++c)
-          out[c * 2] = toBf16Bits(row[size_t(c)]);
-      }
+      for (int64_t i = 0; i < rows; ++i)
+        readRowBf16(t, bh / heads, bh % heads, i, row.data(),
+                    panel + (i / 2) * stride * 2 + i % 2, /*outStride=*/2);
     }
   });
 }
