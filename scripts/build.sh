@@ -4,6 +4,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 JOBS=${JOBS:-2}
+# ccache is told to ignore the checkout's path (as scripts/check-sanitizers.sh does),
+# so a clean clone elsewhere (CI) reuses what an earlier build compiled.
+export CCACHE_BASEDIR=$PWD CCACHE_NOHASHDIR=1
 if [ ! -f "$BUILD/build.ninja" ]; then
   launcher=() python=()
   # The Python package builds with the venv's Python (scripts/setup.sh gives it nanobind).
