@@ -112,6 +112,32 @@ Value CpuTileBuilder::laneIota() {
                                    DenseElementsAttr::get(i64Vec, ArrayRef<int64_t>(iota)));
 }
 
+Value CpuTileBuilder::reduceRowsToLanes(ArrayRef<Value> rows,
+                                        function_ref<Value(Value, Value)> combine) {
+  // Before a step each vector holds VW / (2 * half) rows of 2 * half partials; lanes
+  // [t] of %lo and %hi are the first and second halves of each row's partials in
+  // the pair %x, %y (rows of %x first), so combine(%lo, %hi) holds twice the rows
+  // with half the partials each:
+  //   %lo = vector.shuffle %x, %y [0 .. half-1, 2*half .. 3*half-1, ...]
+  //   %hi = vector.shuffle %x, %y [half .. 2*half-1, 3*half .. 4*half-1, ...]
+  assert(int64_t(rows.size()) == VW && "one vector per lane");
+  SmallVector<Value> level(rows.begin(), rows.end());
+  for (int64_t half = VW / 2; half >= 1; half /= 2) {
+    SmallVector<int64_t> lo, hi;
+    for (int64_t segment = 0; segment < 2 * VW; segment += 2 * half)
+      for (int64_t t = 0; t < half; ++t) {
+        lo.push_back(segment + t);
+        hi.push_back(segment + half + t);
+      }
+    SmallVector<Value> next;
+    for (size_t i = 0; i + 1 < level.size(); i += 2)
+      next.push_back(combine(vector::ShuffleOp::create(b, loc, level[i], level[i + 1], lo),
+                             vector::ShuffleOp::create(b, loc, level[i], level[i + 1], hi)));
+    level = std::move(next);
+  }
+  return level.front();
+}
+
 Value CpuTileBuilder::loadPair(Value memref, Value offset) {
   auto two = VectorType::get({2}, b.getBF16Type());
   Value pair = vector::LoadOp::create(b, loc, two, memref, ValueRange{offset});

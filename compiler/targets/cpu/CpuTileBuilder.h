@@ -74,6 +74,13 @@ protected:
   }
   /// The lane numbers 0 .. VW-1 as a vector of i64.
   mlir::Value laneIota();
+  /// VW vectors of VW lanes to one vector whose lane r is `combine` over the lanes
+  /// of rows[r]: pairs of vectors halve their partials log2(VW) times, each step
+  /// two two-source shuffles and one `combine` (VW - 1 steps in all, where VW
+  /// horizontal reductions would take VW log2(VW); LLVM makes a vector.reduction
+  /// <maxnumf> a serial chain of VW scalar maxima, ~100 cycles a row).
+  mlir::Value reduceRowsToLanes(llvm::ArrayRef<mlir::Value> rows,
+                                llvm::function_ref<mlir::Value(mlir::Value, mlir::Value)> combine);
 
   // --- bf16 pairs (operands=bf16) ----------------------------------------------------
   /// The two bf16 at `offset` of the bf16 panel `memref`, as one i32.

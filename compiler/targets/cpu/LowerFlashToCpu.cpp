@@ -54,6 +54,12 @@ private:
   LogicalResult emitSoftmax(attn::TileSoftmaxOp op) override;
   LogicalResult emitPV(attn::TilePVOp op) override;
   LogicalResult emitStore(attn::TileStoreOp op) override;
+  /// The largest score of rows g + r, r < rows <= VW, of the tile `s`, in lane r
+  /// (-inf in the lanes from `rows` on).
+  Value emitRowMaxima(Value s, Value g, int64_t rows);
+  /// p = exp(s - safeMax[r]) over rows g + r (into `s`, or rounded to bf16 into
+  /// p16), and each row's sum of p in lane r.
+  Value emitProbabilities(Value s, Value g, int64_t rows, Value safeMax);
   /// S = scale * Q·Kᵀ over bf16 pairs: q's row pairs times k's tile of pairs.
   void emitPairScores(Value s, Value qBase, Value kBase, double scale);
   /// acc[r][..] (already rescaled by `alphas`) += P·V over bf16 pairs of keys.
@@ -64,7 +70,8 @@ private:
   Value qp, kp, vp, op, lp, status, qLen, kvLen, begin, end;
   Value qPad, numKVTiles, kvPad;
   Value s, acc, m, l, alpha;
-  Value p16; ///< P rounded to bf16 ([BQ][BK], operands=bf16)
+  Value p16;   ///< P rounded to bf16 ([BQ][BK], operands=bf16)
+  Value lanes; ///< VW row vectors and one more, for the softmax's row reductions
 };
 
 LogicalResult CpuKernelBuilder::build() {
@@ -111,7 +118,9 @@ void CpuKernelBuilder::createKernel() {
 void CpuKernelBuilder::allocateScratch() {
   // On the stack when small, else on the heap (wide heads and big tiles would
   // overflow a thread's stack).
-  bool onHeap = (BQ * BK + BQ * DVp + 3 * BQ) * int64_t(sizeof(float)) +
+  // m, l and alpha are vectors of VW rows (the softmax's row groups).
+  int64_t rowsPadded = llvm::alignTo(BQ, VW);
+  bool onHeap = (BQ * BK + BQ * DVp + 3 * rowsPadded + VW * VW + VW) * int64_t(sizeof(float)) +
                    (pairs ? BQ * BK * 2 : 0) >
                64 * 1024;
   auto scratch = [&](int64_t n, Type element = Type()) -> Value {
@@ -125,9 +134,10 @@ void CpuKernelBuilder::allocateScratch() {
   };
   s = scratch(BQ * BK);
   acc = scratch(BQ * DVp);
-  m = scratch(BQ);
-  l = scratch(BQ);
-  alpha = scratch(BQ);
+  m = scratch(rowsPadded);
+  l = scratch(rowsPadded);
+  alpha = scratch(rowsPadded);
+  lanes = scratch(VW * VW + VW);
   if (pairs)
     p16 = scratch(BQ * BK, b.getBF16Type());
 }
@@ -175,10 +185,12 @@ LogicalResult CpuKernelBuilder::realizeScratch(memref::AllocaOp alloca, StringRe
 
 LogicalResult CpuKernelBuilder::emitInit(attn::TileInitOp initOp) {
   Value acc = lookup(initOp.getAcc()), m = lookup(initOp.getM()), l = lookup(initOp.getL());
+  Value zero = splatF32(0.0);
+  forEachVector(llvm::alignTo(BQ, VW) / VW, [&](Value i) {
+    vstore(splatF32(-std::numeric_limits<float>::infinity()), m, i);
+    vstore(zero, l, i);
+  });
   forEach(idx(0), idx(BQ), idx(1), [&](Value i) {
-    store(negInf(), m, i);
-    store(f32(0.0), l, i);
-    Value zero = splatF32(0.0);
     Value row = mulc(i, DVp);
     forEachVector(DVp / VW, [&](Value col) { vstore(zero, acc, add(row, col)); });
   });
@@ -270,40 +282,69 @@ LogicalResult CpuKernelBuilder::emitMods(attn::TileModsOp modsOp) {
   return success();
 }
 
-// Per row: the tile's maximum and sum by vector reductions around the online
-// softmax of OnlineSoftmax.h.
+// The softmax of VW rows at a time: each row's maximum and sum reduced to a vector
+// (a lane a row) by reduceRowsToLanes, so that the rescale of OnlineSoftmax.h, the
+// row statistics and their horizontal reductions are vector work shared by VW rows.
 LogicalResult CpuKernelBuilder::emitSoftmax(attn::TileSoftmaxOp softmaxOp) {
   Value s = lookup(softmaxOp.getS()), m = lookup(softmaxOp.getM());
   Value l = lookup(softmaxOp.getL()), alpha = lookup(softmaxOp.getAlpha());
-  int64_t numVecs = BK / VW;
-  forEach(idx(0), idx(BQ), idx(1), [&](Value i) {
-    SmallVector<Value> sv;
-    Value rowMaxVec;
-    for (int64_t c = 0; c < numVecs; ++c) {
-      sv.push_back(vload(s, add(mulc(i, BK), idx(c * VW))));
-      rowMaxVec = c ? codegen::combineMax(b, loc, rowMaxVec, sv[c]) : sv[c];
+  auto group = [&](Value g, int64_t rows) {
+    Value tileMax = emitRowMaxima(s, g, rows);
+    codegen::RowRescale row = codegen::rescaleRow(b, loc, vload(m, g), tileMax);
+    Value tileSum = emitProbabilities(s, g, rows, row.safeMax);
+    vstore(codegen::rescaledSum(b, loc, vload(l, g), row.alpha, tileSum), l, g);
+    vstore(row.max, m, g);
+    vstore(row.alpha, alpha, g);
+  };
+  int64_t fullGroups = BQ / VW;
+  if (fullGroups)
+    forEach(idx(0), idx(fullGroups * VW), idx(VW), [&](Value g) { group(g, VW); });
+  if (BQ % VW)
+    group(idx(fullGroups * VW), BQ % VW);
+  return success();
+}
+
+Value CpuKernelBuilder::emitRowMaxima(Value s, Value g, int64_t rows) {
+  forEach(idx(0), idx(rows), idx(1), [&](Value r) {
+    Value row = mulc(add(g, r), BK), rowMax;
+    for (int64_t c = 0; c < BK / VW; ++c) {
+      Value v = vload(s, add(row, idx(c * VW)));
+      rowMax = c ? codegen::combineMax(b, loc, rowMax, v) : v;
     }
-    Value rowMax = vector::ReductionOp::create(b, loc, vector::CombiningKind::MAXNUMF,
-                                               rowMaxVec);
-    Value mOld = load(m, i);
-    codegen::RowRescale row = codegen::rescaleRow(b, loc, mOld, rowMax);
-    Value safeMax = bcast(row.safeMax);
-    Value sumVec;
-    for (int64_t c = 0; c < numVecs; ++c) {
-      Value p = codegen::probability(b, loc, sv[c], safeMax);
+    vstore(rowMax, lanes, mulc(r, VW));
+  });
+  SmallVector<Value> vecs;
+  for (int64_t r = 0; r < VW; ++r)
+    vecs.push_back(r < rows ? vload(lanes, idx(r * VW))
+                            : splatF32(-std::numeric_limits<float>::infinity()));
+  return reduceRowsToLanes(vecs, [&](Value x, Value y) {
+    return codegen::combineMax(b, loc, x, y);
+  });
+}
+
+Value CpuKernelBuilder::emitProbabilities(Value s, Value g, int64_t rows, Value safeMax) {
+  Value safeAt = idx(VW * VW);
+  vstore(safeMax, lanes, safeAt);
+  forEach(idx(0), idx(rows), idx(1), [&](Value r) {
+    Value safe = bcast(load(lanes, add(safeAt, r)));
+    Value row = mulc(add(g, r), BK), sumVec;
+    for (int64_t c = 0; c < BK / VW; ++c) {
+      Value at = add(row, idx(c * VW));
+      Value p = codegen::probability(b, loc, vload(s, at), safe);
       if (pairs) // P·V multiplies P rounded to bf16
         vstore(arith::TruncFOp::create(b, loc, VectorType::get({VW}, b.getBF16Type()), p),
-               p16, add(mulc(i, BK), idx(c * VW)));
+               p16, at);
       else
-        vstore(p, s, add(mulc(i, BK), idx(c * VW)));
+        vstore(p, s, at);
       sumVec = c ? Value(arith::AddFOp::create(b, loc, sumVec, p)) : p;
     }
-    Value sum = vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, sumVec);
-    store(codegen::rescaledSum(b, loc, load(l, i), row.alpha, sum), l, i);
-    store(row.max, m, i);
-    store(row.alpha, alpha, i);
+    vstore(sumVec, lanes, mulc(r, VW));
   });
-  return success();
+  SmallVector<Value> vecs;
+  for (int64_t r = 0; r < VW; ++r)
+    vecs.push_back(r < rows ? vload(lanes, idx(r * VW)) : splatF32(0.0));
+  return reduceRowsToLanes(
+      vecs, [&](Value x, Value y) { return arith::AddFOp::create(b, loc, x, y); });
 }
 
 // acc[r][c..] = alpha[r] * acc[r][c..] + sum_j p[r][j] * v[j][c..], with 4 rows x up

@@ -30,7 +30,7 @@ func.func @softcap_forward(%q: tensor<?x2x?x33xbf16>, %k: tensor<?x1x?x33xbf16>,
 // CHECK-LABEL: func.func @softcap_cpu(
 // CHECK-SAME: %{{[a-z0-9]+}}: memref<?xbf16>, %{{[a-z0-9]+}}: memref<?xbf16>, %{{[a-z0-9]+}}: memref<?xbf16>, %{{[a-z0-9]+}}: memref<?xf32>, %{{[a-z0-9]+}}: memref<?xf32>,
 // P rounded to bf16 has a scratch tile of its own (32 x 32).
-// CHECK: memref.alloca() {alignment = 64 : i64} : memref<1024xbf16>
+// CHECK: %[[P16:.+]] = memref.alloca() {alignment = 64 : i64} : memref<1024xbf16>
 // Q·Kᵀ: 17 pairs of head dims (33 rounded up to 34) with 4 rows x 2 vectors of
 // accumulators; a step loads 16 key pairs twice, broadcasts each row's pair (two
 // bf16 as one i32) and takes 8 pair dot products.
@@ -44,12 +44,12 @@ func.func @softcap_forward(%q: tensor<?x2x?x33xbf16>, %k: tensor<?x1x?x33xbf16>,
 // CHECK: scf.yield
 // The online softmax stores P rounded to bf16 (the row sums take the f32 values).
 // CHECK: arith.truncf %{{.*}} : vector<16xf32> to vector<16xbf16>
-// CHECK: vector.store %{{.*}}, %alloca_5[%{{.*}}] : memref<1024xbf16>, vector<16xbf16>
+// CHECK: vector.store %{{.*}}, %[[P16]][%{{.*}}] : memref<1024xbf16>, vector<16xbf16>
 // P·V: 16 key pairs with the accumulators (rescaled by alpha) in registers; a step
 // loads v's pairs of rows (arg2) and P's pair of keys of each row.
 // CHECK: scf.for %{{.*}} = %{{.*}} to %c16{{.*}} iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
 // CHECK: vector.load %arg2[%{{.*}}] : memref<?xbf16>, vector<32xbf16>
-// CHECK: vector.load %alloca_5[%{{.*}}] : memref<1024xbf16>, vector<2xbf16>
+// CHECK: vector.load %[[P16]][%{{.*}}] : memref<1024xbf16>, vector<2xbf16>
 // CHECK-COUNT-8: x86vector.avx512.dot
 
 // The default (f32 operands): f32 panels and FMAs, no pair dot product anywhere.
