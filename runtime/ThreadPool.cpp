@@ -27,18 +27,23 @@ ThreadPool::~ThreadPool() {
 }
 
 void ThreadPool::drain(const std::function<void(int64_t, int64_t)> &fn, int64_t n,
-                       int64_t chunk) {
+                       int64_t minChunk) {
   bool saved = insideParallelFor;
   insideParallelFor = true;
   struct Restore {
     bool saved;
     ~Restore() { insideParallelFor = saved; }
   } restore{saved};
-  while (true) {
-    int64_t begin = next.fetch_add(chunk);
-    if (begin >= n)
-      return;
-    fn(begin, std::min(n, begin + chunk));
+  int64_t share = 2 * int64_t(size());
+  int64_t maxChunk = std::max(minChunk, n / (4 * share));
+  int64_t begin = next.load();
+  while (begin < n) {
+    int64_t chunk = std::clamp((n - begin) / share, minChunk, maxChunk);
+    int64_t end = std::min(n, begin + chunk);
+    if (next.compare_exchange_weak(begin, end)) {
+      fn(begin, end);
+      begin = next.load();
+    }
   }
 }
 
@@ -79,7 +84,7 @@ void ThreadPool::parallelFor(int64_t n,
     std::lock_guard<std::mutex> lock(mutex);
     job = &fn;
     jobSize = n;
-    jobChunk = std::max<int64_t>(1, n / (8 * int64_t(size())));
+    jobChunk = std::max<int64_t>(1, n / (64 * int64_t(size())));
     next.store(0);
     pending = unsigned(workers.size());
     ++generation;

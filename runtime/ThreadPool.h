@@ -27,8 +27,11 @@ public:
 
   unsigned size() const { return unsigned(workers.size()) + 1; }
   /// Runs fn(begin, end) over chunks of [0, n) and returns when all are done. The
-  /// threads take chunks of about n / (8 * size()) items from a shared counter, so
-  /// uneven items (causal attention: later query tiles have more keys) balance out.
+  /// threads take chunks from a shared counter, each a 2 * size()-th of what is
+  /// left, between a 64 * size()-th and an 8 * size()-th of n: small ones last, so
+  /// uneven items (causal attention: later query tiles have more keys) balance out
+  /// without a call per item. (Chunks of a quarter of n at the start made some
+  /// runs as slow as one thread.)
   /// Called from inside a chunk of another parallelFor, it runs inline.
   void parallelFor(int64_t n, const std::function<void(int64_t, int64_t)> &fn);
   /// Runs `jobs` as one parallelFor: a single wake-up of the threads for several
@@ -40,8 +43,9 @@ public:
 
 private:
   void workerLoop(unsigned index);
-  /// Takes chunks from `next` until [0, jobSize) is exhausted.
-  void drain(const std::function<void(int64_t, int64_t)> &fn, int64_t n, int64_t chunk);
+  /// Takes chunks from `next` until [0, n) is exhausted, none smaller than
+  /// `minChunk` (guided self-scheduling).
+  void drain(const std::function<void(int64_t, int64_t)> &fn, int64_t n, int64_t minChunk);
 
   std::vector<std::thread> workers;
   std::mutex mutex;
