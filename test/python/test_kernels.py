@@ -82,6 +82,25 @@ def test_scalars_and_buffers():
     assert rel_err(out, want) < 1e-5
 
 
+def test_buffer_runs_with_any_stride():
+    # bias[h, kv_idx] is read as one vector of 16 keys where the key dimension has
+    # stride 1 and the run is in bounds, else gathered: a view with stride 2, one
+    # with stride 1, and a run cut by the buffer's end (71 keys) give the same
+    # results as the reference.
+    rng = np.random.default_rng()
+    kern = attnc.compile({"name": "py_bias_runs", "heads": {"q": 2}, "head_dim": 8,
+                          "buffers": {"bias": {"dtype": "f32", "shape": ["H", "KV_LEN"]}},
+                          "score_mod": "score + bias[h, kv_idx]",
+                          "mask_mod": "kv_idx <= q_idx + 40"})
+    q, k, v = rand(rng, 2, 2, 37, 8), rand(rng, 2, 2, 71, 8), rand(rng, 2, 2, 71, 8)
+    wide = rand(rng, 2, 142)
+    for bias in (wide[:, ::2], np.ascontiguousarray(wide[:, ::2])):
+        out, lse = kern(q, k, v, buffers={"bias": bias})
+        want, want_lse = reference(q, k, v, 8 ** -0.5, mask=lambda qi, ki: ki <= qi + 40,
+                                   mod=lambda s, qi, ki: s + bias[None, :, None, :])
+        assert rel_err(out, want) < 1e-5 and rel_err(lse, want_lse) < 1e-5
+
+
 def test_float16():
     rng = np.random.default_rng()
     kern = attnc.compile({"name": "py_f16", "heads": {"q": 2}, "head_dim": 32, "dtype": "f16"})

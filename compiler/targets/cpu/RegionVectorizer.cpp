@@ -5,6 +5,8 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
+#include <optional>
+
 using namespace mlir;
 
 namespace attnc::cpu {
@@ -43,18 +45,146 @@ std::pair<Value, Value> RegionVectorizer::elementOffset(const BufferAccess &acce
 
 Value RegionVectorizer::readBuffer(attn::BufferLoadOp op, ArrayRef<Value> indices,
                                    Value active) {
-  // A masked gather at sum(index * stride) over the lanes in bounds.
+  // Indices the same in every lane, or one of them a run of consecutive elements,
+  // read without a gather where that is in bounds; anything else is gathered.
   const BufferAccess &access = buffers.find(op.getBuffer())->second;
+  SmallVector<Value> at;
+  std::optional<unsigned> runDim;
+  for (auto [d, index] : llvm::enumerate(indices)) {
+    if (Value u = uniformScalar(index)) {
+      at.push_back(u);
+    } else if (Value start = runDim ? Value() : unitStrideBase(index)) {
+      at.push_back(start);
+      runDim = unsigned(d);
+    } else {
+      return gatherBuffer(access, indices, active, op.getType());
+    }
+  }
+  if (!runDim)
+    return readUniform(access, at, active, op.getType());
+  return readContiguous(access, indices, at, *runDim, active, op.getType());
+}
+
+Value RegionVectorizer::gatherBuffer(const BufferAccess &access, ArrayRef<Value> indices,
+                                     Value active, Type elementType) {
+  // A masked gather at sum(index * stride) over the lanes in bounds.
   auto [offset, inside] = elementOffset(access, indices);
   Value inBoundsLanes = whereActive(inside, active);
   Value outOfRange = arith::XOrIOp::create(b, loc, inBoundsLanes,
                                            constant(b.getBoolAttr(true), b.getI1Type()));
   recordOutOfRange(outOfRange, access.ordinal, active);
-  Type elementType = op.getType();
   Value passThru = constant(b.getZeroAttr(elementType), elementType);
   Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
   return vector::GatherOp::create(b, loc, cast<VectorType>(shaped(elementType)), access.base,
                                   ValueRange{c0}, offset, inBoundsLanes, passThru);
+}
+
+Value RegionVectorizer::uniformScalar(Value v) {
+  if (auto broadcast = v.getDefiningOp<vector::BroadcastOp>())
+    return isa<VectorType>(broadcast.getSource().getType()) ? Value() : broadcast.getSource();
+  if (auto c = v.getDefiningOp<arith::ConstantOp>()) {
+    auto dense = dyn_cast<DenseElementsAttr>(c.getValue());
+    if (!dense || !dense.isSplat())
+      return {};
+    return arith::ConstantOp::create(b, loc, dense.getSplatValue<TypedAttr>());
+  }
+  Operation *op = v.getDefiningOp();
+  if (!isa_and_nonnull<arith::AddIOp, arith::SubIOp, arith::MulIOp>(op))
+    return {};
+  Value lhs = uniformScalar(op->getOperand(0));
+  Value rhs = lhs ? uniformScalar(op->getOperand(1)) : Value();
+  if (!rhs)
+    return {};
+  OperationState state(loc, op->getName(), ValueRange{lhs, rhs}, TypeRange{lhs.getType()},
+                       op->getAttrs());
+  return b.create(state)->getResult(0);
+}
+
+/// Whether `v` is the constant vector of lane numbers 0, 1, ..., width - 1.
+static bool isLaneNumbers(Value v) {
+  auto c = v.getDefiningOp<arith::ConstantOp>();
+  auto dense = c ? dyn_cast<DenseIntElementsAttr>(c.getValue()) : DenseIntElementsAttr();
+  if (!dense)
+    return false;
+  int64_t lane = 0;
+  for (const APInt &value : dense.getValues<APInt>())
+    if (value.getSExtValue() != lane++)
+      return false;
+  return true;
+}
+
+Value RegionVectorizer::unitStrideBase(Value v) {
+  Operation *op = v.getDefiningOp();
+  if (auto add = dyn_cast_or_null<arith::AddIOp>(op)) {
+    for (auto [x, y] : {std::pair(add.getLhs(), add.getRhs()), std::pair(add.getRhs(), add.getLhs())}) {
+      if (isLaneNumbers(x))
+        if (Value u = uniformScalar(y))
+          return u;
+      if (Value start = unitStrideBase(x))
+        if (Value u = uniformScalar(y))
+          return arith::AddIOp::create(b, loc, start, u);
+    }
+  }
+  if (auto sub = dyn_cast_or_null<arith::SubIOp>(op))
+    if (Value start = unitStrideBase(sub.getLhs()))
+      if (Value u = uniformScalar(sub.getRhs()))
+        return arith::SubIOp::create(b, loc, start, u);
+  return {};
+}
+
+Value RegionVectorizer::readUniform(const BufferAccess &access, ArrayRef<Value> at,
+                                    Value active, Type elementType) {
+  // %v = scf.if %inside { memref.load } else { record the error; 0 }, broadcast.
+  Value inside = inBounds(at, access.sizes);
+  auto ifOp = scf::IfOp::create(b, loc, TypeRange{elementType}, inside, /*withElse=*/true);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    Value offset = arith::ConstantIntOp::create(b, loc, 0, 64);
+    for (auto [index, stride] : llvm::zip(at, access.strides))
+      offset = arith::AddIOp::create(b, loc, offset, arith::MulIOp::create(b, loc, index, stride));
+    Value element = memref::LoadOp::create(
+        b, loc, access.base,
+        ValueRange{arith::IndexCastOp::create(b, loc, b.getIndexType(), offset)});
+    scf::YieldOp::create(b, loc, element);
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    recordOutOfRange(constant(b.getBoolAttr(true), b.getI1Type()), access.ordinal, active);
+    scf::YieldOp::create(b, loc, ValueRange{arith::ConstantOp::create(
+                                      b, loc, cast<TypedAttr>(b.getZeroAttr(elementType)))});
+  }
+  return scalar(ifOp.getResult(0));
+}
+
+Value RegionVectorizer::readContiguous(const BufferAccess &access, ArrayRef<Value> indices,
+                                       ArrayRef<Value> at, unsigned dim, Value active,
+                                       Type elementType) {
+  // contiguous = stride[dim] == 1 && 0 <= at[dim] <= size[dim] - width && the other
+  // indices in bounds (no overflow: sizes are >= 0, width is small).
+  auto i64 = [&](int64_t v) { return arith::ConstantIntOp::create(b, loc, v, 64); };
+  Value unit = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, access.strides[dim], i64(1));
+  Value lastStart = arith::SubIOp::create(b, loc, access.sizes[dim], i64(width));
+  Value fits = arith::AndIOp::create(
+      b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, at[dim], i64(0)),
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle, at[dim], lastStart));
+  Value contiguous = arith::AndIOp::create(b, loc, unit, fits);
+  for (auto [d, index] : llvm::enumerate(at))
+    if (d != dim)
+      contiguous = arith::AndIOp::create(b, loc, contiguous,
+                                         inBounds(index, access.sizes[d]));
+  auto type = cast<VectorType>(shaped(elementType));
+  auto ifOp = scf::IfOp::create(b, loc, TypeRange{type}, contiguous, /*withElse=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(ifOp.thenBlock());
+  Value offset = i64(0);
+  for (auto [index, stride] : llvm::zip(at, access.strides))
+    offset = arith::AddIOp::create(b, loc, offset, arith::MulIOp::create(b, loc, index, stride));
+  Value run = vector::LoadOp::create(
+      b, loc, type, access.base,
+      ValueRange{arith::IndexCastOp::create(b, loc, b.getIndexType(), offset)});
+  scf::YieldOp::create(b, loc, run);
+  b.setInsertionPointToStart(ifOp.elseBlock());
+  scf::YieldOp::create(b, loc, gatherBuffer(access, indices, active, elementType));
+  return ifOp.getResult(0);
 }
 
 LogicalResult RegionVectorizer::emitIf(scf::IfOp ifOp, IRMapping &map, Value active) {

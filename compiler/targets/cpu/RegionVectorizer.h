@@ -52,6 +52,26 @@ private:
   /// they are in bounds, lane by lane.
   std::pair<mlir::Value, mlir::Value> elementOffset(const BufferAccess &access,
                                                     mlir::ArrayRef<mlir::Value> indices);
+  /// The read as a masked gather over the active lanes in bounds (the others read
+  /// nothing and set the status where active).
+  mlir::Value gatherBuffer(const BufferAccess &access, mlir::ArrayRef<mlir::Value> indices,
+                           mlir::Value active, mlir::Type elementType);
+  /// The scalar s when every lane of `v` is s (a broadcast, a splat constant, or
+  /// addi/subi/muli of such), rebuilt as a scalar; null otherwise.
+  mlir::Value uniformScalar(mlir::Value v);
+  /// The scalar s when lane i of `v` is s + i (a key index: a uniform value plus the
+  /// lane numbers, give or take uniform values); null otherwise.
+  mlir::Value unitStrideBase(mlir::Value v);
+  /// The read when every index is uniform (`at`): one bounds check and one scalar
+  /// load, broadcast (ALiBi's slopes[h], a document id doc[q_idx]).
+  mlir::Value readUniform(const BufferAccess &access, mlir::ArrayRef<mlir::Value> at,
+                          mlir::Value active, mlir::Type elementType);
+  /// The read when index `dim` is at[dim] + lane and the others uniform: where that
+  /// dimension's stride is 1 and all `width` elements are in bounds, one vector load
+  /// (doc[kv_idx]); else the gather.
+  mlir::Value readContiguous(const BufferAccess &access, mlir::ArrayRef<mlir::Value> indices,
+                             mlir::ArrayRef<mlir::Value> at, unsigned dim, mlir::Value active,
+                             mlir::Type elementType);
 
   int64_t width;
 };

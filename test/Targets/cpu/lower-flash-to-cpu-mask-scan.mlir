@@ -34,8 +34,11 @@ func.func @document_forward(%q: tensor<?x2x?x16xf32>, %k: tensor<?x2x?x16xf32>, 
 // CHECK: %[[NONE:.+]] = arith.constant dense<false> : vector<16xi1>
 // CHECK: %[[FLAGS:.+]]:2 = scf.for {{.*}} iter_args(%{{.*}} = %[[NONE]], %{{.*}} = %[[NONE]]) -> (vector<16xi1>, vector<16xi1>)
 // CHECK: scf.for {{.*}} step %c16{{(_[0-9]+)?}} iter_args({{.*}}) -> (vector<16xi1>, vector<16xi1>)
-// The mask's buffer reads, bounds-checked as everywhere.
-// CHECK: vector.gather
+// The mask's buffer reads, bounds-checked as everywhere: q_doc[b, q_idx] the same in
+// every lane (one scalar load), kv_doc[b, kv_idx] 16 consecutive elements (one vector
+// load where they are in bounds with stride 1, else a gather).
+// CHECK: memref.load %{{.*}} : memref<?xi32, strided<[1], offset: ?>>
+// CHECK: vector.load %{{.*}} : memref<?xi32, strided<[1], offset: ?>>, vector<16xi32>
 // CHECK: vector.gather
 // CHECK: arith.cmpi sge, %{{.*}}, %{{.*}} : vector<16xi64>
 // CHECK-NEXT: %[[MASK:.+]] = arith.andi %{{.*}}, %{{.*}} : vector<16xi1>

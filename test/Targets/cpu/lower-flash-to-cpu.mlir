@@ -51,12 +51,16 @@ func.func @alibi_forward(%q: tensor<?x2x?x32xf32>, %k: tensor<?x2x?x32xf32>, %v:
 // head_dim loop.
 // CHECK: scf.for {{.*}} iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
 // CHECK-COUNT-16: vector.fma
-// score_mod on 16 keys at a time: a bounds-checked masked gather of slopes[h];
-// out-of-range lanes record status code 1 (the first buffer).
+// score_mod on 16 keys at a time: slopes[h] is the same in every lane, so one
+// bounds check and one scalar load, broadcast; out of range, the active lanes record
+// status code 1 (the first buffer).
+// CHECK: %[[SLOPE:.+]] = scf.if %{{.*}} -> (f32) {
+// CHECK: memref.load
+// CHECK: } else {
 // CHECK: vector.reduction <or>,
 // CHECK: arith.constant 1 : i64
 // CHECK: memref.store %{{.*}}, %[[STATUS]]
-// CHECK: vector.gather
+// CHECK: vector.broadcast %[[SLOPE]] : f32 to vector<16xf32>
 // Online softmax, 16 rows at a time: each row's maximum as a vector, then the 16
 // halved pairwise into one vector of row maxima (two-source shuffles, no serial
 // vector.reduction <maxnumf>: --implicit-check-not), the rescale on that vector,
