@@ -76,7 +76,7 @@ Value CpuTileBuilder::scanMaskClass(Value bIdx, Value hIdx, Value q0, Value q1, 
   RegionVectorizer vectorizer = this->vectorizer(scalars, lookup(form.status()));
   bool failedEmit = false;
   // kept / dropped: whether some element of this lane was kept / masked.
-  ValueRange flags = loop(q0, add(q1, idx(1)), idx(1), {none, none}, [&](Value q, ValueRange rowFlags) {
+  auto rowLoop = [&](Value q, ValueRange rowFlags) -> SmallVector<Value> {
     Value qIdx = bcast(toI64(q));
     return SmallVector<Value>(loop(k0, add(k1, idx(1)), idx(VW), rowFlags,
                                    [&](Value col, ValueRange colFlags) -> SmallVector<Value> {
@@ -93,7 +93,8 @@ Value CpuTileBuilder::scanMaskClass(Value bIdx, Value hIdx, Value q0, Value q1, 
       return {arith::OrIOp::create(b, loc, colFlags[0], kept),
               arith::OrIOp::create(b, loc, colFlags[1], dropped)};
     }).getResults());
-  }).getResults();
+  };
+  ValueRange flags = loop(q0, add(q1, idx(1)), idx(1), {none, none}, rowLoop).getResults();
   if (failedEmit)
     return {};
   auto any = [&](Value lanes) {

@@ -220,7 +220,9 @@ void CpuKernelBuilder::emitPairScores(Value s, Value qBase, Value kBase, double 
   emitBlockedProduct(
       BQ, BK, D2 / 2, scale, /*accumulate=*/false,
       [&](Value p, Value row) { return loadPair(qp, add(add(qBase, mulc(row, D2)), mulc(p, 2))); },
-      [&](Value p, Value col) { return vloadPairs(kp, add(add(kBase, mulc(p, 2 * BK)), mulc(col, 2))); },
+      [&](Value p, Value col) {
+        return vloadPairs(kp, add(add(kBase, mulc(p, 2 * BK)), mulc(col, 2)));
+      },
       s, [&](Value row, Value col) { return add(mulc(row, BK), col); }, /*pairs=*/true);
 }
 

@@ -116,7 +116,8 @@ static bool isLaneNumbers(Value v) {
 Value RegionVectorizer::unitStrideBase(Value v) {
   Operation *op = v.getDefiningOp();
   if (auto add = dyn_cast_or_null<arith::AddIOp>(op)) {
-    for (auto [x, y] : {std::pair(add.getLhs(), add.getRhs()), std::pair(add.getRhs(), add.getLhs())}) {
+    for (auto [x, y] :
+         {std::pair(add.getLhs(), add.getRhs()), std::pair(add.getRhs(), add.getLhs())}) {
       if (isLaneNumbers(x))
         if (Value u = uniformScalar(y))
           return u;
