@@ -74,6 +74,32 @@ void packLse(const TensorView &lse, const BackwardShape &s, float *dst) {
                     : 0.0f;
 }
 
+/// delta = rowsum(dout ∘ out) of each query row, [B][H][Q_pad] (0 beyond Q_LEN), in
+/// float64 and rounded once: FlashAttention-2's preprocessing step. Done here, once
+/// a call, rather than in the kernel for every pair of tiles, which streamed the
+/// whole out panel again for each key tile.
+void packDelta(const TensorView &dout, const TensorView &out, const BackwardShape &s,
+               float *dst, ThreadPool &pool) {
+  pool.parallelFor(s.B * s.H, [&](int64_t begin, int64_t end) {
+    std::vector<float> dRow(static_cast<size_t>(s.DV)), oRow(static_cast<size_t>(s.DV));
+    for (int64_t bh = begin; bh < end; ++bh) {
+      int64_t b = bh / s.H, h = bh % s.H;
+      float *row = dst + bh * s.qPad;
+      for (int64_t i = 0; i < s.Q; ++i) {
+        readRow(dout, b * dout.strides[0] + h * dout.strides[1] + i * dout.strides[2],
+                dout.strides[3], s.DV, dRow.data());
+        readRow(out, b * out.strides[0] + h * out.strides[1] + i * out.strides[2],
+                out.strides[3], s.DV, oRow.data());
+        double sum = 0;
+        for (int64_t d = 0; d < s.DV; ++d)
+          sum += double(dRow[size_t(d)]) * double(oRow[size_t(d)]);
+        row[i] = float(sum);
+      }
+      std::fill(row + s.Q, row + s.qPad, 0.0f);
+    }
+  });
+}
+
 /// The gradient partials of the requires_grad buffers: `slots` copies of each,
 /// contiguous and zeroed.
 struct GradPartials {
@@ -144,7 +170,7 @@ struct GradPartials {
 
 /// The packed panels of one backward call (docs/cpu-target.md, "The backward kernel").
 struct CpuBackwardKernel::Panels {
-  AlignedF32 q, kTiles, kRows, vTiles, dout, out, lse, dq, dk, dv;
+  AlignedF32 q, kTiles, kRows, vTiles, dout, delta, lse, dq, dk, dv;
 
   Status reserve(const BackwardShape &s) {
     bool ok = q.reserve(size_t(s.B * s.H * s.qPad * s.Dp)) &&
@@ -152,7 +178,7 @@ struct CpuBackwardKernel::Panels {
               kRows.reserve(size_t(s.B * s.HKV * s.kvPad * s.Dp)) &&
               vTiles.reserve(size_t(s.B * s.HKV * s.numKVTiles * s.DV * s.BK)) &&
               dout.reserve(size_t(s.B * s.H * s.qPad * s.DVp)) &&
-              out.reserve(size_t(s.B * s.H * s.qPad * s.DVp)) &&
+              delta.reserve(size_t(s.B * s.H * s.qPad)) &&
               lse.reserve(size_t(s.B * s.H * s.qPad)) &&
               dq.reserve(size_t(s.B * s.H * s.splits * s.qPad * s.Dp)) &&
               dk.reserve(size_t(s.B * s.HKV * s.kvPad * s.Dp)) &&
@@ -164,13 +190,13 @@ struct CpuBackwardKernel::Panels {
   void pack(const BackwardCall &call, const BackwardShape &s, ThreadPool &pool) {
     const AttentionCall &fwd = call.forward;
     runPackJobs(pool, int64_t(q.size + kTiles.size + kRows.size + vTiles.size + dout.size +
-                              out.size + dq.size),
+                              s.B * s.H * s.Q * s.DV + dq.size),
                 {[&] { packRows(fwd.q, s.qPad, s.Dp, q.data, pool); },
                  [&] { packTiles(fwd.k, s.numKVTiles, s.BK, kTiles.data, pool); },
                  [&] { packRows(fwd.k, s.kvPad, s.Dp, kRows.data, pool); },
                  [&] { packTiles(fwd.v, s.numKVTiles, s.BK, vTiles.data, pool); },
                  [&] { packRows(call.dout, s.qPad, s.DVp, dout.data, pool); },
-                 [&] { packRows(fwd.out, s.qPad, s.DVp, out.data, pool); },
+                 [&] { packDelta(call.dout, fwd.out, s, delta.data, pool); },
                  [&] { packLse(fwd.lse, s, lse.data); },
                  [&] { std::memset(dq.data, 0, dq.size * sizeof(float)); }});
   }
@@ -179,7 +205,7 @@ struct CpuBackwardKernel::Panels {
   std::vector<std::vector<int64_t>> descriptors() const {
     std::vector<std::vector<int64_t>> out;
     for (const AlignedF32 *p :
-         {&q, &kTiles, &kRows, &vTiles, &dout, &this->out, &lse, &dq, &dk, &dv})
+         {&q, &kTiles, &kRows, &vTiles, &dout, &delta, &lse, &dq, &dk, &dv})
       out.push_back(flatDescriptor(p->data, int64_t(p->size)));
     return out;
   }

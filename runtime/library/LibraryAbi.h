@@ -22,8 +22,9 @@
 extern "C" {
 #endif
 
-/* Bumped with any change to the structs below. */
-#define ATTNC_LIBRARY_ABI_VERSION 4u
+/* Bumped with any change to the structs below or to the arguments of the kernels
+ * they point to (format 5: the CPU backward kernel takes delta, not out). */
+#define ATTNC_LIBRARY_ABI_VERSION 5u
 
 /* Element types: the runtime's DType codes. */
 enum { ATTNC_F32 = 0, ATTNC_F16 = 1, ATTNC_BF16 = 2, ATTNC_I32 = 3, ATTNC_I64 = 4 };

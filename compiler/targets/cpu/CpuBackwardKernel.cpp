@@ -10,6 +10,7 @@
 //   tile_key_grad     acc[j][:] += scale · Σ_i p[i][j] · x[i][:]   (Pᵀ·dO, dSᵀ·Q)
 //   tile_query_grad   dq[i][:] += scale · Σ_j ds[i][j] · k[j][:]   (dS·K)
 //   tile_probs, tile_dscores   score_mod / its derivative on vectors of keys
+//   tile_delta        a copy of rowsum(dO ∘ O), which the runtime computes once a call
 //
 // Padding rows and columns of the panels are zero (the packer's), and p and dS are
 // 0 outside the sequences, so the products need no bounds.
@@ -73,7 +74,7 @@ private:
   LogicalResult emitKeyStore(attn::TileKeyStoreOp op) override;
 
   int64_t Dp; ///< D rounded up to the vector width (q, k rows, dQ, dK)
-  Value qp, kTiles, kRows, vTiles, doutp, outp, lsep, dqp, dkp, dvp;
+  Value qp, kTiles, kRows, vTiles, doutp, deltap, lsep, dqp, dkp, dvp;
   Value status, qLen, kvLen, splits, begin, end;
   Value qPad, numKVTiles, kvPad;
   SmallVector<Value> scalarArgs;
@@ -104,8 +105,8 @@ LogicalResult CpuBackwardKernelBuilder::build() {
 }
 
 void CpuBackwardKernelBuilder::createKernel() {
-  // Ten packed panels; the scalars, buffers, gradients and status as in the flash
-  // form; then q_len, kv_len, splits and the work range.
+  // Ten packed panels (the sixth is delta, not out); the scalars, buffers, gradients
+  // and status as in the flash form; then q_len, kv_len, splits and the work range.
   auto flat = MemRefType::get({ShapedType::kDynamic}, b.getF32Type());
   unsigned numScalars = form.numScalars(), numBuffers = form.numBuffers(),
            numGrads = form.numGrads();
@@ -120,7 +121,7 @@ void CpuBackwardKernelBuilder::createKernel() {
   name.consume_back("_flash_backward");
   ValueRange args = createKernelFunction((name + "_backward_cpu").str(), inputs);
   qp = args[0], kTiles = args[1], kRows = args[2], vTiles = args[3], doutp = args[4];
-  outp = args[5], lsep = args[6], dqp = args[7], dkp = args[8], dvp = args[9];
+  deltap = args[5], lsep = args[6], dqp = args[7], dkp = args[8], dvp = args[9];
   for (unsigned i = 0; i < numScalars + numBuffers; ++i)
     map.map(form.scalar(i), args[10 + i]);
   for (unsigned i = 0; i < numScalars; ++i)
@@ -141,8 +142,6 @@ CpuBackwardKernelBuilder::RowPanel CpuBackwardKernelBuilder::rowPanelOf(Value v)
     return {qp, H, Dp, qPad};
   if (v == form.dout())
     return {doutp, H, DVp, qPad};
-  if (v == form.out())
-    return {outp, H, DVp, qPad};
   if (v == form.key())
     return {kRows, HKV, Dp, kvPad};
   return {};
@@ -223,19 +222,13 @@ LogicalResult CpuBackwardKernelBuilder::emitZero(attn::TileZeroOp op) {
   return success();
 }
 
+// The tile's rows of the delta panel ([B][H][Q_pad], rowsum(dO ∘ O) computed by the
+// runtime once a call) into the delta scratch.
 LogicalResult CpuBackwardKernelBuilder::emitDelta(attn::TileDeltaOp op) {
-  RowPanel dout = rowPanelOf(form.dout()), out = rowPanelOf(form.out());
   Value delta = lookup(op.getDelta());
-  Value bIdx = lookup(op.getB()), hIdx = lookup(op.getH()), q0 = lookup(op.getQ0());
-  forEach(idx(0), idx(BQ), idx(1), [&](Value i) {
-    Value row = add(q0, i);
-    Value dBase = rowOffset(dout, bIdx, hIdx, row), oBase = rowOffset(out, bIdx, hIdx, row);
-    Value sum = splatF32(0.0);
-    for (int64_t c = 0; c < DVp / VW; ++c)
-      sum = fma(vload(doutp, add(dBase, idx(c * VW))), vload(outp, add(oBase, idx(c * VW))),
-                sum);
-    store(vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, sum), delta, i);
-  });
+  Value base = add(mul(add(mulc(lookup(op.getB()), H), lookup(op.getH())), qPad),
+                   lookup(op.getQ0()));
+  forEach(idx(0), idx(BQ), idx(1), [&](Value i) { store(load(deltap, add(base, i)), delta, i); });
   return success();
 }
 
