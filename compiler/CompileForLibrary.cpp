@@ -45,7 +45,7 @@ LogicalResult emitCpuObjects(ModuleOp module, const frontend::Spec &spec,
   OwningOpRef<ModuleOp> copy = module.clone();
   if (failed(attnc::runPipeline(*copy, [&](OpPassManager &pm) {
         if (backward)
-          attnc::buildFlashBackwardPipeline(pm, options);
+          buildCpuFlashBackwardPipeline(pm, spec, options);
         else
           attnc::buildFlashPipeline(pm, options);
         cpu::buildCpuToLLVMPipeline(pm, operands);

@@ -165,6 +165,12 @@ Result<cpu::CpuOperands> jitCpuOperands(const frontend::Spec &spec) {
   return *isa == CpuIsa::Avx512Bf16 ? cpu::CpuOperands::Bf16Pairs : cpu::CpuOperands::F32;
 }
 
+void buildCpuFlashBackwardPipeline(OpPassManager &pm, const frontend::Spec &spec,
+                                   const KernelTileOptions &options) {
+  buildFlashBackwardPipeline(
+      pm, options, cpu::backwardKeyTilesPerPass(spec.headDim, spec.headDimV, options.blockKV));
+}
+
 cuda::GpuTileOptions gpuTiles(const KernelTileOptions &options) {
   cuda::GpuTileOptions tiles;
   tiles.blockQ = options.blockQ;
@@ -190,8 +196,10 @@ static FailureOr<cuda::GpuTileOptions> lowerBackwardForEmit(ModuleOp module,
           cuda::buildGpuBackwardPipeline(pm, tiles, gpuTraits(spec));
           return;
         }
-        buildFlashBackwardPipeline(pm, gpu ? KernelTileOptions{tiles.blockQ, tiles.blockKV}
-                                           : options);
+        if (gpu)
+          buildFlashBackwardPipeline(pm, KernelTileOptions{tiles.blockQ, tiles.blockKV});
+        else
+          buildCpuFlashBackwardPipeline(pm, spec, options);
         if (stage == LoweringStage::Llvm)
           cpu::buildCpuToLLVMPipeline(pm);
       })))
@@ -414,7 +422,7 @@ Compiler::compileBackward(ModuleOp module, const frontend::Spec &spec, const Var
                           const KernelTileOptions &options) {
   OwningOpRef<ModuleOp> copy = module.clone();
   if (failed(attnc::runPipeline(*copy, [&](OpPassManager &pm) {
-        attnc::buildFlashBackwardPipeline(pm, options);
+        buildCpuFlashBackwardPipeline(pm, spec, options);
         cpu::buildCpuToLLVMPipeline(pm);
       })))
     return nullptr;

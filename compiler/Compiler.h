@@ -192,6 +192,11 @@ cuda::ArtifactCache gpuArtifactCache();
 /// ATTNC_CPU_ISA is set to a level this processor lacks (or to no level).
 Result<cpu::CpuOperands> jitCpuOperands(const frontend::Spec &spec);
 
+/// spec's backward flash form for the CPU target (buildFlashBackwardPipeline with
+/// cpu::backwardKeyTilesPerPass key tiles a pass).
+void buildCpuFlashBackwardPipeline(mlir::OpPassManager &pm, const frontend::Spec &spec,
+                                   const KernelTileOptions &options);
+
 /// The GPU tiles of compile options (0: chosen by cuda::chooseGpuTiles).
 cuda::GpuTileOptions gpuTiles(const KernelTileOptions &options);
 

@@ -23,12 +23,14 @@ void buildFlashPipeline(OpPassManager &pm, const KernelTileOptions &options) {
   pm.addPass(createAttnTileFlash(tile));
 }
 
-void buildFlashBackwardPipeline(OpPassManager &pm, const KernelTileOptions &options) {
+void buildFlashBackwardPipeline(OpPassManager &pm, const KernelTileOptions &options,
+                                int64_t keyTilesPerPass) {
   pm.addPass(createAttnDifferentiateScoreMod());
   pm.addPass(createAttnSimplify());
   AttnTileFlashBackwardOptions tile;
   tile.blockQ = options.blockQ;
   tile.blockKV = options.blockKV;
+  tile.keyTilesPerPass = keyTilesPerPass;
   pm.addPass(createAttnTileFlashBackward(tile));
 }
 

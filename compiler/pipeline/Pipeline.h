@@ -40,8 +40,10 @@ struct KernelTileOptions {
 void buildFlashPipeline(mlir::OpPassManager &pm, const KernelTileOptions &options);
 
 /// attn → backward flash form (attn-differentiate-score-mod, attn-simplify,
-/// attn-tile-flash-backward).
-void buildFlashBackwardPipeline(mlir::OpPassManager &pm, const KernelTileOptions &options);
+/// attn-tile-flash-backward with `keyTilesPerPass` key tiles a pass: the CPU
+/// target's cpu::kBackwardKeyTilesPerPass, 1 on GPU targets).
+void buildFlashBackwardPipeline(mlir::OpPassManager &pm, const KernelTileOptions &options,
+                                int64_t keyTilesPerPass = 1);
 
 /// Runs a pipeline with the context's diagnostics; failure has been reported.
 mlir::LogicalResult runPipeline(mlir::ModuleOp module,

@@ -88,7 +88,9 @@ def AttnTileFlashBackward : Pass<"attn-tile-flash-backward", "mlir::ModuleOp"> {
     grads..., status: memref<4xi64>)`, where `dq` is `[splits, B, H, Q_LEN, D]`
     f32 (one partial per split, zero on entry; their sum is dQ) and `grads` has one
     f32 memref per `requires_grad` buffer. Run `attn-differentiate-score-mod` and
-    `attn-simplify` first.
+    `attn-simplify` first. With `key-tiles-per-pass=n` each step of the key loop
+    takes n key tiles (the last ones of a split under `scf.if`), each with its own
+    dK/dV scratch tiles, and every query tile meets the n in turn.
 
     ```mlir
     scf.parallel (%b, %g, %c) = (%c0, %c0, %c0) to (%B, %c2, %splits) step (...) {
@@ -104,6 +106,9 @@ def AttnTileFlashBackward : Pass<"attn-tile-flash-backward", "mlir::ModuleOp"> {
   let options = [
     Option<"blockQ", "block-q", "int64_t", "64", "Query rows per tile">,
     Option<"blockKV", "block-kv", "int64_t", "64", "Key rows per tile">,
+    Option<"keyTilesPerPass", "key-tiles-per-pass", "int64_t", "1",
+           "Key tiles whose dK/dV accumulate together while the query tiles stream "
+           "through them once (the CPU target's choice; GPU targets take 1)">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect",
                            "::mlir::scf::SCFDialect", "::mlir::func::FuncDialect"];

@@ -20,6 +20,10 @@
 // the result does not depend on the order threads run in. The mask's tile classes
 // skip empty (query, key) tiles and drop mask_mod on full ones, as in the forward.
 //
+// With key-tiles-per-pass = n > 1 (the CPU target's choice) the key loop takes n
+// tiles a step, each with its own dK/dV, and each query tile meets them in turn:
+// the query tiles' rows are read once per n key tiles, not once per tile.
+//
 //===----------------------------------------------------------------------===//
 #include "compiler/transforms/FlashForm.h"
 #include "compiler/transforms/Passes.h"
@@ -27,6 +31,8 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/SmallVector.h"
+
+#include <functional>
 
 using namespace mlir;
 
@@ -76,11 +82,18 @@ SmallVector<Type> backwardSignature(attn::AttentionOp op, attn::VariantOp varian
 
 /// Emits the body of a backward flash function (see the file comment).
 class FlashBackwardBody {
+  /// A key tile of a pass: its dK/dV accumulators, its rows [k0, k1] and whether
+  /// it is inside the split (null: always, the pass's first).
+  struct KeyTile {
+    Value dkAcc, dvAcc, live, k0, k1;
+  };
+
 public:
   FlashBackwardBody(func::FuncOp flash, attn::VariantOp variant, attn::AttentionOp op,
-                    int64_t blockQ, int64_t blockKV)
+                    int64_t blockQ, int64_t blockKV, int64_t keyTilesPerPass)
       : variant(variant), b(flash.getContext()), loc(op.getLoc()), blockQ(blockQ),
-        blockKV(blockKV), maskIsTrivial(isConstantTrue(variant.getMaskModResult())) {
+        blockKV(blockKV), keyTilesPerPass(keyTilesPerPass),
+        maskIsTrivial(isConstantTrue(variant.getMaskModResult())) {
     Block *entry = flash.addEntryBlock();
     b.setInsertionPointToStart(entry);
     ValueRange args = entry->getArguments();
@@ -117,7 +130,8 @@ public:
 private:
   Value cIndex(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
 
-  /// One (batch, key/value head, split): scratch tiles, then its key tiles.
+  /// One (batch, key/value head, split): scratch tiles, then its key tiles,
+  /// `keyTilesPerPass` at a time.
   void emitSplit(ValueRange ivs, Value numKVTiles) {
     bIdx = ivs[0], g = ivs[1], split = ivs[2];
     auto f32 = b.getF32Type();
@@ -131,24 +145,51 @@ private:
     dp = scratch({blockQ, blockKV}, "dprobs");
     ds = scratch({blockQ, blockKV}, "dscores");
     delta = scratch({blockQ}, "delta");
-    dkAcc = scratch({blockKV, int64_t(variant.getHeadDim())}, "dk");
-    dvAcc = scratch({blockKV, int64_t(variant.getHeadDimV())}, "dv");
+    for (int64_t j = 0; j < keyTilesPerPass; ++j) {
+      KeyTile tile;
+      tile.dkAcc = scratch({blockKV, int64_t(variant.getHeadDim())}, "dk");
+      tile.dvAcc = scratch({blockKV, int64_t(variant.getHeadDimV())}, "dv");
+      keyTiles.push_back(tile);
+    }
     Value first = arith::MulIOp::create(b, loc, split, tilesPerSplit);
-    Value last = arith::MinUIOp::create(
+    last = arith::MinUIOp::create(
         b, loc, arith::AddIOp::create(b, loc, first, tilesPerSplit), numKVTiles);
-    auto keyLoop = scf::ForOp::create(b, loc, first, last, c1);
+    auto keyLoop = scf::ForOp::create(b, loc, first, last, cIndex(keyTilesPerPass));
     b.setInsertionPointToStart(keyLoop.getBody());
-    emitKeyTile(keyLoop.getInductionVar());
+    emitKeyTiles(keyLoop.getInductionVar());
   }
 
-  /// One key tile: zero its dK/dV, stream the query tiles of the group's heads
-  /// through them, store them.
-  void emitKeyTile(Value kTile) {
-    k0 = arith::MulIOp::create(b, loc, kTile, bkv);
-    Value kEnd = arith::MinUIOp::create(b, loc, arith::AddIOp::create(b, loc, k0, bkv), kvLen);
-    k1 = arith::SubIOp::create(b, loc, kEnd, c1);
-    attn::TileZeroOp::create(b, loc, dkAcc);
-    attn::TileZeroOp::create(b, loc, dvAcc);
+  /// Runs `body` for each key tile of the pass: directly for the first, under
+  /// `scf.if` (the tile is before the split's end) for the others.
+  void forEachKeyTile(OpBuilder &nb, const std::function<void(OpBuilder &, KeyTile &)> &body) {
+    for (KeyTile &tile : keyTiles) {
+      if (!tile.live) {
+        body(nb, tile);
+        continue;
+      }
+      auto ifLive = scf::IfOp::create(nb, loc, tile.live, /*withElse=*/false);
+      OpBuilder lb = ifLive.getThenBodyBuilder();
+      body(lb, tile);
+    }
+  }
+
+  /// The pass's key tiles kt, kt+1, ...: zero their dK/dV, stream the query tiles
+  /// of the group's heads through all of them (each query tile's rows are read
+  /// once a pass), store them.
+  void emitKeyTiles(Value kTile) {
+    for (auto [j, tile] : llvm::enumerate(keyTiles)) {
+      Value index = j == 0 ? kTile : arith::AddIOp::create(b, loc, kTile, cIndex(int64_t(j)));
+      tile.live = j == 0 ? Value() : arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                                          index, last);
+      tile.k0 = arith::MulIOp::create(b, loc, index, bkv);
+      Value kEnd =
+          arith::MinUIOp::create(b, loc, arith::AddIOp::create(b, loc, tile.k0, bkv), kvLen);
+      tile.k1 = arith::SubIOp::create(b, loc, kEnd, c1);
+    }
+    forEachKeyTile(b, [&](OpBuilder &nb, KeyTile &tile) {
+      attn::TileZeroOp::create(nb, loc, tile.dkAcc);
+      attn::TileZeroOp::create(nb, loc, tile.dvAcc);
+    });
     auto heads = scf::ForOp::create(b, loc, c0, cIndex(group), c1);
     {
       OpBuilder::InsertionGuard guard(b);
@@ -159,23 +200,34 @@ private:
       b.setInsertionPointToStart(queryLoop.getBody());
       emitQueryTile(queryLoop.getInductionVar());
     }
-    attn::TileKeyStoreOp::create(b, loc, dkAcc, dk, bIdx, g, k0);
-    attn::TileKeyStoreOp::create(b, loc, dvAcc, dv, bIdx, g, k0);
+    forEachKeyTile(b, [&](OpBuilder &nb, KeyTile &tile) {
+      attn::TileKeyStoreOp::create(nb, loc, tile.dkAcc, dk, bIdx, g, tile.k0);
+      attn::TileKeyStoreOp::create(nb, loc, tile.dvAcc, dv, bIdx, g, tile.k0);
+    });
+  }
+
+  /// One query tile against each key tile of the pass.
+  void emitQueryTile(Value qTile) {
+    q0 = arith::MulIOp::create(b, loc, qTile, bq);
+    Value q1;
+    if (!maskIsTrivial) {
+      Value qEnd = arith::MinUIOp::create(b, loc, arith::AddIOp::create(b, loc, q0, bq), qLen);
+      q1 = arith::SubIOp::create(b, loc, qEnd, c1);
+    }
+    forEachKeyTile(b, [&](OpBuilder &nb, KeyTile &tile) { emitTilePair(nb, tile, q1); });
   }
 
   /// One (query tile, key tile) pair: classified by the mask unless it keeps
   /// everything; empty pairs are skipped, full ones skip mask_mod.
-  void emitQueryTile(Value qTile) {
-    q0 = arith::MulIOp::create(b, loc, qTile, bq);
+  void emitTilePair(OpBuilder &nb, KeyTile &tile, Value q1) {
+    k0 = tile.k0, dkAcc = tile.dkAcc, dvAcc = tile.dvAcc;
     if (maskIsTrivial) {
-      emitPairBody(b, Value());
+      emitPairBody(nb, Value());
       return;
     }
-    Value qEnd = arith::MinUIOp::create(b, loc, arith::AddIOp::create(b, loc, q0, bq), qLen);
-    Value q1 = arith::SubIOp::create(b, loc, qEnd, c1);
-    TilePairClass cls = classifyTilePair(b, loc, variant, bIdx, hIdx, q0, q1, k0, k1, qLen,
-                                         kvLen, scalars);
-    auto ifLive = scf::IfOp::create(b, loc, cls.live, /*withElse=*/false);
+    TilePairClass cls = classifyTilePair(nb, loc, variant, bIdx, hIdx, q0, q1, tile.k0,
+                                         tile.k1, qLen, kvLen, scalars);
+    auto ifLive = scf::IfOp::create(nb, loc, cls.live, /*withElse=*/false);
     OpBuilder lb = ifLive.getThenBodyBuilder();
     emitPairBody(lb, cls.partial);
   }
@@ -207,13 +259,14 @@ private:
   attn::VariantOp variant;
   OpBuilder b;
   Location loc;
-  int64_t blockQ, blockKV, group = 1;
+  int64_t blockQ, blockKV, keyTilesPerPass, group = 1;
   bool maskIsTrivial;
   Value q, k, v, out, dout, lse, dq, dk, dv, status;
   ValueRange scalars, buffers, grads;
   Value c0, c1, qLen, kvLen, bq, bkv, numQTiles, tilesPerSplit; // per function
-  Value bIdx, g, split, s, p, dp, ds, delta, dkAcc, dvAcc;        // per split
-  Value k0, k1, hIdx, q0;                                         // per tile pair
+  Value bIdx, g, split, last, s, p, dp, ds, delta;               // per split
+  SmallVector<KeyTile> keyTiles;                                  // per split
+  Value k0, hIdx, q0, dkAcc, dvAcc;                               // per tile pair
 };
 
 struct AttnTileFlashBackwardPass
@@ -221,8 +274,9 @@ struct AttnTileFlashBackwardPass
   using AttnTileFlashBackwardBase::AttnTileFlashBackwardBase;
 
   void runOnOperation() override {
-    if (blockQ < 1 || blockKV < 1) {
-      getOperation().emitError("attn-tile-flash-backward: block sizes must be positive");
+    if (blockQ < 1 || blockKV < 1 || keyTilesPerPass < 1) {
+      getOperation().emitError(
+          "attn-tile-flash-backward: block sizes and key-tiles-per-pass must be positive");
       return signalPassFailure();
     }
     SmallVector<attn::AttentionOp> ops;
@@ -264,7 +318,7 @@ struct AttnTileFlashBackwardPass
                                       b.getFunctionType(backwardSignature(op, variant, b), {}));
     flash->setAttr("attn.variant", FlatSymbolRefAttr::get(op.getContext(), variant.getSymName()));
     flash->setAttr("attn.backward", b.getUnitAttr());
-    FlashBackwardBody(flash, variant, op, blockQ, blockKV).emit();
+    FlashBackwardBody(flash, variant, op, blockQ, blockKV, keyTilesPerPass).emit();
     symbols.erase(func);
     symbols.insert(flash);
     return success();

@@ -13,6 +13,8 @@
 #include "mlir/Dialect/X86Vector/X86VectorDialect.h"
 #include "mlir/Pass/Pass.h"
 
+#include <algorithm>
+
 namespace attnc::cpu {
 
 /// The SIMD width (f32 lanes) the CPU kernels are written for.
@@ -23,6 +25,17 @@ constexpr int64_t kRowBlock = 4;
 /// DV rounded up to the vector width (the packed v/out row length).
 inline int64_t paddedHeadDimV(int64_t dv) {
   return (dv + kVectorWidth - 1) / kVectorWidth * kVectorWidth;
+}
+
+/// Key tiles the backward kernel takes a pass over the query tiles
+/// (attn-tile-flash-backward's key-tiles-per-pass): as many as keep their dK/dV
+/// accumulators within half of a 1 MiB L2, at most 8. Each pass reads every query
+/// tile's Q, dO and dQ rows once; one key tile a pass streamed them from memory
+/// 8% slower at 4096 tokens (docs/cpu-target.md, "The backward kernel").
+inline int64_t backwardKeyTilesPerPass(int64_t headDim, int64_t headDimV, int64_t blockKV) {
+  constexpr int64_t kAccumulatorBytes = 512 << 10, kMaxTiles = 8;
+  int64_t perTile = blockKV * (paddedHeadDimV(headDim) + paddedHeadDimV(headDimV)) * 4;
+  return std::clamp<int64_t>(kAccumulatorBytes / std::max<int64_t>(perTile, 1), 1, kMaxTiles);
 }
 
 /// How the forward kernel's Q·Kᵀ and P·V take their operands: f32 panels and
