@@ -41,7 +41,7 @@ void buildFlashPipeline(mlir::OpPassManager &pm, const KernelTileOptions &option
 
 /// attn → backward flash form (attn-differentiate-score-mod, attn-simplify,
 /// attn-tile-flash-backward with `keyTilesPerPass` key tiles a pass: the CPU
-/// target's cpu::kBackwardKeyTilesPerPass, 1 on GPU targets).
+/// target's cpu::backwardKeyTilesPerPass, 1 on GPU targets).
 void buildFlashBackwardPipeline(mlir::OpPassManager &pm, const KernelTileOptions &options,
                                 int64_t keyTilesPerPass = 1);
 

@@ -56,8 +56,7 @@ void reduceQueryGrad(const float *partials, const BackwardShape &s, const Tensor
           for (int64_t d = 0; d < s.D; ++d)
             row[size_t(d)] += p[d];
         }
-        writeRow(dq, b * dq.strides[0] + h * dq.strides[1] + i * dq.strides[2],
-                 dq.strides[3], s.D, row.data());
+        writeRow(dq, rowOffset(dq, b, h, i), dq.strides[3], s.D, row.data());
       }
     }
   });
@@ -69,9 +68,7 @@ void packLse(const TensorView &lse, const BackwardShape &s, float *dst) {
     for (int64_t h = 0; h < s.H; ++h)
       for (int64_t i = 0; i < s.qPad; ++i)
         dst[(b * s.H + h) * s.qPad + i] =
-            i < s.Q ? static_cast<const float *>(
-                          lse.data)[b * lse.strides[0] + h * lse.strides[1] + i * lse.strides[2]]
-                    : 0.0f;
+            i < s.Q ? static_cast<const float *>(lse.data)[rowOffset(lse, b, h, i)] : 0.0f;
 }
 
 /// delta = rowsum(dout ∘ out) of each query row, [B][H][Q_pad] (0 beyond Q_LEN), in
@@ -86,10 +83,8 @@ void packDelta(const TensorView &dout, const TensorView &out, const BackwardShap
       int64_t b = bh / s.H, h = bh % s.H;
       float *row = dst + bh * s.qPad;
       for (int64_t i = 0; i < s.Q; ++i) {
-        readRow(dout, b * dout.strides[0] + h * dout.strides[1] + i * dout.strides[2],
-                dout.strides[3], s.DV, dRow.data());
-        readRow(out, b * out.strides[0] + h * out.strides[1] + i * out.strides[2],
-                out.strides[3], s.DV, oRow.data());
+        readRow(dout, rowOffset(dout, b, h, i), dout.strides[3], s.DV, dRow.data());
+        readRow(out, rowOffset(out, b, h, i), out.strides[3], s.DV, oRow.data());
         double sum = 0;
         for (int64_t d = 0; d < s.DV; ++d)
           sum += double(dRow[size_t(d)]) * double(oRow[size_t(d)]);

@@ -97,12 +97,10 @@ void unpack(const float *op, const float *lp, const PackedShape &s, const Attent
     for (int64_t bh = begin; bh < end; ++bh) {
       int64_t b = bh / s.H, h = bh % s.H;
       for (int64_t i = 0; i < s.Q; ++i) {
-        int64_t off =
-            b * call.out.strides[0] + h * call.out.strides[1] + i * call.out.strides[2];
-        writeRow(call.out, off, call.out.strides[3], s.DV, op + (bh * s.qPad + i) * s.DVp);
+        writeRow(call.out, rowOffset(call.out, b, h, i), call.out.strides[3], s.DV,
+                 op + (bh * s.qPad + i) * s.DVp);
         float *lse = static_cast<float *>(call.lse.data);
-        lse[b * call.lse.strides[0] + h * call.lse.strides[1] + i * call.lse.strides[2]] =
-            lp[bh * s.qPad + i];
+        lse[rowOffset(call.lse, b, h, i)] = lp[bh * s.qPad + i];
       }
     }
   });

@@ -157,8 +157,7 @@ void packRows(const TensorView &t, int64_t rowsPad, int64_t stride, float *dst,
       int64_t b = bh / heads, h = bh % heads;
       float *panel = dst + bh * rowsPad * stride;
       for (int64_t i = 0; i < rows; ++i) {
-        readRow(t, b * t.strides[0] + h * t.strides[1] + i * t.strides[2], t.strides[3],
-                width, panel + i * stride);
+        readRow(t, rowOffset(t, b, h, i), t.strides[3], width, panel + i * stride);
         std::fill(panel + i * stride + width, panel + (i + 1) * stride, 0.0f);
       }
       std::fill(panel + rows * stride, panel + rowsPad * stride, 0.0f);
@@ -181,8 +180,7 @@ void packTiles(const TensorView &t, int64_t numTiles, int64_t bk, float *dst, Th
       for (int64_t j0 = 0, n = 0; j0 < rows; j0 += n) {
         n = std::min({kGroup, rows - j0, bk - j0 % bk}); // within one tile
         for (int64_t r = 0; r < n; ++r)
-          readRow(t, b * t.strides[0] + g * t.strides[1] + (j0 + r) * t.strides[2],
-                  t.strides[3], depth, group.data() + r * depth);
+          readRow(t, rowOffset(t, b, g, j0 + r), t.strides[3], depth, group.data() + r * depth);
         float *tile = panel + (j0 / bk) * depth * bk + j0 % bk;
         for (int64_t d = 0; d < depth; ++d)
           for (int64_t r = 0; r < n; ++r)
@@ -197,8 +195,7 @@ namespace {
 /// ... (its width elements); `scratch` holds the row as f32 on the way.
 void readRowBf16(const TensorView &t, int64_t b, int64_t h, int64_t i, float *scratch,
                  uint16_t *out, int64_t outStride = 1) {
-  readRow(t, b * t.strides[0] + h * t.strides[1] + i * t.strides[2], t.strides[3],
-          t.shape[3], scratch);
+  readRow(t, rowOffset(t, b, h, i), t.strides[3], t.shape[3], scratch);
   for (int64_t d = 0; d < t.shape[3]; ++d)
     out[d * outStride] = toBf16Bits(scratch[d]);
 }
@@ -287,8 +284,7 @@ void unpackRows(const float *src, int64_t rowsPad, int64_t stride, const TensorV
     for (int64_t bh = begin; bh < end; ++bh) {
       int64_t b = bh / heads, h = bh % heads;
       for (int64_t i = 0; i < rows; ++i)
-        writeRow(t, b * t.strides[0] + h * t.strides[1] + i * t.strides[2], t.strides[3],
-                 width, src + (bh * rowsPad + i) * stride);
+        writeRow(t, rowOffset(t, b, h, i), t.strides[3], width, src + (bh * rowsPad + i) * stride);
     }
   });
 }

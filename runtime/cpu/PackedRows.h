@@ -37,6 +37,11 @@ struct AlignedF32 {
   ~AlignedF32();
 };
 
+/// The element offset of row `i` of (batch b, head h) in a [B][heads][L]... tensor.
+inline int64_t rowOffset(const TensorView &t, int64_t b, int64_t h, int64_t i) {
+  return b * t.strides[0] + h * t.strides[1] + i * t.strides[2];
+}
+
 /// Reads n elements of a row (element stride `stride`, from element `offset`) of
 /// `view` as f32.
 void readRow(const TensorView &view, int64_t offset, int64_t stride, int64_t n, float *dst);

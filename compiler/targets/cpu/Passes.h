@@ -30,8 +30,9 @@ inline int64_t paddedHeadDimV(int64_t dv) {
 /// Key tiles the backward kernel takes a pass over the query tiles
 /// (attn-tile-flash-backward's key-tiles-per-pass): as many as keep their dK/dV
 /// accumulators within half of a 1 MiB L2, at most 8. Each pass reads every query
-/// tile's Q, dO and dQ rows once; one key tile a pass streamed them from memory
-/// 8% slower at 4096 tokens (docs/cpu-target.md, "The backward kernel").
+/// tile's Q, dO and dQ rows once; with one key tile a pass, which streams them from
+/// memory for every 64 keys, plain f32 at 4096 tokens took 7-11% longer
+/// (docs/performance.md, "The backward at FlashAttention-2's ratio").
 inline int64_t backwardKeyTilesPerPass(int64_t headDim, int64_t headDimV, int64_t blockKV) {
   constexpr int64_t kAccumulatorBytes = 512 << 10, kMaxTiles = 8;
   int64_t perTile = blockKV * (paddedHeadDimV(headDim) + paddedHeadDimV(headDimV)) * 4;
